@@ -1,0 +1,34 @@
+#pragma once
+#include <system_error>
+
+namespace swarmd::crypto {
+
+enum class Errc {
+    bad_length = 1,
+    bad_base58,
+    bad_base32,
+    bad_hex,
+    bad_multibase,
+    bad_multihash,
+    bad_cid,
+    unsupported_key_type,
+    bad_public_key,
+    bad_private_key,
+    bad_signature,
+    key_file_exists,
+    key_file_io,
+    key_file_permissions,
+    decrypt_failed,
+    low_order_point,
+};
+
+const std::error_category& crypto_category() noexcept;
+
+inline std::error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), crypto_category()};
+}
+
+}  // namespace swarmd::crypto
+
+template <>
+struct std::is_error_code_enum<swarmd::crypto::Errc> : std::true_type {};

@@ -1,0 +1,21 @@
+#pragma once
+// Durable file writes shared by every module that persists state (keys, peer stores,
+// checkpoints): write a temporary file beside the target, fsync it, rename over the target,
+// fsync the directory. A crash leaves either the old file or the new one, never a torn one.
+#include <filesystem>
+#include <system_error>
+
+#include "crypto/bytes.hpp"
+
+namespace swarmd {
+
+enum class Overwrite { allow, refuse };
+
+// Returns std::errc::file_exists when `overwrite` is refuse and the target exists.
+std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan data,
+                                  unsigned mode = 0600, Overwrite overwrite = Overwrite::allow);
+
+// Reads a whole file, refusing files larger than max_size (std::errc::file_too_large).
+std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size);
+
+}  // namespace swarmd
