@@ -8,11 +8,11 @@ if(SWARMD_SANITIZE)
     target_link_options(swarmd_options INTERFACE -fsanitize=address,undefined)
 endif()
 
-# swarmd_module(<name> [DEPS ...]) builds <module>/*.cpp and <module>/detail/*.cpp into the
+# swarmd_module(<name> [DEPS ...]) builds <module>/*.cpp, <module>/detail/*.cpp and <module>/*.proto into the
 # static library swarmd_<name>. Each module owns its folder; adding a source file needs no
 # CMake edit.
 function(swarmd_module name)
-    cmake_parse_arguments(M "" "" "DEPS;PROTOS" ${ARGN})
+    cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
     file(GLOB srcs CONFIGURE_DEPENDS
         ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/detail/*.cpp)
     list(FILTER srcs EXCLUDE REGEX ".*/main\\.cpp$")
@@ -23,8 +23,10 @@ function(swarmd_module name)
     endif()
     add_library(swarmd_${name} STATIC ${srcs})
     target_link_libraries(swarmd_${name} PUBLIC swarmd_options ${M_DEPS})
-    if(M_PROTOS)
-        swarmd_protos(swarmd_${name} ${M_PROTOS})
+    # Wire .proto files live beside the module's sources and are compiled in automatically.
+    file(GLOB protos CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.proto)
+    if(protos)
+        swarmd_protos(swarmd_${name} ${protos})
     endif()
 endfunction()
 
