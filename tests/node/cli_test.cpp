@@ -1,0 +1,315 @@
+// Runs the real swarmd binary: exit codes, stdout, stderr and files it writes.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "node/spec.hpp"
+
+using swarmd::node::load_spec_file;
+using swarmd::node::SwarmId;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kSwarmd = SWARMD_BINARY_DIR "/node/swarmd";
+
+struct Run {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+class Sandbox {
+public:
+    Sandbox() {
+        m_dir = fs::temp_directory_path() /
+                ("swarmd-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(++s_count));
+        fs::remove_all(m_dir);
+        fs::create_directories(m_dir);
+    }
+    ~Sandbox() {
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+    }
+    const fs::path& dir() const { return m_dir; }
+    fs::path path(const std::string& name) const { return m_dir / name; }
+    fs::path write(const std::string& name, const std::string& text, mode_t mode = 0644) const {
+        fs::path p = m_dir / name;
+        std::ofstream(p, std::ios::binary) << text;
+        ::chmod(p.c_str(), mode);
+        return p;
+    }
+
+    // Runs swarmd with a clean environment (HOME inside the sandbox, no SWARMD_ variables
+    // inherited from the test runner) plus `env`.
+    Run run(std::vector<std::string> args, std::vector<std::string> env = {}) const {
+        fs::path out = m_dir / ".stdout", err = m_dir / ".stderr";
+        std::vector<std::string> full_env = {"HOME=" + m_dir.string(), "PATH=/usr/bin:/bin"};
+        full_env.insert(full_env.end(), env.begin(), env.end());
+        args.insert(args.begin(), kSwarmd);
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(o, 1);
+            ::dup2(e, 2);
+            ::chdir(m_dir.c_str());
+            std::vector<char*> argv, envp;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            for (auto& v : full_env) envp.push_back(v.data());
+            envp.push_back(nullptr);
+            ::execve(kSwarmd, argv.data(), envp.data());
+            ::_exit(127);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        Run r;
+        r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        r.out = slurp(out);
+        r.err = slurp(err);
+        return r;
+    }
+
+private:
+    static inline int s_count = 0;
+    fs::path m_dir;
+};
+
+unsigned mode_of(const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+}
+
+// A failure is exactly one line on stderr starting "swarmd: " and a non-zero exit, not a crash.
+void check_one_line_error(const Run& r, const std::string& expect) {
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.rfind("swarmd: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(expect) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("keygen writes a 0600 key file and refuses to overwrite it", "[cli]") {
+    Sandbox box;
+    fs::path key = box.path("node.key");
+    Run r = box.run({"keygen", "--out", key.string()});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(mode_of(key) == 0600);
+    CHECK(r.out.rfind("12D3KooW", 0) == 0);
+    std::string first = slurp(key);
+
+    // `id` prints the same peer id keygen printed.
+    Run id = box.run({"id", "--key", key.string()});
+    CHECK(id.code == 0);
+    CHECK(id.out == r.out);
+
+    Run again = box.run({"keygen", "--out", key.string()});
+    check_one_line_error(again, "key file exists (use --force to overwrite)");
+    CHECK(slurp(key) == first);
+
+    Run forced = box.run({"keygen", "--out", key.string(), "--force"});
+    CHECK(forced.code == 0);
+    CHECK(slurp(key) != first);
+    CHECK(mode_of(key) == 0600);
+    CHECK(box.run({"id", "--key", key.string()}).out == forced.out);
+}
+
+TEST_CASE("keygen and id default to the node's key file in the data directory", "[cli]") {
+    Sandbox box;
+    Run r = box.run({"keygen"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    fs::path key = box.path(".local/share/swarmd/identity.key");
+    CHECK(fs::exists(key));
+    CHECK(mode_of(key) == 0600);
+    CHECK(mode_of(key.parent_path()) == 0700);
+    CHECK(box.run({"id"}).out == r.out);
+
+    // --data-dir (flag, before or after the subcommand) and SWARMD_KEY_FILE move it.
+    Run d = box.run({"--data-dir", box.path("d1").string(), "keygen"});
+    REQUIRE(d.code == 0);
+    CHECK(fs::exists(box.path("d1/identity.key")));
+    Run e = box.run({"keygen"}, {"SWARMD_KEY_FILE=" + box.path("env.key").string()});
+    REQUIRE(e.code == 0);
+    CHECK(fs::exists(box.path("env.key")));
+    // The flag beats the environment.
+    CHECK(box.run({"id", "--key-file", box.path("d1/identity.key").string()},
+                  {"SWARMD_KEY_FILE=" + box.path("env.key").string()})
+              .out == d.out);
+}
+
+TEST_CASE("id prints the peer id of a known key", "[cli]") {
+    Sandbox box;
+    // RFC 8032 test 1: seed 9d61b1..7f60, public key d75a98..511a, as a libp2p PrivateKey
+    // protobuf (08 01 12 40, seed || public key). The expected peer id was computed apart from
+    // swarmd: base58btc(00 24 08 01 12 20 || public key).
+    std::string pb = "\x08\x01\x12\x40";
+    for (const char* hex : {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+                            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"}) {
+        for (int i = 0; i < 64; i += 2)
+            pb += static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16));
+    }
+    fs::path key = box.write("rfc8032.key", pb, 0600);
+    Run r = box.run({"id", "--key", key.string()});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out == "12D3KooWQK1wnefoLrcVHbbnf5tLzbopUd3K3bFAoJpA7YJgL5pV\n");
+}
+
+TEST_CASE("malformed, truncated and world-readable key files give one-line errors", "[cli]") {
+    Sandbox box;
+    fs::path good = box.path("good.key");
+    REQUIRE(box.run({"keygen", "--out", good.string()}).code == 0);
+    std::string bytes = slurp(good);
+    REQUIRE(bytes.size() == 68);
+
+    for (std::size_t len : {0, 35, 67}) {
+        fs::path p = box.write("cut" + std::to_string(len) + ".key", bytes.substr(0, len), 0600);
+        INFO("truncated to " << len);
+        check_one_line_error(box.run({"id", "--key", p.string()}), p.string());
+    }
+    std::string flipped = bytes;
+    flipped[1] = 0x02;  // key type: RSA
+    fs::path p = box.write("rsa.key", flipped, 0600);
+    check_one_line_error(box.run({"id", "--key", p.string()}), "unsupported key type");
+
+    p = box.write("open.key", bytes, 0644);
+    check_one_line_error(box.run({"id", "--key", p.string()}), "readable by others");
+    check_one_line_error(box.run({"id", "--key", box.path("missing.key").string()}),
+                         "No such file");
+}
+
+TEST_CASE("spec check accepts good specs and names the key of bad ones", "[cli]") {
+    Sandbox box;
+    fs::path good = box.write("good.toml", "name = \"t\"\n[zo]\nlr = 0.002\n");
+    Run r = box.run({"spec", "check", good.string()});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("ok, swarm id ") != std::string::npos);
+
+    struct Bad {
+        const char* text;
+        const char* expect;
+    };
+    for (const Bad& bad : {
+             Bad{"[zo]\nepsilonn = 1\n", "zo.epsilonn (line 2): unknown key"},
+             Bad{"rounds = \"ten\"\n", "rounds (line 1): expected an integer, got a string"},
+             Bad{"[zo\n", "(line 1): malformed TOML"},
+         }) {
+        fs::path p = box.write("bad.toml", bad.text);
+        check_one_line_error(box.run({"spec", "check", p.string()}), bad.expect);
+    }
+    check_one_line_error(box.run({"spec", "check", box.path("none.toml").string()}),
+                         "cannot read spec file");
+    fs::path huge = box.write("huge.toml", "# " + std::string(70000, 'x') + "\n");
+    check_one_line_error(box.run({"spec", "check", huge.string()}), "larger than 65536 bytes");
+    CHECK(box.run({"spec", "check"}).code != 0);
+}
+
+TEST_CASE("spec show prints the canonical spec and its id", "[cli]") {
+    Sandbox box;
+    Run shown = box.run({"spec", "show"});
+    INFO(shown.err);
+    REQUIRE(shown.code == 0);
+    Run id = box.run({"spec", "show", "--id"});
+    REQUIRE(id.code == 0);
+    REQUIRE(id.out.size() == 65);
+    CHECK(shown.out.rfind("# swarm id " + id.out.substr(0, 64) + "\n", 0) == 0);
+    Run canonical = box.run({"spec", "show", "--canonical"});
+    CHECK(shown.out.find(canonical.out) != std::string::npos);
+
+    // The printed form is a spec with the same id.
+    fs::path again = box.write("shown.toml", shown.out);
+    Run check = box.run({"spec", "check", again.string()});
+    CHECK(check.out.find(id.out.substr(0, 64)) != std::string::npos);
+
+    // --spec as a flag (either side of the subcommand) or SWARMD_SPEC picks another spec.
+    fs::path other = box.write("other.toml", "seed = 99\n");
+    std::string other_id = box.run({"spec", "show", "--id", "--spec", other.string()}).out;
+    CHECK(other_id.size() == 65);
+    CHECK(other_id != id.out);
+    CHECK(box.run({"--spec", other.string(), "spec", "show", "--id"}).out == other_id);
+    CHECK(box.run({"spec", "show", "--id"}, {"SWARMD_SPEC=" + other.string()}).out == other_id);
+    fs::path bad = box.write("bad.toml", "seed = -5\n");
+    check_one_line_error(box.run({"spec", "show", "--spec", bad.string()}), "seed (line 1)");
+}
+
+TEST_CASE("node options: config file < environment < flags, with one-line errors", "[cli]") {
+    Sandbox box;
+    fs::path a = box.write("a.toml", "seed = 1001\n");
+    fs::path b = box.write("b.toml", "seed = 1002\n");
+    fs::path c = box.write("c.toml", "seed = 1003\n");
+    auto id_of = [](const fs::path& p) { return SwarmId::of(load_spec_file(p).value()).hex(); };
+    fs::path config = box.write("node.toml", "spec = \"a.toml\"\n");
+
+    auto shown = [&](std::vector<std::string> args, std::vector<std::string> env = {}) {
+        args.insert(args.end(), {"spec", "show", "--id"});
+        Run r = box.run(args, env);
+        INFO(r.err);
+        CHECK(r.code == 0);
+        return r.out.substr(0, 64);
+    };
+    CHECK(shown({"--config", config.string()}) == id_of(a));
+    CHECK(shown({}, {"SWARMD_CONFIG=" + config.string()}) == id_of(a));
+    CHECK(shown({"--config", config.string()}, {"SWARMD_SPEC=" + b.string()}) == id_of(b));
+    // --debug takes one value per occurrence: the subcommand after it is not swallowed.
+    CHECK(shown({"--debug", "net", "--config", config.string(), "--spec", c.string()},
+                {"SWARMD_SPEC=" + b.string()}) == id_of(c));
+
+    fs::path bad = box.write("bad.toml", "log_level = \"chatty\"\n");
+    check_one_line_error(box.run({"--config", bad.string(), "spec", "show"}),
+                         "log_level (line 1): \"chatty\" is not a log level");
+    check_one_line_error(box.run({"spec", "show"}, {"SWARMD_HTTP=nowhere"}), "SWARMD_HTTP: ");
+    check_one_line_error(box.run({"spec", "show", "--debug=net,bogus"}), "--debug: \"bogus\"");
+}
+
+TEST_CASE("--help lists every option with its default", "[cli]") {
+    Sandbox box;
+    Run top = box.run({"--help"});
+    INFO(top.out);
+    CHECK(top.code == 0);
+    for (const char* expect :
+         {"--config FILE=none", "--data-dir DIR=" , "--listen MADDR=/ip4/0.0.0.0/tcp/7411",
+          "--bootstrap MADDR=none", "--http HOST:PORT=127.0.0.1:7412",
+          "--key-file FILE=<data-dir>/identity.key", "--spec FILE=embedded",
+          "--log-level LEVEL=info", "--debug CATEGORY=none", "--log-format FORMAT=text",
+          "SWARMD_DATA_DIR", "SWARMD_LOG_FORMAT", "keygen", "spec"}) {
+        CHECK(top.out.find(expect) != std::string::npos);
+    }
+    // The data dir default follows HOME.
+    CHECK(top.out.find("DIR=" + box.dir().string() + "/.local/share/swarmd") != std::string::npos);
+
+    Run keygen = box.run({"keygen", "--help"});
+    CHECK(keygen.code == 0);
+    CHECK(keygen.out.find("--out FILE=the node's --key-file") != std::string::npos);
+    CHECK(keygen.out.find("--force") != std::string::npos);
+    Run show = box.run({"spec", "show", "--help"});
+    CHECK(show.out.find("--canonical") != std::string::npos);
+    CHECK(show.out.find("--id") != std::string::npos);
+
+    // No subcommand or an unknown one is a usage error, not a crash.
+    Run none = box.run({});
+    CHECK(none.code != 0);
+    CHECK(none.code < 128);
+    CHECK(box.run({"frobnicate"}).code != 0);
+}

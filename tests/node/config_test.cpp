@@ -1,0 +1,214 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+#include "node/config.hpp"
+
+using namespace swarmd::node;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FakeEnv {
+    std::map<std::string, std::string> vars;
+    GetEnv get() const {
+        return [this](std::string_view name) -> std::optional<std::string> {
+            auto it = vars.find(std::string(name));
+            if (it == vars.end()) return std::nullopt;
+            return it->second;
+        };
+    }
+};
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() /
+               ("swarmd-config-test-" + std::to_string(::getpid()) + "-" +
+                std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    fs::path write(const std::string& name, const std::string& text) const {
+        std::ofstream(path / name) << text;
+        return path / name;
+    }
+};
+
+const ConfigOption* find_option(std::string_view key) {
+    for (const auto& o : kConfigOptions) {
+        if (o.key == key) return &o;
+    }
+    return nullptr;
+}
+
+ConfigLayer flags(std::vector<std::pair<std::string, std::vector<std::string>>> given) {
+    ConfigLayer layer;
+    for (auto& [key, values] : given) {
+        const auto* o = find_option(key);
+        REQUIRE(o);
+        layer.push_back(ConfigSetting{o, values, std::string(o->flag), 0, {}});
+    }
+    return layer;
+}
+
+NodeConfig resolve_ok(const std::vector<ConfigLayer>& layers, const FakeEnv& env) {
+    auto config = resolve_config(layers, env.get());
+    if (!config) FAIL(config.error().to_string());
+    return config.value();
+}
+
+}  // namespace
+
+TEST_CASE("defaults: data dir from XDG or HOME, key file inside it", "[config]") {
+    FakeEnv env;
+    env.vars["HOME"] = "/home/ada";
+    NodeConfig c = resolve_ok({}, env);
+    CHECK(c.data_dir == "/home/ada/.local/share/swarmd");
+    CHECK(c.key_file == "/home/ada/.local/share/swarmd/identity.key");
+    CHECK(c.listen == std::vector<std::string>{NodeConfig::kDefaultListen});
+    CHECK(c.bootstrap.empty());
+    CHECK(c.http == "127.0.0.1:7412");
+    CHECK(c.spec_file.empty());
+    CHECK(c.log.level == spdlog::level::info);
+    CHECK(c.log.format == LogFormat::text);
+    env.vars["XDG_DATA_HOME"] = "/xdg";
+    CHECK(resolve_ok({}, env).data_dir == "/xdg/swarmd");
+    CHECK(default_data_dir(FakeEnv{}.get()) == "swarmd-data");
+}
+
+TEST_CASE("precedence: file < environment < flags", "[config]") {
+    TempDir dir;
+    auto file = dir.write("node.toml", R"(
+data_dir = "/from/file"
+http = "127.0.0.1:1000"
+log_level = "warn"
+log_format = "json"
+listen = ["/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2"]
+bootstrap = ["/ip4/10.0.0.1/tcp/7411"]
+debug = ["net"]
+)");
+    auto file_layer = read_config_file(file);
+    REQUIRE(file_layer);
+
+    FakeEnv env;
+    env.vars["HOME"] = "/home/ada";
+    // File alone.
+    NodeConfig c = resolve_ok({file_layer.value()}, env);
+    CHECK(c.data_dir == "/from/file");
+    CHECK(c.key_file == "/from/file/identity.key");
+    CHECK(c.http == "127.0.0.1:1000");
+    CHECK(c.log.level == spdlog::level::warn);
+    CHECK(c.log.format == LogFormat::json);
+    CHECK(c.listen.size() == 2);
+    CHECK(c.log.debug == std::vector<std::string>{"net"});
+
+    // Environment over file.
+    env.vars["SWARMD_HTTP"] = "127.0.0.1:2000";
+    env.vars["SWARMD_LOG_LEVEL"] = "debug";
+    env.vars["SWARMD_LISTEN"] = " /ip4/0.0.0.0/tcp/9 ,, ";
+    env.vars["SWARMD_DEBUG"] = "gossip,boot";
+    auto env_layer = read_config_env(env.get());
+    c = resolve_ok({file_layer.value(), env_layer}, env);
+    CHECK(c.data_dir == "/from/file");  // not overridden
+    CHECK(c.http == "127.0.0.1:2000");
+    CHECK(c.log.level == spdlog::level::debug);
+    CHECK(c.log.format == LogFormat::json);
+    CHECK(c.listen == std::vector<std::string>{"/ip4/0.0.0.0/tcp/9"});  // a list replaces
+    CHECK(c.log.debug == std::vector<std::string>{"gossip", "boot"});
+    CHECK(c.bootstrap == std::vector<std::string>{"/ip4/10.0.0.1/tcp/7411"});
+
+    // Flags over environment and file.
+    auto flag_layer = flags({{"http", {"off"}},
+                             {"data_dir", {"/from/flag"}},
+                             {"bootstrap", {"/ip4/10.0.0.2/tcp/1", "/ip4/10.0.0.3/tcp/1"}}});
+    c = resolve_ok({file_layer.value(), env_layer, flag_layer}, env);
+    CHECK(c.http == "off");
+    CHECK(c.data_dir == "/from/flag");
+    CHECK(c.key_file == "/from/flag/identity.key");
+    CHECK(c.log.level == spdlog::level::debug);  // from the environment
+    CHECK(c.bootstrap.size() == 2);
+}
+
+TEST_CASE("relative paths in a config file are relative to the file", "[config]") {
+    TempDir dir;
+    auto file = dir.write("node.toml", "data_dir = \"state\"\nkey_file = \"keys/id.key\"\n"
+                                       "spec = \"/abs/swarm.toml\"\n");
+    auto layer = read_config_file(file);
+    REQUIRE(layer);
+    NodeConfig c = resolve_ok({layer.value()}, FakeEnv{});
+    CHECK(c.data_dir == dir.path / "state");
+    CHECK(c.key_file == dir.path / "keys/id.key");
+    CHECK(c.spec_file == "/abs/swarm.toml");
+    // From flags they stay as given (relative to the working directory).
+    c = resolve_ok({flags({{"key_file", {"my.key"}}})}, FakeEnv{});
+    CHECK(c.key_file == "my.key");
+}
+
+TEST_CASE("bad config values are one-line errors naming their source", "[config][errors]") {
+    TempDir dir;
+    auto check_file = [&](const std::string& text, const std::string& expect) {
+        auto file = dir.write("bad.toml", text);
+        auto layer = read_config_file(file);
+        std::string line;
+        if (!layer) {
+            line = layer.error().to_string();
+        } else {
+            auto c = resolve_config(std::vector<ConfigLayer>{layer.value()}, FakeEnv{}.get());
+            REQUIRE_FALSE(c);
+            line = c.error().to_string();
+        }
+        INFO(text << " -> " << line);
+        CHECK(line.rfind(file.string(), 0) == 0);
+        CHECK(line.find(expect) != std::string::npos);
+        CHECK(line.find('\n') == std::string::npos);
+    };
+    check_file("log_levle = \"info\"\n", "log_levle (line 1): unknown key");
+    check_file("log_level = \"loud\"\n", "log_level (line 1): \"loud\" is not a log level");
+    check_file("\n\nlog_format = \"xml\"\n", "log_format (line 3)");
+    check_file("http = 8080\n", "http (line 1): expected a string, got an integer");
+    check_file("http = \"localhost\"\n", "expected HOST:PORT");
+    check_file("http = \"127.0.0.1:99999\"\n", "not a number from 0 to 65535");
+    check_file("listen = \"/ip4/1.2.3.4/tcp/1\"\n", "expected an array of strings");
+    check_file("listen = [\"1.2.3.4:7411\"]\n", "is not a multiaddr");
+    check_file("debug = [\"network\"]\n", "is not a log category");
+    check_file("data_dir = \"\"\n", "must not be empty");
+    check_file("[log]\nlevel = \"info\"\n", "unknown key");
+    check_file("data_dir = \n", "malformed TOML");
+
+    auto missing = read_config_file(dir.path / "none.toml");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().to_string().find("cannot read config file") != std::string::npos);
+
+    FakeEnv env;
+    env.vars["SWARMD_LOG_FORMAT"] = "xml";
+    auto c = resolve_config(std::vector<ConfigLayer>{read_config_env(env.get())}, env.get());
+    REQUIRE_FALSE(c);
+    CHECK(c.error().to_string().rfind("SWARMD_LOG_FORMAT: \"xml\" is not a log format", 0) == 0);
+
+    c = resolve_config(std::vector<ConfigLayer>{flags({{"http", {"[::1:80"}}})}, env.get());
+    REQUIRE_FALSE(c);
+    CHECK(c.error().to_string().rfind("--http: ", 0) == 0);
+}
+
+TEST_CASE("every config option is documented in docs/config.md", "[config][docs]") {
+    std::ifstream in(SWARMD_SOURCE_DIR "/docs/config.md");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string doc = ss.str();
+    REQUIRE_FALSE(doc.empty());
+    for (const auto& o : kConfigOptions) {
+        INFO(o.key);
+        CHECK(doc.find("`" + std::string(o.key) + "`") != std::string::npos);
+        CHECK(doc.find("`" + std::string(o.flag)) != std::string::npos);
+        CHECK(doc.find("`" + std::string(o.env) + "`") != std::string::npos);
+    }
+    CHECK(doc.find("`" + std::string(kConfigEnv) + "`") != std::string::npos);
+}
