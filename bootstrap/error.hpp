@@ -20,6 +20,7 @@ enum class Errc {
     bad_peer_store,
     different_swarm,
     rejected_low_score,
+    bad_hello,
 };
 
 const std::error_category& bootstrap_category() noexcept;
