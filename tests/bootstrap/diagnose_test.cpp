@@ -17,6 +17,7 @@ TEST_CASE("failures from every layer are classified", "[diagnose]") {
     CHECK(classify(Errc::dnsaddr_loop) == JoinFailure::dns_failure);
     CHECK(classify(Errc::different_swarm) == JoinFailure::different_swarm);
     CHECK(classify(Errc::rejected_low_score) == JoinFailure::rejected_low_score);
+    CHECK(classify(Errc::bad_hello) == JoinFailure::handshake_failure);
     CHECK(classify(net::Errc::peer_id_mismatch) == JoinFailure::peer_id_mismatch);
     CHECK(classify(net::Errc::bad_signature) == JoinFailure::handshake_failure);
     CHECK(classify(net::Errc::protocol_not_supported) == JoinFailure::handshake_failure);
