@@ -21,6 +21,8 @@ public:
     const float* layer(const LayerSpec& l) {
         const float* src = m_theta.data() + l.offset;
         if (m_p == nullptr) return src;
+        // Allocated on first perturbed use, so inference never pays for it.
+        if (m_scratch.size() < l.size) m_scratch.resize(l.size);
         float* s = m_scratch.data();
         fill_direction(m_p->stream, m_p->dist, l.offset, {s, l.size});
         const float eps = m_p->eps;
@@ -78,7 +80,6 @@ public:
             m_layout.add(name + ".weight", {out, in}, std::sqrt(2.0f / static_cast<float>(in)));
             m_layout.add(name + ".bias", {out}, 0.0f);
         }
-        m_scratch.resize(m_layout.max_layer_size());
 
         std::vector<std::int64_t> train_rows, test_rows;
         for (std::size_t i = 0; i < data.count(); ++i) {
@@ -182,7 +183,6 @@ public:
         m_layout.begin_layer("out");
         m_layout.add("out.weight", {v, h}, 0.1f / std::sqrt(static_cast<float>(h)));
         m_layout.add("out.bias", {v}, 0.0f);
-        m_scratch.resize(m_layout.max_layer_size());
 
         m_tokens.reserve(text.size());
         for (unsigned char c : text) m_tokens.push_back(char_token(c));

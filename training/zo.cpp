@@ -1,7 +1,12 @@
 #include "training/zo.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "training/models.hpp"
 
@@ -62,29 +67,99 @@ void axpy_block(float* theta, const float* z, float c, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) theta[i] -= c * z[i];
 }
 
+// Sign masks of the 8 bits of a byte: kSignMask[b][j] = bit j of b ? 0x80000000 : 0.
+struct SignMasks {
+    alignas(32) std::uint32_t v[256][8];
+    constexpr SignMasks() : v() {
+        for (int b = 0; b < 256; ++b) {
+            for (int j = 0; j < 8; ++j) v[b][j] = ((b >> j) & 1) != 0 ? 0x80000000U : 0U;
+        }
+    }
+};
+constexpr SignMasks kSignMasks;
+
+// theta[i] -= c * z[i] for Rademacher z read straight from keystream bits: c * (+/-1) is exactly
+// +/-c, i.e. c with its sign bit flipped where the bit is 1, so this matches axpy_block on the
+// mapped floats bit for bit without materialising them. The AVX2 and SSE2 paths do the same
+// IEEE subtractions (no FMA) several lanes at a time, so every path gives the same bits.
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) std::size_t rademacher_avx2(float* theta, const std::uint8_t* bits,
+                                                            std::uint32_t cb, std::size_t n) {
+    const __m256 cv = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(cb)));
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 m = _mm256_castsi256_ps(
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(kSignMasks.v[bits[i / 8]])));
+        _mm256_storeu_ps(theta + i, _mm256_sub_ps(_mm256_loadu_ps(theta + i), _mm256_xor_ps(cv, m)));
+    }
+    return i;
+}
+
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+void rademacher_block(float* theta, const std::uint8_t* bits, float c, std::size_t n) {
+    const std::uint32_t cb = std::bit_cast<std::uint32_t>(c);
+    std::size_t i = 0;
+#if defined(__x86_64__)
+    if (kHaveAvx2) i = rademacher_avx2(theta, bits, cb, n);
+#endif
+#if defined(__SSE2__)
+    const __m128 cv = _mm_castsi128_ps(_mm_set1_epi32(static_cast<int>(cb)));
+    for (; i + 8 <= n; i += 8) {
+        const auto* m = reinterpret_cast<const __m128i*>(kSignMasks.v[bits[i / 8]]);
+        float* t = theta + i;
+        const __m128 lo = _mm_xor_ps(cv, _mm_castsi128_ps(_mm_load_si128(m)));
+        const __m128 hi = _mm_xor_ps(cv, _mm_castsi128_ps(_mm_load_si128(m + 1)));
+        _mm_storeu_ps(t, _mm_sub_ps(_mm_loadu_ps(t), lo));
+        _mm_storeu_ps(t + 4, _mm_sub_ps(_mm_loadu_ps(t + 4), hi));
+    }
+#endif
+    for (; i < n; ++i) {
+        theta[i] -= std::bit_cast<float>(cb ^ kSignMasks.v[bits[i / 8]][i % 8]);
+    }
+}
+
+struct Prepared {
+    crypto::PerturbationStream stream;
+    float c;
+};
+
+void apply_prepared(std::span<float> theta, const std::vector<Prepared>& prepared, ZDist dist,
+                    std::size_t block) {
+    block = std::max<std::size_t>(8, block / 8 * 8);  // Rademacher blocks start on a byte
+    std::vector<float> z(block);
+    Bytes bits(block / 8);
+    for (std::size_t pos = 0; pos < theta.size(); pos += block) {
+        const std::size_t n = std::min(block, theta.size() - pos);
+        for (const auto& p : prepared) {
+            if (dist == ZDist::rademacher) {
+                p.stream.bytes(pos / 8, {bits.data(), (n + 7) / 8});
+                rademacher_block(theta.data() + pos, bits.data(), p.c, n);
+            } else {
+                p.stream.gaussian(pos, {z.data(), n});
+                axpy_block(theta.data() + pos, z.data(), p.c, n);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void apply_updates(std::span<float> theta, std::span<const Update> updates, const ApplyRule& rule,
                    std::size_t block) {
-    struct Prepared {
-        crypto::PerturbationStream stream;
-        float c;
-    };
     std::vector<Prepared> prepared;
     prepared.reserve(updates.size());
     for (const auto& u : updates) {
         if (u.q == 0) continue;  // a zero coefficient changes nothing (x - 0 * z == x)
         prepared.push_back({direction_stream(rule.swarm_id, u), coefficient(u, rule)});
     }
-    if (prepared.empty()) return;
-    std::vector<float> z(block);
-    for (std::size_t pos = 0; pos < theta.size(); pos += block) {
-        const std::size_t n = std::min(block, theta.size() - pos);
-        for (const auto& p : prepared) {
-            fill_direction(p.stream, rule.dist, pos, {z.data(), n});
-            axpy_block(theta.data() + pos, z.data(), p.c, n);
-        }
-    }
+    if (!prepared.empty()) apply_prepared(theta, prepared, rule.dist, block);
+}
+
+void apply_direction(std::span<float> theta, ByteSpan swarm_id, const Update& u, ZDist dist,
+                     float c) {
+    apply_prepared(theta, {{direction_stream(swarm_id, u), c}}, dist, kApplyBlock);
 }
 
 void apply_updates_separately(std::span<float> theta, std::span<const Update> updates,

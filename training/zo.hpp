@@ -79,6 +79,10 @@ inline constexpr std::size_t kApplyBlock = 4096;  // parameters per block of the
 // of applying the updates one full pass at a time, so the result is bit-identical to that.
 void apply_updates(std::span<float> theta, std::span<const Update> updates, const ApplyRule& rule,
                    std::size_t block = kApplyBlock);
+// theta -= c * z(u) with an explicit coefficient instead of lr * scale * q: the fp32-gradient
+// baseline that the one-byte codec is measured against (not part of the protocol).
+void apply_direction(std::span<float> theta, ByteSpan swarm_id, const Update& u, ZDist dist,
+                     float c);
 // Reference: one full pass per update (what the fused pass replaces).
 void apply_updates_separately(std::span<float> theta, std::span<const Update> updates,
                               const ApplyRule& rule);
