@@ -1,0 +1,23 @@
+#pragma once
+#include <system_error>
+
+namespace swarmd::training {
+
+enum class Errc {
+    io = 1,               // a file could not be read, written or synced
+    bad_data_set,         // a data set file is malformed
+    bad_update,           // an update record is malformed (author too long, ...)
+    bad_checkpoint,       // a checkpoint's header, size or integrity hash is wrong
+    checkpoint_mismatch,  // a checkpoint for a different model (parameter count or hash)
+};
+
+const std::error_category& training_category() noexcept;
+
+inline std::error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), training_category()};
+}
+
+}  // namespace swarmd::training
+
+template <>
+struct std::is_error_code_enum<swarmd::training::Errc> : std::true_type {};

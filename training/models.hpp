@@ -1,0 +1,87 @@
+#pragma once
+// Training tasks: a model over the flat parameter store plus its data. The forward passes are
+// written functionally over read-only parameters: a perturbed evaluation materialises each
+// layer's theta + eps * z in one scratch buffer as the forward pass reaches that layer, so
+// evaluating a loss never writes theta and needs one layer of extra memory.
+//
+// This header does not include LibTorch; models.cpp is the only LibTorch translation unit here.
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/perturbation.hpp"
+#include "training/data.hpp"
+#include "training/params.hpp"
+#include "training/zo.hpp"
+
+namespace swarmd::training {
+
+struct Perturbation {
+    crypto::PerturbationStream stream;
+    ZDist dist = ZDist::rademacher;
+    float eps = 0.0f;  // signed: theta + eps * z
+};
+
+struct Metrics {
+    double loss = 0.0;                  // mean cross-entropy on the held-out split (nats)
+    double accuracy = std::nan("");     // classifiers only
+    double perplexity = std::nan("");   // language models only: exp(loss)
+};
+
+class Task {
+public:
+    virtual ~Task() = default;
+    virtual const ParamLayout& layout() const = 0;
+    virtual std::size_t train_size() const = 0;
+    // Mean loss over training examples `batch` at theta (+ eps z when p is given). Uses a
+    // scratch buffer: one call at a time per Task.
+    virtual double loss(std::span<const float> theta, std::span<const std::uint32_t> batch,
+                        const Perturbation* p = nullptr) const = 0;
+    virtual Metrics evaluate(std::span<const float> theta) const = 0;
+    // Backprop SGD step (the baseline ZO is compared with); returns the batch loss.
+    virtual double backprop_step(std::span<float> theta, std::span<const std::uint32_t> batch,
+                                 float lr) const = 0;
+};
+
+struct MlpOptions {
+    static constexpr std::size_t kDefaultHidden = 128;
+    static constexpr std::size_t kDefaultTestEvery = 5;  // every 5th example: 20% held out
+
+    std::vector<std::size_t> hidden{kDefaultHidden};
+    std::size_t test_every = kDefaultTestEvery;
+};
+
+// MLP classifier on digits: 64 -> hidden... -> 10, ReLU, cross-entropy. Examples whose index
+// is a multiple of test_every form the held-out split; train_size() counts the rest.
+std::unique_ptr<Task> make_digits_mlp(const DigitsData& data, const MlpOptions& options = {});
+
+struct CharLmOptions {
+    static constexpr std::size_t kDefaultContext = 16;
+    static constexpr std::size_t kDefaultEmbed = 16;
+    static constexpr std::size_t kDefaultHidden = 128;
+    static constexpr double kDefaultTestFraction = 0.1;
+    static constexpr std::size_t kDefaultMaxEval = 4096;
+
+    std::size_t context = kDefaultContext;
+    std::size_t embed = kDefaultEmbed;
+    std::size_t hidden = kDefaultHidden;
+    double test_fraction = kDefaultTestFraction;  // the text's tail is held out
+    std::size_t max_eval = kDefaultMaxEval;       // held-out positions evaluated (evenly spaced)
+};
+
+// Causal character LM over a fixed window: the next character from the previous `context`
+// ones (embedding -> tanh hidden layer -> softmax over 96 symbols: newline and printable ASCII;
+// other bytes read as space).
+std::unique_ptr<Task> make_char_lm(const std::string& text, const CharLmOptions& options = {});
+inline constexpr std::size_t kCharVocab = 96;
+
+// Intra-op threads of the compute backend (tiny models run fastest on one).
+void set_compute_threads(int threads);
+
+// Which BLAS library the process has loaded (LibTorch calls the system libblas.so.3).
+std::string blas_in_use();
+
+}  // namespace swarmd::training
