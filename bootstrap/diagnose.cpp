@@ -12,7 +12,8 @@ JoinFailure classify(const std::error_code& ec) {
             case Errc::different_swarm: return JoinFailure::different_swarm;
             case Errc::rejected_low_score: return JoinFailure::rejected_low_score;
             case Errc::bad_peer_list: return JoinFailure::bad_address;
-            case Errc::bad_hello: return JoinFailure::handshake_failure;
+            case Errc::bad_hello:
+            case Errc::bad_peer_exchange: return JoinFailure::handshake_failure;
             default: return JoinFailure::dns_failure;  // every other bootstrap code is DNS
         }
     }

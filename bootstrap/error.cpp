@@ -27,6 +27,7 @@ public:
             case Errc::different_swarm: return "peer belongs to a different swarm";
             case Errc::rejected_low_score: return "peer rejected us for a low score";
             case Errc::bad_hello: return "malformed swarm hello message";
+            case Errc::bad_peer_exchange: return "malformed peer exchange message";
         }
         return "unknown bootstrap error";
     }

@@ -21,6 +21,7 @@ enum class Errc {
     different_swarm,
     rejected_low_score,
     bad_hello,
+    bad_peer_exchange,
 };
 
 const std::error_category& bootstrap_category() noexcept;

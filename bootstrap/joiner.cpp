@@ -92,7 +92,17 @@ void Joiner::tick() {
         std::min(m_options.target_peers - have - m_in_flight,
                  m_options.max_concurrent_dials > m_in_flight ? m_options.max_concurrent_dials - m_in_flight
                                                               : std::size_t{0});
-    for (auto& candidate : due_candidates(Clock::now(), budget)) {
+    auto due = due_candidates(Clock::now(), budget);
+    // Nobody left to dial: ask a connected peer for more (at most every few ticks).
+    constexpr std::size_t kExchangeEveryTicks = 5;
+    if (due.empty() && !m_connected.empty() && ++m_ticks_since_exchange >= kExchangeEveryTicks) {
+        m_ticks_since_exchange = 0;
+        std::vector<crypto::PeerId> peers(m_connected.begin(), m_connected.end());
+        const auto pick = std::uniform_int_distribution<std::size_t>(0, peers.size() - 1)(m_rng);
+        asio::co_spawn(m_executor, [self = shared_from_this(), peer = peers[pick]] { return self->exchange_with(peer); },
+                       log_exception);
+    }
+    for (auto& candidate : due) {
         m_dialing.insert(candidate.key);
         ++m_in_flight;
         asio::co_spawn(
@@ -107,7 +117,10 @@ std::vector<Joiner::Candidate> Joiner::due_candidates(Clock::time_point now, std
     std::set<std::string> chosen_peers;
     auto usable = [&](const std::string& key, const std::optional<crypto::PeerId>& peer) {
         if (out.size() >= want || m_dialing.contains(key)) return false;
-        if (peer && (m_connected.contains(*peer) || peer == m_host.peer_id())) return false;
+        if (peer && (m_connected.contains(*peer) || peer == m_host.peer_id() ||
+                     m_host.connection_to(*peer))) {
+            return false;
+        }
         if (peer && !chosen_peers.insert(peer->to_base58()).second) return false;
         auto it = m_retry.find(key);
         return it == m_retry.end() || it->second.next <= now;
@@ -123,7 +136,9 @@ std::vector<Joiner::Candidate> Joiner::due_candidates(Clock::time_point now, std
     if (m_connected.size() < m_options.low_watermark) add_bootstrap();
     for (const auto& [peer, addrs] : m_learned) {
         const auto key = peer.to_base58();
-        if (addrs.empty() || !usable(key, peer)) continue;
+        // Two peers that learn of each other at once would dial each other at once and end up
+        // with two connections; the lower peer id dials, the other waits to be dialed.
+        if (addrs.empty() || !(m_host.peer_id() < peer) || !usable(key, peer)) continue;
         out.push_back({key, addrs.front() + "/p2p/" + key, -1});
     }
     for (const auto& record : m_store.candidates(PeerStore::kMaxPeers)) {
@@ -169,6 +184,10 @@ asio::awaitable<std::error_code> Joiner::dial_address(const std::string& address
             continue;
         }
         m_connected.insert(peer);
+        if (m_connected.size() < m_options.target_peers) {
+            asio::co_spawn(m_executor, [self = shared_from_this(), peer] { return self->exchange_with(peer); },
+                           log_exception);
+        }
         co_return std::error_code{};
     }
     co_return last;
@@ -234,6 +253,35 @@ void Joiner::add_candidate(const crypto::PeerId& peer, std::vector<std::string> 
     constexpr std::size_t kMaxLearned = 256;
     if (m_learned.size() >= kMaxLearned && !m_learned.contains(peer)) return;
     m_learned[peer] = std::move(addrs);
+}
+
+asio::awaitable<void> Joiner::exchange_with(crypto::PeerId peer) {
+    auto peers = co_await request_peers(m_host, peer);
+    if (!peers) {
+        boot_log().debug("peer exchange failed: {} peer={}", peers.error().message(), peer.to_base58());
+        co_return;
+    }
+    for (auto& info : peers.value()) add_candidate(info.peer, std::move(info.addrs));
+    if (!m_stopped && !peers.value().empty()) m_timer.cancel();  // dial them now
+}
+
+std::vector<PeerInfo> Joiner::known_peers() const {
+    std::vector<PeerInfo> out;
+    for (const auto& peer : m_connected) {
+        const auto* info = m_host.identified(peer);
+        if (!info) continue;
+        PeerInfo p{peer, {}};
+        for (const auto& raw : info->listen_addrs) {
+            auto addr = net::Multiaddr::from_bytes(raw);
+            if (!addr) continue;
+            auto endpoint = addr.value().tcp_endpoint();
+            // An unspecified listen address says nothing about where to dial.
+            if (!endpoint || endpoint->host == "0.0.0.0" || endpoint->host == "::") continue;
+            p.addrs.push_back(addr.value().without_peer_id().to_string());
+        }
+        if (!p.addrs.empty()) out.push_back(std::move(p));
+    }
+    return out;
 }
 
 void Joiner::prune() {

@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "bootstrap/hello.hpp"
+#include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_store.hpp"
 #include "crypto/peer_id.hpp"
 
@@ -79,6 +80,9 @@ public:
     // Peers the node wants to keep when pruning (e.g. gossip mesh members).
     void set_protected(std::function<bool(const crypto::PeerId&)> keep) { m_keep = std::move(keep); }
 
+    // Connected peers with the listen addresses their identify records gave, for peer exchange.
+    std::vector<PeerInfo> known_peers() const;
+
     std::size_t connected() const noexcept { return m_connected.size(); }
     std::size_t dials_in_flight() const noexcept { return m_in_flight; }
     const std::vector<BootstrapStatus>& bootstrap_status() const noexcept { return m_status; }
@@ -103,6 +107,7 @@ private:
     boost::asio::awaitable<std::error_code> dial_address(const std::string& address);
     void record_result(const Candidate& candidate, std::error_code ec);
     void prune();
+    boost::asio::awaitable<void> exchange_with(crypto::PeerId peer);
     void save_store();
     Clock::duration jittered(Clock::duration d);
 
@@ -122,6 +127,7 @@ private:
     std::function<bool(const crypto::PeerId&)> m_keep;
     boost::asio::steady_timer m_timer;
     std::size_t m_in_flight = 0;
+    std::size_t m_ticks_since_exchange = 0;
     bool m_stopped = false;
 };
 

@@ -126,6 +126,11 @@ asio::awaitable<void> Pubsub::open_outbound(crypto::PeerId peer, std::shared_ptr
 
 asio::awaitable<void> Pubsub::read_loop(std::shared_ptr<Stream> stream) {
     const auto peer = stream->remote_peer();
+    if (auto current = m_inbound[peer].lock(); current && current != stream && !current->error()) {
+        stream->reset();
+        co_return;
+    }
+    m_inbound[peer] = stream;
     if (!m_links.contains(peer)) {
         // The remote opened its stream before our identify round finished.
         const auto protocol = gossipsub::parse_protocol(stream->protocol()).value_or(gossipsub::Protocol::v11);
@@ -138,6 +143,9 @@ asio::awaitable<void> Pubsub::read_loop(std::shared_ptr<Stream> stream) {
         auto n = co_await stream->read_some(buffer);
         if (!n || n.value() == 0) break;
         apply(m_router.handle_data(peer, ByteSpan(buffer.data(), n.value()), now()));
+    }
+    if (auto it = m_inbound.find(peer); it != m_inbound.end() && it->second.lock() == stream) {
+        m_inbound.erase(it);
     }
 }
 

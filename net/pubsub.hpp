@@ -74,6 +74,9 @@ private:
     Host& m_host;
     gossipsub::Router m_router;
     std::unordered_map<crypto::PeerId, std::shared_ptr<Link>> m_links;
+    // The one inbound stream read per peer: the router keeps one frame decoder per peer, so a
+    // second stream (e.g. on a duplicate connection) would interleave frames. Extras are reset.
+    std::unordered_map<crypto::PeerId, std::weak_ptr<Stream>> m_inbound;
     std::map<std::string, MessageHandler> m_handlers;
     PeerExchangeHandler m_on_px;
     boost::asio::steady_timer m_heartbeat;

@@ -66,6 +66,7 @@ int run_cli(int argc, char** argv) {
     CliContext ctx;
     add_keys_commands(app, ctx);
     add_spec_commands(app, ctx);
+    add_run_commands(app, ctx);
 
     try {
         app.parse(argc, argv);

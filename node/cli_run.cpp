@@ -1,0 +1,117 @@
+// swarmd run, swarmd status: the daemon and a look at a running one.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "node/cli.hpp"
+#include "node/daemon.hpp"
+
+namespace swarmd::node {
+namespace {
+
+// GET http://<host:port><target>, with a deadline; throws on failure.
+std::string http_get(const std::string& address, const std::string& target) {
+    namespace asio = boost::asio;
+    namespace beast = boost::beast;
+    namespace http = beast::http;
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("bad HTTP address " + address);
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(5));
+    stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, address);
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);
+    http::read(stream, buffer, parser);
+    if (parser.get().result() != http::status::ok) {
+        throw std::runtime_error("HTTP " + std::to_string(parser.get().result_int()));
+    }
+    return parser.get().body();
+}
+
+std::string fixed(double v, int digits) {
+    if (v < 0) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+int print_status(const std::string& address, bool one_line) {
+    nlohmann::json s;
+    try {
+        s = nlohmann::json::parse(http_get(address, "/api/status"));
+    } catch (const std::exception& e) {
+        return cli_error("no swarmd answers on " + address + " (" + e.what() +
+                         "); is the node running, and is --http the same?");
+    }
+    if (one_line) {
+        // For scripts and the testnet table: fixed fields, space-separated.
+        const auto hash = s.value("merged_hash", "");
+        std::cout << s.value("peer_id", "?").substr(0, 16) << " " << s.value("role", "?") << " round "
+                  << s.value("round", 0) << "/" << s.value("merge_round", 0) << " peers "
+                  << s.value("connections", 0) << " updates " << s.value("updates", 0) << " loss "
+                  << fixed(s.value("loss", -1.0), 4) << " accuracy " << fixed(s.value("accuracy", -1.0), 3)
+                  << " merge " << s.value("merge_state", "?") << " " << (hash.empty() ? "-" : hash) << "\n";
+        return 0;
+    }
+    auto row = [](const std::string& k, const std::string& v) {
+        std::cout << "  " << k << std::string(k.size() < 14 ? 14 - k.size() : 1, ' ') << v << "\n";
+    };
+    row("peer id", s.value("peer_id", ""));
+    for (const auto& a : s.value("addresses", nlohmann::json::array())) row("address", a.get<std::string>());
+    row("swarm", s.value("swarm_id", "").substr(0, 16) + "… (" + s.value("spec", "") + ", " +
+                     s.value("mode", "") + ", " + s.value("role", "") + ")");
+    row("round", std::to_string(s.value("round", 0)) + " / " + std::to_string(s.value("merge_round", 0)));
+    row("peers", std::to_string(s.value("connections", 0)) + " connections, " +
+                     std::to_string(s.value("gossip_peers", 0)) + " gossip");
+    row("messages", std::to_string(s.value("messages_in", 0)) + " in, " +
+                        std::to_string(s.value("messages_out", 0)) + " out, " +
+                        std::to_string(s.value("bytes_out", 0)) + " bytes out");
+    row("updates", std::to_string(s.value("updates", 0)) + " in the log");
+    row("loss", fixed(s.value("loss", -1.0), 4));
+    row("accuracy", fixed(s.value("accuracy", -1.0), 3));
+    row("merge", s.value("merge_state", "") +
+                     (s.value("merged_hash", "").empty() ? "" : " " + s.value("merged_hash", "").substr(0, 16)));
+    return 0;
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, CliContext& ctx) {
+    auto options = std::make_shared<RunOptions>();
+    auto round_ms = std::make_shared<long>(RunOptions::kDefaultRoundInterval.count());
+    auto grace_ms = std::make_shared<long>(RunOptions::kDefaultMergeGrace.count());
+    auto* run = app.add_subcommand("run", "Run the node: join the swarm, train, share, merge");
+    run->add_flag("--bootstrap-node", options->bootstrap_node,
+                  "Relay the swarm's gossip and answer peers; train nothing");
+    run->add_option("--round-interval-ms", *round_ms, "Minimum time per training round")
+        ->capture_default_str()
+        ->check(CLI::Range(0L, 3600L * 1000));
+    run->add_option("--merge-grace-ms", *grace_ms, "Time to wait for late updates before merging")
+        ->capture_default_str()
+        ->check(CLI::Range(0L, 3600L * 1000));
+    ctx.on_run(run, [&ctx, options, round_ms, grace_ms] {
+        options->round_interval = std::chrono::milliseconds(*round_ms);
+        options->merge_grace = std::chrono::milliseconds(*grace_ms);
+        return run_daemon(ctx.config(), *options);
+    });
+
+    auto one_line = std::make_shared<bool>(false);
+    auto* status = app.add_subcommand("status", "Show a running node's status (from its --http address)");
+    status->add_flag("--line", *one_line, "One line of fixed fields, for scripts");
+    ctx.on_run(status, [&ctx, one_line] { return print_status(ctx.config().http, *one_line); });
+}
+
+}  // namespace swarmd::node

@@ -1,0 +1,486 @@
+#include "node/daemon.hpp"
+
+#include <sys/stat.h>
+
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bootstrap/dnsaddr.hpp"
+#include "bootstrap/hello.hpp"
+#include "bootstrap/peer_exchange.hpp"
+#include "bootstrap/joiner.hpp"
+#include "bootstrap/peer_list.hpp"
+#include "bootstrap/peer_store.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/keys.hpp"
+#include "net/host.hpp"
+#include "net/pubsub.hpp"
+#include "node/cli.hpp"
+#include "node/http_server.hpp"
+#include "node/logging.hpp"
+#include "node/metrics.hpp"
+#include "node/spec.hpp"
+#include "node/sync.hpp"
+#include "node/zo_engine.hpp"
+
+namespace swarmd::node {
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+constexpr std::size_t kMaxStatusMessage = 4096;
+constexpr std::size_t kMaxPeerStatuses = 1024;
+constexpr std::chrono::seconds kTrainAloneAfter{30};
+
+crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
+    return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
+}
+
+// Loads the node's identity, creating it (0600, in a 0700 directory) on first start.
+crypto::PrivateKey load_or_create_identity(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+        auto key = crypto::read_key_file(path);
+        if (!key) throw std::runtime_error(path.string() + ": " + key.error().message());
+        return std::move(key.value());
+    }
+    if (path.has_parent_path()) {
+        std::filesystem::create_directories(path.parent_path(), ec);
+        ::chmod(path.parent_path().c_str(), 0700);
+    }
+    auto key = crypto::PrivateKey::generate();
+    auto written = crypto::write_key_file(path, key, false);
+    if (!written) throw std::runtime_error(path.string() + ": " + written.error().message());
+    category_logger("node")->info("created identity {}", path.string());
+    return key;
+}
+
+double json_number(double v) { return std::isnan(v) ? -1.0 : v; }
+
+// Another node's last heartbeat, as the status topic carried it.
+struct PeerStatus {
+    std::uint64_t round = 0;
+    std::string merge_state;
+    std::string merged_hash;
+    double accuracy = -1.0;
+};
+
+class Daemon {
+public:
+    Daemon(const NodeConfig& config, const RunOptions& options, Spec spec)
+        : m_config(config),
+          m_options(options),
+          m_spec(std::move(spec)),
+          m_swarm_id(SwarmId::of(m_spec)),
+          m_identity(load_or_create_identity(config.key_file)),
+          m_peer_id(crypto::PeerId::from_public_key(m_identity.public_key())),
+          m_host(m_io.get_executor(), copy_key(m_identity)),
+          m_resolver(m_io, {}),
+          m_status_timer(m_io),
+          m_signals(m_io, SIGINT, SIGTERM) {
+        m_log = category_logger("node");
+    }
+
+    int run() {
+        for (const auto& text : m_config.listen) {
+            auto addr = net::Multiaddr::parse(text);
+            if (!addr) return cli_error("listen address " + text + ": " + addr.error().message());
+            auto bound = m_host.listen(addr.value());
+            if (!bound) return cli_error("cannot listen on " + text + ": " + bound.error().message());
+        }
+        m_log->info("swarmd {} peer {} swarm {} ({}, mode {}){}", kVersion, m_peer_id.to_base58(),
+                    m_swarm_id.short_hex(), m_spec.name, to_string(m_spec.mode),
+                    m_options.bootstrap_node ? " as a bootstrap node" : "");
+        start_gossip();
+        start_join();
+        if (!m_options.bootstrap_node) {
+            if (m_spec.mode != Mode::zo) {
+                return cli_error("mode " + std::string(to_string(m_spec.mode)) +
+                                 " is not run by the daemon yet; only zo specs train (see issue tracker)");
+            }
+            start_training();
+        }
+        if (auto rc = start_http(); rc != 0) return rc;
+        start_status();
+        m_signals.async_wait([this](boost::system::error_code ec, int signal) {
+            if (!ec) shutdown(signal);
+        });
+        m_io.run();
+        return 0;
+    }
+
+private:
+    void start_gossip() {
+        m_pubsub = std::make_shared<net::Pubsub>(m_io.get_executor(), m_host, copy_key(m_identity));
+        const bootstrap::Hello hello{m_swarm_id.bytes(),
+                                     m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer,
+                                     bootstrap::HelloStatus::ok};
+        m_hello = hello;
+        bootstrap::serve_hello(m_host, hello, [this](const crypto::PeerId& peer) {
+            return m_pubsub->router().score(peer) < m_pubsub->router().options().thresholds.graylist;
+        });
+        m_pubsub->start();
+        m_host.on_identify([this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
+            m_pubsub->peer_identified(c, info);
+            if (m_merge_round_started) reconcile_with(c->remote_peer(), *m_merge_round_started);
+            if (m_engine && !m_training_started) {
+                m_training_started = true;
+                m_log->info("joined the swarm: training starts");
+                m_engine->start();
+            }
+            if (m_joiner) {
+                std::vector<std::string> addrs;
+                for (const auto& raw : info.listen_addrs) {
+                    if (auto a = net::Multiaddr::from_bytes(raw)) addrs.push_back(a.value().to_string());
+                }
+                m_joiner->on_connected(c, addrs);
+            }
+        });
+        m_host.on_connection_closed([this](const std::shared_ptr<net::Connection>& c) {
+            const auto peer = c->remote_peer();
+            m_pubsub->peer_closed(peer);
+            // A second connection to the same peer carries on the gossip.
+            if (auto other = m_host.connection_to(peer)) {
+                if (const auto* info = m_host.identified(peer)) m_pubsub->peer_identified(other, *info);
+                return;
+            }
+            if (m_joiner) m_joiner->on_disconnected(peer);
+        });
+
+        m_pubsub->subscribe(status_topic(m_swarm_id), [this](const net::gossipsub::Delivery& d) {
+            on_status(d);
+        });
+        m_pubsub->set_validator(status_topic(m_swarm_id), [](const net::gossipsub::Delivery& d) {
+            if (d.data.size() > kMaxStatusMessage) return net::gossipsub::Validation::reject;
+            auto j = json::parse(d.data.begin(), d.data.end(), nullptr, false);
+            return j.is_object() ? net::gossipsub::Validation::accept : net::gossipsub::Validation::reject;
+        });
+        if (m_spec.mode == Mode::zo) {
+            const auto topic = zo_topic(m_swarm_id);
+            m_pubsub->set_validator(topic, [this](const net::gossipsub::Delivery& d) { return validate_zo(d); });
+            m_pubsub->subscribe(topic, [this](const net::gossipsub::Delivery& d) {
+                m_updates_in.add();
+                if (!m_engine) return;  // a bootstrap node only relays
+                if (auto u = decode_zo_message(d.data, d.author.bytes())) m_engine->receive(std::move(*u));
+                update_floor();
+            });
+        }
+    }
+
+    net::gossipsub::Validation validate_zo(const net::gossipsub::Delivery& d) {
+        using net::gossipsub::Validation;
+        auto u = decode_zo_message(d.data, d.author.bytes());
+        if (!u) return Validation::reject;  // malformed: counts against the sender
+        if (u->index >= static_cast<std::uint64_t>(m_spec.zo.directions) || u->round == 0 ||
+            u->round > static_cast<std::uint64_t>(m_spec.merge_round)) {
+            return Validation::reject;
+        }
+        // Every update up to the merge round is kept: the merged model must see the same set on
+        // every node, and gossip does not deliver a message twice. Pacing (update_floor) keeps
+        // honest nodes within the staleness window of each other.
+        auto& seen = m_author_rounds[d.author];
+        seen = {std::max(seen.first, u->round), std::chrono::steady_clock::now()};
+        return Validation::accept;
+    }
+
+    void start_join() {
+        auto store = bootstrap::PeerStore::load(m_config.data_dir / "peers.json");
+        if (!store) {
+            m_log->warn("peer store {}: {}; starting with an empty one",
+                        (m_config.data_dir / "peers.json").string(), store.error().message());
+            store = bootstrap::PeerStore{};
+        }
+        bootstrap::JoinOptions options;
+        options.peer_store_path = m_config.data_dir / "peers.json";
+        options.role = m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer;
+        auto list = bootstrap::effective_peer_list({m_config.bootstrap, false});
+        std::random_device rd;
+        m_joiner = std::make_shared<bootstrap::Joiner>(m_io.get_executor(), m_host, m_resolver,
+                                                       std::move(store.value()), list, m_hello,
+                                                       options, rd());
+        m_joiner->set_protected([this](const crypto::PeerId& peer) {
+            for (const auto& topic : {zo_topic(m_swarm_id), status_topic(m_swarm_id)}) {
+                auto mesh = m_pubsub->router().mesh_peers(topic);
+                if (std::find(mesh.begin(), mesh.end(), peer) != mesh.end()) return true;
+            }
+            return false;
+        });
+        bootstrap::serve_peer_exchange(m_host, [joiner = std::weak_ptr(m_joiner)] {
+            auto j = joiner.lock();
+            return j ? j->known_peers() : std::vector<bootstrap::PeerInfo>{};
+        });
+        m_joiner->start();
+    }
+
+    void start_training() {
+        ZoEngineOptions options;
+        options.dir = m_config.data_dir / "zo";
+        options.round_interval = m_options.round_interval;
+        options.merge_grace = m_options.merge_grace;
+        m_engine = std::make_unique<ZoEngine>(
+            m_spec, m_swarm_id, m_peer_id.bytes(), options, m_io,
+            [this](std::vector<training::Update> updates) {
+                for (const auto& u : updates) {
+                    auto published = m_pubsub->publish(zo_topic(m_swarm_id), encode_zo_message(u));
+                    if (published) {
+                        m_updates_out.add();
+                    } else {
+                        category_logger("gossip")->debug("publish failed: {}", published.error().message());
+                    }
+                }
+            },
+            [this](const ZoProgress& p) { on_progress(p); });
+        serve_sync(m_host, m_peer_id_swarm(), [this](std::uint64_t through, auto done) {
+            m_engine->snapshot(through, std::move(done));
+        });
+        m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
+        // Training waits for the first peer, so early updates are not made for nobody; a node
+        // that stays alone trains alone after a while.
+        m_alone_timer.expires_after(kTrainAloneAfter);
+        m_alone_timer.async_wait([this](boost::system::error_code ec) {
+            if (ec || m_training_started || m_stopping) return;
+            m_training_started = true;
+            m_log->warn("no peer after {} s: training alone", kTrainAloneAfter.count());
+            m_engine->start();
+        });
+    }
+
+    void update_floor() {
+        constexpr auto kActive = std::chrono::seconds(5);
+        const auto now = std::chrono::steady_clock::now();
+        std::uint64_t floor = 0;
+        for (auto it = m_author_rounds.begin(); it != m_author_rounds.end();) {
+            if (now - it->second.second > kActive) {
+                it = m_author_rounds.erase(it);  // left, or stalled: no longer holds us back
+                continue;
+            }
+            if (it->first != m_peer_id && (floor == 0 || it->second.first < floor)) floor = it->second.first;
+            ++it;
+        }
+        if (m_engine) m_engine->set_swarm_floor(floor);
+    }
+
+    Bytes m_peer_id_swarm() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
+
+    // Anti-entropy for the merge: fetch every connected trainer's updates up to the merge round;
+    // the engine adds what it lacks before its grace period ends.
+    void reconcile(std::uint64_t merge_round) {
+        m_merge_round_started = merge_round;
+        for (const auto& info : m_joiner->known_peers()) reconcile_with(info.peer, merge_round);
+    }
+
+    void reconcile_with(const crypto::PeerId& peer_id, std::uint64_t merge_round) {
+            asio::co_spawn(
+                m_io,
+                [this, peer = peer_id, merge_round]() -> asio::awaitable<void> {
+                    auto updates = co_await fetch_updates(m_host, peer, m_peer_id_swarm(), merge_round);
+                    if (!updates) {
+                        category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
+                                                        peer.to_base58());
+                        co_return;
+                    }
+                    category_logger("merge")->debug("sync: {} updates peer={}", updates.value().size(),
+                                                    peer.to_base58());
+                    for (auto& u : updates.value()) {
+                        if (m_engine) m_engine->receive(std::move(u));
+                    }
+                },
+                [](std::exception_ptr e) {
+                    if (e) category_logger("merge")->error("sync task failed");
+                });
+    }
+
+    void on_progress(const ZoProgress& p) {
+        update_floor();
+        const bool new_round = p.round != m_progress.round;
+        const bool state_changed = p.merge_state != m_progress.merge_state;
+        m_progress = p;
+        if ((new_round && (p.round % 10 == 0 || p.round == 1)) || state_changed) {
+            std::string quality = !std::isnan(p.accuracy) ? fmt::format("accuracy {:.3f}", p.accuracy)
+                                                          : fmt::format("perplexity {:.2f}", p.perplexity);
+            category_logger("train")->info("round {}/{} loss {:.4f} {} updates {} peers {} [{}]", p.round,
+                                           m_spec.merge_round, p.loss, quality, p.updates,
+                                           m_host.connection_count(), p.merge_state);
+        }
+        m_round_gauge.set(static_cast<double>(p.round));
+    }
+
+    void on_status(const net::gossipsub::Delivery& d) {
+        auto j = json::parse(d.data.begin(), d.data.end(), nullptr, false);
+        if (!j.is_object()) return;
+        if (m_peers.size() >= kMaxPeerStatuses && !m_peers.contains(d.author.to_base58())) return;
+        PeerStatus s;
+        if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned()) s.round = r->get<std::uint64_t>();
+        if (auto m = j.find("merge_state"); m != j.end() && m->is_string()) s.merge_state = m->get<std::string>();
+        if (auto h = j.find("merged_hash"); h != j.end() && h->is_string()) s.merged_hash = h->get<std::string>();
+        if (auto a = j.find("accuracy"); a != j.end() && a->is_number()) s.accuracy = a->get<double>();
+        m_peers[d.author.to_base58()] = s;
+    }
+
+    json status_json() const {
+        json addrs = json::array();
+        for (const auto& a : m_host.listen_addrs()) addrs.push_back(a.to_string());
+        const auto& stats = m_pubsub->router().stats();
+        json mesh = json::object();
+        for (const auto& topic : {zo_topic(m_swarm_id), status_topic(m_swarm_id)}) {
+            mesh[topic] = m_pubsub->router().mesh_peers(topic).size();
+        }
+        json peers = json::object();
+        for (const auto& [id, s] : m_peers) {
+            peers[id] = {{"round", s.round}, {"merge_state", s.merge_state}, {"merged_hash", s.merged_hash},
+                         {"accuracy", s.accuracy}};
+        }
+        json j = {
+            {"version", kVersion},
+            {"peer_id", m_peer_id.to_base58()},
+            {"addresses", addrs},
+            {"swarm_id", m_swarm_id.hex()},
+            {"spec", m_spec.name},
+            {"mode", to_string(m_spec.mode)},
+            {"role", m_options.bootstrap_node ? "bootstrap" : "trainer"},
+            {"connections", m_host.connection_count()},
+            {"gossip_peers", m_pubsub->peer_count()},
+            {"mesh", mesh},
+            {"messages_in", stats.messages_received},
+            {"messages_out", stats.messages_sent},
+            {"bytes_out", stats.bytes_sent},
+            {"updates_in", m_updates_in.value()},
+            {"updates_out", m_updates_out.value()},
+            {"rounds", m_spec.rounds},
+            {"merge_round", m_spec.merge_round},
+            {"round", m_progress.round},
+            {"updates", m_progress.updates},
+            {"loss", m_progress.loss},
+            {"eval_loss", m_progress.eval_loss},
+            {"accuracy", json_number(m_progress.accuracy)},
+            {"perplexity", json_number(m_progress.perplexity)},
+            {"merge_state", m_options.bootstrap_node ? "relay" : m_progress.merge_state},
+            {"merged_hash", m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : ""},
+            {"merged_updates", m_progress.merged_updates},
+            {"participants", m_progress.participants},
+            {"swarm_peers", peers},
+        };
+        return j;
+    }
+
+    std::string metrics_text() {
+        const auto& stats = m_pubsub->router().stats();
+        m_metrics.gauge("swarmd_connections", "Open libp2p connections").set(static_cast<double>(m_host.connection_count()));
+        m_metrics.gauge("swarmd_gossip_messages_received", "Gossip messages received, duplicates included")
+            .set(static_cast<double>(stats.messages_received));
+        m_metrics.gauge("swarmd_gossip_messages_sent", "Gossip messages sent").set(static_cast<double>(stats.messages_sent));
+        m_metrics.gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent").set(static_cast<double>(stats.bytes_sent));
+        m_metrics.gauge("swarmd_gossip_duplicates", "Duplicate gossip messages").set(static_cast<double>(stats.duplicates));
+        m_metrics.gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation").set(static_cast<double>(stats.rejected));
+        m_metrics.gauge("swarmd_updates", "Updates in the update log").set(static_cast<double>(m_progress.updates));
+        m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
+        m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)").set(json_number(m_progress.accuracy));
+        m_metrics.gauge("swarmd_merged", "1 once the final merge is written").set(m_progress.merge_state == "merged" ? 1 : 0);
+        return m_metrics.render_prometheus();
+    }
+
+    int start_http() {
+        if (m_config.http == "off") return 0;
+        const auto colon = m_config.http.rfind(':');
+        HttpOptions options;
+        options.address = m_config.http.substr(0, colon);
+        options.port = static_cast<std::uint16_t>(std::stoi(m_config.http.substr(colon + 1)));
+        m_http = std::make_unique<HttpServer>(m_io, options);
+        m_http->route("/api/status", [this] { return HttpResponse{200, "application/json", status_json().dump() + "\n"}; });
+        m_http->route("/metrics", [this] {
+            return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text()};
+        });
+        auto bound = m_http->start();
+        if (!bound) return cli_error("cannot serve HTTP on " + m_config.http + ": " + bound.error().message());
+        m_log->info("status on http://{}:{}/api/status", bound.value().address().to_string(), bound.value().port());
+        return 0;
+    }
+
+    void start_status() {
+        m_status_timer.expires_after(m_options.status_interval);
+        m_status_timer.async_wait([this](boost::system::error_code ec) {
+            if (ec || m_stopping) return;
+            update_floor();
+            json beat = {{"round", m_progress.round},
+                         {"merge_state", m_options.bootstrap_node ? "relay" : m_progress.merge_state},
+                         {"merged_hash", m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : ""},
+                         {"accuracy", json_number(m_progress.accuracy)},
+                         {"peers", m_host.connection_count()},
+                         {"version", kVersion}};
+            const auto text = beat.dump();
+            (void)m_pubsub->publish(status_topic(m_swarm_id), as_bytes(text));
+            start_status();
+        });
+    }
+
+    void shutdown(int signal) {
+        if (m_stopping) return;
+        m_stopping = true;
+        m_log->info("signal {}: finishing the current step and leaving", signal);
+        m_alone_timer.cancel();
+        if (m_engine) m_engine->stop();  // waits for the step in progress; the log is durable
+        m_status_timer.cancel();
+        if (m_joiner) m_joiner->stop();
+        if (m_http) m_http->stop();
+        m_pubsub->stop();
+        m_host.stop();
+        // Give the goodbyes a moment on the wire, then leave.
+        auto drain = std::make_shared<asio::steady_timer>(m_io, std::chrono::milliseconds(200));
+        drain->async_wait([this, drain](boost::system::error_code) { m_io.stop(); });
+    }
+
+    const NodeConfig& m_config;
+    RunOptions m_options;
+    Spec m_spec;
+    SwarmId m_swarm_id;
+    asio::io_context m_io{1};
+    crypto::PrivateKey m_identity;
+    crypto::PeerId m_peer_id;
+    net::Host m_host;
+    bootstrap::DnsaddrResolver m_resolver;
+    bootstrap::Hello m_hello;
+    std::shared_ptr<net::Pubsub> m_pubsub;
+    std::shared_ptr<bootstrap::Joiner> m_joiner;
+    std::unique_ptr<ZoEngine> m_engine;
+    std::unique_ptr<HttpServer> m_http;
+    Metrics m_metrics;
+    Counter& m_updates_in = m_metrics.counter("swarmd_updates_received_total", "ZO updates received");
+    Counter& m_updates_out = m_metrics.counter("swarmd_updates_published_total", "ZO updates published");
+    Gauge& m_round_gauge = m_metrics.gauge("swarmd_round", "Rounds completed by this node");
+    ZoProgress m_progress;
+    // Latest round and arrival time per author, for pacing against the slowest active peer.
+    std::map<crypto::PeerId, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> m_author_rounds;
+    std::map<std::string, PeerStatus> m_peers;
+    asio::steady_timer m_status_timer;
+    asio::signal_set m_signals;
+    std::shared_ptr<spdlog::logger> m_log;
+    bool m_stopping = false;
+    bool m_training_started = false;
+    std::optional<std::uint64_t> m_merge_round_started;
+    asio::steady_timer m_alone_timer{m_io};
+};
+
+}  // namespace
+
+int run_daemon(const NodeConfig& config, const RunOptions& options) {
+    FieldResult<Spec> spec = config.spec_file.empty() ? FieldResult<Spec>(default_spec())
+                                                      : load_spec_file(config.spec_file);
+    if (!spec) return cli_error(spec.error().to_string());
+    try {
+        Daemon daemon(config, options, std::move(spec.value()));
+        return daemon.run();
+    } catch (const std::exception& e) {
+        return cli_error(e.what());
+    }
+}
+
+}  // namespace swarmd::node

@@ -1,0 +1,25 @@
+#pragma once
+// `swarmd run`: the daemon. It loads or creates the identity, loads the spec, starts the host,
+// joins the swarm, relays and validates gossip, trains on a compute thread, shares its updates,
+// reports progress (log lines, /api/status, /metrics) and takes part in the final merge.
+#include <chrono>
+
+#include "node/config.hpp"
+
+namespace swarmd::node {
+
+struct RunOptions {
+    static constexpr std::chrono::milliseconds kDefaultRoundInterval{200};
+    static constexpr std::chrono::milliseconds kDefaultMergeGrace{4000};
+    static constexpr std::chrono::milliseconds kDefaultStatusInterval{2000};
+
+    bool bootstrap_node = false;  // relay and answer peers; train nothing
+    std::chrono::milliseconds round_interval = kDefaultRoundInterval;
+    std::chrono::milliseconds merge_grace = kDefaultMergeGrace;
+    std::chrono::milliseconds status_interval = kDefaultStatusInterval;
+};
+
+// Runs until SIGINT/SIGTERM; returns the process exit code. Start-up problems print one line.
+int run_daemon(const NodeConfig& config, const RunOptions& options);
+
+}  // namespace swarmd::node

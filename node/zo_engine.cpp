@@ -1,0 +1,320 @@
+#include "node/zo_engine.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "crypto/encoding.hpp"
+#include "crypto/file.hpp"
+#include "crypto/peer_id.hpp"
+#include "node/logging.hpp"
+#include "training/checkpoint.hpp"
+#include "training/data.hpp"
+#include "training/models.hpp"
+#include "training/params.hpp"
+
+namespace swarmd::node {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::uint8_t kZoMessageVersion = 1;
+constexpr std::size_t kMaxTextBytes = 1 << 20;
+
+std::unique_ptr<training::Task> make_task(const Spec& spec) {
+    const auto& zo = spec.zo;
+    if (zo.model == ZoModelKind::mlp) {
+        if (zo.data != DataSet::digits) throw std::runtime_error("the mlp model trains on digits");
+        auto data = training::load_digits();
+        if (!data) throw std::runtime_error("cannot load the digits data set: " + data.error().message());
+        training::MlpOptions options;
+        options.hidden.assign(zo.hidden.begin(), zo.hidden.end());
+        options.test_every = std::max<std::size_t>(2, static_cast<std::size_t>(1.0 / zo.test_fraction + 0.5));
+        return training::make_digits_mlp(data.value(), options);
+    }
+    std::ifstream in(zo.text_path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + zo.text_path);
+    std::string text(kMaxTextBytes, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    training::CharLmOptions options;
+    options.context = static_cast<std::size_t>(zo.transformer.context);
+    options.hidden = static_cast<std::size_t>(zo.transformer.d_model);
+    options.test_fraction = zo.test_fraction;
+    return training::make_char_lm(text, options);
+}
+
+std::vector<std::uint32_t> sample_batch(ByteSpan author, std::uint64_t round, std::size_t size,
+                                        std::size_t train_size) {
+    crypto::Sha256 h;
+    h.update(as_bytes("swarmd/batch/v1")).update(author);
+    std::array<std::uint8_t, 8> r;
+    for (int i = 0; i < 8; ++i) r[i] = static_cast<std::uint8_t>(round >> (56 - 8 * i));
+    h.update(r);
+    const auto digest = h.finish();
+    std::seed_seq seq(digest.begin(), digest.end());
+    std::mt19937_64 rng(seq);
+    std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(train_size - 1));
+    std::vector<std::uint32_t> batch(size);
+    for (auto& b : batch) b = pick(rng);
+    return batch;
+}
+
+std::string author_name(const Bytes& author) {
+    auto id = crypto::PeerId::from_bytes(author);
+    return id ? id.value().to_base58() : crypto::hex_encode(author);
+}
+
+}  // namespace
+
+Bytes encode_zo_message(const training::Update& u) {
+    Bytes out{kZoMessageVersion};
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.round >> (8 * i)));
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.index >> (8 * i)));
+    out.push_back(static_cast<std::uint8_t>(u.q));
+    return out;
+}
+
+std::optional<training::Update> decode_zo_message(ByteSpan data, Bytes author) {
+    if (data.size() != kZoMessageSize || data[0] != kZoMessageVersion) return std::nullopt;
+    training::Update u;
+    u.author = std::move(author);
+    for (int i = 0; i < 8; ++i) u.round = u.round << 8 | data[1 + i];
+    for (int i = 0; i < 4; ++i) u.index = u.index << 8 | data[9 + i];
+    u.q = static_cast<std::int8_t>(data[13]);
+    return u;
+}
+
+ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, Bytes author, ZoEngineOptions options,
+                   asio::io_context& io, PublishHandler publish, ProgressHandler progress)
+    : m_spec(spec),
+      m_swarm_id(swarm_id.bytes().begin(), swarm_id.bytes().end()),
+      m_author(std::move(author)),
+      m_options(std::move(options)),
+      m_io(io),
+      m_publish(std::move(publish)),
+      m_on_progress(std::move(progress)),
+      m_work(m_compute.get_executor()),
+      m_timer(m_compute) {
+    training::set_compute_threads(1);
+    m_task = make_task(spec);
+    m_zo.eps = static_cast<float>(spec.zo.epsilon);
+    m_zo.lr = static_cast<float>(spec.zo.lr);
+    m_zo.scale = static_cast<float>(spec.zo.scale);
+    m_zo.directions = static_cast<std::uint32_t>(spec.zo.directions);
+    m_zo.batch = static_cast<std::uint32_t>(spec.zo.batch);
+    m_zo.dist = spec.zo.perturbation == Perturbation::gaussian ? training::ZDist::gaussian
+                                                               : training::ZDist::rademacher;
+    m_rule = {m_swarm_id, m_zo.dist, m_zo.lr, m_zo.scale};
+    m_merge_round = static_cast<std::uint64_t>(spec.merge_round);
+
+    m_init = training::init_params(m_task->layout(), m_swarm_id, static_cast<std::uint64_t>(spec.seed));
+    std::filesystem::create_directories(m_options.dir);
+    training::LogOptions log_options;
+    log_options.future_window = static_cast<std::uint64_t>(spec.zo.staleness);
+    auto log = training::UpdateLog::open(m_options.dir / "updates.log", log_options);
+    if (!log) throw std::runtime_error("cannot open the update log: " + log.error().message());
+    m_log.emplace(std::move(log.value()));
+    if (m_log->dropped_tail_bytes() > 0) {
+        category_logger("train")->warn("update log: dropped a torn tail of {} bytes", m_log->dropped_tail_bytes());
+    }
+
+    // The replica resumes from the canonical replay of everything the log holds.
+    m_theta = m_init;
+    training::replay(m_theta, m_log->updates(), m_rule);
+    std::uint64_t own = 0;
+    for (const auto& u : m_log->updates()) {
+        if (u.author == m_author) own = std::max(own, u.round);
+    }
+    m_round = own + 1;
+    m_progress.round = own;
+    m_progress.updates = m_log->updates().size();
+    if (!m_log->updates().empty()) {
+        category_logger("train")->info("resumed from the update log: {} updates, at round {}",
+                                       m_log->updates().size(), own);
+    }
+}
+
+ZoEngine::~ZoEngine() { stop(); }
+
+void ZoEngine::start() {
+    m_thread = std::thread([this] { m_compute.run(); });
+    asio::post(m_compute, [this] {
+        evaluate_and_report();
+        step();
+    });
+}
+
+void ZoEngine::stop() {
+    if (!m_thread.joinable()) return;
+    asio::post(m_compute, [this] {
+        m_stopping = true;
+        m_timer.cancel();
+    });
+    m_work.reset();
+    m_thread.join();
+}
+
+void ZoEngine::receive(training::Update update) {
+    asio::post(m_compute, [this, u = std::move(update)] {
+        if (m_stopping || u.round > m_merge_round) return;
+        accept(u);
+        if (m_merging && m_progress.merge_state == "merged") {
+            // A late update changes the merged set: merge again once things settle.
+            m_progress.merge_state = "waiting";
+            begin_merge();
+        }
+    });
+}
+
+void ZoEngine::snapshot(std::uint64_t through, UpdatesHandler done) {
+    asio::post(m_compute, [this, through, done = std::move(done)] {
+        std::vector<training::Update> out;
+        for (const auto& u : m_log->updates()) {
+            if (u.round <= through) out.push_back(u);
+        }
+        asio::post(m_io, [done, out = std::move(out)]() mutable { done(std::move(out)); });
+    });
+}
+
+void ZoEngine::merge_now() {
+    asio::post(m_compute, [this] {
+        if (m_merging) return;
+        m_merge_round = std::min<std::uint64_t>(m_merge_round, m_round.load() - 1);
+        begin_merge();
+    });
+}
+
+void ZoEngine::accept(const training::Update& u) {
+    // Every update up to the merge round is kept (the validator already refused later ones), so
+    // the merge sees the same set everywhere even when a peer ran ahead of us.
+    auto admitted = m_log->append(u, m_merge_round);
+    if (!admitted) {
+        category_logger("train")->error("update log append failed: {}", admitted.error().message());
+        return;
+    }
+    if (admitted.value() != training::Admission::accepted) return;
+    training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
+    ++m_progress.updates;
+}
+
+void ZoEngine::schedule_step(std::chrono::milliseconds delay) {
+    m_timer.expires_after(delay);
+    m_timer.async_wait([this](boost::system::error_code ec) {
+        if (!ec && !m_stopping) step();
+    });
+}
+
+void ZoEngine::step() {
+    if (m_stopping || m_merging) return;
+    const auto r = m_round.load();
+    if (r > m_merge_round) {
+        begin_merge();
+        return;
+    }
+    // Self-pacing, not a barrier: wait only while more than half the staleness window ahead of
+    // the slowest peer heard from recently.
+    const auto floor = m_floor.load();
+    const auto lead = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.zo.staleness) / 2);
+    if (floor > 0 && r > floor + lead) {
+        schedule_step(ZoEngineOptions::kPacingRecheck);
+        return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto batch = sample_batch(m_author, r, m_zo.batch, m_task->train_size());
+    auto result = training::zo_step(*m_task, m_theta, m_swarm_id, m_author, r, batch, m_zo);
+    for (const auto& u : result.updates) accept(u);
+    asio::post(m_io, [publish = m_publish, updates = result.updates] { publish(updates); });
+    m_progress.round = r;
+    m_progress.loss = result.loss;
+    m_round = r + 1;
+    if (r % m_options.eval_every == 0) {
+        evaluate_and_report();
+    } else {
+        report();
+    }
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    schedule_step(std::max(std::chrono::milliseconds(0), m_options.round_interval - spent));
+}
+
+void ZoEngine::evaluate_and_report() {
+    auto metrics = m_task->evaluate(m_theta);
+    m_progress.eval_loss = metrics.loss;
+    m_progress.accuracy = metrics.accuracy;
+    m_progress.perplexity = metrics.perplexity;
+    report();
+}
+
+void ZoEngine::begin_merge() {
+    m_merging = true;
+    if (m_progress.merge_state == "training") {
+        category_logger("merge")->info("round {} reached: waiting {} ms for late updates", m_merge_round,
+                                       m_options.merge_grace.count());
+    }
+    m_progress.merge_state = "waiting";
+    report();
+    if (m_on_merge) asio::post(m_io, [handler = m_on_merge, r = m_merge_round] { handler(r); });
+    m_timer.expires_after(m_options.merge_grace);
+    m_timer.async_wait([this](boost::system::error_code ec) {
+        if (!ec && !m_stopping) finish_merge();
+    });
+}
+
+void ZoEngine::finish_merge() {
+    // The merged model is the canonical replay of every update up to the merge round, so every
+    // node holding the same update set writes the same bits.
+    std::vector<training::Update> updates;
+    std::map<Bytes, std::size_t> per_author;
+    for (const auto& u : m_log->updates()) {
+        if (u.round > m_merge_round) continue;
+        updates.push_back(u);
+        ++per_author[u.author];
+    }
+    auto ckpt = training::make_checkpoint(m_init, updates, m_merge_round, m_rule);
+    const auto final_dir = m_options.dir.parent_path() / "final";
+    std::filesystem::create_directories(final_dir);
+    if (auto ec = training::save_checkpoint(final_dir / "model.ckpt", ckpt)) {
+        category_logger("merge")->error("cannot write the final model: {}", ec.message());
+    }
+    nlohmann::json participants = nlohmann::json::array();
+    for (const auto& [author, count] : per_author) {
+        participants.push_back({{"peer_id", author_name(author)}, {"updates", count}});
+    }
+    auto metrics = m_task->evaluate(ckpt.params);
+    nlohmann::json manifest = {
+        {"swarm_id", crypto::hex_encode(m_swarm_id)},
+        {"mode", "zo"},
+        {"merge_round", m_merge_round},
+        {"updates", updates.size()},
+        {"participants", participants},
+        {"merged_hash", crypto::hex_encode(ckpt.model_hash)},
+        {"eval_loss", metrics.loss},
+        {"accuracy", std::isnan(metrics.accuracy) ? nlohmann::json(nullptr) : nlohmann::json(metrics.accuracy)},
+    };
+    const auto text = manifest.dump(2) + "\n";
+    if (auto ec = write_file_atomic(final_dir / "manifest.json", as_bytes(text), 0644)) {
+        category_logger("merge")->error("cannot write the merge manifest: {}", ec.message());
+    }
+    m_progress.merge_state = "merged";
+    m_progress.merged_hash = ckpt.model_hash;
+    m_progress.merged_updates = updates.size();
+    m_progress.participants = per_author.size();
+    m_progress.accuracy = metrics.accuracy;
+    m_progress.eval_loss = metrics.loss;
+    m_progress.perplexity = metrics.perplexity;
+    category_logger("merge")->info("merged {} updates from {} nodes: hash {} accuracy {:.3f}",
+                                   updates.size(), per_author.size(),
+                                   crypto::hex_encode(ckpt.model_hash).substr(0, 16), metrics.accuracy);
+    report();
+}
+
+void ZoEngine::report() {
+    asio::post(m_io, [handler = m_on_progress, p = m_progress] { handler(p); });
+}
+
+}  // namespace swarmd::node
