@@ -92,8 +92,10 @@ Result<crypto::SymmetricKey> dh(const crypto::DhKeyPair& local, ByteSpan remote)
     return shared.value();
 }
 
-Result<NoiseRemote> verify_payload(ByteSpan payload, const crypto::DhPublic& remote_static,
-                                   const std::optional<crypto::PeerId>& expected) {
+}  // namespace
+
+Result<NoiseRemote> noise_verify_payload(ByteSpan payload, const crypto::DhPublic& remote_static,
+                                         const std::optional<crypto::PeerId>& expected) {
     pb::NoiseHandshakePayload msg;
     if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
         !msg.has_identity_key() || !msg.has_identity_sig()) {
@@ -114,8 +116,6 @@ Result<NoiseRemote> verify_payload(ByteSpan payload, const crypto::DhPublic& rem
     }
     return remote;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 
@@ -267,7 +267,7 @@ struct NoiseHandshake::State {
         Bytes payload;
         BOOST_OUTCOME_TRYV(sym.decrypt_and_hash(
             msg.subspan(crypto::kDhSize + crypto::kAeadTagSize), payload));
-        BOOST_OUTCOME_TRY(r, verify_payload(payload, rs, expected));
+        BOOST_OUTCOME_TRY(r, noise_verify_payload(payload, rs, expected));
         remote = std::move(r);
         return success();
     }
