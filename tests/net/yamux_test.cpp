@@ -80,6 +80,8 @@ struct Wire {
                  std::map<std::uint32_t, Bytes>& received) {
         for (const auto& f : frames_of(bytes)) {
             if (f.type == 0) max_data_frame = std::max<std::size_t>(max_data_frame, f.length);
+            // js-libp2p-yamux loses the payload of a Data frame carrying FIN.
+            if (f.type == 0 && f.length > 0) CHECK((f.flags & 0x4) == 0);
         }
         for (std::size_t i = 0; i < bytes.size(); i += chunk) {
             auto evs = to.feed(bytes.subspan(i, std::min(chunk, bytes.size() - i)), now);
