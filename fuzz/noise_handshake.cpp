@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     switch (data[0] >> 6) {
         case 0: {
-            auto hs = NoiseHandshake::responder(local, crypto::DhKeyPair::from_secret(Bytes(32, 3)));
+            auto hs =
+                NoiseHandshake::responder(local, crypto::DhKeyPair::from_secret(Bytes(32, 3)));
             feed(hs);
             break;
         }

@@ -119,7 +119,6 @@ std::string value_to_string(Protocol p, const Bytes& value) {
     return {};
 }
 
-
 }  // namespace
 
 std::string_view protocol_name(Protocol p) noexcept {

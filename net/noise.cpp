@@ -265,8 +265,8 @@ struct NoiseHandshake::State {
         std::copy_n(rs_bytes.begin(), crypto::kDhSize, rs.begin());
         BOOST_OUTCOME_TRYV(mix_dh(rs));
         Bytes payload;
-        BOOST_OUTCOME_TRYV(sym.decrypt_and_hash(
-            msg.subspan(crypto::kDhSize + crypto::kAeadTagSize), payload));
+        BOOST_OUTCOME_TRYV(
+            sym.decrypt_and_hash(msg.subspan(crypto::kDhSize + crypto::kAeadTagSize), payload));
         BOOST_OUTCOME_TRY(r, noise_verify_payload(payload, rs, expected));
         remote = std::move(r);
         return success();
@@ -336,16 +336,16 @@ NoiseHandshake::~NoiseHandshake() = default;
 NoiseHandshake NoiseHandshake::initiator(std::shared_ptr<const NoiseIdentity> local,
                                          std::optional<crypto::PeerId> expected_remote,
                                          std::optional<crypto::DhKeyPair> ephemeral) {
-    return NoiseHandshake(std::make_unique<State>(
-        Role::initiator, std::move(local), std::move(expected_remote),
-        ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
+    return NoiseHandshake(
+        std::make_unique<State>(Role::initiator, std::move(local), std::move(expected_remote),
+                                ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
 }
 
 NoiseHandshake NoiseHandshake::responder(std::shared_ptr<const NoiseIdentity> local,
                                          std::optional<crypto::DhKeyPair> ephemeral) {
-    return NoiseHandshake(std::make_unique<State>(
-        Role::responder, std::move(local), std::nullopt,
-        ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
+    return NoiseHandshake(
+        std::make_unique<State>(Role::responder, std::move(local), std::nullopt,
+                                ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
 }
 
 NoiseHandshake::Role NoiseHandshake::role() const noexcept { return m_state->role; }

@@ -24,8 +24,8 @@ constexpr std::size_t kHeaderSize = 12;
 constexpr std::uint64_t kMaxSendWindow = 0xffffffffu;
 
 std::uint32_t read_u32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-           (std::uint32_t{p[2]} << 8) | p[3];
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           p[3];
 }
 
 YamuxEvent event(YamuxEvent::Kind kind, std::uint32_t id) {

@@ -125,8 +125,8 @@ private:
         std::size_t send_head = 0;  // bytes of send_queue already sent
         std::uint32_t recv_window = YamuxOptions::kInitialWindow;
         std::uint64_t recv_credit = YamuxOptions::kInitialWindow;
-        std::uint64_t unconsumed = 0;  // delivered, not yet consumed (auto_consume off)
-        std::uint64_t consumed = 0;    // consumed, not yet credited back
+        std::uint64_t unconsumed = 0;    // delivered, not yet consumed (auto_consume off)
+        std::uint64_t consumed = 0;      // consumed, not yet credited back
         YamuxClock::time_point epoch{};  // when credit was last returned
     };
 

@@ -74,9 +74,9 @@ TEST_CASE("multiaddr /ipfs is an alias of /p2p", "[net][multiaddr]") {
     CHECK(a == b);
     CHECK(a.to_string() == b.to_string());
     // CIDv1 peer ids parse too and print as base58.
-    auto c = Multiaddr::parse(
-                 "/p2p/bafzaajaiaejcahwr5d5ofrfbis4l5d6uwr57hu5tjodrypfm6yaq6dsc2r2pzyt6")
-                 .value();
+    auto c =
+        Multiaddr::parse("/p2p/bafzaajaiaejcahwr5d5ofrfbis4l5d6uwr57hu5tjodrypfm6yaq6dsc2r2pzyt6")
+            .value();
     CHECK(c.to_string() == std::string("/p2p/") + kSpecPeerId);
 }
 
@@ -142,15 +142,16 @@ TEST_CASE("malformed text multiaddrs are rejected with a clear error", "[net][mu
 
 TEST_CASE("malformed binary multiaddrs are rejected with a clear error", "[net][multiaddr]") {
     CHECK(binary_error("") == Errc::malformed_multiaddr);
-    CHECK(binary_error("047f0000") == Errc::truncated_multiaddr);       // short ip4
+    CHECK(binary_error("047f0000") == Errc::truncated_multiaddr);        // short ip4
     CHECK(binary_error("047f000001060f") == Errc::truncated_multiaddr);  // short port
     CHECK(binary_error("047f00000106") == Errc::truncated_multiaddr);    // missing port
     CHECK(binary_error("a5") == Errc::truncated_multiaddr);              // half a varint code
     CHECK(binary_error("a503") == Errc::truncated_multiaddr);            // no length
     CHECK(binary_error("a50326") == Errc::truncated_multiaddr);          // length, no value
     CHECK(binary_error("a503ffffffffffffffff7f") == Errc::truncated_multiaddr);  // huge length
-    CHECK(binary_error("a503ffffffffffffffffff7f") == Errc::malformed_multiaddr);  // varint overflow
-    CHECK(binary_error("8000") == Errc::malformed_multiaddr);            // non-minimal varint
+    CHECK(binary_error("a503ffffffffffffffffff7f") ==
+          Errc::malformed_multiaddr);                          // varint overflow
+    CHECK(binary_error("8000") == Errc::malformed_multiaddr);  // non-minimal varint
     CHECK(binary_error("99") == Errc::truncated_multiaddr);
     CHECK(binary_error("07") == Errc::unknown_protocol);
     CHECK(binary_error("a5030400010203") == Errc::bad_peer_id);

@@ -181,7 +181,8 @@ TEST_CASE("yamux bulk transfer on several streams respects windows", "[net][yamu
         REQUIRE(w.b.close(id));
     }
     w.pump();
-    for (const auto& [id, data] : sent) CHECK(w.received_a[id] == Bytes(data.begin(), data.begin() + 500'000));
+    for (const auto& [id, data] : sent)
+        CHECK(w.received_a[id] == Bytes(data.begin(), data.begin() + 500'000));
     CHECK(w.a.stream_count() == 0);
     CHECK(w.b.stream_count() == 0);
 }
@@ -333,8 +334,7 @@ TEST_CASE("yamux accepts go-style control frames", "[net][yamux]") {
     CHECK_FALSE(s.error());
 }
 
-TEST_CASE("yamux hostile input fails the session with a typed error and GoAway",
-          "[net][yamux]") {
+TEST_CASE("yamux hostile input fails the session with a typed error and GoAway", "[net][yamux]") {
     const auto now = YamuxClock::time_point{};
     auto expect_failure = [&](const Bytes& input, Errc expected, bool client = false,
                               bool auto_consume = true) {
