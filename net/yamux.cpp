@@ -261,17 +261,21 @@ void YamuxSession::maybe_credit(std::uint32_t id, Stream& s) {
     send_header(kTypeWindowUpdate, 0, id, static_cast<std::uint32_t>(delta));
 }
 
-void YamuxSession::flush(std::uint32_t id, Stream& s) {
-    while (s.send_head < s.send_queue.size() && s.send_window > 0) {
-        const std::size_t remaining = s.send_queue.size() - s.send_head;
+std::size_t YamuxSession::send_data(std::uint32_t id, Stream& s, ByteSpan data) {
+    std::size_t sent = 0;
+    while (sent < data.size() && s.send_window > 0) {
         const std::size_t n = static_cast<std::size_t>(
-            std::min<std::uint64_t>({remaining, s.send_window, m_options.max_frame_data}));
+            std::min<std::uint64_t>({data.size() - sent, s.send_window, m_options.max_frame_data}));
         send_header(kTypeData, 0, id, static_cast<std::uint32_t>(n));
-        const auto first = s.send_queue.begin() + static_cast<std::ptrdiff_t>(s.send_head);
-        m_output.insert(m_output.end(), first, first + static_cast<std::ptrdiff_t>(n));
-        s.send_head += n;
+        append(m_output, data.subspan(sent, n));
+        sent += n;
         s.send_window -= n;
     }
+    return sent;
+}
+
+void YamuxSession::flush(std::uint32_t id, Stream& s) {
+    s.send_head += send_data(id, s, ByteSpan(s.send_queue).subspan(s.send_head));
     if (s.send_head == s.send_queue.size()) {
         s.send_queue.clear();
         s.send_head = 0;
@@ -326,6 +330,8 @@ Result<void> YamuxSession::write(std::uint32_t id, ByteSpan data) {
     if (it == m_streams.end()) return Errc::unknown_stream;
     Stream& s = it->second;
     if (s.local_fin_requested) return Errc::stream_closed;
+    // With nothing queued, what the window allows goes straight out without a queue copy.
+    if (s.send_head == s.send_queue.size()) data = data.subspan(send_data(id, s, data));
     append(s.send_queue, data);
     flush(id, s);
     return success();

@@ -141,6 +141,8 @@ private:
     void fail(std::error_code ec, std::vector<YamuxEvent>& events);
     void send_header(std::uint8_t type, std::uint16_t flags, std::uint32_t id,
                      std::uint32_t length);
+    // Sends as much of `data` as the window allows; returns the bytes sent.
+    std::size_t send_data(std::uint32_t id, Stream& s, ByteSpan data);
     void flush(std::uint32_t id, Stream& s);
     void maybe_credit(std::uint32_t id, Stream& s);
     void remove_if_done(std::uint32_t id);
