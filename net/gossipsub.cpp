@@ -25,6 +25,9 @@ spdlog::logger& log() {
     return *logger;
 }
 
+// Per-message logs format peer ids, so they are skipped unless debug logging is on.
+bool debug_on() { return log().should_log(spdlog::level::debug); }
+
 std::uint64_t seconds_of(Duration d) {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
@@ -188,7 +191,7 @@ Actions Router::add_peer(const PeerId& peer, bool outbound, Protocol protocol, T
         Pending& p = pending(peer, s);
         for (const auto& topic : m_subscriptions) p.subscriptions.emplace_back(true, topic);
     }
-    log().debug("peer added outbound={} protocol={} peer={}", outbound,
+    if (debug_on()) log().debug("peer added outbound={} protocol={} peer={}", outbound,
                 protocol == Protocol::v11 ? kProtocolV11 : kProtocolV10, peer.short_string());
     return flush();
 }
@@ -222,7 +225,7 @@ void Router::drop_peer(const PeerId& peer, std::error_code reason, Time now) {
 Actions Router::remove_peer(const PeerId& peer, Time now) {
     if (m_peers.contains(peer)) {
         detach(peer, now);
-        log().debug("peer removed peer={}", peer.short_string());
+        if (debug_on()) log().debug("peer removed peer={}", peer.short_string());
     }
     return flush();
 }
@@ -316,7 +319,7 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     if (!message.has_from() || !message.has_seqno() || !message.has_signature()) {
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        log().debug("unsigned message rejected peer={}", peer.short_string());
+        if (debug_on()) log().debug("unsigned message rejected peer={}", peer.short_string());
         return;
     }
     if (as_bytes(message.from()).size() == m_self.bytes().size() &&
@@ -348,13 +351,13 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         }
         return;
     }
-    auto author = verify_message(message);
+    auto author = m_options.verifier ? m_options.verifier(message) : verify_message(message);
     if (!author) {
         // Not recorded as seen: the id does not cover the signature, so a forgery must not
         // shadow the real message. Promises stay open: a bad signature does not fulfil them.
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        log().debug("message rejected: {} peer={}", author.error().message(), peer.short_string());
+        if (debug_on()) log().debug("message rejected: {} peer={}", author.error().message(), peer.short_string());
         return;
     }
     if (const auto it = m_promises.find(id); it != m_promises.end()) m_promises.erase(it);
@@ -378,7 +381,7 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         m_seen.insert(id, std::move(record), now);
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        log().debug("message rejected by validator topic={} peer={}", topic, peer.short_string());
+        if (debug_on()) log().debug("message rejected by validator topic={} peer={}", topic, peer.short_string());
         return;
     }
     if (verdict == Validation::ignore) {
@@ -500,7 +503,7 @@ void Router::handle_graft(const PeerId& peer, PeerState& state, const pb::Contro
         }
         mesh->second.insert(peer);
         m_score.graft(peer, topic, now);
-        log().debug("graft accepted topic={} peer={}", topic, peer.short_string());
+        if (debug_on()) log().debug("graft accepted topic={} peer={}", topic, peer.short_string());
     }
     for (const auto& topic : refused) send_prune(peer, topic, do_px, false);
 }
@@ -652,7 +655,7 @@ Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time no
         m_out.deliveries.push_back(Delivery{topic, Bytes(data.begin(), data.end()), m_self,
                                             m_seqno - 1, cached->id, m_self});
     }
-    log().debug("published topic={} bytes={}", topic, data.size());
+    if (debug_on()) log().debug("published topic={} bytes={}", topic, data.size());
     return flush();
 }
 
@@ -720,7 +723,7 @@ void Router::set_app_score(const PeerId& peer, double score) { m_score.set_app_s
 
 void Router::maintain_mesh(const std::string& topic, PeerSet& mesh, Time now) {
     const Options& o = m_options;
-    std::unordered_map<PeerId, double> scores;
+    PeerMap<double> scores;
     auto score_of = [&](const PeerId& p) {
         const auto [it, fresh] = scores.try_emplace(p, 0.0);
         if (fresh) it->second = m_score.score(p);
@@ -875,7 +878,7 @@ Actions Router::heartbeat(Time now) {
         std::erase_if(list, [&](const auto& promise) {
             if (promise.second > now) return false;
             m_score.add_penalty(promise.first, 1);
-            log().debug("broken IWANT promise peer={}", promise.first.short_string());
+            if (debug_on()) log().debug("broken IWANT promise peer={}", promise.first.short_string());
             return true;
         });
         it = list.empty() ? m_promises.erase(it) : std::next(it);

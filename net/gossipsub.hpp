@@ -168,6 +168,10 @@ struct Options {
     std::optional<std::uint64_t> initial_seqno;
     ScoreParams score;
     ScoreThresholds thresholds;
+    // Checks a message's StrictSign signature and returns its author; empty means
+    // verify_message. The simulator shares one cache of results among its virtual nodes, since
+    // every node would verify the same bytes; a daemon has no reason to set it.
+    std::function<Result<crypto::PeerId>(const pb::Message&)> verifier;
 };
 
 class Router {
@@ -217,7 +221,6 @@ public:
 private:
     struct PeerState;
     struct Pending;
-    using PeerSet = std::unordered_set<crypto::PeerId>;
 
     PeerState* find_peer(const crypto::PeerId& peer);
     Pending& pending(const crypto::PeerId& peer, PeerState& state);
@@ -260,13 +263,13 @@ private:
     std::uint64_t m_next_serial = 1;
     std::uint64_t m_heartbeat_ticks = 0;
 
-    std::unordered_map<crypto::PeerId, std::unique_ptr<PeerState>> m_peers;
+    PeerMap<std::unique_ptr<PeerState>> m_peers;
     std::unordered_map<std::string, PeerSet> m_topics;  // topic -> peers subscribed to it
     std::unordered_set<std::string> m_subscriptions;
     std::unordered_map<std::string, PeerSet> m_mesh;
     std::unordered_map<std::string, PeerSet> m_fanout;
     std::unordered_map<std::string, Time> m_last_publish;
-    std::unordered_map<std::string, std::unordered_map<crypto::PeerId, Time>> m_backoff;
+    std::unordered_map<std::string, PeerMap<Time>> m_backoff;
     std::unordered_map<std::string, Validator> m_validators;
 
     PeerScore m_score;

@@ -5,6 +5,7 @@
 // P4 invalid deliveries², P5 application score, P6 same-IP surplus², P7 behaviour penalty excess².
 // Counters decay every decay_interval; the score of a disconnected peer is kept for retain_score
 // when it is not positive, so leaving and coming back does not wash it.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -18,6 +19,25 @@ namespace swarmd::net::gossipsub {
 
 using Time = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
+
+// Hashes a peer id by its last 8 bytes (key material for Ed25519 identity ids), mixed. The
+// router keys every per-peer table by PeerId; std::hash<PeerId> hashes all 38 bytes and, being
+// "fast", is not cached in the nodes, so every bucket walk re-hashed whole ids.
+struct PeerIdHash {
+    std::size_t operator()(const crypto::PeerId& id) const noexcept {
+        const auto& b = id.bytes();
+        std::uint64_t x = b.size();
+        const std::size_t n = std::min<std::size_t>(8, b.size());
+        for (std::size_t i = 0; i < n; ++i) x = (x << 8) | b[b.size() - 1 - i];
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        return static_cast<std::size_t>(x);
+    }
+};
+template <class T>
+using PeerMap = std::unordered_map<crypto::PeerId, T, PeerIdHash>;
+using PeerSet = std::unordered_set<crypto::PeerId, PeerIdHash>;
 
 struct TopicScoreParams {
     // Defaults: a topic whose rate the router cannot know, so the rate-dependent mesh delivery
@@ -134,8 +154,8 @@ private:
     void forget_ip(const crypto::PeerId& peer, const std::string& ip);
 
     ScoreParams m_params;
-    std::unordered_map<crypto::PeerId, PeerStats> m_peers;
-    std::unordered_map<std::string, std::unordered_set<crypto::PeerId>> m_ips;
+    PeerMap<PeerStats> m_peers;
+    std::unordered_map<std::string, PeerSet> m_ips;
     Time m_last_decay{};
 };
 
