@@ -341,12 +341,11 @@ int Simulator::run() {
                        0, {}});
     }
     if (m_cfg.churn > 0) {
-        // Leaves start after warm-up and stop a downtime before the end, so every leaver
-        // comes back within the run.
+        // Leaves happen while messages are being published; a node offline at the end is not
+        // counted as a target for anything.
         std::exponential_distribution<double> gap(m_cfg.churn);
-        for (double t = m_cfg.warmup_s + gap(m_rng);
-             t < static_cast<double>(end) / kSecond - m_cfg.downtime_s - m_cfg.drain_s;
-             t += gap(m_rng)) {
+        const double last_publish = static_cast<double>(end) / kSecond - m_cfg.drain_s;
+        for (double t = m_cfg.warmup_s + gap(m_rng); t < last_publish; t += gap(m_rng)) {
             schedule(Event{static_cast<Micros>(t * kSecond), 0, Kind::leave, 0, 0, 0, 0, {}});
         }
     }
