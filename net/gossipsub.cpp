@@ -163,7 +163,7 @@ Actions Router::flush() {
         m_out.sends.push_back(Send{peer, std::move(out)});
     }
     m_dirty.clear();
-    for (const PeerId& peer : overflowed) drop_peer(peer, Errc::outbound_queue_full, Time{});
+    for (const PeerId& peer : overflowed) drop_peer(peer, Errc::outbound_queue_full, m_now);
     return std::exchange(m_out, Actions{});
 }
 
@@ -181,6 +181,7 @@ std::size_t Router::queued_bytes(const PeerId& peer) const {
 
 Actions Router::add_peer(const PeerId& peer, bool outbound, Protocol protocol, Time now,
                          std::string ip) {
+    m_now = now;
     if (peer == m_self || m_peers.contains(peer)) return flush();
     auto state =
         std::make_unique<PeerState>(m_next_serial++, protocol, outbound, m_options.max_rpc_size);
@@ -223,6 +224,7 @@ void Router::drop_peer(const PeerId& peer, std::error_code reason, Time now) {
 }
 
 Actions Router::remove_peer(const PeerId& peer, Time now) {
+    m_now = now;
     if (m_peers.contains(peer)) {
         detach(peer, now);
         if (debug_on()) log().debug("peer removed peer={}", peer.short_string());
@@ -234,6 +236,7 @@ Actions Router::remove_peer(const PeerId& peer, Time now) {
 // Input
 
 Actions Router::handle_data(const PeerId& peer, ByteSpan bytes, Time now) {
+    m_now = now;
     PeerState* state = find_peer(peer);
     if (!state) return flush();
     if (auto fed = state->decoder.feed(bytes); !fed) {
@@ -255,6 +258,7 @@ Actions Router::handle_data(const PeerId& peer, ByteSpan bytes, Time now) {
 }
 
 Actions Router::handle_rpc(const PeerId& peer, ByteSpan bytes, Time now) {
+    m_now = now;
     process_rpc(peer, bytes, now);
     return flush();
 }
@@ -633,6 +637,7 @@ void Router::forward(const detail::CachedMessagePtr& message, const PeerId& sour
 }
 
 Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time now) {
+    m_now = now;
     if (topic.size() > m_options.max_topic_length) return Errc::topic_too_long;
     pb::Message message = make_signed_message(m_key, m_self, topic, data, m_seqno,
                                               m_options.sign_include_key);
@@ -663,6 +668,7 @@ Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time no
 // Subscriptions
 
 Actions Router::subscribe(const std::string& topic, Time now) {
+    m_now = now;
     if (!m_subscriptions.insert(topic).second) return flush();
     for (auto& [peer, state] : m_peers) {
         pending(peer, *state).subscriptions.emplace_back(true, topic);
@@ -692,6 +698,7 @@ Actions Router::subscribe(const std::string& topic, Time now) {
 }
 
 Actions Router::unsubscribe(const std::string& topic, Time now) {
+    m_now = now;
     if (m_subscriptions.erase(topic) == 0) return flush();
     for (auto& [peer, state] : m_peers) {
         pending(peer, *state).subscriptions.emplace_back(false, topic);
@@ -858,6 +865,7 @@ void Router::emit_gossip(const std::string& topic, const PeerSet& exclude) {
 }
 
 Actions Router::heartbeat(Time now) {
+    m_now = now;
     ++m_heartbeat_ticks;
     m_score.refresh(now);
     m_seen.expire(now);

@@ -262,6 +262,7 @@ private:
     std::uint64_t m_seqno;
     std::uint64_t m_next_serial = 1;
     std::uint64_t m_heartbeat_ticks = 0;
+    Time m_now{};  // the latest time a caller passed in, for drops decided inside flush()
 
     PeerMap<std::unique_ptr<PeerState>> m_peers;
     std::unordered_map<std::string, PeerSet> m_topics;  // topic -> peers subscribed to it
