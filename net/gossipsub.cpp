@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
 #include "crypto/varint.hpp"
@@ -274,7 +275,14 @@ void Router::process_rpc(const PeerId& peer, ByteSpan bytes, Time now) {
         ++m_stats.graylisted_rpcs;
         return;
     }
-    pb::RPC rpc;
+    // The parsed RPC lives in an arena that starts on the stack: one RPC holds many small
+    // strings (ids, fields), and per-string heap allocations dominated decoding.
+    alignas(16) char first_block[8192];
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.initial_block = first_block;
+    arena_options.initial_block_size = sizeof(first_block);
+    google::protobuf::Arena arena(arena_options);
+    auto& rpc = *google::protobuf::Arena::CreateMessage<pb::RPC>(&arena);
     if (!rpc.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         drop_peer(peer, Errc::malformed_rpc, now);
         return;
