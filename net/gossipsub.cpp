@@ -913,7 +913,10 @@ Actions Router::heartbeat(Time now) {
             ++it;
         }
     }
-    for (auto& [topic, fanout] : m_fanout) {
+    for (auto& entry : m_fanout) {
+        // Named references, not a structured binding: the lambdas below capture them.
+        const std::string& topic = entry.first;
+        PeerSet& fanout = entry.second;
         const auto t = m_topics.find(topic);
         std::erase_if(fanout, [&](const PeerId& p) {
             return t == m_topics.end() || !t->second.contains(p) ||
