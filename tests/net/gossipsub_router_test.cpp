@@ -354,3 +354,33 @@ TEST_CASE("duplicates of a rejected message count against every sender", "[gossi
     CHECK(net.nodes[3].router->score(net.nodes[1].id) < 0);
     CHECK(net.nodes[3].router->score(net.nodes[2].id) < 0);
 }
+
+TEST_CASE("the router reassembles RPCs from any chunking of its stream", "[gossipsub][router]") {
+    Router a(test_key(300), test_options(1));
+    Router b(test_key(301), test_options(2));
+    Time now{std::chrono::hours(1)};
+    a.subscribe(kTopic, now);
+    b.subscribe(kTopic, now);
+    Bytes stream;
+    auto keep = [&](Actions act) {
+        for (auto& s : act.sends) append(stream, s.data);
+    };
+    keep(a.add_peer(b.self(), true, Protocol::v11, now));
+    // b's hello tells a that b is in the topic.
+    for (const auto& s : b.add_peer(a.self(), false, Protocol::v11, now).sends) {
+        keep(a.handle_data(b.self(), s.data, now));
+    }
+    for (int i = 0; i < 5; ++i) {
+        auto r = a.publish(kTopic, as_bytes("chunked " + std::to_string(i)), now);
+        REQUIRE(r);
+        keep(std::move(r).value());
+    }
+    std::size_t delivered = 0;
+    for (std::size_t off = 0; off < stream.size(); ++off) {
+        const auto act = b.handle_data(a.self(), ByteSpan(stream).subspan(off, 1), now);
+        REQUIRE(act.disconnects.empty());
+        delivered += act.deliveries.size();
+    }
+    CHECK(delivered == 5);
+    CHECK(b.topic_peers(kTopic).size() == 1);
+}
