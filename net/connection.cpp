@@ -1,0 +1,332 @@
+#include "net/connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "net/detail/spawn.hpp"
+#include "net/detail/stream_negotiation.hpp"
+#include "net/detail/upgrade.hpp"
+#include "net/error.hpp"
+#include "net/log.hpp"
+
+namespace swarmd::net {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::seconds kCloseFlushTimeout{2};
+
+namespace {
+
+asio::awaitable<void> wait(asio::steady_timer& timer) {
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+// Closes that are part of normal operation, logged at debug rather than as failures.
+bool is_orderly(std::error_code reason) {
+    return !reason || reason == Errc::connection_closed || reason == Errc::go_away_received;
+}
+
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket, bool outbound, Multiaddr remote_addr,
+                       std::optional<crypto::PeerId> expected_remote, ConnectionOptions options)
+    : m_channel(std::move(socket)),
+      m_outbound(outbound),
+      m_remote_addr(std::move(remote_addr)),
+      m_expected_remote(std::move(expected_remote)),
+      m_options(options),
+      m_writer_wake(m_channel.socket().get_executor()),
+      m_watchdog(m_channel.socket().get_executor()),
+      m_keepalive(m_channel.socket().get_executor()) {
+    if (m_expected_remote) m_remote = *m_expected_remote;
+    m_writer_wake.expires_at(asio::steady_timer::time_point::max());
+}
+
+asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const NoiseIdentity> identity,
+                                                      InboundStreamHandler on_stream,
+                                                      ClosedHandler on_closed) {
+    auto self = shared_from_this();
+    m_on_stream = std::move(on_stream);
+    m_on_closed = std::move(on_closed);
+    m_deadline = Clock::now() + m_options.handshake_timeout;
+    asio::co_spawn(executor(), watchdog(), detail::LogException{"connection watchdog"});
+
+    auto remote = co_await detail::upgrade(m_channel, m_outbound, std::move(identity),
+                                           m_expected_remote, m_phase);
+    if (!remote) {
+        // The watchdog may have closed the socket first; its reason (timeout) wins.
+        stop(remote.error(), m_phase);
+        co_return m_close_reason;
+    }
+    if (m_state == State::closed) co_return m_close_reason;
+
+    m_remote = remote.value().peer_id;
+    m_state = State::open;
+    m_phase = Phase::session;
+    YamuxOptions yamux = m_options.yamux;
+    yamux.client = m_outbound;
+    // Flow control follows the application's reads, so a slow reader holds the sender back.
+    yamux.auto_consume = false;
+    // The core refuses excess streams quietly; the headroom lets this connection see a flood
+    // and close with too_many_streams instead.
+    yamux.max_inbound_streams = m_options.max_streams * 2 + 1;
+    yamux.max_outbound_streams = m_options.max_streams;
+    m_muxer.emplace(yamux);
+    touch();
+    net_log().debug("connection open dir={} addr={} peer={}", m_outbound ? "out" : "in",
+                    m_remote_addr.to_string(), m_remote.to_base58());
+    asio::co_spawn(executor(), reader(), detail::LogException{"connection reader"});
+    asio::co_spawn(executor(), writer(), detail::LogException{"connection writer"});
+    asio::co_spawn(executor(), keepalive(), detail::LogException{"connection keepalive"});
+    co_return success();
+}
+
+asio::awaitable<Result<std::shared_ptr<Stream>>> Connection::open_stream(std::string protocol) {
+    auto self = shared_from_this();
+    if (m_state != State::open || m_closing) co_return Errc::connection_closed;
+    if (m_streams.size() >= m_options.max_streams) co_return Errc::too_many_streams;
+    auto id = m_muxer->open_stream();
+    if (!id) co_return id.error();
+    auto stream = std::make_shared<Stream>(*this, id.value(), true);
+    m_streams.emplace(id.value(), StreamEntry{stream});
+    flush();
+
+    stream->set_deadline(Clock::now() + m_options.stream_negotiation_timeout);
+    auto agreed = co_await detail::negotiate_stream_outbound(*stream, protocol);
+    if (!agreed) {
+        const std::error_code reason = stream->error() ? stream->error() : agreed.error();
+        stream->reset();
+        net_log().debug("stream negotiation failed protocol={} error={} peer={}", protocol,
+                        reason.message(), m_remote.to_base58());
+        co_return reason;
+    }
+    stream->set_deadline(Clock::time_point::max());
+    stream->set_protocol(std::move(protocol));
+    co_return stream;
+}
+
+void Connection::close() {
+    if (m_state == State::closed || m_closing) return;
+    if (m_state != State::open) {
+        stop({}, m_phase);
+        return;
+    }
+    m_muxer->go_away();
+    close_after_flush({});
+}
+
+void Connection::stop(std::error_code reason, Phase phase) {
+    if (m_state == State::closed) return;
+    m_state = State::closed;
+    m_close_reason = reason;
+    if (!is_orderly(reason)) m_failed_phase = phase;
+    const std::string peer = m_remote.bytes().empty() ? "unknown" : m_remote.to_base58();
+    if (is_orderly(reason)) {
+        net_log().debug("connection closed reason={} addr={} peer={}",
+                        reason ? reason.message() : "local close", m_remote_addr.to_string(), peer);
+    } else {
+        net_log().warn("connection failed phase={} error={} addr={} peer={}", phase_name(phase),
+                       reason.message(), m_remote_addr.to_string(), peer);
+    }
+    m_channel.close();
+    m_writer_wake.cancel();
+    m_watchdog.cancel();
+    m_keepalive.cancel();
+    auto streams = std::move(m_streams);
+    m_streams.clear();
+    for (auto& [id, entry] : streams)
+        entry.stream->fail(reason ? reason : std::error_code(Errc::connection_closed));
+    if (m_on_closed) {
+        auto on_closed = std::move(m_on_closed);
+        on_closed(*this);
+    }
+}
+
+Result<void> Connection::stream_write(std::uint32_t id, ByteSpan data) {
+    if (m_state != State::open) return Errc::connection_closed;
+    auto written = m_muxer->write(id, data);
+    flush();
+    return written;
+}
+
+bool Connection::stream_write_blocked(std::uint32_t id) {
+    if (m_state != State::open || !m_muxer->has_stream(id)) return false;
+    if (m_muxer->queued_bytes(id) <= m_options.max_write_backlog) return false;
+    m_blocked_writers.push_back(id);
+    return true;
+}
+
+void Connection::wake_writers() {
+    if (m_blocked_writers.empty()) return;
+    auto blocked = std::move(m_blocked_writers);
+    m_blocked_writers.clear();
+    for (std::uint32_t id : blocked) {
+        auto it = m_streams.find(id);
+        if (it == m_streams.end()) continue;
+        if (m_muxer->has_stream(id) && m_muxer->queued_bytes(id) > m_options.max_write_backlog) {
+            m_blocked_writers.push_back(id);
+        } else {
+            it->second.stream->wake_writer();
+        }
+    }
+}
+
+void Connection::stream_consumed(std::uint32_t id, std::size_t n) {
+    if (m_state != State::open || n == 0) return;
+    (void)m_muxer->consume(id, n);  // unknown_stream once both sides closed: nothing to credit
+    flush();
+}
+
+void Connection::stream_close_write(std::uint32_t id) {
+    if (m_state != State::open) return;
+    (void)m_muxer->close(id);
+    flush();
+    if (auto it = m_streams.find(id); it != m_streams.end()) {
+        it->second.local_end = true;
+        if (it->second.remote_end) m_streams.erase(it);
+    }
+}
+
+void Connection::stream_reset(std::uint32_t id) {
+    if (m_state != State::open) return;
+    (void)m_muxer->reset(id);
+    flush();
+    m_streams.erase(id);
+}
+
+asio::awaitable<void> Connection::reader() {
+    auto self = shared_from_this();
+    while (m_state == State::open && !m_closing) {
+        auto in = co_await m_channel.read_plain();
+        if (m_state != State::open || m_closing) co_return;
+        if (!in) {
+            stop(in.error(), Phase::session);
+            co_return;
+        }
+        touch();
+        for (const YamuxEvent& event : m_muxer->feed(in.value(), Clock::now())) {
+            handle(event);
+            if (m_state != State::open || m_closing) co_return;
+        }
+        wake_writers();
+        flush();
+    }
+}
+
+void Connection::handle(const YamuxEvent& event) {
+    using Kind = YamuxEvent::Kind;
+    switch (event.kind) {
+        case Kind::error:
+            // The core queued a GoAway; send it before closing.
+            close_after_flush(event.error);
+            return;
+        case Kind::go_away: stop(Errc::go_away_received, Phase::session); return;
+        case Kind::ping_rtt:
+            net_log().debug("yamux rtt={}us peer={}", event.rtt.count() / 1000, m_remote.to_base58());
+            return;
+        case Kind::stream_accepted: return;
+        case Kind::stream_opened: {
+            if (m_streams.size() >= m_options.max_streams) {
+                close_after_flush(Errc::too_many_streams);
+                return;
+            }
+            auto stream = std::make_shared<Stream>(*this, event.stream_id, false);
+            m_streams.emplace(event.stream_id, StreamEntry{stream});
+            if (m_on_stream) m_on_stream(stream);
+            return;
+        }
+        case Kind::data:
+        case Kind::remote_fin:
+        case Kind::stream_reset: break;
+    }
+    auto it = m_streams.find(event.stream_id);
+    if (it == m_streams.end()) {
+        // Nobody will read it: give the credit back so the peer is not stalled.
+        if (event.kind == Kind::data) (void)m_muxer->consume(event.stream_id, event.data.size());
+        return;
+    }
+    auto stream = it->second.stream;
+    if (event.kind == Kind::data) {
+        stream->deliver(event.data);
+    } else if (event.kind == Kind::remote_fin) {
+        stream->deliver_end();
+        it->second.remote_end = true;
+        if (it->second.local_end) m_streams.erase(it);
+    } else {
+        stream->fail(Errc::stream_reset);
+        m_streams.erase(it);
+    }
+}
+
+void Connection::close_after_flush(std::error_code reason) {
+    // The writer sends what is queued (a GoAway from the core, or from close()), then stops with
+    // `reason`; the watchdog bounds the wait for a peer that does not read.
+    if (m_state != State::open || m_closing) return;
+    m_closing = true;
+    m_closing_reason = reason;
+    m_deadline = std::min(m_deadline, Clock::now() + kCloseFlushTimeout);
+    m_watchdog.cancel();
+    flush();
+    m_writer_wake.cancel_one();
+}
+
+asio::awaitable<void> Connection::writer() {
+    auto self = shared_from_this();
+    Bytes batch;
+    while (m_state == State::open) {
+        if (m_outbound_queue.empty()) {
+            if (m_closing) {
+                stop(m_closing_reason, Phase::session);
+                co_return;
+            }
+            co_await wait(m_writer_wake);
+            continue;
+        }
+        batch.clear();
+        for (const Bytes& chunk : m_outbound_queue) append(batch, chunk);
+        m_outbound_queue.clear();
+        auto written = co_await m_channel.write_plain(batch);
+        if (!written && m_state == State::open) {
+            stop(written.error(), Phase::session);
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> Connection::watchdog() {
+    auto self = shared_from_this();
+    while (m_state != State::closed) {
+        if (m_deadline <= Clock::now()) {
+            stop(Errc::timeout, m_phase);
+            co_return;
+        }
+        m_watchdog.expires_at(m_deadline);
+        co_await wait(m_watchdog);
+    }
+}
+
+asio::awaitable<void> Connection::keepalive() {
+    auto self = shared_from_this();
+    while (m_state == State::open) {
+        m_keepalive.expires_after(m_options.idle_timeout / 4);
+        co_await wait(m_keepalive);
+        if (m_state != State::open) co_return;
+        (void)m_muxer->ping(Clock::now());  // at the pending-ping cap the peer is already silent
+        flush();
+    }
+}
+
+void Connection::flush() {
+    if (!m_muxer) return;
+    Bytes out = m_muxer->take_output();
+    if (out.empty()) return;
+    m_outbound_queue.push_back(std::move(out));
+    m_writer_wake.cancel_one();
+}
+
+void Connection::touch() { m_deadline = Clock::now() + m_options.idle_timeout; }
+
+}  // namespace swarmd::net

@@ -1,0 +1,141 @@
+#pragma once
+// One upgraded libp2p connection: TCP + Noise + yamux, driven by three coroutines in the style of
+// Asio's coroutine examples. The reader decrypts and feeds the yamux core, the writer drains the
+// outbound queue (woken by cancelling a never-expiring timer), and the watchdog closes the socket
+// when the current phase's deadline passes. They keep the connection alive through shared_from_this;
+// stop() is idempotent, records the first reason and logs it once with the peer id and phase.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "crypto/peer_id.hpp"
+#include "crypto/result.hpp"
+#include "net/detail/secure_channel.hpp"
+#include "net/host_error.hpp"
+#include "net/multiaddr.hpp"
+#include "net/noise.hpp"
+#include "net/stream.hpp"
+#include "net/yamux.hpp"
+
+namespace swarmd::net {
+
+struct ConnectionOptions {
+    static constexpr std::chrono::seconds kDefaultHandshakeTimeout{10};
+    static constexpr std::chrono::seconds kDefaultIdleTimeout{120};
+    static constexpr std::chrono::seconds kDefaultStreamNegotiationTimeout{10};
+    static constexpr std::size_t kDefaultMaxStreams = 256;
+    static constexpr std::size_t kDefaultMaxWriteBacklog = 1024 * 1024;
+
+    std::chrono::steady_clock::duration handshake_timeout = kDefaultHandshakeTimeout;
+    // A connection on which nothing arrives for this long is closed; yamux pings every quarter
+    // of it keep a live peer talking.
+    std::chrono::steady_clock::duration idle_timeout = kDefaultIdleTimeout;
+    std::chrono::steady_clock::duration stream_negotiation_timeout = kDefaultStreamNegotiationTimeout;
+    // Streams open at once (both directions); an inbound stream beyond it closes the connection
+    // with too_many_streams.
+    std::size_t max_streams = kDefaultMaxStreams;
+    // A stream's write() waits while more than this many bytes wait for the peer's window.
+    std::size_t max_write_backlog = kDefaultMaxWriteBacklog;
+    // Window sizes and frame sizes; stream limits and roles are set from the fields above.
+    YamuxOptions yamux;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    enum class State { upgrading, open, closed };
+    // Called with each inbound stream (not yet negotiated) and when the connection ends.
+    using InboundStreamHandler = std::function<void(std::shared_ptr<Stream>)>;
+    using ClosedHandler = std::function<void(Connection&)>;
+
+    Connection(boost::asio::ip::tcp::socket socket, bool outbound, Multiaddr remote_addr,
+               std::optional<crypto::PeerId> expected_remote, ConnectionOptions options);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Upgrades the socket (under the handshake deadline) and then starts the reader and writer.
+    // Fails with the phase that failed; the connection is then closed and its failure logged.
+    boost::asio::awaitable<Result<void>> run_upgrade(std::shared_ptr<const NoiseIdentity> identity,
+                                                     InboundStreamHandler on_stream,
+                                                     ClosedHandler on_closed);
+
+    // Opens a stream and negotiates `protocol` on it (under the stream negotiation timeout).
+    boost::asio::awaitable<Result<std::shared_ptr<Stream>>> open_stream(std::string protocol);
+
+    // Graceful close: a yamux GoAway is flushed, then the socket closes.
+    void close();
+    // Immediate close with a reason; idempotent, logs the first reason once.
+    void stop(std::error_code reason, Phase phase);
+
+    State state() const noexcept { return m_state; }
+    bool outbound() const noexcept { return m_outbound; }
+    // Valid once open (for outbound connections, the expected id before that).
+    const crypto::PeerId& remote_peer() const noexcept { return m_remote; }
+    const Multiaddr& remote_addr() const noexcept { return m_remote_addr; }
+    std::error_code close_reason() const noexcept { return m_close_reason; }
+    std::optional<Phase> failed_phase() const noexcept { return m_failed_phase; }
+    std::size_t stream_count() const noexcept { return m_streams.size(); }
+    boost::asio::any_io_executor executor() { return m_channel.socket().get_executor(); }
+
+    // ---- called by Stream ----
+    Result<void> stream_write(std::uint32_t id, ByteSpan data);
+    // Whether a writer of stream id must wait; if so it is woken once the backlog drains.
+    bool stream_write_blocked(std::uint32_t id);
+    void stream_consumed(std::uint32_t id, std::size_t n);
+    void stream_close_write(std::uint32_t id);
+    void stream_reset(std::uint32_t id);
+
+private:
+    boost::asio::awaitable<void> reader();
+    boost::asio::awaitable<void> writer();
+    boost::asio::awaitable<void> watchdog();
+    boost::asio::awaitable<void> keepalive();
+    void handle(const YamuxEvent& event);
+    void wake_writers();
+    void close_after_flush(std::error_code reason);
+    void flush();
+    void touch();
+
+    struct StreamEntry {
+        std::shared_ptr<Stream> stream;
+        bool local_end = false;   // our FIN sent
+        bool remote_end = false;  // their FIN received
+    };
+
+    detail::SecureChannel m_channel;
+    bool m_outbound;
+    Multiaddr m_remote_addr;
+    crypto::PeerId m_remote;
+    std::optional<crypto::PeerId> m_expected_remote;
+    ConnectionOptions m_options;
+    State m_state = State::upgrading;
+    Phase m_phase = Phase::security_negotiation;
+    std::optional<YamuxSession> m_muxer;
+    std::vector<std::uint32_t> m_blocked_writers;
+    std::map<std::uint32_t, StreamEntry> m_streams;
+    InboundStreamHandler m_on_stream;
+    ClosedHandler m_on_closed;
+
+    std::deque<Bytes> m_outbound_queue;
+    bool m_closing = false;
+    std::error_code m_closing_reason;
+    boost::asio::steady_timer m_writer_wake;
+    boost::asio::steady_timer m_watchdog;
+    boost::asio::steady_timer m_keepalive;
+    std::chrono::steady_clock::time_point m_deadline;
+    std::error_code m_close_reason;
+    std::optional<Phase> m_failed_phase;
+};
+
+}  // namespace swarmd::net

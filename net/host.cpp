@@ -1,0 +1,403 @@
+#include "net/host.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "net/detail/spawn.hpp"
+#include "net/detail/stream_negotiation.hpp"
+#include "net/error.hpp"
+#include "net/host_error.hpp"
+#include "net/log.hpp"
+#include "net/ping.hpp"
+
+namespace swarmd::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+Multiaddr endpoint_multiaddr(const tcp::endpoint& endpoint) {
+    auto addr = Multiaddr::from_ip_tcp(endpoint.address().to_string(), endpoint.port());
+    return addr ? addr.value() : Multiaddr{};
+}
+
+std::string peer_text(const std::optional<crypto::PeerId>& peer) {
+    return peer ? peer->to_base58() : "unknown";
+}
+
+}  // namespace
+
+Host::Host(asio::any_io_executor executor, crypto::PrivateKey identity, HostOptions options)
+    : m_executor(std::move(executor)),
+      m_identity(std::move(identity)),
+      m_public_key(m_identity.public_key()),
+      m_peer_id(crypto::PeerId::from_public_key(m_public_key)),
+      m_noise_identity(std::make_shared<NoiseIdentity>(m_identity)),
+      m_options(std::move(options)),
+      m_alive(std::make_shared<bool>(true)) {
+    set_handler(std::string(kIdentifyProtocol),
+                [this](std::shared_ptr<Stream> s) { return answer_identify(std::move(s)); });
+    set_handler(std::string(kPingProtocol),
+                [this](std::shared_ptr<Stream> s) { return answer_ping(std::move(s)); });
+}
+
+Host::~Host() {
+    *m_alive = false;
+    stop();
+}
+
+Result<Multiaddr> Host::listen(const Multiaddr& addr) {
+    const auto endpoint = addr.tcp_endpoint();
+    if (!endpoint || endpoint->host_protocol == Protocol::dns ||
+        endpoint->host_protocol == Protocol::dns4 || endpoint->host_protocol == Protocol::dns6)
+        return HostErrc::unsupported_address;
+    boost::system::error_code ec;
+    const auto ip = asio::ip::make_address(endpoint->host, ec);
+    if (ec) return HostErrc::unsupported_address;
+    auto acceptor = std::make_shared<tcp::acceptor>(m_executor);
+    const tcp::endpoint local(ip, endpoint->port);
+    acceptor->open(local.protocol(), ec);
+    if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor->bind(local, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        net_log().warn("listen failed phase=listen error={} addr={} peer={}", ec.message(),
+                       addr.to_string(), m_peer_id.to_base58());
+        return std::error_code(ec);
+    }
+    Multiaddr bound = endpoint_multiaddr(acceptor->local_endpoint());
+    m_listen_addrs.push_back(bound);
+    m_acceptors.push_back(acceptor);
+    asio::co_spawn(m_executor, accept_loop(acceptor), detail::LogException{"accept loop"});
+    net_log().info("listening on {}", bound.with_peer_id(m_peer_id).to_string());
+    return bound.with_peer_id(m_peer_id);
+}
+
+std::vector<Multiaddr> Host::listen_addrs() const {
+    std::vector<Multiaddr> out;
+    for (const Multiaddr& addr : m_listen_addrs) out.push_back(addr.with_peer_id(m_peer_id));
+    return out;
+}
+
+void Host::set_handler(std::string protocol, StreamHandler handler) {
+    m_handlers[std::move(protocol)] = std::move(handler);
+}
+
+std::vector<std::string> Host::protocols() const {
+    std::vector<std::string> out;
+    for (const auto& [protocol, handler] : m_handlers) out.push_back(protocol);
+    return out;
+}
+
+std::shared_ptr<Connection> Host::connection_to(const crypto::PeerId& peer) const {
+    for (const auto& connection : m_connections)
+        if (connection->state() == Connection::State::open && connection->remote_peer() == peer)
+            return connection;
+    return nullptr;
+}
+
+const IdentifyInfo* Host::identified(const crypto::PeerId& peer) const {
+    auto it = m_identified.find(peer);
+    return it == m_identified.end() ? nullptr : &it->second;
+}
+
+void Host::stop() {
+    if (m_stopped) return;
+    m_stopped = true;
+    for (auto& acceptor : m_acceptors) {
+        boost::system::error_code ignored;
+        acceptor->close(ignored);
+    }
+    auto connections = m_connections;
+    for (auto& connection : connections) connection->close();
+}
+
+Connection::InboundStreamHandler Host::stream_handler() {
+    return [this, alive = m_alive](std::shared_ptr<Stream> stream) {
+        if (!*alive) return;
+        asio::co_spawn(m_executor, serve_stream(std::move(stream)),
+                       detail::LogException{"inbound stream"});
+    };
+}
+
+Connection::ClosedHandler Host::closed_handler() {
+    return [this, alive = m_alive](Connection& closed) {
+        if (!*alive) return;
+        auto it = std::find_if(m_connections.begin(), m_connections.end(),
+                               [&](const auto& c) { return c.get() == &closed; });
+        if (it == m_connections.end()) return;
+        auto connection = *it;
+        m_connections.erase(it);
+        if (!connection_to(connection->remote_peer())) m_identified.erase(connection->remote_peer());
+        if (m_on_closed) m_on_closed(connection);
+    };
+}
+
+asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
+    auto alive = m_alive;
+    for (;;) {
+        boost::system::error_code ec;
+        tcp::socket socket = co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive || m_stopped || !acceptor->is_open()) co_return;
+        if (ec) {
+            net_log().warn("accept failed phase=listen error={}", ec.message());
+            // Out of descriptors and similar: pause rather than spin.
+            asio::steady_timer pause(m_executor, std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        boost::system::error_code ignored;
+        const Multiaddr remote = endpoint_multiaddr(socket.remote_endpoint(ignored));
+        if (m_connections.size() >= m_options.max_connections) {
+            net_log().warn("connection refused phase=listen error={} addr={} peer=unknown",
+                           make_error_code(Errc::connection_limit).message(), remote.to_string());
+            socket.close(ignored);
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto connection = std::make_shared<Connection>(std::move(socket), false, remote, std::nullopt,
+                                                       m_options.connection);
+        m_connections.push_back(connection);
+        asio::co_spawn(m_executor, serve_inbound(std::move(connection)),
+                       detail::LogException{"inbound connection"});
+    }
+}
+
+asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection) {
+    auto upgraded = co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    if (upgraded && m_options.identify_on_connect)
+        asio::co_spawn(m_executor, identify_on_connect(connection), detail::LogException{"identify"});
+}
+
+asio::awaitable<void> Host::serve_stream(std::shared_ptr<Stream> stream) {
+    auto alive = m_alive;
+    stream->set_deadline(Clock::now() + m_options.connection.stream_negotiation_timeout);
+    auto protocol = co_await detail::negotiate_stream_inbound(*stream, protocols());
+    if (!*alive) co_return;
+    if (!protocol) {
+        net_log().debug("inbound stream negotiation failed error={} peer={}",
+                        (stream->error() ? stream->error() : protocol.error()).message(),
+                        stream->remote_peer().to_base58());
+        stream->reset();
+        co_return;
+    }
+    stream->set_deadline(Clock::time_point::max());
+    stream->set_protocol(protocol.value());
+    auto handler = m_handlers.find(protocol.value());
+    if (handler == m_handlers.end()) {
+        stream->reset();
+        co_return;
+    }
+    co_await handler->second(std::move(stream));
+}
+
+asio::awaitable<void> Host::answer_identify(std::shared_ptr<Stream> stream) {
+    IdentifyInfo info;
+    info.public_key = m_public_key;
+    for (const Multiaddr& addr : m_listen_addrs) info.listen_addrs.push_back(addr.to_bytes());
+    if (auto connection = connection_to(stream->remote_peer()))
+        info.observed_addr = connection->remote_addr().to_bytes();
+    info.protocols = protocols();
+    info.agent_version = m_options.agent_version;
+    info.protocol_version = std::string(kIdentifyProtocolVersion);
+    auto body = encode_identify(info);
+    if (!body) {
+        net_log().warn("identify answer failed phase=identify error={} peer={}",
+                       body.error().message(), stream->remote_peer().to_base58());
+        stream->reset();
+        co_return;
+    }
+    auto written = co_await stream->write_length_prefixed(body.value());
+    if (written) stream->close_write();
+}
+
+asio::awaitable<void> Host::answer_ping(std::shared_ptr<Stream> stream) {
+    PingResponder responder;
+    std::array<std::uint8_t, 256> buffer{};
+    for (;;) {
+        auto n = co_await stream->read_some(buffer);
+        if (!n || n.value() == 0) break;
+        const Bytes echo = responder.on_data(ByteSpan(buffer).first(n.value()));
+        if (echo.empty()) continue;
+        auto written = co_await stream->write(echo);
+        if (!written) co_return;
+    }
+    stream->close_write();
+}
+
+asio::awaitable<void> Host::identify_on_connect(std::shared_ptr<Connection> connection) {
+    auto info = co_await identify(connection);
+    if (!info) {
+        // Logged by identify(); a peer that proves a different key is not who it claimed.
+        if (info.error() == Errc::peer_id_mismatch) connection->stop(info.error(), Phase::identify);
+    }
+}
+
+asio::awaitable<Result<IdentifyInfo>> Host::identify(std::shared_ptr<Connection> connection) {
+    auto alive = m_alive;
+    const crypto::PeerId peer = connection->remote_peer();
+    auto fail = [&](std::error_code reason) -> Result<IdentifyInfo> {
+        net_log().warn("identify failed phase=identify error={} peer={}", reason.message(), peer.to_base58());
+        return reason;
+    };
+    auto stream = co_await connection->open_stream(std::string(kIdentifyProtocol));
+    if (!stream) co_return fail(stream.error());
+    stream.value()->set_deadline(Clock::now() + m_options.identify_timeout);
+    auto body = co_await stream.value()->read_length_prefixed(kMaxIdentifyMessageSize);
+    if (!body) co_return fail(body.error());
+    stream.value()->close_write();
+    auto info = decode_identify(body.value());
+    if (!info) co_return fail(info.error());
+    if (crypto::PeerId::from_public_key(*info.value().public_key) != peer)
+        co_return fail(Errc::peer_id_mismatch);
+    if (!*alive) co_return info;
+    stream.value()->set_deadline(Clock::time_point::max());
+    m_identified[peer] = info.value();
+    net_log().debug("identified agent={} protocols={} peer={}", info.value().agent_version,
+                    info.value().protocols.size(), peer.to_base58());
+    if (m_on_identify) m_on_identify(connection, info.value());
+    co_return info;
+}
+
+asio::awaitable<Result<std::vector<Host::Clock::duration>>> Host::ping(
+    std::shared_ptr<Connection> connection, std::size_t count) {
+    const crypto::PeerId peer = connection->remote_peer();
+    auto fail = [&](std::error_code reason) -> Result<std::vector<Clock::duration>> {
+        net_log().warn("ping failed phase=ping error={} peer={}", reason.message(), peer.to_base58());
+        return reason;
+    };
+    auto stream = co_await connection->open_stream(std::string(kPingProtocol));
+    if (!stream) co_return fail(stream.error());
+    PingClient client;
+    std::vector<Clock::duration> rtts;
+    std::array<std::uint8_t, kPingPayloadSize> buffer{};
+    for (std::size_t i = 0; i < count; ++i) {
+        stream.value()->set_deadline(Clock::now() + m_options.ping_timeout);
+        auto payload = client.start();
+        if (!payload) co_return fail(payload.error());
+        const auto start = Clock::now();
+        auto written = co_await stream.value()->write(payload.value());
+        if (!written) co_return fail(written.error());
+        for (bool done = false; !done;) {
+            auto n = co_await stream.value()->read_some(buffer);
+            if (!n) co_return fail(n.error());
+            if (n.value() == 0) co_return fail(Errc::truncated_message);
+            auto echoed = client.on_data(ByteSpan(buffer).first(n.value()));
+            if (!echoed) co_return fail(echoed.error());
+            done = echoed.value();
+        }
+        rtts.push_back(Clock::now() - start);
+    }
+    stream.value()->set_deadline(Clock::time_point::max());
+    stream.value()->close_write();
+    co_return rtts;
+}
+
+asio::awaitable<Result<std::shared_ptr<Stream>>> Host::open_stream(const crypto::PeerId& peer,
+                                                                   std::string protocol) {
+    auto connection = connection_to(peer);
+    if (!connection) co_return HostErrc::no_connection;
+    co_return co_await connection->open_stream(std::move(protocol));
+}
+
+void Host::record_dial_failure(const std::string& key) {
+    Backoff& backoff = m_backoff[key];
+    backoff.delay = backoff.delay == Clock::duration{}
+        ? m_options.initial_backoff
+        : std::min(backoff.delay * 2, m_options.max_backoff);
+    backoff.until = m_options.clock() + backoff.delay;
+}
+
+asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint) {
+    std::vector<tcp::endpoint> endpoints;
+    boost::system::error_code ec;
+    const auto ip = asio::ip::make_address(endpoint.host, ec);
+    if (!ec) {
+        endpoints.emplace_back(ip, endpoint.port);
+    } else {
+        tcp::resolver resolver(m_executor);
+        auto results = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                       asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return std::error_code(ec);
+        for (const auto& entry : results) {
+            const bool v4 = entry.endpoint().address().is_v4();
+            if ((endpoint.host_protocol == Protocol::dns4 && !v4) ||
+                (endpoint.host_protocol == Protocol::dns6 && v4))
+                continue;
+            endpoints.push_back(entry.endpoint());
+        }
+        if (endpoints.empty()) co_return std::error_code(boost::system::error_code(asio::error::host_not_found));
+    }
+
+    tcp::socket socket(m_executor);
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer deadline(m_executor, m_options.dial_timeout);
+    deadline.async_wait([&socket, timed_out](const boost::system::error_code& wait_ec) {
+        if (wait_ec) return;
+        *timed_out = true;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    });
+    for (const auto& candidate : endpoints) {
+        if (*timed_out) break;
+        socket.close(ec);
+        co_await socket.async_connect(candidate, asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) break;
+    }
+    deadline.cancel();
+    if (*timed_out) co_return Errc::timeout;
+    if (ec) co_return std::error_code(ec);
+    socket.set_option(tcp::no_delay(true), ec);
+    co_return std::move(socket);
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) {
+    auto alive = m_alive;
+    const std::optional<crypto::PeerId> expected = addr.peer_id();
+    auto fail = [&](std::error_code reason) -> Result<std::shared_ptr<Connection>> {
+        net_log().warn("dial failed phase=dial error={} addr={} peer={}", reason.message(),
+                       addr.to_string(), peer_text(expected));
+        return reason;
+    };
+    if (m_stopped) co_return fail(HostErrc::host_stopped);
+    if (expected && *expected == m_peer_id) co_return fail(HostErrc::dial_self);
+    if (expected) {
+        if (auto existing = connection_to(*expected)) co_return existing;
+    }
+    const auto endpoint = addr.tcp_endpoint();
+    if (!endpoint) co_return fail(HostErrc::unsupported_address);
+    const std::string key = addr.to_string();
+    if (auto it = m_backoff.find(key); it != m_backoff.end() && m_options.clock() < it->second.until)
+        co_return fail(Errc::dial_backoff);
+    if (m_connections.size() >= m_options.max_connections) co_return fail(Errc::connection_limit);
+
+    auto socket = co_await connect(*endpoint);
+    if (!*alive) co_return HostErrc::host_stopped;
+    if (!socket) {
+        record_dial_failure(key);
+        co_return fail(socket.error());
+    }
+    auto connection = std::make_shared<Connection>(std::move(socket).value(), true,
+                                                   addr.without_peer_id(), expected,
+                                                   m_options.connection);
+    m_connections.push_back(connection);
+    auto upgraded = co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    if (!*alive) co_return HostErrc::host_stopped;
+    if (!upgraded) {
+        // The connection logged its failure with the phase.
+        record_dial_failure(key);
+        co_return upgraded.error();
+    }
+    m_backoff.erase(key);
+    if (m_options.identify_on_connect)
+        asio::co_spawn(m_executor, identify_on_connect(connection), detail::LogException{"identify"});
+    co_return connection;
+}
+
+}  // namespace swarmd::net

@@ -1,0 +1,147 @@
+#pragma once
+// The libp2p host: listens on and dials TCP multiaddrs, upgrades every connection
+// (multistream /noise, Noise XX, multistream /yamux/1.0.0, yamux), negotiates protocol streams by
+// id against a handler registry, answers identify and ping, and identifies every new connection.
+// It manages connections with limits (connection count, streams per connection, message sizes),
+// deadlines on every phase, dial backoff and graceful close.
+//
+// One io_context thread owns the host and everything in it: no locks. The host must outlive the
+// io_context's run() (call stop() first to close its sockets).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "crypto/keys.hpp"
+#include "crypto/peer_id.hpp"
+#include "crypto/result.hpp"
+#include "net/connection.hpp"
+#include "net/identify.hpp"
+#include "net/multiaddr.hpp"
+#include "net/noise.hpp"
+#include "net/stream.hpp"
+
+namespace swarmd::net {
+
+struct HostOptions {
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t kDefaultMaxConnections = 128;
+    static constexpr std::chrono::seconds kDefaultDialTimeout{10};
+    static constexpr std::chrono::seconds kDefaultIdentifyTimeout{10};
+    static constexpr std::chrono::seconds kDefaultPingTimeout{10};
+    static constexpr std::chrono::seconds kDefaultInitialBackoff{1};
+    static constexpr std::chrono::seconds kDefaultMaxBackoff{300};
+
+    // Open and upgrading connections, both directions; further inbound sockets are closed at once
+    // and dials fail with connection_limit.
+    std::size_t max_connections = kDefaultMaxConnections;
+    Clock::duration dial_timeout = kDefaultDialTimeout;
+    Clock::duration identify_timeout = kDefaultIdentifyTimeout;
+    Clock::duration ping_timeout = kDefaultPingTimeout;
+    // After a failed dial the address is refused for initial_backoff, doubling per further
+    // failure up to max_backoff; a success clears it.
+    Clock::duration initial_backoff = kDefaultInitialBackoff;
+    Clock::duration max_backoff = kDefaultMaxBackoff;
+    ConnectionOptions connection;
+    std::string agent_version{kAgentVersion};
+    // Run identify on every new connection (both directions).
+    bool identify_on_connect = true;
+    // Injectable for backoff tests.
+    std::function<Clock::time_point()> clock = [] { return Clock::now(); };
+};
+
+using StreamHandler = std::function<boost::asio::awaitable<void>(std::shared_ptr<Stream>)>;
+
+class Host {
+public:
+    using Clock = std::chrono::steady_clock;
+    using IdentifyHandler = std::function<void(const std::shared_ptr<Connection>&, const IdentifyInfo&)>;
+    using ConnectionHandler = std::function<void(const std::shared_ptr<Connection>&)>;
+
+    Host(boost::asio::any_io_executor executor, crypto::PrivateKey identity, HostOptions options = {});
+    Host(const Host&) = delete;
+    Host& operator=(const Host&) = delete;
+    ~Host();
+
+    // Binds /ip4|ip6/<ip>/tcp/<port> (port 0 picks one) and starts accepting. Returns the bound
+    // address with its /p2p/ id.
+    Result<Multiaddr> listen(const Multiaddr& addr);
+    // Every bound address, with /p2p/<our id>.
+    std::vector<Multiaddr> listen_addrs() const;
+    const crypto::PeerId& peer_id() const noexcept { return m_peer_id; }
+    const crypto::PublicKey& public_key() const noexcept { return m_public_key; }
+
+    // Registers the handler run for each inbound stream that negotiates `protocol`.
+    void set_handler(std::string protocol, StreamHandler handler);
+    std::vector<std::string> protocols() const;
+
+    // Dials a TCP multiaddr. With /p2p/<id> the remote must prove that id (else peer_id_mismatch),
+    // and an open connection to that peer is reused.
+    boost::asio::awaitable<Result<std::shared_ptr<Connection>>> dial(Multiaddr addr);
+    // A stream on an open connection to `peer`.
+    boost::asio::awaitable<Result<std::shared_ptr<Stream>>> open_stream(const crypto::PeerId& peer,
+                                                                        std::string protocol);
+    // Asks the remote for its identify record; checks that its key matches the connection.
+    boost::asio::awaitable<Result<IdentifyInfo>> identify(std::shared_ptr<Connection> connection);
+    // `count` pings on one stream; the round-trip times.
+    boost::asio::awaitable<Result<std::vector<Clock::duration>>> ping(
+        std::shared_ptr<Connection> connection, std::size_t count = 1);
+
+    std::shared_ptr<Connection> connection_to(const crypto::PeerId& peer) const;
+    std::size_t connection_count() const noexcept { return m_connections.size(); }
+    // The last identify record received from each connected peer.
+    const IdentifyInfo* identified(const crypto::PeerId& peer) const;
+
+    void on_identify(IdentifyHandler handler) { m_on_identify = std::move(handler); }
+    void on_connection_closed(ConnectionHandler handler) { m_on_closed = std::move(handler); }
+
+    // Closes the listeners and every connection (gracefully when open).
+    void stop();
+
+private:
+    struct Backoff {
+        Clock::time_point until;
+        Clock::duration delay{};
+    };
+
+    boost::asio::awaitable<void> accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
+    boost::asio::awaitable<void> serve_inbound(std::shared_ptr<Connection> connection);
+    boost::asio::awaitable<void> serve_stream(std::shared_ptr<Stream> stream);
+    boost::asio::awaitable<void> identify_on_connect(std::shared_ptr<Connection> connection);
+    boost::asio::awaitable<void> answer_identify(std::shared_ptr<Stream> stream);
+    boost::asio::awaitable<void> answer_ping(std::shared_ptr<Stream> stream);
+    boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect(const TcpEndpoint& endpoint);
+    Connection::InboundStreamHandler stream_handler();
+    Connection::ClosedHandler closed_handler();
+    void record_dial_failure(const std::string& key);
+
+    boost::asio::any_io_executor m_executor;
+    crypto::PrivateKey m_identity;
+    crypto::PublicKey m_public_key;
+    crypto::PeerId m_peer_id;
+    std::shared_ptr<const NoiseIdentity> m_noise_identity;
+    HostOptions m_options;
+    std::map<std::string, StreamHandler> m_handlers;
+    std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> m_acceptors;
+    std::vector<Multiaddr> m_listen_addrs;
+    std::vector<std::shared_ptr<Connection>> m_connections;
+    std::unordered_map<crypto::PeerId, IdentifyInfo> m_identified;
+    std::map<std::string, Backoff> m_backoff;
+    IdentifyHandler m_on_identify;
+    ConnectionHandler m_on_closed;
+    std::shared_ptr<bool> m_alive;
+    bool m_stopped = false;
+};
+
+}  // namespace swarmd::net

@@ -1,0 +1,36 @@
+#pragma once
+// uvarint-length-prefixed messages, the framing that identify, gossipsub and request/response
+// streams share (go pbio / msgio, js it-length-prefixed). The size limit is checked on the
+// prefix, before any byte of the body is buffered.
+#include <cstddef>
+#include <optional>
+#include <system_error>
+
+#include "crypto/bytes.hpp"
+#include "crypto/result.hpp"
+
+namespace swarmd::net {
+
+// out += uvarint(body.size()) || body
+void append_length_prefixed(Bytes& out, ByteSpan body);
+
+// Accumulates stream bytes and yields whole messages. Errors: message_too_large (prefix above
+// the limit), bad_varint (overlong or non-minimal prefix); after an error the decoder stays failed.
+class LengthPrefixedDecoder {
+public:
+    explicit LengthPrefixedDecoder(std::size_t max_message_size) : m_max(max_message_size) {}
+
+    void feed(ByteSpan bytes) { append(m_buffer, bytes); }
+    // The next whole message, std::nullopt when more bytes are needed.
+    Result<std::optional<Bytes>> next();
+    // Bytes received but not yet returned as a message (a truncated message at end of stream).
+    std::size_t buffered() const noexcept { return m_buffer.size() - m_offset; }
+
+private:
+    std::size_t m_max;
+    Bytes m_buffer;
+    std::size_t m_offset = 0;
+    std::error_code m_error;
+};
+
+}  // namespace swarmd::net
