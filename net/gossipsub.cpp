@@ -74,12 +74,11 @@ Router::Router(crypto::PrivateKey key, Options options)
       m_self(PeerId::from_public_key(m_key.public_key())),
       m_options(std::move(options)),
       m_rng(m_options.rng_seed ? *m_options.rng_seed : std::random_device{}()),
-      m_seqno(m_options.initial_seqno
-                  ? *m_options.initial_seqno
-                  : static_cast<std::uint64_t>(
-                        std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count())),
+      m_seqno(m_options.initial_seqno ? *m_options.initial_seqno
+                                      : static_cast<std::uint64_t>(
+                                            std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count())),
       m_score(m_options.score),
       m_seen(m_options.seen_ttl, m_options.max_seen_entries),
       m_mcache(m_options.mcache_len, m_options.mcache_gossip, m_options.max_mcache_bytes) {}
@@ -193,8 +192,9 @@ Actions Router::add_peer(const PeerId& peer, bool outbound, Protocol protocol, T
         Pending& p = pending(peer, s);
         for (const auto& topic : m_subscriptions) p.subscriptions.emplace_back(true, topic);
     }
-    if (debug_on()) log().debug("peer added outbound={} protocol={} peer={}", outbound,
-                protocol == Protocol::v11 ? kProtocolV11 : kProtocolV10, peer.short_string());
+    if (debug_on())
+        log().debug("peer added outbound={} protocol={} peer={}", outbound,
+                    protocol == Protocol::v11 ? kProtocolV11 : kProtocolV10, peer.short_string());
     return flush();
 }
 
@@ -320,8 +320,7 @@ void Router::handle_subscription(const PeerId& peer, PeerState& state, bool subs
     if (auto fanout = m_fanout.find(topic); fanout != m_fanout.end()) fanout->second.erase(peer);
 }
 
-void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& message,
-                            Time now) {
+void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& message, Time now) {
     ++m_stats.messages_received;
     const std::string& topic = message.topic();
     if (!m_subscriptions.contains(topic)) {
@@ -358,8 +357,11 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
             case detail::DeliveryStatus::valid:
                 m_score.duplicate_delivery(peer, topic, seen->validated, now);
                 break;
-            case detail::DeliveryStatus::invalid: m_score.invalid_delivery(peer, topic); break;
-            case detail::DeliveryStatus::ignored: break;
+            case detail::DeliveryStatus::invalid:
+                m_score.invalid_delivery(peer, topic);
+                break;
+            case detail::DeliveryStatus::ignored:
+                break;
         }
         return;
     }
@@ -369,7 +371,9 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         // shadow the real message. Promises stay open: a bad signature does not fulfil them.
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        if (debug_on()) log().debug("message rejected: {} peer={}", author.error().message(), peer.short_string());
+        if (debug_on())
+            log().debug("message rejected: {} peer={}", author.error().message(),
+                        peer.short_string());
         return;
     }
     if (const auto it = m_promises.find(id); it != m_promises.end()) m_promises.erase(it);
@@ -393,7 +397,9 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         m_seen.insert(id, std::move(record), now);
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        if (debug_on()) log().debug("message rejected by validator topic={} peer={}", topic, peer.short_string());
+        if (debug_on())
+            log().debug("message rejected by validator topic={} peer={}", topic,
+                        peer.short_string());
         return;
     }
     if (verdict == Validation::ignore) {
@@ -417,7 +423,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     m_out.deliveries.push_back(std::move(delivery));
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Control
 
@@ -435,7 +440,8 @@ void Router::handle_ihave(const PeerId& peer, PeerState& state, const pb::Contro
         if (!m_mesh.contains(ihave.topicid())) continue;
         for (const auto& id : ihave.messageids()) {
             if (id.size() > Options::kMaxMessageIdLength || m_seen.find(id)) continue;
-            if (const auto p = m_iwant_pending.find(id); p != m_iwant_pending.end() && p->second > now) {
+            if (const auto p = m_iwant_pending.find(id);
+                p != m_iwant_pending.end() && p->second > now) {
                 continue;  // already asked another peer; its promise is still running
             }
             if (!unique.insert(id).second) continue;
@@ -528,10 +534,10 @@ void Router::handle_prune(const PeerId& peer, const pb::ControlMessage& control,
         const auto mesh = m_mesh.find(topic);
         if (mesh == m_mesh.end()) continue;
         if (mesh->second.erase(peer) > 0) m_score.prune(peer, topic);
-        const Duration backoff = prune.backoff() > 0
-                                     ? std::min<Duration>(std::chrono::seconds(prune.backoff()),
-                                                          kMaxPeerBackoff)
-                                     : m_options.prune_backoff;
+        const Duration backoff =
+            prune.backoff() > 0
+                ? std::min<Duration>(std::chrono::seconds(prune.backoff()), kMaxPeerBackoff)
+                : m_options.prune_backoff;
         add_backoff(peer, topic, backoff, now);
         if (prune.peers_size() == 0 || score < m_options.thresholds.accept_px) continue;
         // Peer exchange: dial up to prune_peers of the offered peers we are not connected to.
@@ -543,8 +549,8 @@ void Router::handle_prune(const PeerId& peer, const pb::ControlMessage& control,
             auto id = PeerId::from_bytes(as_bytes(info->peerid()));
             if (!id || id.value() == m_self || m_peers.contains(id.value())) continue;
             m_out.connects.push_back(
-                Connect{std::move(id).value(), Bytes(info->signedpeerrecord().begin(),
-                                                     info->signedpeerrecord().end())});
+                Connect{std::move(id).value(),
+                        Bytes(info->signedpeerrecord().begin(), info->signedpeerrecord().end())});
         }
     }
 }
@@ -575,8 +581,7 @@ void Router::send_prune(const PeerId& peer, const std::string& topic, bool do_px
     for (const auto& candidate : px) prune->add_peers()->set_peerid(peer_bytes(candidate));
 }
 
-void Router::add_backoff(const PeerId& peer, const std::string& topic, Duration backoff,
-                         Time now) {
+void Router::add_backoff(const PeerId& peer, const std::string& topic, Duration backoff, Time now) {
     Time& expiry = m_backoff[topic][peer];
     expiry = std::max(expiry, now + backoff);
 }
@@ -647,8 +652,8 @@ void Router::forward(const detail::CachedMessagePtr& message, const PeerId& sour
 Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time now) {
     m_now = now;
     if (topic.size() > m_options.max_topic_length) return Errc::topic_too_long;
-    pb::Message message = make_signed_message(m_key, m_self, topic, data, m_seqno,
-                                              m_options.sign_include_key);
+    pb::Message message =
+        make_signed_message(m_key, m_self, topic, data, m_seqno, m_options.sign_include_key);
     auto cached = std::make_shared<detail::CachedMessage>();
     cached->raw = message.SerializeAsString();
     // An RPC carrying only this message: publish tag, length prefix, body.
@@ -894,7 +899,8 @@ Actions Router::heartbeat(Time now) {
         std::erase_if(list, [&](const auto& promise) {
             if (promise.second > now) return false;
             m_score.add_penalty(promise.first, 1);
-            if (debug_on()) log().debug("broken IWANT promise peer={}", promise.first.short_string());
+            if (debug_on())
+                log().debug("broken IWANT promise peer={}", promise.first.short_string());
             return true;
         });
         it = list.empty() ? m_promises.erase(it) : std::next(it);

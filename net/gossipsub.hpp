@@ -85,15 +85,15 @@ struct Actions {
 // Running totals, for metrics and the simulator.
 struct Stats {
     std::uint64_t published = 0;
-    std::uint64_t delivered = 0;            // messages handed to the application
-    std::uint64_t messages_received = 0;    // Message entries received, duplicates included
+    std::uint64_t delivered = 0;          // messages handed to the application
+    std::uint64_t messages_received = 0;  // Message entries received, duplicates included
     std::uint64_t duplicates = 0;
-    std::uint64_t rejected = 0;             // bad signature or validator reject
-    std::uint64_t ignored = 0;              // validator ignore, or a topic we are not in
-    std::uint64_t messages_sent = 0;        // Message entries written, IWANT answers included
+    std::uint64_t rejected = 0;       // bad signature or validator reject
+    std::uint64_t ignored = 0;        // validator ignore, or a topic we are not in
+    std::uint64_t messages_sent = 0;  // Message entries written, IWANT answers included
     std::uint64_t rpcs_sent = 0;
     std::uint64_t bytes_sent = 0;
-    std::uint64_t control_bytes_sent = 0;   // subscriptions + control parts of RPCs
+    std::uint64_t control_bytes_sent = 0;  // subscriptions + control parts of RPCs
     std::uint64_t ihave_ids_sent = 0;
     std::uint64_t iwant_ids_sent = 0;
     std::uint64_t grafts_sent = 0;
@@ -175,7 +175,7 @@ struct Options {
 };
 
 class Router {
-public:
+  public:
     explicit Router(crypto::PrivateKey key, Options options = {});
     ~Router();
     Router(const Router&) = delete;
@@ -218,7 +218,7 @@ public:
     std::size_t pending_promises() const noexcept;
     const Stats& stats() const noexcept { return m_stats; }
 
-private:
+  private:
     struct PeerState;
     struct Pending;
 

@@ -1,6 +1,7 @@
 #pragma once
 // Gossipsub v1.1 peer scoring (gossipsub-v1.1.md §Peer Scoring):
-//   score = min(TopicCap, Σ_t w_t·(w1·P1 + w2·P2 + w3·P3 + w3b·P3b + w4·P4)) + w5·P5 + w6·P6 + w7·P7
+//   score = min(TopicCap, Σ_t w_t·(w1·P1 + w2·P2 + w3·P3 + w3b·P3b + w4·P4)) + w5·P5 + w6·P6 +
+//   w7·P7
 // P1 time in mesh, P2 first deliveries, P3 mesh delivery deficit², P3b sticky deficit² at prune,
 // P4 invalid deliveries², P5 application score, P6 same-IP surplus², P7 behaviour penalty excess².
 // Counters decay every decay_interval; the score of a disconnected peer is kept for retain_score
@@ -50,7 +51,7 @@ struct TopicScoreParams {
     static constexpr double kFirstDeliveriesDecay = 0.9997;  // half-life ≈ 38 min at 1 s decay
     static constexpr double kFirstDeliveriesCap = 100.0;
     static constexpr double kInvalidWeight = -100.0;  // 1 invalid: -100, 10 invalid: -10000
-    static constexpr double kInvalidDecay = 0.9994;  // half-life ≈ 19 min
+    static constexpr double kInvalidDecay = 0.9994;   // half-life ≈ 19 min
 
     double topic_weight = kTopicWeight;
     double time_in_mesh_weight = kTimeInMeshWeight;
@@ -99,15 +100,15 @@ struct ScoreParams {
 };
 
 struct ScoreThresholds {
-    double gossip = -4000.0;    // below: no gossip to or from the peer
-    double publish = -5000.0;   // below: no flood publishing / fanout to the peer
-    double graylist = -10000.0; // below: every RPC from the peer is ignored
-    double accept_px = 0.0;     // PX from a pruning peer is followed only at or above this
+    double gossip = -4000.0;           // below: no gossip to or from the peer
+    double publish = -5000.0;          // below: no flood publishing / fanout to the peer
+    double graylist = -10000.0;        // below: every RPC from the peer is ignored
+    double accept_px = 0.0;            // PX from a pruning peer is followed only at or above this
     double opportunistic_graft = 1.0;  // median mesh score below this triggers grafting
 };
 
 class PeerScore {
-public:
+  public:
     explicit PeerScore(ScoreParams params) : m_params(std::move(params)) {}
 
     void add_peer(const crypto::PeerId& peer, const std::string& ip, Time now);
@@ -128,7 +129,7 @@ public:
     double score(const crypto::PeerId& peer) const;
     std::size_t tracked_peers() const noexcept { return m_peers.size(); }
 
-private:
+  private:
     struct TopicStats {
         bool in_mesh = false;
         Time graft_time{};

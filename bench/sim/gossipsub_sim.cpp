@@ -15,8 +15,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
@@ -61,18 +61,19 @@ std::uint64_t splitmix(std::uint64_t x) {
 
 double percentile(std::vector<double>& v, double q) {
     if (v.empty()) return 0;
-    const std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
+    const std::size_t k =
+        std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
     return v[k];
 }
 
 class Simulator {
-public:
+  public:
     explicit Simulator(const Config& c) : m_cfg(c), m_rng(c.seed) {}
 
     int run();
 
-private:
+  private:
     enum class Kind : std::uint8_t { deliver, heartbeat, publish, leave, join };
     struct Event {
         Micros at;
@@ -180,8 +181,9 @@ void Simulator::start_node(std::uint32_t i) {
 
 Micros Simulator::link_latency(std::uint32_t a, std::uint32_t b) const {
     const std::uint64_t key = (static_cast<std::uint64_t>(std::min(a, b)) << 32) | std::max(a, b);
-    const double u = static_cast<double>(splitmix(key ^ (m_cfg.seed * 0x632be59bd9b4e019ULL)) >> 11) *
-                     (1.0 / 9007199254740992.0);
+    const double u =
+        static_cast<double>(splitmix(key ^ (m_cfg.seed * 0x632be59bd9b4e019ULL)) >> 11) *
+        (1.0 / 9007199254740992.0);
     const double ms = m_cfg.latency_min_ms + u * (m_cfg.latency_max_ms - m_cfg.latency_min_ms);
     return static_cast<Micros>(ms * 1000.0);
 }
@@ -320,8 +322,14 @@ void Simulator::leave(std::uint32_t i) {
     for (auto& m : m_messages) {
         if (m.first_delivery[i] < 0) m.target[i] = false;
     }
-    schedule(Event{m_now + static_cast<Micros>(m_cfg.downtime_s * kSecond), 0, Kind::join, i, 0,
-                   n.incarnation, 0, {}});
+    schedule(Event{m_now + static_cast<Micros>(m_cfg.downtime_s * kSecond),
+                   0,
+                   Kind::join,
+                   i,
+                   0,
+                   n.incarnation,
+                   0,
+                   {}});
 }
 
 int Simulator::run() {
@@ -337,8 +345,8 @@ int Simulator::run() {
     const Micros end = first_publish + static_cast<Micros>(m_cfg.messages) * interval +
                        static_cast<Micros>(m_cfg.drain_s * kSecond);
     for (std::size_t k = 0; k < m_cfg.messages; ++k) {
-        schedule(Event{first_publish + static_cast<Micros>(k) * interval, 0, Kind::publish, 0, 0, 0,
-                       0, {}});
+        schedule(Event{
+            first_publish + static_cast<Micros>(k) * interval, 0, Kind::publish, 0, 0, 0, 0, {}});
     }
     if (m_cfg.churn > 0) {
         // Leaves happen while messages are being published; a node offline at the end is not
@@ -350,7 +358,8 @@ int Simulator::run() {
         }
     }
 
-    std::uniform_int_distribution<std::uint32_t> any_node(0, static_cast<std::uint32_t>(m_cfg.nodes - 1));
+    std::uniform_int_distribution<std::uint32_t> any_node(
+        0, static_cast<std::uint32_t>(m_cfg.nodes - 1));
     while (!m_queue.empty()) {
         std::pop_heap(m_queue.begin(), m_queue.end(), Later{});
         Event e = std::move(m_queue.back());
@@ -373,7 +382,8 @@ int Simulator::run() {
                 Node& n = m_nodes[e.node];
                 if (!n.online || n.incarnation != e.incarnation_to) break;
                 apply(e.node, n.router->heartbeat(to_time(m_now)));
-                schedule(Event{m_now + kSecond, 0, Kind::heartbeat, e.node, 0, n.incarnation, 0, {}});
+                schedule(
+                    Event{m_now + kSecond, 0, Kind::heartbeat, e.node, 0, n.incarnation, 0, {}});
                 break;
             }
             case Kind::publish: {
@@ -404,7 +414,8 @@ int Simulator::run() {
                 ++m_joins;
                 m_nodes[i].phase = phase(m_rng);
                 start_node(i);
-                for (std::size_t k = 0, tries = 0; k < m_cfg.degree && tries < 10 * m_cfg.degree; ++tries) {
+                for (std::size_t k = 0, tries = 0; k < m_cfg.degree && tries < 10 * m_cfg.degree;
+                     ++tries) {
                     const std::uint32_t j = any_node(m_rng);
                     if (j == i || !m_nodes[j].online || m_nodes[i].link(j)) continue;
                     connect(i, j);
@@ -427,25 +438,30 @@ int Simulator::run() {
             ++expected;
             if (m.first_delivery[i] >= 0) {
                 ++delivered;
-                latency_ms.push_back(static_cast<double>(m.first_delivery[i] - m.published_at) / 1000.0);
+                latency_ms.push_back(static_cast<double>(m.first_delivery[i] - m.published_at) /
+                                     1000.0);
             }
         }
     }
-    const double all_deliveries = static_cast<double>(std::max<std::uint64_t>(1, m_totals.delivered));
-    const double ratio = expected ? static_cast<double>(delivered) / static_cast<double>(expected) : 0;
+    const double all_deliveries =
+        static_cast<double>(std::max<std::uint64_t>(1, m_totals.delivered));
+    const double ratio =
+        expected ? static_cast<double>(delivered) / static_cast<double>(expected) : 0;
     const double hb_ms = 1000.0;
     std::vector<double> lat = latency_ms;
     const double p50 = percentile(lat, 0.50);
     const double p99 = percentile(lat, 0.99);
     const double pmax = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end());
 
-    std::printf("gossipsub simulation: nodes=%zu degree=%zu messages=%zu interval=%.0fms size=%zuB "
-                "latency=%.0f-%.0fms loss=%.3f churn=%.2f/s seed=%llu\n",
-                m_cfg.nodes, m_cfg.degree, m_cfg.messages, m_cfg.interval_ms, m_cfg.message_size,
-                m_cfg.latency_min_ms, m_cfg.latency_max_ms, m_cfg.loss, m_cfg.churn,
-                static_cast<unsigned long long>(m_cfg.seed));
+    std::printf(
+        "gossipsub simulation: nodes=%zu degree=%zu messages=%zu interval=%.0fms size=%zuB "
+        "latency=%.0f-%.0fms loss=%.3f churn=%.2f/s seed=%llu\n",
+        m_cfg.nodes, m_cfg.degree, m_cfg.messages, m_cfg.interval_ms, m_cfg.message_size,
+        m_cfg.latency_min_ms, m_cfg.latency_max_ms, m_cfg.loss, m_cfg.churn,
+        static_cast<unsigned long long>(m_cfg.seed));
     std::printf("  delivery ratio               %.6f (%llu / %llu)\n", ratio,
-                static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(expected));
+                static_cast<unsigned long long>(delivered),
+                static_cast<unsigned long long>(expected));
     std::printf("  propagation latency ms       p50 %.1f  p99 %.1f  max %.1f\n", p50, p99, pmax);
     std::printf("  propagation latency hb       p50 %.3f  p99 %.3f  (heartbeat %.0f ms)\n",
                 p50 / hb_ms, p99 / hb_ms, hb_ms);
@@ -453,22 +469,25 @@ int Simulator::run() {
                 static_cast<double>(m_totals.duplicates) / all_deliveries);
     std::printf("  messages sent per delivery   %.3f  (published 1000-node anchor ~6.3)\n",
                 static_cast<double>(m_totals.messages_sent) / all_deliveries);
-    std::printf("  control per delivery         IHAVE ids %.2f  IWANT ids %.3f  GRAFT %.4f  PRUNE %.4f\n",
-                static_cast<double>(m_totals.ihave_ids_sent) / all_deliveries,
-                static_cast<double>(m_totals.iwant_ids_sent) / all_deliveries,
-                static_cast<double>(m_totals.grafts_sent) / all_deliveries,
-                static_cast<double>(m_totals.prunes_sent) / all_deliveries);
+    std::printf(
+        "  control per delivery         IHAVE ids %.2f  IWANT ids %.3f  GRAFT %.4f  PRUNE %.4f\n",
+        static_cast<double>(m_totals.ihave_ids_sent) / all_deliveries,
+        static_cast<double>(m_totals.iwant_ids_sent) / all_deliveries,
+        static_cast<double>(m_totals.grafts_sent) / all_deliveries,
+        static_cast<double>(m_totals.prunes_sent) / all_deliveries);
     std::printf("  bytes                        total %llu  control %llu (%.1f%%)\n",
                 static_cast<unsigned long long>(m_totals.bytes_sent),
                 static_cast<unsigned long long>(m_totals.control_bytes_sent),
                 100.0 * static_cast<double>(m_totals.control_bytes_sent) /
                     static_cast<double>(std::max<std::uint64_t>(1, m_totals.bytes_sent)));
-    std::printf("  rpcs %llu  lost %llu  px offers %llu  leaves %llu  joins %llu  dropped peers %llu  events %llu\n",
-                static_cast<unsigned long long>(m_totals.rpcs_sent),
-                static_cast<unsigned long long>(m_lost), static_cast<unsigned long long>(m_px_offers),
-                static_cast<unsigned long long>(m_leaves), static_cast<unsigned long long>(m_joins),
-                static_cast<unsigned long long>(m_totals.peers_dropped),
-                static_cast<unsigned long long>(m_events));
+    std::printf(
+        "  rpcs %llu  lost %llu  px offers %llu  leaves %llu  joins %llu  dropped peers %llu  "
+        "events %llu\n",
+        static_cast<unsigned long long>(m_totals.rpcs_sent),
+        static_cast<unsigned long long>(m_lost), static_cast<unsigned long long>(m_px_offers),
+        static_cast<unsigned long long>(m_leaves), static_cast<unsigned long long>(m_joins),
+        static_cast<unsigned long long>(m_totals.peers_dropped),
+        static_cast<unsigned long long>(m_events));
     std::fflush(stdout);
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -498,7 +517,8 @@ int main(int argc, char** argv) {
     app.add_option("--latency-min-ms", c.latency_min_ms, "per-link latency lower bound");
     app.add_option("--latency-max-ms", c.latency_max_ms, "per-link latency upper bound");
     app.add_option("--jitter-ms", c.jitter_ms, "per-RPC extra delay, uniform in [0, jitter]");
-    app.add_option("--loss", c.loss, "probability an RPC batch is lost")->check(CLI::Range(0.0, 1.0));
+    app.add_option("--loss", c.loss, "probability an RPC batch is lost")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--churn", c.churn, "node departures per second (each rejoins after downtime)");
     app.add_option("--downtime-s", c.downtime_s, "how long a departed node stays away");
     app.add_option("--warmup-s", c.warmup_s, "mesh formation time before the first publication");

@@ -106,7 +106,8 @@ TEST_CASE("badly signed messages are rejected and counted against the sender",
     CHECK(v.router.stats().rejected == 1);
 
     // The forgery does not shadow the real message with the same id.
-    const auto real = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("evil"), 1, false);
+    const auto real =
+        make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("evil"), 1, false);
     v.feed(v.mallory, rpc_with(real));
     CHECK(v.delivered.size() == 1);
 }
@@ -282,12 +283,14 @@ TEST_CASE("a graylisted peer is ignored entirely", "[gossipsub][hostile]") {
     Victim v;
     // Eleven invalid messages: P4 = 11² × -100 < graylist -10000.
     for (int i = 0; i < 11; ++i) {
-        auto m = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("x"), 10 + i, false);
+        auto m =
+            make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("x"), 10 + i, false);
         m.set_data("y");
         v.feed(v.mallory, rpc_with(m));
     }
     REQUIRE(v.router.score(v.mallory) < Options{}.thresholds.graylist);
-    const auto good = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("ok"), 50, false);
+    const auto good =
+        make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("ok"), 50, false);
     v.feed(v.mallory, rpc_with(good));
     CHECK(v.delivered.empty());
     CHECK(v.router.stats().graylisted_rpcs == 1);
@@ -303,11 +306,13 @@ TEST_CASE("topics per peer are capped", "[gossipsub][hostile]") {
     }
     v.feed(v.mallory, rpc);
     std::size_t known = 0;
-    for (int i = 0; i < 1000; ++i) known += v.router.topic_peers("spam/" + std::to_string(i)).size();
+    for (int i = 0; i < 1000; ++i)
+        known += v.router.topic_peers("spam/" + std::to_string(i)).size();
     CHECK(known == Options::kMaxTopicsPerPeer - 1);  // one slot holds kTopic
 }
 
-TEST_CASE("peer exchange is followed only from peers at or above accept_px", "[gossipsub][hostile]") {
+TEST_CASE("peer exchange is followed only from peers at or above accept_px",
+          "[gossipsub][hostile]") {
     auto px_prune = [](const std::string& topic, std::uint32_t offered_key) {
         pb::RPC rpc;
         auto* p = rpc.mutable_control()->add_prune();
