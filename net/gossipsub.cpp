@@ -333,11 +333,9 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         if (debug_on()) log().debug("unsigned message rejected peer={}", peer.short_string());
         return;
     }
-    if (as_bytes(message.from()).size() == m_self.bytes().size() &&
-        std::equal(m_self.bytes().begin(), m_self.bytes().end(),
-                   as_bytes(message.from()).begin())) {
+    const MessageId id = message_id(message);
+    if (message.from() == as_string_view(m_self.bytes())) {
         // Our own message echoed back is a duplicate; one we never published is forged.
-        const MessageId id = message_id(message);
         if (m_seen.find(id)) {
             ++m_stats.duplicates;
         } else {
@@ -346,7 +344,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         }
         return;
     }
-    const MessageId id = message_id(message);
     if (detail::SeenRecord* seen = m_seen.find(id)) {
         ++m_stats.duplicates;
         if (std::find(seen->peers.begin(), seen->peers.end(), state.serial) != seen->peers.end()) {

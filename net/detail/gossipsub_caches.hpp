@@ -105,14 +105,6 @@ class MessageCache {
             }
         }
     }
-    bool has_gossip(const std::string& topic) const {
-        for (std::size_t w = 0; w < m_gossip && w < m_windows.size(); ++w) {
-            for (const auto& m : m_windows[w]) {
-                if (m->topic == topic) return true;
-            }
-        }
-        return false;
-    }
     void shift() {
         for (const auto& m : m_windows.back()) {
             m_bytes -= m->raw.size();
