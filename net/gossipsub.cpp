@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
 #include "crypto/varint.hpp"
@@ -24,6 +25,9 @@ spdlog::logger& log() {
     }();
     return *logger;
 }
+
+// Per-message logs format peer ids, so they are skipped unless debug logging is on.
+bool debug_on() { return log().should_log(spdlog::level::debug); }
 
 std::uint64_t seconds_of(Duration d) {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
@@ -70,12 +74,11 @@ Router::Router(crypto::PrivateKey key, Options options)
       m_self(PeerId::from_public_key(m_key.public_key())),
       m_options(std::move(options)),
       m_rng(m_options.rng_seed ? *m_options.rng_seed : std::random_device{}()),
-      m_seqno(m_options.initial_seqno
-                  ? *m_options.initial_seqno
-                  : static_cast<std::uint64_t>(
-                        std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count())),
+      m_seqno(m_options.initial_seqno ? *m_options.initial_seqno
+                                      : static_cast<std::uint64_t>(
+                                            std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count())),
       m_score(m_options.score),
       m_seen(m_options.seen_ttl, m_options.max_seen_entries),
       m_mcache(m_options.mcache_len, m_options.mcache_gossip, m_options.max_mcache_bytes) {}
@@ -160,7 +163,7 @@ Actions Router::flush() {
         m_out.sends.push_back(Send{peer, std::move(out)});
     }
     m_dirty.clear();
-    for (const PeerId& peer : overflowed) drop_peer(peer, Errc::outbound_queue_full, Time{});
+    for (const PeerId& peer : overflowed) drop_peer(peer, Errc::outbound_queue_full, m_now);
     return std::exchange(m_out, Actions{});
 }
 
@@ -178,6 +181,7 @@ std::size_t Router::queued_bytes(const PeerId& peer) const {
 
 Actions Router::add_peer(const PeerId& peer, bool outbound, Protocol protocol, Time now,
                          std::string ip) {
+    m_now = now;
     if (peer == m_self || m_peers.contains(peer)) return flush();
     auto state =
         std::make_unique<PeerState>(m_next_serial++, protocol, outbound, m_options.max_rpc_size);
@@ -188,8 +192,9 @@ Actions Router::add_peer(const PeerId& peer, bool outbound, Protocol protocol, T
         Pending& p = pending(peer, s);
         for (const auto& topic : m_subscriptions) p.subscriptions.emplace_back(true, topic);
     }
-    log().debug("peer added outbound={} protocol={} peer={}", outbound,
-                protocol == Protocol::v11 ? kProtocolV11 : kProtocolV10, peer.short_string());
+    if (debug_on())
+        log().debug("peer added outbound={} protocol={} peer={}", outbound,
+                    protocol == Protocol::v11 ? kProtocolV11 : kProtocolV10, peer.short_string());
     return flush();
 }
 
@@ -220,9 +225,10 @@ void Router::drop_peer(const PeerId& peer, std::error_code reason, Time now) {
 }
 
 Actions Router::remove_peer(const PeerId& peer, Time now) {
+    m_now = now;
     if (m_peers.contains(peer)) {
         detach(peer, now);
-        log().debug("peer removed peer={}", peer.short_string());
+        if (debug_on()) log().debug("peer removed peer={}", peer.short_string());
     }
     return flush();
 }
@@ -231,6 +237,7 @@ Actions Router::remove_peer(const PeerId& peer, Time now) {
 // Input
 
 Actions Router::handle_data(const PeerId& peer, ByteSpan bytes, Time now) {
+    m_now = now;
     PeerState* state = find_peer(peer);
     if (!state) return flush();
     if (auto fed = state->decoder.feed(bytes); !fed) {
@@ -252,6 +259,7 @@ Actions Router::handle_data(const PeerId& peer, ByteSpan bytes, Time now) {
 }
 
 Actions Router::handle_rpc(const PeerId& peer, ByteSpan bytes, Time now) {
+    m_now = now;
     process_rpc(peer, bytes, now);
     return flush();
 }
@@ -267,7 +275,14 @@ void Router::process_rpc(const PeerId& peer, ByteSpan bytes, Time now) {
         ++m_stats.graylisted_rpcs;
         return;
     }
-    pb::RPC rpc;
+    // The parsed RPC lives in an arena that starts on the stack: one RPC holds many small
+    // strings (ids, fields), and per-string heap allocations dominated decoding.
+    alignas(16) char first_block[8192];
+    google::protobuf::ArenaOptions arena_options;
+    arena_options.initial_block = first_block;
+    arena_options.initial_block_size = sizeof(first_block);
+    google::protobuf::Arena arena(arena_options);
+    auto& rpc = *google::protobuf::Arena::CreateMessage<pb::RPC>(&arena);
     if (!rpc.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         drop_peer(peer, Errc::malformed_rpc, now);
         return;
@@ -305,8 +320,7 @@ void Router::handle_subscription(const PeerId& peer, PeerState& state, bool subs
     if (auto fanout = m_fanout.find(topic); fanout != m_fanout.end()) fanout->second.erase(peer);
 }
 
-void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& message,
-                            Time now) {
+void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& message, Time now) {
     ++m_stats.messages_received;
     const std::string& topic = message.topic();
     if (!m_subscriptions.contains(topic)) {
@@ -316,14 +330,12 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     if (!message.has_from() || !message.has_seqno() || !message.has_signature()) {
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        log().debug("unsigned message rejected peer={}", peer.short_string());
+        if (debug_on()) log().debug("unsigned message rejected peer={}", peer.short_string());
         return;
     }
-    if (as_bytes(message.from()).size() == m_self.bytes().size() &&
-        std::equal(m_self.bytes().begin(), m_self.bytes().end(),
-                   as_bytes(message.from()).begin())) {
+    const MessageId id = message_id(message);
+    if (message.from() == as_string_view(m_self.bytes())) {
         // Our own message echoed back is a duplicate; one we never published is forged.
-        const MessageId id = message_id(message);
         if (m_seen.find(id)) {
             ++m_stats.duplicates;
         } else {
@@ -332,7 +344,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         }
         return;
     }
-    const MessageId id = message_id(message);
     if (detail::SeenRecord* seen = m_seen.find(id)) {
         ++m_stats.duplicates;
         if (std::find(seen->peers.begin(), seen->peers.end(), state.serial) != seen->peers.end()) {
@@ -343,18 +354,23 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
             case detail::DeliveryStatus::valid:
                 m_score.duplicate_delivery(peer, topic, seen->validated, now);
                 break;
-            case detail::DeliveryStatus::invalid: m_score.invalid_delivery(peer, topic); break;
-            case detail::DeliveryStatus::ignored: break;
+            case detail::DeliveryStatus::invalid:
+                m_score.invalid_delivery(peer, topic);
+                break;
+            case detail::DeliveryStatus::ignored:
+                break;
         }
         return;
     }
-    auto author = verify_message(message);
+    auto author = m_options.verifier ? m_options.verifier(message) : verify_message(message);
     if (!author) {
         // Not recorded as seen: the id does not cover the signature, so a forgery must not
         // shadow the real message. Promises stay open: a bad signature does not fulfil them.
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        log().debug("message rejected: {} peer={}", author.error().message(), peer.short_string());
+        if (debug_on())
+            log().debug("message rejected: {} peer={}", author.error().message(),
+                        peer.short_string());
         return;
     }
     if (const auto it = m_promises.find(id); it != m_promises.end()) m_promises.erase(it);
@@ -378,7 +394,9 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         m_seen.insert(id, std::move(record), now);
         ++m_stats.rejected;
         m_score.invalid_delivery(peer, topic);
-        log().debug("message rejected by validator topic={} peer={}", topic, peer.short_string());
+        if (debug_on())
+            log().debug("message rejected by validator topic={} peer={}", topic,
+                        peer.short_string());
         return;
     }
     if (verdict == Validation::ignore) {
@@ -402,7 +420,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     m_out.deliveries.push_back(std::move(delivery));
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Control
 
@@ -420,7 +437,8 @@ void Router::handle_ihave(const PeerId& peer, PeerState& state, const pb::Contro
         if (!m_mesh.contains(ihave.topicid())) continue;
         for (const auto& id : ihave.messageids()) {
             if (id.size() > Options::kMaxMessageIdLength || m_seen.find(id)) continue;
-            if (const auto p = m_iwant_pending.find(id); p != m_iwant_pending.end() && p->second > now) {
+            if (const auto p = m_iwant_pending.find(id);
+                p != m_iwant_pending.end() && p->second > now) {
                 continue;  // already asked another peer; its promise is still running
             }
             if (!unique.insert(id).second) continue;
@@ -500,7 +518,7 @@ void Router::handle_graft(const PeerId& peer, PeerState& state, const pb::Contro
         }
         mesh->second.insert(peer);
         m_score.graft(peer, topic, now);
-        log().debug("graft accepted topic={} peer={}", topic, peer.short_string());
+        if (debug_on()) log().debug("graft accepted topic={} peer={}", topic, peer.short_string());
     }
     for (const auto& topic : refused) send_prune(peer, topic, do_px, false);
 }
@@ -513,10 +531,10 @@ void Router::handle_prune(const PeerId& peer, const pb::ControlMessage& control,
         const auto mesh = m_mesh.find(topic);
         if (mesh == m_mesh.end()) continue;
         if (mesh->second.erase(peer) > 0) m_score.prune(peer, topic);
-        const Duration backoff = prune.backoff() > 0
-                                     ? std::min<Duration>(std::chrono::seconds(prune.backoff()),
-                                                          kMaxPeerBackoff)
-                                     : m_options.prune_backoff;
+        const Duration backoff =
+            prune.backoff() > 0
+                ? std::min<Duration>(std::chrono::seconds(prune.backoff()), kMaxPeerBackoff)
+                : m_options.prune_backoff;
         add_backoff(peer, topic, backoff, now);
         if (prune.peers_size() == 0 || score < m_options.thresholds.accept_px) continue;
         // Peer exchange: dial up to prune_peers of the offered peers we are not connected to.
@@ -528,8 +546,8 @@ void Router::handle_prune(const PeerId& peer, const pb::ControlMessage& control,
             auto id = PeerId::from_bytes(as_bytes(info->peerid()));
             if (!id || id.value() == m_self || m_peers.contains(id.value())) continue;
             m_out.connects.push_back(
-                Connect{std::move(id).value(), Bytes(info->signedpeerrecord().begin(),
-                                                     info->signedpeerrecord().end())});
+                Connect{std::move(id).value(),
+                        Bytes(info->signedpeerrecord().begin(), info->signedpeerrecord().end())});
         }
     }
 }
@@ -560,8 +578,7 @@ void Router::send_prune(const PeerId& peer, const std::string& topic, bool do_px
     for (const auto& candidate : px) prune->add_peers()->set_peerid(peer_bytes(candidate));
 }
 
-void Router::add_backoff(const PeerId& peer, const std::string& topic, Duration backoff,
-                         Time now) {
+void Router::add_backoff(const PeerId& peer, const std::string& topic, Duration backoff, Time now) {
     Time& expiry = m_backoff[topic][peer];
     expiry = std::max(expiry, now + backoff);
 }
@@ -630,9 +647,10 @@ void Router::forward(const detail::CachedMessagePtr& message, const PeerId& sour
 }
 
 Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time now) {
+    m_now = now;
     if (topic.size() > m_options.max_topic_length) return Errc::topic_too_long;
-    pb::Message message = make_signed_message(m_key, m_self, topic, data, m_seqno,
-                                              m_options.sign_include_key);
+    pb::Message message =
+        make_signed_message(m_key, m_self, topic, data, m_seqno, m_options.sign_include_key);
     auto cached = std::make_shared<detail::CachedMessage>();
     cached->raw = message.SerializeAsString();
     // An RPC carrying only this message: publish tag, length prefix, body.
@@ -652,7 +670,7 @@ Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time no
         m_out.deliveries.push_back(Delivery{topic, Bytes(data.begin(), data.end()), m_self,
                                             m_seqno - 1, cached->id, m_self});
     }
-    log().debug("published topic={} bytes={}", topic, data.size());
+    if (debug_on()) log().debug("published topic={} bytes={}", topic, data.size());
     return flush();
 }
 
@@ -660,6 +678,7 @@ Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time no
 // Subscriptions
 
 Actions Router::subscribe(const std::string& topic, Time now) {
+    m_now = now;
     if (!m_subscriptions.insert(topic).second) return flush();
     for (auto& [peer, state] : m_peers) {
         pending(peer, *state).subscriptions.emplace_back(true, topic);
@@ -689,6 +708,7 @@ Actions Router::subscribe(const std::string& topic, Time now) {
 }
 
 Actions Router::unsubscribe(const std::string& topic, Time now) {
+    m_now = now;
     if (m_subscriptions.erase(topic) == 0) return flush();
     for (auto& [peer, state] : m_peers) {
         pending(peer, *state).subscriptions.emplace_back(false, topic);
@@ -720,7 +740,7 @@ void Router::set_app_score(const PeerId& peer, double score) { m_score.set_app_s
 
 void Router::maintain_mesh(const std::string& topic, PeerSet& mesh, Time now) {
     const Options& o = m_options;
-    std::unordered_map<PeerId, double> scores;
+    PeerMap<double> scores;
     auto score_of = [&](const PeerId& p) {
         const auto [it, fresh] = scores.try_emplace(p, 0.0);
         if (fresh) it->second = m_score.score(p);
@@ -855,6 +875,7 @@ void Router::emit_gossip(const std::string& topic, const PeerSet& exclude) {
 }
 
 Actions Router::heartbeat(Time now) {
+    m_now = now;
     ++m_heartbeat_ticks;
     m_score.refresh(now);
     m_seen.expire(now);
@@ -875,7 +896,8 @@ Actions Router::heartbeat(Time now) {
         std::erase_if(list, [&](const auto& promise) {
             if (promise.second > now) return false;
             m_score.add_penalty(promise.first, 1);
-            log().debug("broken IWANT promise peer={}", promise.first.short_string());
+            if (debug_on())
+                log().debug("broken IWANT promise peer={}", promise.first.short_string());
             return true;
         });
         it = list.empty() ? m_promises.erase(it) : std::next(it);
@@ -894,7 +916,10 @@ Actions Router::heartbeat(Time now) {
             ++it;
         }
     }
-    for (auto& [topic, fanout] : m_fanout) {
+    for (auto& entry : m_fanout) {
+        // Named references, not a structured binding: the lambdas below capture them.
+        const std::string& topic = entry.first;
+        PeerSet& fanout = entry.second;
         const auto t = m_topics.find(topic);
         std::erase_if(fanout, [&](const PeerId& p) {
             return t == m_topics.end() || !t->second.contains(p) ||

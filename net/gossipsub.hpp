@@ -85,15 +85,15 @@ struct Actions {
 // Running totals, for metrics and the simulator.
 struct Stats {
     std::uint64_t published = 0;
-    std::uint64_t delivered = 0;            // messages handed to the application
-    std::uint64_t messages_received = 0;    // Message entries received, duplicates included
+    std::uint64_t delivered = 0;          // messages handed to the application
+    std::uint64_t messages_received = 0;  // Message entries received, duplicates included
     std::uint64_t duplicates = 0;
-    std::uint64_t rejected = 0;             // bad signature or validator reject
-    std::uint64_t ignored = 0;              // validator ignore, or a topic we are not in
-    std::uint64_t messages_sent = 0;        // Message entries written, IWANT answers included
+    std::uint64_t rejected = 0;       // bad signature or validator reject
+    std::uint64_t ignored = 0;        // validator ignore, or a topic we are not in
+    std::uint64_t messages_sent = 0;  // Message entries written, IWANT answers included
     std::uint64_t rpcs_sent = 0;
     std::uint64_t bytes_sent = 0;
-    std::uint64_t control_bytes_sent = 0;   // subscriptions + control parts of RPCs
+    std::uint64_t control_bytes_sent = 0;  // subscriptions + control parts of RPCs
     std::uint64_t ihave_ids_sent = 0;
     std::uint64_t iwant_ids_sent = 0;
     std::uint64_t grafts_sent = 0;
@@ -168,10 +168,14 @@ struct Options {
     std::optional<std::uint64_t> initial_seqno;
     ScoreParams score;
     ScoreThresholds thresholds;
+    // Checks a message's StrictSign signature and returns its author; empty means
+    // verify_message. The simulator shares one cache of results among its virtual nodes, since
+    // every node would verify the same bytes; a daemon has no reason to set it.
+    std::function<Result<crypto::PeerId>(const pb::Message&)> verifier;
 };
 
 class Router {
-public:
+  public:
     explicit Router(crypto::PrivateKey key, Options options = {});
     ~Router();
     Router(const Router&) = delete;
@@ -214,10 +218,9 @@ public:
     std::size_t pending_promises() const noexcept;
     const Stats& stats() const noexcept { return m_stats; }
 
-private:
+  private:
     struct PeerState;
     struct Pending;
-    using PeerSet = std::unordered_set<crypto::PeerId>;
 
     PeerState* find_peer(const crypto::PeerId& peer);
     Pending& pending(const crypto::PeerId& peer, PeerState& state);
@@ -259,14 +262,15 @@ private:
     std::uint64_t m_seqno;
     std::uint64_t m_next_serial = 1;
     std::uint64_t m_heartbeat_ticks = 0;
+    Time m_now{};  // the latest time a caller passed in, for drops decided inside flush()
 
-    std::unordered_map<crypto::PeerId, std::unique_ptr<PeerState>> m_peers;
+    PeerMap<std::unique_ptr<PeerState>> m_peers;
     std::unordered_map<std::string, PeerSet> m_topics;  // topic -> peers subscribed to it
     std::unordered_set<std::string> m_subscriptions;
     std::unordered_map<std::string, PeerSet> m_mesh;
     std::unordered_map<std::string, PeerSet> m_fanout;
     std::unordered_map<std::string, Time> m_last_publish;
-    std::unordered_map<std::string, std::unordered_map<crypto::PeerId, Time>> m_backoff;
+    std::unordered_map<std::string, PeerMap<Time>> m_backoff;
     std::unordered_map<std::string, Validator> m_validators;
 
     PeerScore m_score;

@@ -28,10 +28,14 @@ Result<std::optional<ByteSpan>> FrameDecoder::next() {
     const ByteSpan rest = ByteSpan(m_buffer).subspan(m_offset);
     const auto d = varint_decode(rest);
     switch (d.status) {
-        case VarintStatus::incomplete: return std::optional<ByteSpan>{};
+        case VarintStatus::incomplete:
+            return std::optional<ByteSpan>{};
         case VarintStatus::overflow:
-        case VarintStatus::not_minimal: m_failed = true; return Errc::bad_length_prefix;
-        case VarintStatus::ok: break;
+        case VarintStatus::not_minimal:
+            m_failed = true;
+            return Errc::bad_length_prefix;
+        case VarintStatus::ok:
+            break;
     }
     if (d.value > m_max) {
         m_failed = true;

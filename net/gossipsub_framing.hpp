@@ -14,7 +14,7 @@ namespace swarmd::net::gossipsub {
 void append_frame(Bytes& out, ByteSpan body);
 
 class FrameDecoder {
-public:
+  public:
     explicit FrameDecoder(std::size_t max_frame_size) : m_max(max_frame_size) {}
 
     // Buffers stream bytes. Call next() until it yields nothing after every feed(): then the
@@ -27,7 +27,7 @@ public:
     Result<std::optional<ByteSpan>> next();
     std::size_t buffered() const noexcept { return m_buffer.size() - m_offset; }
 
-private:
+  private:
     std::size_t m_max;
     Bytes m_buffer;
     std::size_t m_offset = 0;

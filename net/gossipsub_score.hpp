@@ -1,10 +1,12 @@
 #pragma once
 // Gossipsub v1.1 peer scoring (gossipsub-v1.1.md §Peer Scoring):
-//   score = min(TopicCap, Σ_t w_t·(w1·P1 + w2·P2 + w3·P3 + w3b·P3b + w4·P4)) + w5·P5 + w6·P6 + w7·P7
+//   score = min(TopicCap, Σ_t w_t·(w1·P1 + w2·P2 + w3·P3 + w3b·P3b + w4·P4)) + w5·P5 + w6·P6 +
+//   w7·P7
 // P1 time in mesh, P2 first deliveries, P3 mesh delivery deficit², P3b sticky deficit² at prune,
 // P4 invalid deliveries², P5 application score, P6 same-IP surplus², P7 behaviour penalty excess².
 // Counters decay every decay_interval; the score of a disconnected peer is kept for retain_score
 // when it is not positive, so leaving and coming back does not wash it.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,6 +21,25 @@ namespace swarmd::net::gossipsub {
 using Time = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
 
+// Hashes a peer id by its last 8 bytes (key material for Ed25519 identity ids), mixed. The
+// router keys every per-peer table by PeerId; std::hash<PeerId> hashes all 38 bytes and, being
+// "fast", is not cached in the nodes, so every bucket walk re-hashed whole ids.
+struct PeerIdHash {
+    std::size_t operator()(const crypto::PeerId& id) const noexcept {
+        const auto& b = id.bytes();
+        std::uint64_t x = b.size();
+        const std::size_t n = std::min<std::size_t>(8, b.size());
+        for (std::size_t i = 0; i < n; ++i) x = (x << 8) | b[b.size() - 1 - i];
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        return static_cast<std::size_t>(x);
+    }
+};
+template <class T>
+using PeerMap = std::unordered_map<crypto::PeerId, T, PeerIdHash>;
+using PeerSet = std::unordered_set<crypto::PeerId, PeerIdHash>;
+
 struct TopicScoreParams {
     // Defaults: a topic whose rate the router cannot know, so the rate-dependent mesh delivery
     // terms (P3, P3b) are off and the rest rewards staying and delivering first, and punishes
@@ -30,7 +51,7 @@ struct TopicScoreParams {
     static constexpr double kFirstDeliveriesDecay = 0.9997;  // half-life ≈ 38 min at 1 s decay
     static constexpr double kFirstDeliveriesCap = 100.0;
     static constexpr double kInvalidWeight = -100.0;  // 1 invalid: -100, 10 invalid: -10000
-    static constexpr double kInvalidDecay = 0.9994;  // half-life ≈ 19 min
+    static constexpr double kInvalidDecay = 0.9994;   // half-life ≈ 19 min
 
     double topic_weight = kTopicWeight;
     double time_in_mesh_weight = kTimeInMeshWeight;
@@ -79,15 +100,15 @@ struct ScoreParams {
 };
 
 struct ScoreThresholds {
-    double gossip = -4000.0;    // below: no gossip to or from the peer
-    double publish = -5000.0;   // below: no flood publishing / fanout to the peer
-    double graylist = -10000.0; // below: every RPC from the peer is ignored
-    double accept_px = 0.0;     // PX from a pruning peer is followed only at or above this
+    double gossip = -4000.0;           // below: no gossip to or from the peer
+    double publish = -5000.0;          // below: no flood publishing / fanout to the peer
+    double graylist = -10000.0;        // below: every RPC from the peer is ignored
+    double accept_px = 0.0;            // PX from a pruning peer is followed only at or above this
     double opportunistic_graft = 1.0;  // median mesh score below this triggers grafting
 };
 
 class PeerScore {
-public:
+  public:
     explicit PeerScore(ScoreParams params) : m_params(std::move(params)) {}
 
     void add_peer(const crypto::PeerId& peer, const std::string& ip, Time now);
@@ -108,7 +129,7 @@ public:
     double score(const crypto::PeerId& peer) const;
     std::size_t tracked_peers() const noexcept { return m_peers.size(); }
 
-private:
+  private:
     struct TopicStats {
         bool in_mesh = false;
         Time graft_time{};
@@ -134,8 +155,8 @@ private:
     void forget_ip(const crypto::PeerId& peer, const std::string& ip);
 
     ScoreParams m_params;
-    std::unordered_map<crypto::PeerId, PeerStats> m_peers;
-    std::unordered_map<std::string, std::unordered_set<crypto::PeerId>> m_ips;
+    PeerMap<PeerStats> m_peers;
+    std::unordered_map<std::string, PeerSet> m_ips;
     Time m_last_decay{};
 };
 

@@ -27,7 +27,7 @@ struct SeenRecord {
 };
 
 class SeenCache {
-public:
+  public:
     SeenCache(Duration ttl, std::size_t max_entries) : m_ttl(ttl), m_max(max_entries) {}
 
     SeenRecord* find(const MessageId& id) {
@@ -52,7 +52,7 @@ public:
     }
     std::size_t size() const noexcept { return m_map.size(); }
 
-private:
+  private:
     Duration m_ttl;
     std::size_t m_max;
     std::unordered_map<MessageId, SeenRecord> m_map;
@@ -69,7 +69,7 @@ struct CachedMessage {
 using CachedMessagePtr = std::shared_ptr<const CachedMessage>;
 
 class MessageCache {
-public:
+  public:
     MessageCache(std::size_t history, std::size_t gossip, std::size_t max_bytes)
         : m_windows(history == 0 ? 1 : history), m_gossip(gossip), m_max_bytes(max_bytes) {}
 
@@ -105,14 +105,6 @@ public:
             }
         }
     }
-    bool has_gossip(const std::string& topic) const {
-        for (std::size_t w = 0; w < m_gossip && w < m_windows.size(); ++w) {
-            for (const auto& m : m_windows[w]) {
-                if (m->topic == topic) return true;
-            }
-        }
-        return false;
-    }
     void shift() {
         for (const auto& m : m_windows.back()) {
             m_bytes -= m->raw.size();
@@ -124,7 +116,7 @@ public:
     std::size_t size() const noexcept { return m_entries.size(); }
     std::size_t bytes() const noexcept { return m_bytes; }
 
-private:
+  private:
     struct Entry {
         CachedMessagePtr message;
         std::vector<std::pair<std::uint64_t, unsigned>> transmissions;

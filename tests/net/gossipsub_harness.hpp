@@ -35,7 +35,7 @@ struct Node {
 };
 
 class Net {
-public:
+  public:
     // Drops a frame batch when it returns true (from, to, bytes).
     std::function<bool(std::size_t, std::size_t, const Bytes&)> drop;
 
@@ -105,7 +105,8 @@ public:
     void heartbeats(int count) {
         for (int k = 0; k < count; ++k) {
             now += std::chrono::seconds(1);
-            for (std::size_t i = 0; i < nodes.size(); ++i) apply(i, nodes[i].router->heartbeat(now));
+            for (std::size_t i = 0; i < nodes.size(); ++i)
+                apply(i, nodes[i].router->heartbeat(now));
             run();
         }
     }

@@ -34,6 +34,7 @@ struct Victim {
         }
         for (auto& d : a.deliveries) delivered.push_back(std::move(d));
         for (auto& d : a.disconnects) disconnects.push_back(std::move(d));
+        for (auto& c : a.connects) connects.push_back(std::move(c));
     }
     void feed(const crypto::PeerId& from, const pb::RPC& rpc) {
         take(router.handle_data(from, frame(rpc), now));
@@ -76,6 +77,7 @@ struct Victim {
     std::vector<std::pair<crypto::PeerId, pb::RPC>> sent;
     std::vector<Delivery> delivered;
     std::vector<Disconnect> disconnects;
+    std::vector<Connect> connects;
 };
 
 pb::RPC rpc_with(const pb::Message& m) {
@@ -104,7 +106,8 @@ TEST_CASE("badly signed messages are rejected and counted against the sender",
     CHECK(v.router.stats().rejected == 1);
 
     // The forgery does not shadow the real message with the same id.
-    const auto real = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("evil"), 1, false);
+    const auto real =
+        make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("evil"), 1, false);
     v.feed(v.mallory, rpc_with(real));
     CHECK(v.delivered.size() == 1);
 }
@@ -280,12 +283,14 @@ TEST_CASE("a graylisted peer is ignored entirely", "[gossipsub][hostile]") {
     Victim v;
     // Eleven invalid messages: P4 = 11² × -100 < graylist -10000.
     for (int i = 0; i < 11; ++i) {
-        auto m = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("x"), 10 + i, false);
+        auto m =
+            make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("x"), 10 + i, false);
         m.set_data("y");
         v.feed(v.mallory, rpc_with(m));
     }
     REQUIRE(v.router.score(v.mallory) < Options{}.thresholds.graylist);
-    const auto good = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("ok"), 50, false);
+    const auto good =
+        make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("ok"), 50, false);
     v.feed(v.mallory, rpc_with(good));
     CHECK(v.delivered.empty());
     CHECK(v.router.stats().graylisted_rpcs == 1);
@@ -301,6 +306,36 @@ TEST_CASE("topics per peer are capped", "[gossipsub][hostile]") {
     }
     v.feed(v.mallory, rpc);
     std::size_t known = 0;
-    for (int i = 0; i < 1000; ++i) known += v.router.topic_peers("spam/" + std::to_string(i)).size();
+    for (int i = 0; i < 1000; ++i)
+        known += v.router.topic_peers("spam/" + std::to_string(i)).size();
     CHECK(known == Options::kMaxTopicsPerPeer - 1);  // one slot holds kTopic
+}
+
+TEST_CASE("peer exchange is followed only from peers at or above accept_px",
+          "[gossipsub][hostile]") {
+    auto px_prune = [](const std::string& topic, std::uint32_t offered_key) {
+        pb::RPC rpc;
+        auto* p = rpc.mutable_control()->add_prune();
+        p->set_topicid(topic);
+        p->set_backoff(60);
+        const auto offered = crypto::PeerId::from_public_key(test_key(offered_key).public_key());
+        p->add_peers()->set_peerid(std::string(as_string_view(offered.bytes())));
+        p->add_peers()->set_peerid("not a peer id");
+        return rpc;
+    };
+    Victim v;
+    v.feed(v.mallory, graft_rpc(kTopic));
+    v.feed(v.mallory, px_prune(kTopic, 700));
+    REQUIRE(v.connects.size() == 1);  // the malformed id is skipped
+    CHECK(v.connects[0].peer == crypto::PeerId::from_public_key(test_key(700).public_key()));
+
+    // Once Mallory's score is negative, its PX is ignored.
+    auto bad = make_signed_message(*v.mallory_key, v.mallory, kTopic, as_bytes("x"), 3, false);
+    bad.set_data("forged");
+    v.feed(v.mallory, rpc_with(bad));
+    REQUIRE(v.router.score(v.mallory) < 0);
+    v.tick(70);  // past the backoff
+    v.feed(v.mallory, graft_rpc(kTopic));
+    v.feed(v.mallory, px_prune(kTopic, 701));
+    CHECK(v.connects.size() == 1);
 }

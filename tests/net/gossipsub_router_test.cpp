@@ -99,8 +99,7 @@ TEST_CASE("peers outside the mesh get the message through IHAVE/IWANT gossip",
     net.heartbeats(2);
     CHECK(net.nodes[b].router->mesh_peers(kTopic).size() == 2);
 
-    // Count what the hub forwards eagerly and what it answers to IWANT.
-    std::size_t eager = 0;
+    // Count the IHAVE ids the hub gossips.
     std::size_t ihave_ids = 0;
     net.drop = [&](std::size_t from, std::size_t, const Bytes& bytes) {
         if (from != b) return false;
@@ -118,7 +117,6 @@ TEST_CASE("peers outside the mesh get the message through IHAVE/IWANT gossip",
     std::size_t got_now = 0;
     for (std::size_t i = 1; i <= kLeaves; ++i) got_now += net.count_deliveries(i, "gossiped");
     CHECK(got_now == 1);
-    (void)eager;
 
     net.heartbeats(1);  // the hub's IHAVE reaches the others, they IWANT, it answers
     CHECK(ihave_ids > 0);
@@ -230,8 +228,10 @@ TEST_CASE("unsubscribing prunes the mesh and announces it", "[gossipsub][router]
         CHECK(net.nodes[i].router->mesh_peers(kTopic).empty());
         CHECK(net.nodes[i].router->topic_peers(kTopic).empty());
         // The 10 s unsubscribe backoff, not the 60 s prune backoff.
-        CHECK(net.nodes[i].router->in_backoff(net.nodes[0].id, kTopic, net.now + std::chrono::seconds(9)));
-        CHECK_FALSE(net.nodes[i].router->in_backoff(net.nodes[0].id, kTopic, net.now + std::chrono::seconds(11)));
+        CHECK(net.nodes[i].router->in_backoff(net.nodes[0].id, kTopic,
+                                              net.now + std::chrono::seconds(9)));
+        CHECK_FALSE(net.nodes[i].router->in_backoff(net.nodes[0].id, kTopic,
+                                                    net.now + std::chrono::seconds(11)));
     }
 }
 
@@ -277,4 +277,110 @@ TEST_CASE("caches expire: seen after its TTL, mcache after its windows", "[gossi
     CHECK(net.nodes[1].router->seen_size() == 5);
     net.heartbeats(120);
     CHECK(net.nodes[1].router->seen_size() == 0);
+}
+
+TEST_CASE("an oversized mesh is pruned to D keeping D_out outbound peers", "[gossipsub][router]") {
+    Net net;
+    constexpr std::size_t kPeers = 15;
+    for (std::size_t i = 0; i <= kPeers; ++i) net.add();
+    for (std::size_t i = 0; i <= kPeers; ++i) net.subscribe(i, kTopic);
+    for (std::size_t i = 4; i <= kPeers; ++i) net.connect(i, 0);  // inbound to node 0
+    net.heartbeats(1);  // the twelve inbound peers fill node 0's mesh to D_hi
+    for (std::size_t i = 1; i <= 3; ++i) net.connect(0, i);  // outbound from node 0
+    net.heartbeats(1);  // their grafts pass the D_hi gate, being outbound
+    const Options o;
+    CHECK(net.nodes[0].router->mesh_peers(kTopic).size() > o.d_hi);
+    net.heartbeats(1);
+    const auto mesh = net.nodes[0].router->mesh_peers(kTopic);
+    CHECK(mesh.size() == o.d);
+    std::size_t outbound = 0;
+    for (const auto& p : mesh) outbound += net.index.at(p) <= 3 ? 1 : 0;
+    CHECK(outbound >= o.d_out);
+}
+
+TEST_CASE("opportunistic grafting adds peers scoring above a poor mesh median",
+          "[gossipsub][router]") {
+    Net net;
+    Options hub = test_options(21);
+    hub.d = 4;
+    hub.d_lo = 3;
+    hub.d_hi = 4;
+    hub.d_score = 2;
+    hub.d_out = 0;
+    hub.opportunistic_graft_ticks = 5;
+    hub.score.default_topic.time_in_mesh_weight = 0;
+    hub.score.default_topic.first_message_deliveries_weight = 0;
+    const auto b = net.add(hub);
+    constexpr std::size_t kLeaves = 8;
+    for (std::size_t i = 0; i < kLeaves; ++i) net.add();
+    for (std::size_t i = 0; i <= kLeaves; ++i) net.subscribe(i, kTopic);
+    for (std::size_t i = 1; i <= kLeaves; ++i) net.connect(i, b);
+    net.heartbeats(2);
+    auto mesh = net.nodes[b].router->mesh_peers(kTopic);
+    REQUIRE(mesh.size() == 4);
+    // The application vouches for two peers outside the mesh.
+    std::vector<crypto::PeerId> good;
+    for (std::size_t i = 1; i <= kLeaves && good.size() < 2; ++i) {
+        const auto& id = net.nodes[i].id;
+        if (std::find(mesh.begin(), mesh.end(), id) == mesh.end()) {
+            good.push_back(id);
+            net.nodes[b].router->set_app_score(id, 10);
+        }
+    }
+    REQUIRE(good.size() == 2);
+    // Ticks 3 and 4 change nothing; tick 5 is an opportunistic grafting tick.
+    net.heartbeats(2);
+    CHECK(net.nodes[b].router->mesh_peers(kTopic).size() == 4);
+    net.now += std::chrono::seconds(1);
+    net.apply(b, net.nodes[b].router->heartbeat(net.now));
+    mesh = net.nodes[b].router->mesh_peers(kTopic);
+    CHECK(mesh.size() == 6);
+    for (const auto& g : good) CHECK(std::find(mesh.begin(), mesh.end(), g) != mesh.end());
+}
+
+TEST_CASE("duplicates of a rejected message count against every sender", "[gossipsub][router]") {
+    Net net;
+    for (std::size_t i = 0; i < 4; ++i) net.add();
+    for (std::size_t i = 0; i < 4; ++i) net.subscribe(i, kTopic);
+    // 0 reaches 3 through both 1 and 2.
+    net.connect(0, 1);
+    net.connect(0, 2);
+    net.connect(1, 3);
+    net.connect(2, 3);
+    net.heartbeats(1);
+    net.nodes[3].router->set_validator(kTopic, [](const Delivery&) { return Validation::reject; });
+    net.publish(0, kTopic, "poison");
+    CHECK(net.count_deliveries(3, "poison") == 0);
+    CHECK(net.nodes[3].router->score(net.nodes[1].id) < 0);
+    CHECK(net.nodes[3].router->score(net.nodes[2].id) < 0);
+}
+
+TEST_CASE("the router reassembles RPCs from any chunking of its stream", "[gossipsub][router]") {
+    Router a(test_key(300), test_options(1));
+    Router b(test_key(301), test_options(2));
+    Time now{std::chrono::hours(1)};
+    a.subscribe(kTopic, now);
+    b.subscribe(kTopic, now);
+    Bytes stream;
+    auto keep = [&](Actions act) {
+        for (auto& s : act.sends) append(stream, s.data);
+    };
+    keep(a.add_peer(b.self(), true, Protocol::v11, now));
+    // b's hello tells a that b is in the topic.
+    for (const auto& s : b.add_peer(a.self(), false, Protocol::v11, now).sends) {
+        keep(a.handle_data(b.self(), s.data, now));
+    }
+    for (int i = 0; i < 5; ++i) {
+        auto r = a.publish(kTopic, as_bytes("chunked " + std::to_string(i)), now);
+        REQUIRE(r);
+        keep(std::move(r).value());
+    }
+    std::size_t delivered = 0;
+    for (std::size_t off = 0; off < stream.size(); ++off) {
+        const auto act = b.handle_data(a.self(), ByteSpan(stream).subspan(off, 1), now);
+        REQUIRE(act.disconnects.empty());
+        delivered += act.deliveries.size();
+    }
+    CHECK(delivered == 5);
+    CHECK(b.topic_peers(kTopic).size() == 1);
 }

@@ -9,7 +9,8 @@ using namespace swarmd::net::gossipsub;
 namespace {
 
 crypto::PeerId peer(std::uint8_t b) {
-    return crypto::PeerId::from_public_key(crypto::PrivateKey::from_seed(Bytes(32, b)).public_key());
+    return crypto::PeerId::from_public_key(
+        crypto::PrivateKey::from_seed(Bytes(32, b)).public_key());
 }
 
 const Time t0{std::chrono::hours(1)};

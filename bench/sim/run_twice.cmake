@@ -1,0 +1,13 @@
+# Runs the simulator twice with the same arguments and fails unless stdout is identical.
+execute_process(COMMAND ${SIM} ${ARGS} OUTPUT_VARIABLE first RESULT_VARIABLE rc1)
+execute_process(COMMAND ${SIM} ${ARGS} OUTPUT_VARIABLE second RESULT_VARIABLE rc2)
+if(NOT rc1 EQUAL 0 OR NOT rc2 EQUAL 0)
+    message(FATAL_ERROR "simulator failed: ${rc1} ${rc2}")
+endif()
+if(NOT first STREQUAL second)
+    message(FATAL_ERROR "outputs differ:\n--- first\n${first}\n--- second\n${second}")
+endif()
+if(first STREQUAL "")
+    message(FATAL_ERROR "simulator printed nothing")
+endif()
+message(STATUS "${first}")
