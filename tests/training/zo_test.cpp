@@ -71,7 +71,7 @@ TEST_CASE("evaluating perturbed losses never writes theta", "[zo]") {
     CHECK(task->loss(theta, batch) == l0);
 }
 
-TEST_CASE("one-byte codec: stochastic rounding is unbiased, clipping is bounded", "[zo][codec]") {
+TEST_CASE("one-byte codec: stochastic rounding is unbiased and clipping is bounded", "[zo][codec]") {
     constexpr float kScale = 0.02f;
     // Fixed gradients, many independent rounding streams.
     for (double g : {0.0, 0.013, -0.5171, 1.2345, 2.53}) {
@@ -215,7 +215,7 @@ TEST_CASE("n-SPSA publishes one update per direction", "[zo][train]") {
     CHECK(task->evaluate(theta).loss < before.loss - 0.3);
 }
 
-TEST_CASE("character LM: ZO lowers held-out loss; perplexity is reported", "[zo][lm]") {
+TEST_CASE("character LM: ZO lowers held-out loss and perplexity is reported", "[zo][lm]") {
     const auto text = load_text_dir(kLicenseDir, 200000);
     REQUIRE(text.has_value());
     CharLmOptions lo;
