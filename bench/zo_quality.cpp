@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
         auto one_byte = init, fp32 = init, bp = init;
         std::mt19937_64 rng(seed);
         const int report_every = std::max(1, max_rounds / 6);
-        std::printf("%-14s %10s %10s %10s   (test accuracy)\n", "fwd passes", "one-byte",
-                    "fp32 ZO", "backprop");
+        std::printf("%-14s %10s %10s %10s   (test accuracy)\n", "fwd passes", "one-byte", "fp32 ZO",
+                    "backprop");
         std::uint32_t clipped = 0;
         for (int r = 0; r < max_rounds; ++r) {
             const auto batch = draw(rng, all, o.batch);

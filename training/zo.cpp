@@ -49,8 +49,8 @@ Quantized quantize(double g, float scale, double u) noexcept {
 
 double rounding_uniform(ByteSpan swarm_id, ByteSpan author, std::uint64_t round,
                         std::uint32_t index) {
-    crypto::PerturbationStream s(crypto::derive_stream_key(crypto::StreamDomain::rounding,
-                                                           swarm_id, author, round, index));
+    crypto::PerturbationStream s(
+        crypto::derive_stream_key(crypto::StreamDomain::rounding, swarm_id, author, round, index));
     double u = 0.0;
     s.uniform(0, {&u, 1});
     return u;
@@ -97,7 +97,8 @@ void rademacher_group_scalar(float* theta, const std::uint8_t* bits, std::size_t
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"), always_inline)) inline __m256 mask(std::uint8_t b) {
-    return _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(kSignMasks.v[b])));
+    return _mm256_castsi256_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(kSignMasks.v[b])));
 }
 
 __attribute__((target("avx2"))) std::size_t rademacher_group_avx2(
