@@ -2,9 +2,9 @@
 // Perturbation stream throughput: values/s for Rademacher and Gaussian mappings (and the raw
 // keystream), each printed as a ratio to memcpy of the same number of output bytes in this run.
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "crypto/perturbation.hpp"
@@ -37,8 +37,8 @@ double best_seconds(int reps, F&& f) {
 int main() {
     constexpr std::size_t kValues = 1 << 22;  // 4M values = 16 MiB of floats
     constexpr int kReps = 7;
-    PerturbationStream s(derive_stream_key(StreamDomain::perturbation, as_bytes("bench"),
-                                           as_bytes("author"), 1, 0));
+    PerturbationStream s(
+        derive_stream_key(StreamDomain::perturbation, as_bytes("bench"), as_bytes("author"), 1, 0));
     std::vector<float> out(kValues), src(kValues, 1.0f);
     Bytes raw(kValues * sizeof(float));
     volatile float sink = 0;

@@ -38,21 +38,21 @@ int main() {
     volatile double sink = 0;
     const double t_fwd = bench::best_seconds(kReps * 4, [&] { sink = task->loss(theta, batch); });
 
-    std::printf("\nmodel: MLP 64-1024-1024-10, %zu parameters, batch 64, 1 thread\n",
-                theta.size());
+    std::printf("\nmodel: MLP 64-1024-1024-10, %zu parameters, batch 64, 1 thread\n", theta.size());
     std::printf("one forward pass: %.3f ms\n\n", t_fwd * 1e3);
     std::printf("%-11s %14s %14s %18s %16s\n", "z", "apply/update", "update/forward",
                 "fused64/keystream", "separate/fused");
     for (auto dist : {ZDist::rademacher, ZDist::gaussian}) {
         const ApplyRule rule{swarm, dist, 1e-3f, 0.02f};
         auto work = theta;
-        const double t_fused = bench::best_seconds(kReps, [&] { apply_updates(work, updates, rule); });
+        const double t_fused =
+            bench::best_seconds(kReps, [&] { apply_updates(work, updates, rule); });
         const double t_separate =
             bench::best_seconds(kReps, [&] { apply_updates_separately(work, updates, rule); });
         // The keystream the K directions need (1 bit per parameter for Rademacher, 4 bytes per
         // parameter for Gaussian), generated block by block without touching the parameters.
-        const std::size_t bytes_per_block = dist == ZDist::rademacher ? kApplyBlock / 8
-                                                                      : kApplyBlock * 4;
+        const std::size_t bytes_per_block =
+            dist == ZDist::rademacher ? kApplyBlock / 8 : kApplyBlock * 4;
         Bytes ks(bytes_per_block);
         std::vector<crypto::PerturbationStream> streams;
         for (const auto& u : updates) streams.push_back(direction_stream(swarm, u));
@@ -78,8 +78,9 @@ int main() {
     Update u{Bytes(38, 0xab), 123456, 0, -17};
     const double record = static_cast<double>(encode_record(u).size());
     const double dense = static_cast<double>(theta.size() * sizeof(float));
-    std::printf("\nbytes per update: log record %.0f, + signature %.0f; dense fp32 gradient %.0f; "
-                "ratio dense/(record+signature) %.0f\n",
-                record, record + 64, dense, dense / (record + 64));
+    std::printf(
+        "\nbytes per update: log record %.0f, + signature %.0f; dense fp32 gradient %.0f; "
+        "ratio dense/(record+signature) %.0f\n",
+        record, record + 64, dense, dense / (record + 64));
     return 0;
 }

@@ -44,8 +44,8 @@ inline void single_thread() {
 
 inline void print_blas() {
     std::error_code ec;
-    const auto alt = std::filesystem::read_symlink(
-        "/etc/alternatives/libblas.so.3-x86_64-linux-gnu", ec);
+    const auto alt =
+        std::filesystem::read_symlink("/etc/alternatives/libblas.so.3-x86_64-linux-gnu", ec);
     std::printf("BLAS loaded: %s\n", training::blas_in_use().c_str());
     std::printf("BLAS alternative: %s\n", ec ? "(none)" : alt.c_str());
 }

@@ -4,10 +4,13 @@
 //     (a ZO step costs two forward passes, a backprop step is counted as one);
 //  2. a synchronous swarm of 1, 4 and 8 nodes (each on its own shard, every node applies every
 //     node's update each round in canonical order): rounds to reach 90% and 95% test accuracy.
-// Usage: bench_zo_quality [max_rounds=6000] [lr=0.01] [hidden=128] [seed=1]
+// Usage: bench_zo_quality [max_rounds=6000] [lr=0.01] [hidden=128] [seed=1] [nodes=1,4,8]
+//                         [swarm-only]
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "bench/zo_common.hpp"
 #include "training/params.hpp"
@@ -52,13 +55,22 @@ int main(int argc, char** argv) {
                 hidden, init.size(), double(lr), double(o.eps), double(o.scale),
                 (unsigned long long)seed);
 
+    std::vector<std::size_t> node_counts{1, 4, 8};
+    if (argc > 5) {
+        node_counts.clear();
+        std::stringstream ss(argv[5]);
+        std::string item;
+        while (std::getline(ss, item, ',')) node_counts.push_back(std::stoul(item));
+    }
+    const bool swarm_only = argc > 6 && std::string(argv[6]) == "swarm-only";
+
     // 1. One byte vs fp32 vs backprop at equal forward passes.
-    {
+    if (!swarm_only) {
         auto one_byte = init, fp32 = init, bp = init;
         std::mt19937_64 rng(seed);
         const int report_every = std::max(1, max_rounds / 6);
-        std::printf("%-14s %10s %10s %10s   (test accuracy)\n", "fwd passes", "one-byte",
-                    "fp32 ZO", "backprop");
+        std::printf("%-14s %10s %10s %10s   (test accuracy)\n", "fwd passes", "one-byte", "fp32 ZO",
+                    "backprop");
         std::uint32_t clipped = 0;
         for (int r = 0; r < max_rounds; ++r) {
             const auto batch = draw(rng, all, o.batch);
@@ -83,7 +95,7 @@ int main(int argc, char** argv) {
     // 2. Synchronous swarms.
     std::printf("%-6s %14s %14s %14s %12s\n", "nodes", "rounds to 90%", "rounds to 95%",
                 "best accuracy", "at round");
-    for (std::size_t n : {1, 4, 8}) {
+    for (std::size_t n : node_counts) {
         std::vector<std::vector<std::uint32_t>> shards(n);
         for (std::uint32_t i = 0; i < all.size(); ++i) shards[i % n].push_back(i);
         std::vector<std::mt19937_64> rngs;

@@ -101,9 +101,8 @@ void run(const char* name, const Factory& make, float lr, MemoryKib mem) {
     volatile double sink = 0;
     const double t_fwd = bench::best_seconds(kReps, [&] { sink = task->loss(theta, batch); });
     std::uint64_t round = 0;
-    const double t_zo = bench::best_seconds(kReps, [&] {
-        sink = zo_step(*task, theta, kSwarm, kAuthor, round++, batch, o).loss;
-    });
+    const double t_zo = bench::best_seconds(
+        kReps, [&] { sink = zo_step(*task, theta, kSwarm, kAuthor, round++, batch, o).loss; });
     const ApplyRule rule{kSwarm, o.dist, o.lr, o.scale};
     const double t_zo_apply = bench::best_seconds(kReps, [&] {
         auto s = zo_step(*task, theta, kSwarm, kAuthor, round++, batch, o);
@@ -130,12 +129,13 @@ int main() {
         std::fprintf(stderr, "cannot load the data sets\n");
         return 1;
     }
-    std::printf("\nbatch 64, 1 thread, Rademacher z, best of 15 (thread CPU time); memory = peak RSS "
-                "growth in KiB of a child\nthat builds the model and runs 5 iterations (params, "
-                "activations, scratch, gradients)\n\n");
-    std::printf("%-34s %9s %9s %9s %11s %9s | %8s %8s %8s %7s %7s\n", "model", "params",
-                "fwd ms", "zo/fwd", "zo+apply/fwd", "zo/bprop", "inf KiB", "zo KiB", "bp KiB",
-                "zo/inf", "bp/inf");
+    std::printf(
+        "\nbatch 64, 1 thread, Rademacher z, best of 15 (thread CPU time); memory = peak RSS "
+        "growth in KiB of a child\nthat builds the model and runs 5 iterations (params, "
+        "activations, scratch, gradients)\n\n");
+    std::printf("%-34s %9s %9s %9s %11s %9s | %8s %8s %8s %7s %7s\n", "model", "params", "fwd ms",
+                "zo/fwd", "zo+apply/fwd", "zo/bprop", "inf KiB", "zo KiB", "bp KiB", "zo/inf",
+                "bp/inf");
     const auto& d = data.value();
     const Factory small = [&] { return make_digits_mlp(d, MlpOptions{}); };
     const Factory big = [&] {
@@ -155,6 +155,7 @@ int main() {
     run("MLP 64-128-10 (digits)", small, 0.1f, mem_small);
     run("MLP 64-1024-1024-10 (digits)", big, 0.1f, mem_big);
     run("char LM ctx16 emb16 h128 (licenses)", lm, 0.5f, mem_lm);
-    std::printf("\ngoal: zo/fwd about 2 (two forward passes); MeZO's memory claim: zo/inf about 1\n");
+    std::printf(
+        "\ngoal: zo/fwd about 2 (two forward passes); MeZO's memory claim: zo/inf about 1\n");
     return 0;
 }

@@ -52,9 +52,12 @@ constexpr const float (&kSigns)[256][8] = kSignTable.v;
 
 std::string_view domain_label(StreamDomain domain) noexcept {
     switch (domain) {
-        case StreamDomain::perturbation: return "swarmd/perturbation/v1";
-        case StreamDomain::rounding: return "swarmd/rounding/v1";
-        case StreamDomain::init: return "swarmd/init/v1";
+        case StreamDomain::perturbation:
+            return "swarmd/perturbation/v1";
+        case StreamDomain::rounding:
+            return "swarmd/rounding/v1";
+        case StreamDomain::init:
+            return "swarmd/init/v1";
     }
     return "swarmd/unknown";
 }
@@ -124,8 +127,8 @@ void PerturbationStream::gaussian(std::uint64_t value_offset, std::span<float> o
     while (pos < out.size()) {
         const std::uint64_t v = value_offset + pos;
         const std::uint64_t first_pair = v / 2;
-        const std::uint64_t last_value = std::min<std::uint64_t>(
-            value_offset + out.size(), (first_pair + kChunk / 8) * 2);
+        const std::uint64_t last_value =
+            std::min<std::uint64_t>(value_offset + out.size(), (first_pair + kChunk / 8) * 2);
         const std::size_t pairs = static_cast<std::size_t>((last_value + 1) / 2 - first_pair);
         bytes(first_pair * 8, {buf, pairs * 8});
         for (std::size_t p = 0; p < pairs; ++p) {

@@ -58,7 +58,7 @@ inline constexpr std::uint64_t kStreamBytes = std::uint64_t{1} << 38;
 // sequential read. Reads past kStreamBytes throw std::out_of_range (a caller bug: offsets come
 // from model sizes, never from the network).
 class PerturbationStream {
-public:
+  public:
     explicit PerturbationStream(const StreamKey& key) noexcept : m_key(key) {}
 
     void bytes(std::uint64_t byte_offset, MutableByteSpan out) const;
@@ -68,7 +68,7 @@ public:
 
     const StreamKey& key() const noexcept { return m_key; }
 
-private:
+  private:
     StreamKey m_key;
 };
 

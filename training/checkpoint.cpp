@@ -52,8 +52,7 @@ std::error_code save_checkpoint(const std::filesystem::path& path, const Checkpo
     return write_file_atomic(path, out, 0600);
 }
 
-Result<Checkpoint> load_checkpoint(const std::filesystem::path& path,
-                                   std::size_t expected_params) {
+Result<Checkpoint> load_checkpoint(const std::filesystem::path& path, std::size_t expected_params) {
     const std::size_t expected_size = kHeader + expected_params * sizeof(float) + 32;
     Bytes data;
     if (auto ec = read_file(path, data, expected_size); ec) {

@@ -14,7 +14,7 @@ namespace {
 // the scratch buffer (reused layer after layer, so a layer's tensors must be consumed before the
 // next layer is requested).
 class LayerReader {
-public:
+  public:
     LayerReader(std::span<const float> theta, const Perturbation* p, std::vector<float>& scratch)
         : m_theta(theta), m_p(p), m_scratch(scratch) {}
 
@@ -30,7 +30,7 @@ public:
         return s;
     }
 
-private:
+  private:
     std::span<const float> m_theta;
     const Perturbation* m_p;
     std::vector<float>& m_scratch;
@@ -65,7 +65,7 @@ void sgd_update(std::vector<torch::Tensor>& params, float lr) {
 }
 
 class DigitsMlp final : public Task {
-public:
+  public:
     DigitsMlp(const DigitsData& data, const MlpOptions& options) {
         if (options.test_every < 2) throw std::invalid_argument("MlpOptions::test_every < 2");
         std::vector<std::size_t> widths{DigitsData::kFeatures};
@@ -141,7 +141,7 @@ public:
         return loss.item<double>();
     }
 
-private:
+  private:
     torch::Tensor forward(std::span<const float> theta, const Perturbation* p,
                           torch::Tensor h) const {
         LayerReader reader(theta, p, m_scratch);
@@ -169,7 +169,7 @@ std::int64_t char_token(unsigned char c) {
 }
 
 class CharLm final : public Task {
-public:
+  public:
     CharLm(const std::string& text, const CharLmOptions& o) : m_o(o) {
         const auto ctx = static_cast<std::int64_t>(o.context);
         const auto d = static_cast<std::int64_t>(o.embed);
@@ -236,7 +236,7 @@ public:
         return loss.item<double>();
     }
 
-private:
+  private:
     // (inputs [B, context], targets [B]) for target positions batch[i] + shift.
     std::pair<torch::Tensor, torch::Tensor> examples(std::span<const std::uint32_t> batch,
                                                      std::uint32_t shift) const {

@@ -26,13 +26,13 @@ struct Perturbation {
 };
 
 struct Metrics {
-    double loss = 0.0;                  // mean cross-entropy on the held-out split (nats)
-    double accuracy = std::nan("");     // classifiers only
-    double perplexity = std::nan("");   // language models only: exp(loss)
+    double loss = 0.0;                 // mean cross-entropy on the held-out split (nats)
+    double accuracy = std::nan("");    // classifiers only
+    double perplexity = std::nan("");  // language models only: exp(loss)
 };
 
 class Task {
-public:
+  public:
     virtual ~Task() = default;
     virtual const ParamLayout& layout() const = 0;
     virtual std::size_t train_size() const = 0;

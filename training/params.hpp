@@ -31,7 +31,7 @@ struct LayerSpec {
 };
 
 class ParamLayout {
-public:
+  public:
     // Appends a tensor to the current layer (begin_layer must have been called).
     void begin_layer(std::string name);
     std::size_t add(std::string name, std::vector<std::int64_t> shape, float init_std);
@@ -41,7 +41,7 @@ public:
     std::size_t size() const noexcept { return m_size; }
     std::size_t max_layer_size() const noexcept;
 
-private:
+  private:
     std::vector<TensorSpec> m_tensors;
     std::vector<LayerSpec> m_layers;
     std::size_t m_size = 0;

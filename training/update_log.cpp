@@ -79,8 +79,8 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
     Bytes data(file_size);
     std::size_t got = 0;
     while (got < data.size()) {
-        const ssize_t r = ::pread(log.m_fd, data.data() + got, data.size() - got,
-                                  static_cast<off_t>(got));
+        const ssize_t r =
+            ::pread(log.m_fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return make_error_code(Errc::io);
         got += static_cast<std::size_t>(r);
@@ -89,17 +89,29 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
     std::size_t pos = 0;
     const char* why = nullptr;
     while (pos < data.size()) {
-        if (data.size() - pos < kHeader) { why = "torn record header"; break; }
+        if (data.size() - pos < kHeader) {
+            why = "torn record header";
+            break;
+        }
         const auto len = static_cast<std::size_t>(get_le(&data[pos], 4));
         const auto sum = static_cast<std::uint32_t>(get_le(&data[pos + 4], 4));
         if (len < kFixedPayload || len > kFixedPayload + LogOptions::kMaxAuthorBytes) {
             why = "bad record length";
             break;
         }
-        if (data.size() - pos - kHeader < len) { why = "torn record payload"; break; }
+        if (data.size() - pos - kHeader < len) {
+            why = "torn record payload";
+            break;
+        }
         const std::uint8_t* p = &data[pos + kHeader];
-        if (crc(p, len) != sum) { why = "record checksum mismatch"; break; }
-        if (p[0] != kVersion || p[14] != len - kFixedPayload) { why = "bad record fields"; break; }
+        if (crc(p, len) != sum) {
+            why = "record checksum mismatch";
+            break;
+        }
+        if (p[0] != kVersion || p[14] != len - kFixedPayload) {
+            why = "bad record fields";
+            break;
+        }
         Update u;
         u.round = get_le(p + 1, 8);
         u.index = static_cast<std::uint32_t>(get_le(p + 9, 4));
@@ -110,8 +122,8 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
     }
     if (why != nullptr) {
         log.m_dropped = data.size() - pos;
-        train_log()->warn("update log {}: {} at byte {}; dropping the last {} bytes",
-                          path.string(), why, pos, log.m_dropped);
+        train_log()->warn("update log {}: {} at byte {}; dropping the last {} bytes", path.string(),
+                          why, pos, log.m_dropped);
         if (::ftruncate(log.m_fd, static_cast<off_t>(pos)) != 0 || ::fdatasync(log.m_fd) != 0) {
             return make_error_code(Errc::io);
         }

@@ -33,8 +33,9 @@ enum class Admission {
 };
 
 class UpdateLog {
-public:
-    static Result<UpdateLog> open(const std::filesystem::path& path, const LogOptions& options = {});
+  public:
+    static Result<UpdateLog> open(const std::filesystem::path& path,
+                                  const LogOptions& options = {});
 
     UpdateLog(UpdateLog&& other) noexcept;
     UpdateLog& operator=(UpdateLog&& other) noexcept;
@@ -51,7 +52,7 @@ public:
     std::uint64_t dropped_tail_bytes() const noexcept { return m_dropped; }
     std::uint64_t file_bytes() const noexcept { return m_size; }
 
-private:
+  private:
     UpdateLog() = default;
     using Key = std::tuple<Bytes, std::uint64_t, std::uint32_t>;
     static Key key(const Update& u) { return {u.author, u.round, u.index}; }

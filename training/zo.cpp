@@ -49,8 +49,8 @@ Quantized quantize(double g, float scale, double u) noexcept {
 
 double rounding_uniform(ByteSpan swarm_id, ByteSpan author, std::uint64_t round,
                         std::uint32_t index) {
-    crypto::PerturbationStream s(crypto::derive_stream_key(crypto::StreamDomain::rounding,
-                                                           swarm_id, author, round, index));
+    crypto::PerturbationStream s(
+        crypto::derive_stream_key(crypto::StreamDomain::rounding, swarm_id, author, round, index));
     double u = 0.0;
     s.uniform(0, {&u, 1});
     return u;
@@ -78,19 +78,60 @@ struct SignMasks {
 };
 constexpr SignMasks kSignMasks;
 
-// theta[i] -= c * z[i] for Rademacher z read straight from keystream bits: c * (+/-1) is exactly
-// +/-c, i.e. c with its sign bit flipped where the bit is 1, so this matches axpy_block on the
-// mapped floats bit for bit without materialising them. The AVX2 and SSE2 paths do the same
-// IEEE subtractions (no FMA) several lanes at a time, so every path gives the same bits.
+// Rademacher updates straight from keystream bits: c * (+/-1) is exactly +/-c, i.e. c with its
+// sign bit flipped where the bit is 1, so theta[i] -= c_k * z_k[i] needs no mapped floats. A group
+// of updates is applied with theta held in registers: per parameter the subtractions still run in
+// update order, one IEEE subtraction each (no FMA), so every path gives the bits of applying the
+// updates one full pass at a time. bits holds `count` rows of `stride` bytes.
+void rademacher_group_scalar(float* theta, const std::uint8_t* bits, std::size_t stride,
+                             const std::uint32_t* cb, std::size_t count, std::size_t from,
+                             std::size_t n) {
+    for (std::size_t i = from; i < n; ++i) {
+        float t = theta[i];
+        for (std::size_t k = 0; k < count; ++k) {
+            t -= std::bit_cast<float>(cb[k] ^ kSignMasks.v[bits[k * stride + i / 8]][i % 8]);
+        }
+        theta[i] = t;
+    }
+}
+
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) std::size_t rademacher_avx2(float* theta, const std::uint8_t* bits,
-                                                            std::uint32_t cb, std::size_t n) {
-    const __m256 cv = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(cb)));
+__attribute__((target("avx2"), always_inline)) inline __m256 mask(std::uint8_t b) {
+    return _mm256_castsi256_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(kSignMasks.v[b])));
+}
+
+__attribute__((target("avx2"))) std::size_t rademacher_group_avx2(
+    float* theta, const std::uint8_t* bits, std::size_t stride, const std::uint32_t* cb,
+    std::size_t count, std::size_t n) {
     std::size_t i = 0;
+    // Four independent accumulators hide the latency of the chained subtractions.
+    for (; i + 32 <= n; i += 32) {
+        __m256 t0 = _mm256_loadu_ps(theta + i);
+        __m256 t1 = _mm256_loadu_ps(theta + i + 8);
+        __m256 t2 = _mm256_loadu_ps(theta + i + 16);
+        __m256 t3 = _mm256_loadu_ps(theta + i + 24);
+        const std::uint8_t* row = bits + i / 8;
+        for (std::size_t k = 0; k < count; ++k, row += stride) {
+            const __m256 c = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(cb[k])));
+            t0 = _mm256_sub_ps(t0, _mm256_xor_ps(c, mask(row[0])));
+            t1 = _mm256_sub_ps(t1, _mm256_xor_ps(c, mask(row[1])));
+            t2 = _mm256_sub_ps(t2, _mm256_xor_ps(c, mask(row[2])));
+            t3 = _mm256_sub_ps(t3, _mm256_xor_ps(c, mask(row[3])));
+        }
+        _mm256_storeu_ps(theta + i, t0);
+        _mm256_storeu_ps(theta + i + 8, t1);
+        _mm256_storeu_ps(theta + i + 16, t2);
+        _mm256_storeu_ps(theta + i + 24, t3);
+    }
     for (; i + 8 <= n; i += 8) {
-        const __m256 m = _mm256_castsi256_ps(
-            _mm256_load_si256(reinterpret_cast<const __m256i*>(kSignMasks.v[bits[i / 8]])));
-        _mm256_storeu_ps(theta + i, _mm256_sub_ps(_mm256_loadu_ps(theta + i), _mm256_xor_ps(cv, m)));
+        __m256 t = _mm256_loadu_ps(theta + i);
+        const std::uint8_t* row = bits + i / 8;
+        for (std::size_t k = 0; k < count; ++k, row += stride) {
+            const __m256 c = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(cb[k])));
+            t = _mm256_sub_ps(t, _mm256_xor_ps(c, mask(*row)));
+        }
+        _mm256_storeu_ps(theta + i, t);
     }
     return i;
 }
@@ -98,26 +139,13 @@ __attribute__((target("avx2"))) std::size_t rademacher_avx2(float* theta, const 
 const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
 #endif
 
-void rademacher_block(float* theta, const std::uint8_t* bits, float c, std::size_t n) {
-    const std::uint32_t cb = std::bit_cast<std::uint32_t>(c);
+void rademacher_group(float* theta, const std::uint8_t* bits, std::size_t stride,
+                      const std::uint32_t* cb, std::size_t count, std::size_t n) {
     std::size_t i = 0;
 #if defined(__x86_64__)
-    if (kHaveAvx2) i = rademacher_avx2(theta, bits, cb, n);
+    if (kHaveAvx2) i = rademacher_group_avx2(theta, bits, stride, cb, count, n);
 #endif
-#if defined(__SSE2__)
-    const __m128 cv = _mm_castsi128_ps(_mm_set1_epi32(static_cast<int>(cb)));
-    for (; i + 8 <= n; i += 8) {
-        const auto* m = reinterpret_cast<const __m128i*>(kSignMasks.v[bits[i / 8]]);
-        float* t = theta + i;
-        const __m128 lo = _mm_xor_ps(cv, _mm_castsi128_ps(_mm_load_si128(m)));
-        const __m128 hi = _mm_xor_ps(cv, _mm_castsi128_ps(_mm_load_si128(m + 1)));
-        _mm_storeu_ps(t, _mm_sub_ps(_mm_loadu_ps(t), lo));
-        _mm_storeu_ps(t + 4, _mm_sub_ps(_mm_loadu_ps(t + 4), hi));
-    }
-#endif
-    for (; i < n; ++i) {
-        theta[i] -= std::bit_cast<float>(cb ^ kSignMasks.v[bits[i / 8]][i % 8]);
-    }
+    rademacher_group_scalar(theta, bits, stride, cb, count, i, n);
 }
 
 struct Prepared {
@@ -125,21 +153,32 @@ struct Prepared {
     float c;
 };
 
+// Updates whose keystream bits are held at once for one block (64 x 512 bytes = 32 KiB).
+constexpr std::size_t kGroup = 64;
+
 void apply_prepared(std::span<float> theta, const std::vector<Prepared>& prepared, ZDist dist,
                     std::size_t block) {
     block = std::max<std::size_t>(8, block / 8 * 8);  // Rademacher blocks start on a byte
-    std::vector<float> z(block);
-    Bytes bits(block / 8);
+    const std::size_t stride = block / 8;
+    std::vector<float> z(dist == ZDist::gaussian ? block : 0);
+    Bytes bits(dist == ZDist::rademacher ? kGroup * stride : 0);
+    std::vector<std::uint32_t> cb(kGroup);
     for (std::size_t pos = 0; pos < theta.size(); pos += block) {
         const std::size_t n = std::min(block, theta.size() - pos);
-        for (const auto& p : prepared) {
-            if (dist == ZDist::rademacher) {
-                p.stream.bytes(pos / 8, {bits.data(), (n + 7) / 8});
-                rademacher_block(theta.data() + pos, bits.data(), p.c, n);
-            } else {
+        if (dist == ZDist::gaussian) {
+            for (const auto& p : prepared) {
                 p.stream.gaussian(pos, {z.data(), n});
                 axpy_block(theta.data() + pos, z.data(), p.c, n);
             }
+            continue;
+        }
+        for (std::size_t g = 0; g < prepared.size(); g += kGroup) {
+            const std::size_t count = std::min(kGroup, prepared.size() - g);
+            for (std::size_t k = 0; k < count; ++k) {
+                prepared[g + k].stream.bytes(pos / 8, {bits.data() + k * stride, (n + 7) / 8});
+                cb[k] = std::bit_cast<std::uint32_t>(prepared[g + k].c);
+            }
+            rademacher_group(theta.data() + pos, bits.data(), stride, cb.data(), count, n);
         }
     }
 }

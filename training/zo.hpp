@@ -28,9 +28,9 @@ struct ZoOptions {
     static constexpr std::uint32_t kDefaultBatch = 64;
     static constexpr ZDist kDefaultDist = ZDist::rademacher;
 
-    float eps = kDefaultEps;                     // perturbation size
-    float lr = kDefaultLr;                       // applied per update
-    float scale = kDefaultScale;                 // one-byte codec step: g ~ scale * q
+    float eps = kDefaultEps;                        // perturbation size
+    float lr = kDefaultLr;                          // applied per update
+    float scale = kDefaultScale;                    // one-byte codec step: g ~ scale * q
     std::uint32_t directions = kDefaultDirections;  // n-SPSA: one update per direction
     std::uint32_t batch = kDefaultBatch;
     ZDist dist = kDefaultDist;
@@ -91,9 +91,9 @@ void apply_updates_separately(std::span<float> theta, std::span<const Update> up
 void replay(std::span<float> params, std::vector<Update> updates, const ApplyRule& rule);
 
 struct StepResult {
-    std::vector<Update> updates;     // one per direction
-    std::vector<double> projected;   // fp32-path projected gradients g, one per direction
-    double loss = 0.0;               // mean of (L+ + L-) / 2 over directions
+    std::vector<Update> updates;    // one per direction
+    std::vector<double> projected;  // fp32-path projected gradients g, one per direction
+    double loss = 0.0;              // mean of (L+ + L-) / 2 over directions
     std::uint32_t clipped = 0;
 };
 

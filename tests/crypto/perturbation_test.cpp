@@ -20,9 +20,8 @@ constexpr std::uint64_t kRound = 42;
 constexpr std::uint32_t kIndex = 7;
 
 PerturbationStream vector_stream() {
-    return PerturbationStream(
-        derive_stream_key(StreamDomain::perturbation, as_bytes(kSwarm), as_bytes(kAuthor), kRound,
-                          kIndex));
+    return PerturbationStream(derive_stream_key(StreamDomain::perturbation, as_bytes(kSwarm),
+                                                as_bytes(kAuthor), kRound, kIndex));
 }
 
 }  // namespace
@@ -43,7 +42,8 @@ TEST_CASE("keystream is RFC 8439 ChaCha20 with the block counter as offset", "[p
 
 TEST_CASE("stream keys are frozen and domain separated", "[perturbation]") {
     auto key = [](StreamDomain d) {
-        return hex_encode(derive_stream_key(d, as_bytes(kSwarm), as_bytes(kAuthor), kRound, kIndex));
+        return hex_encode(
+            derive_stream_key(d, as_bytes(kSwarm), as_bytes(kAuthor), kRound, kIndex));
     };
     CHECK(key(StreamDomain::perturbation) ==
           "c6c46364debbab86acbfa6da45e8a80979b18ad4a3c9dade0a7b944563489df5");
@@ -74,11 +74,11 @@ TEST_CASE("frozen value vectors", "[perturbation]") {
     CHECK(r == std::vector<float>{-1, -1, -1, 1, 1, -1, 1, -1, 1, -1, -1, 1, 1, 1, -1, 1});
     std::vector<double> u(4);
     s.uniform(0, u);
-    CHECK(u == std::vector<double>{0.49926790944300592, 0.31285172305069864,
-                                   0.035712413489818573, 0.4807686482090503});
+    CHECK(u == std::vector<double>{0.49926790944300592, 0.31285172305069864, 0.035712413489818573,
+                                   0.4807686482090503});
     s.uniform(123456789, u);
-    CHECK(u == std::vector<double>{0.92814655718393624, 0.59512238088063896,
-                                   0.2233113250695169, 0.84692543698474765});
+    CHECK(u == std::vector<double>{0.92814655718393624, 0.59512238088063896, 0.2233113250695169,
+                                   0.84692543698474765});
 }
 
 TEST_CASE("any chunking equals the same slice of one sequential read", "[perturbation]") {

@@ -71,9 +71,11 @@ SimResult simulate(const Task& task, std::size_t n, const fs::path& dir) {
     fs::create_directories(dir);
     sim.init = init_params(task.layout(), kSwarm, kInitSeed);
     for (std::size_t k = 0; k < n; ++k) {
-        SimNode node{Bytes{0x00, 0x24, static_cast<std::uint8_t>(0xa0 + k)}, sim.init,
+        SimNode node{Bytes{0x00, 0x24, static_cast<std::uint8_t>(0xa0 + k)},
+                     sim.init,
                      UpdateLog::open(dir / ("node" + std::to_string(k) + ".log"), lo).value(),
-                     {}, std::mt19937_64(100 + k)};
+                     {},
+                     std::mt19937_64(100 + k)};
         for (std::uint32_t i = 0; i < task.train_size(); ++i) {
             if (i % n == k) node.shard.push_back(i);
         }
@@ -183,11 +185,11 @@ TEST_CASE("4 virtual nodes converge to one model and beat a single node", "[swar
     const auto swarm_m = task->evaluate(merged);
     const auto solo_m = task->evaluate(solo_theta);
     const auto init_m = task->evaluate(sim.init);
-    std::printf("swarm test, %d rounds, lr %.0e, drop %.0f%%, delay 1-%llu rounds: accuracy init "
-                "%.3f; 1 node %.3f (loss %.3f); 4 nodes merged %.3f (loss %.3f), live min %.3f\n",
-                kRounds, double(o.lr), kDropRate * 100, (unsigned long long)kMaxDelay,
-                init_m.accuracy, solo_m.accuracy, solo_m.loss, swarm_m.accuracy, swarm_m.loss,
-                sim.live_accuracy_min);
+    std::printf(
+        "swarm test, %d rounds, lr %.0e, drop %.0f%%, delay 1-%llu rounds: accuracy init "
+        "%.3f; 1 node %.3f (loss %.3f); 4 nodes merged %.3f (loss %.3f), live min %.3f\n",
+        kRounds, double(o.lr), kDropRate * 100, (unsigned long long)kMaxDelay, init_m.accuracy,
+        solo_m.accuracy, solo_m.loss, swarm_m.accuracy, swarm_m.loss, sim.live_accuracy_min);
     CHECK(swarm_m.accuracy > 0.7);
     CHECK(swarm_m.accuracy > solo_m.accuracy + 0.05);
     CHECK(swarm_m.loss < solo_m.loss);

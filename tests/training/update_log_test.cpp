@@ -21,9 +21,8 @@ namespace {
 struct TempDir {
     fs::path path;
     TempDir() {
-        path = fs::temp_directory_path() /
-               ("swarmd_log_test_" + std::to_string(::getpid()) + "_" +
-                std::to_string(std::random_device{}()));
+        path = fs::temp_directory_path() / ("swarmd_log_test_" + std::to_string(::getpid()) + "_" +
+                                            std::to_string(std::random_device{}()));
         fs::create_directories(path);
     }
     ~TempDir() { fs::remove_all(path); }

@@ -71,7 +71,8 @@ TEST_CASE("evaluating perturbed losses never writes theta", "[zo]") {
     CHECK(task->loss(theta, batch) == l0);
 }
 
-TEST_CASE("one-byte codec: stochastic rounding is unbiased, clipping is bounded", "[zo][codec]") {
+TEST_CASE("one-byte codec: stochastic rounding is unbiased and clipping is bounded",
+          "[zo][codec]") {
     constexpr float kScale = 0.02f;
     // Fixed gradients, many independent rounding streams.
     for (double g : {0.0, 0.013, -0.5171, 1.2345, 2.53}) {
@@ -122,9 +123,10 @@ TEST_CASE("one-byte codec against fp32 projected gradients of real ZO steps", "[
     }
     bias /= kSteps - clipped;
     var /= kSteps - clipped;
-    std::printf("codec vs fp32 g over %d ZO steps: bias %.2e, error variance %.2e "
-                "(scale^2/4 = %.2e), E[g^2] = %.3f, clipped %u\n",
-                kSteps, bias, var, o.scale * o.scale / 4, g2 / kSteps, clipped);
+    std::printf(
+        "codec vs fp32 g over %d ZO steps: bias %.2e, error variance %.2e "
+        "(scale^2/4 = %.2e), E[g^2] = %.3f, clipped %u\n",
+        kSteps, bias, var, o.scale * o.scale / 4, g2 / kSteps, clipped);
     CHECK(clipped <= kSteps / 100);
     CHECK(std::abs(bias) < 4 * o.scale / 2 / std::sqrt(double(kSteps)));
     CHECK(var <= o.scale * o.scale / 4 + 1e-12);
@@ -187,10 +189,11 @@ TEST_CASE("ZO training of the digits MLP lowers the loss and beats chance", "[zo
             apply_updates(theta, s.updates, rule);
         }
         const auto after = task->evaluate(theta);
-        std::printf("digits MLP 64-32-10, %s z, %d ZO steps: test loss %.3f -> %.3f, "
-                    "accuracy %.3f -> %.3f\n",
-                    dist == ZDist::rademacher ? "Rademacher" : "Gaussian", kRounds, before.loss,
-                    after.loss, before.accuracy, after.accuracy);
+        std::printf(
+            "digits MLP 64-32-10, %s z, %d ZO steps: test loss %.3f -> %.3f, "
+            "accuracy %.3f -> %.3f\n",
+            dist == ZDist::rademacher ? "Rademacher" : "Gaussian", kRounds, before.loss, after.loss,
+            before.accuracy, after.accuracy);
         CHECK(after.loss < before.loss - 0.5);
         CHECK(after.accuracy > 0.5);  // chance is 0.1
     }
@@ -215,7 +218,7 @@ TEST_CASE("n-SPSA publishes one update per direction", "[zo][train]") {
     CHECK(task->evaluate(theta).loss < before.loss - 0.3);
 }
 
-TEST_CASE("character LM: ZO lowers held-out loss; perplexity is reported", "[zo][lm]") {
+TEST_CASE("character LM: ZO lowers held-out loss and perplexity is reported", "[zo][lm]") {
     const auto text = load_text_dir(kLicenseDir, 200000);
     REQUIRE(text.has_value());
     CharLmOptions lo;
@@ -244,10 +247,11 @@ TEST_CASE("character LM: ZO lowers held-out loss; perplexity is reported", "[zo]
     auto bp = frozen;
     for (int r = 0; r < 300; ++r) task->backprop_step(bp, sample_batch(rng, pool, 64), 0.5f);
     const auto bp_after = task->evaluate(bp);
-    std::printf("char LM (%zu params): held-out loss %.3f (ppl %.1f) -> ZO %d steps %.3f "
-                "(ppl %.1f); backprop 300 steps %.3f (ppl %.1f)\n",
-                theta.size(), before.loss, before.perplexity, kZoSteps, after.loss, after.perplexity,
-                bp_after.loss, bp_after.perplexity);
+    std::printf(
+        "char LM (%zu params): held-out loss %.3f (ppl %.1f) -> ZO %d steps %.3f "
+        "(ppl %.1f); backprop 300 steps %.3f (ppl %.1f)\n",
+        theta.size(), before.loss, before.perplexity, kZoSteps, after.loss, after.perplexity,
+        bp_after.loss, bp_after.perplexity);
     CHECK(after.loss < before.loss - 0.4);
     CHECK(bp_after.loss < before.loss - 0.5);
 }
