@@ -41,15 +41,16 @@ struct RunResult {
 };
 
 struct Settings {
-    int rounds = 100;
+    int rounds = 60;
     int seeds = 3;
     std::vector<int> nodes = {4, 8};
-    int warmup_steps = 600;
+    int base_seeds = 1;
+    int warmup_steps = 1500;
     double lr = 1e-3;
     float rho_max = 1.0f;
     int eval_per_entry = 32;
-    int level = 2;
-    std::string mixes = "rare,special";
+    int level = 1;
+    std::string mixes = "all,special";
     bool full = false;
     std::string cache_dir;
 };
@@ -161,6 +162,8 @@ int main(int argc, char** argv) {
     app.add_option("--rounds", s.rounds, "rounds per run");
     app.add_option("--seeds", s.seeds, "seeds (base policy and node seeds)");
     app.add_option("--nodes", s.nodes, "swarm sizes");
+    app.add_option("--base-seeds", s.base_seeds,
+                   "distinct base policies (seed k starts from base k mod this); cached");
     app.add_option("--warmup-steps", s.warmup_steps, "supervised warm-up steps of the base policy");
     app.add_option("--lr", s.lr, "Adam learning rate of the GRPO step");
     app.add_option("--rho-max", s.rho_max, "truncation of importance weights");
@@ -197,11 +200,11 @@ int main(int argc, char** argv) {
     const int max_n = *std::max_element(s.nodes.begin(), s.nodes.end());
 
     std::vector<Policy> bases;
-    for (int seed = 0; seed < s.seeds; ++seed) {
+    for (int seed = 0; seed < std::min(s.seeds, s.base_seeds); ++seed) {
         bases.push_back(base_policy(s, seed));
         // Difficulty range of the suite under the base policy (sampled, temperature 1).
         if (seed == 0) {
-            std::printf("# base sampled reward per family at levels 0..3:\n");
+            std::printf("# base sampled reward per family at levels 0..3 (temperature 1):\n");
             Rng rng(1);
             for (Family f : kAllFamilies) {
                 std::printf("#   %-9s", std::string(family_name(f)).c_str());
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
                     if (c.external == 0 && n != max_n) {
                         r = first_nodes(results[c.name][max_n][seed], n);
                     } else {
-                        r = run(s, bases[seed], c, mix, n, mix_seed({0x5a90, static_cast<std::uint64_t>(seed)}));
+                        r = run(s, bases[seed % bases.size()], c, mix, n, mix_seed({0x5a90, static_cast<std::uint64_t>(seed)}));
                     }
                     results[c.name][n].push_back(r);
                     const double secs = std::chrono::duration<double>(

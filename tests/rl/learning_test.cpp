@@ -244,3 +244,27 @@ TEST_CASE("a lying sender cannot move other nodes beyond the bound", "[rl][swarm
         CHECK(lied_r_stats[i].external_offered == 4 + (4 - st.lied));
     }
 }
+
+TEST_CASE("nodes of different sizes share rollouts (heterogeneous swarm)", "[rl][swarm]") {
+    torch::manual_seed(51);
+    Policy small(PolicyOptions{}.d_model(16).layers(1).heads(2).max_len(32));
+    Policy large(PolicyOptions{}.d_model(48).layers(2).heads(4).max_len(40));
+    InMemorySwarm swarm;
+    for (int i = 0; i < 2; ++i) {
+        NodeOptions o;
+        o.group_size = 4;
+        o.sampler.local = 2;
+        o.sampler.external = 2;
+        o.pool.round_window = 0;
+        o.mix = TaskMix::all_families(0);
+        swarm.add(std::make_unique<SwarmNode>("h" + std::to_string(i), i == 0 ? small : large, o,
+                                              std::uint64_t(60 + i)));
+    }
+    const auto stats = swarm.run_round(0);
+    for (const auto& s : stats) {
+        CHECK(s.external_used == 2);
+        CHECK(s.grpo.completions == (s.grpo.groups_used) * 4);
+    }
+    CHECK(swarm.nodes()[0]->policy()->parameter_count() <
+          swarm.nodes()[1]->policy()->parameter_count());
+}
