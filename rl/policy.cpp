@@ -51,9 +51,14 @@ Packed pack(const std::vector<Tokens>& prompts, const std::vector<Tokens>& compl
     auto val = p.valid.accessor<bool, 2>();
     for (std::int64_t i = 0; i < b; ++i) {
         std::int64_t j = 0;
-        for (Token x : prompts[i]) tok[i][j] = x, val[i][j++] = true;
+        auto put = [&](Token x) {
+            tok[i][j] = x;
+            val[i][j] = true;
+            ++j;
+        };
+        for (Token x : prompts[i]) put(x);
         p.prompt_len.push_back(j);
-        for (Token x : completions[i]) tok[i][j] = x, val[i][j++] = true;
+        for (Token x : completions[i]) put(x);
     }
     p.positions = torch::arange(t, torch::kLong).unsqueeze(0).expand({b, t}).contiguous();
     return p;
