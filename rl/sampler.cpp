@@ -1,0 +1,143 @@
+#include "rl/sampler.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "rl/error.hpp"
+
+namespace swarmd::rl {
+
+float ScoredGroup::mean_reward() const noexcept {
+    if (rewards.empty()) return 0.0f;
+    float sum = 0.0f;
+    for (float r : rewards) sum += r;
+    return sum / static_cast<float>(rewards.size());
+}
+
+bool ScoredGroup::has_variance() const noexcept {
+    return std::any_of(rewards.begin(), rewards.end(),
+                       [&](float r) { return r != rewards.front(); });
+}
+
+Result<ScoredGroup> score_group(RolloutGroup group, std::string author, std::uint64_t round) {
+    BOOST_OUTCOME_TRY(problem, generate(group.task));
+    ScoredGroup out;
+    out.author = std::move(author);
+    out.round = round;
+    out.prompt = problem.prompt;
+    out.rewards.reserve(group.completions.size());
+    for (const auto& c : group.completions) {
+        out.rewards.push_back(verify(problem, decode_text(c.tokens)));
+    }
+    out.group = std::move(group);
+    return out;
+}
+
+RolloutPool::RolloutPool(std::string self, PoolOptions options)
+    : m_self(std::move(self)), m_options(options) {}
+
+bool RolloutPool::in_window(std::uint64_t round) const noexcept {
+    return round <= m_round && m_round - round <= m_options.round_window;
+}
+
+void RolloutPool::set_round(std::uint64_t round) {
+    m_round = round;
+    std::erase_if(m_groups, [&](const ScoredGroup& g) { return !in_window(g.round); });
+    for (auto it = m_seen.begin(); it != m_seen.end();) {
+        it = in_window(std::get<1>(*it)) ? std::next(it) : m_seen.erase(it);
+    }
+}
+
+Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
+    ++m_stats.batches;
+    auto decoded = decode_batch(bytes, m_options.limits);
+    if (!decoded) {
+        ++m_stats.malformed;
+        return decoded.error();
+    }
+    RolloutBatch& batch = decoded.value();
+    if (batch.author == m_self) {
+        ++m_stats.own;
+        return std::size_t{0};
+    }
+    if (!in_window(batch.round)) {
+        m_stats.stale += batch.groups.size();
+        return std::size_t{0};
+    }
+    std::size_t added = 0;
+    for (auto& group : batch.groups) {
+        if (!m_seen.emplace(batch.author, batch.round, group.task).second) {
+            ++m_stats.duplicate;
+            continue;
+        }
+        auto scored = score_group(std::move(group), batch.author, batch.round);
+        if (!scored) {
+            ++m_stats.malformed;
+            continue;
+        }
+        ScoredGroup& g = scored.value();
+        bool lied = false;
+        for (std::size_t i = 0; i < g.rewards.size(); ++i) {
+            lied |= g.group.completions[i].claimed_reward != g.rewards[i];
+        }
+        if (lied) {
+            ++m_stats.lied;
+            if (m_options.drop_on_claim_mismatch) continue;
+        }
+        g.external = true;
+        m_groups.push_back(std::move(g));
+        ++added;
+    }
+    m_stats.accepted += added;
+    if (m_groups.size() > m_options.max_groups) {
+        m_groups.erase(m_groups.begin(),
+                       m_groups.begin() + static_cast<std::ptrdiff_t>(m_groups.size() -
+                                                                      m_options.max_groups));
+    }
+    return added;
+}
+
+std::string_view selection_name(Selection s) noexcept {
+    switch (s) {
+        case Selection::uniform: return "uniform";
+        case Selection::variance_first: return "variance";
+        case Selection::rare_success: return "rare";
+    }
+    return "?";
+}
+
+std::vector<std::size_t> select_external(const std::vector<ScoredGroup>& pool,
+                                         const SamplerOptions& options, Rng& rng) {
+    std::vector<std::size_t> order(pool.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    // Fisher-Yates with our own RNG: the choice is reproducible from the node's seed.
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+
+    if (options.selection != Selection::uniform) {
+        // Stable sorts keep the random order among equals.
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            const bool va = pool[a].has_variance();
+            const bool vb = pool[b].has_variance();
+            if (va != vb) return va;
+            if (options.selection == Selection::rare_success && va) {
+                return pool[a].mean_reward() < pool[b].mean_reward();
+            }
+            return false;
+        });
+    }
+
+    std::vector<std::size_t> picked;
+    std::map<std::string_view, std::size_t> per_author;
+    for (std::size_t i : order) {
+        if (picked.size() >= options.external) break;
+        if (options.max_per_author > 0 &&
+            per_author[pool[i].author] >= options.max_per_author) {
+            continue;
+        }
+        ++per_author[pool[i].author];
+        picked.push_back(i);
+    }
+    return picked;
+}
+
+}  // namespace swarmd::rl
