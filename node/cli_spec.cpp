@@ -50,9 +50,10 @@ void add_spec_commands(CLI::App& app, CliContext& ctx) {
         } else if (args->canonical) {
             std::cout << canonical_text(spec.value());
         } else {
-            std::cout << "# swarm id " << id.hex() << "\n"
-                      << "# (the SHA-256 of the canonical text below; swarmd spec show --canonical)\n"
-                      << canonical_text(spec.value());
+            std::cout
+                << "# swarm id " << id.hex() << "\n"
+                << "# (the SHA-256 of the canonical text below; swarmd spec show --canonical)\n"
+                << canonical_text(spec.value());
         }
         return 0;
     });

@@ -16,7 +16,8 @@ using detail::FloatRange;
 using detail::IntRange;
 using detail::TableReader;
 
-constexpr std::string_view kDefaultName = "digits-zo";
+constexpr std::string_view kDefaultZoName = "digits-zo";
+constexpr std::string_view kDefaultSapoName = "tasks-sapo";
 constexpr std::int64_t kDefaultSeed = 1;
 constexpr std::int64_t kDefaultZoRounds = 3000;
 constexpr std::int64_t kDefaultSapoRounds = 200;
@@ -35,7 +36,9 @@ const std::vector<std::string>& default_families() {
     return families;
 }
 
-std::vector<PolicySpec> default_policies() { return {PolicySpec{"small", {}, PolicySpec::kDefaultWarmupSteps}}; }
+std::vector<PolicySpec> default_policies() {
+    return {PolicySpec{"small", {}, PolicySpec::kDefaultWarmupSteps}};
+}
 
 bool is_identifier(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -71,8 +74,8 @@ void read_zo(const toml::table* table, ZoSpec& zo, std::optional<FieldError>& er
     r.finish();
 
     TableReader m(model_table, "zo.model", error);
-    zo.model = m.choice("kind", "mlp", kZoModels) == "char_lm" ? ZoModelKind::char_lm
-                                                                : ZoModelKind::mlp;
+    zo.model =
+        m.choice("kind", "mlp", kZoModels) == "char_lm" ? ZoModelKind::char_lm : ZoModelKind::mlp;
     if (zo.model == ZoModelKind::mlp) {
         auto hidden = m.integers("hidden", {128}, 1, kMaxHiddenLayers, IntRange{1, 65536});
         zo.hidden.assign(hidden.begin(), hidden.end());
@@ -153,9 +156,10 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
         PolicySpec policy;
         policy.name = p.text("name", "", kMaxPolicyName);
         if (!p.failed() && !is_identifier(policy.name)) {
-            p.fail("name", p.has("name") ? detail::show(policy.name) +
-                                               " is not a name (allowed: 1 to 32 of A-Z a-z 0-9 . _ -)"
-                                         : "missing (every policy needs a name)");
+            p.fail("name", p.has("name")
+                               ? detail::show(policy.name) +
+                                     " is not a name (allowed: 1 to 32 of A-Z a-z 0-9 . _ -)"
+                               : "missing (every policy needs a name)");
         }
         for (const auto& other : sapo.policies) {
             if (!p.failed() && other.name == policy.name)
@@ -172,14 +176,14 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
 }
 
 toml::table shape_table(const TransformerShape& s) {
-    return toml::table{{"context", s.context}, {"d_model", s.d_model}, {"layers", s.layers},
-                       {"heads", s.heads}};
+    return toml::table{
+        {"context", s.context}, {"d_model", s.d_model}, {"layers", s.layers}, {"heads", s.heads}};
 }
 
 toml::table to_table(const Spec& spec) {
-    toml::table root{{"format", spec.format},   {"name", spec.name},
+    toml::table root{{"format", spec.format},        {"name", spec.name},
                      {"mode", to_string(spec.mode)}, {"seed", spec.seed},
-                     {"rounds", spec.rounds},   {"merge_round", spec.merge_round}};
+                     {"rounds", spec.rounds},        {"merge_round", spec.merge_round}};
     if (spec.mode == Mode::zo) {
         const ZoSpec& zo = spec.zo;
         toml::table model;
@@ -194,19 +198,19 @@ toml::table to_table(const Spec& spec) {
         toml::table data{{"set", zo.data == DataSet::text ? "text" : "digits"},
                          {"test_fraction", zo.test_fraction}};
         if (zo.data == DataSet::text) data.insert("path", zo.text_path);
-        root.insert("zo", toml::table{
-                              {"epsilon", zo.epsilon},
-                              {"lr", zo.lr},
-                              {"scale", zo.scale},
-                              {"directions", zo.directions},
-                              {"batch", zo.batch},
-                              {"staleness", zo.staleness},
-                              {"perturbation", zo.perturbation == Perturbation::gaussian
-                                                   ? "gaussian"
-                                                   : "rademacher"},
-                              {"model", std::move(model)},
-                              {"data", std::move(data)},
-                          });
+        root.insert("zo",
+                    toml::table{
+                        {"epsilon", zo.epsilon},
+                        {"lr", zo.lr},
+                        {"scale", zo.scale},
+                        {"directions", zo.directions},
+                        {"batch", zo.batch},
+                        {"staleness", zo.staleness},
+                        {"perturbation",
+                         zo.perturbation == Perturbation::gaussian ? "gaussian" : "rademacher"},
+                        {"model", std::move(model)},
+                        {"data", std::move(data)},
+                    });
     } else {
         const SapoSpec& sapo = spec.sapo;
         toml::array families;
@@ -245,11 +249,13 @@ FieldResult<Spec> parse_spec(std::string_view toml_text) {
     Spec spec;
     TableReader r(&doc, "", error);
     spec.format = r.integer("format", Spec::kFormat, IntRange{Spec::kFormat, Spec::kFormat});
-    spec.name = r.text("name", std::string(kDefaultName), kMaxNameLength);
-    if (!r.failed() && !is_identifier(spec.name))
-        r.fail("name", detail::show(spec.name) +
-                           " is not a name (allowed: 1 to 64 of A-Z a-z 0-9 . _ -)");
     spec.mode = r.choice("mode", "zo", kModes) == "sapo" ? Mode::sapo : Mode::zo;
+    spec.name =
+        r.text("name", std::string(spec.mode == Mode::zo ? kDefaultZoName : kDefaultSapoName),
+               kMaxNameLength);
+    if (!r.failed() && !is_identifier(spec.name))
+        r.fail("name",
+               detail::show(spec.name) + " is not a name (allowed: 1 to 64 of A-Z a-z 0-9 . _ -)");
     spec.seed = r.integer("seed", kDefaultSeed, IntRange{0, INT64_MAX});
     spec.rounds = r.integer("rounds", spec.mode == Mode::zo ? kDefaultZoRounds : kDefaultSapoRounds,
                             IntRange{1, kMaxRounds});

@@ -45,12 +45,12 @@ struct ZoSpec {
     static constexpr double kDefaultTestFraction = 0.2;
     static constexpr const char* kDefaultTextPath = "/usr/share/common-licenses/GPL-3";
 
-    double epsilon = kDefaultEpsilon;      // perturbation size
-    double lr = kDefaultLr;                // θ ← θ − lr·scale·q·z
-    double scale = kDefaultScale;          // one-byte quantization step: q = round(g / scale)
+    double epsilon = kDefaultEpsilon;  // perturbation size
+    double lr = kDefaultLr;            // θ ← θ − lr·scale·q·z
+    double scale = kDefaultScale;      // one-byte quantization step: q = round(g / scale)
     std::int64_t directions = kDefaultDirections;  // n-SPSA: updates published per round
     std::int64_t batch = kDefaultBatch;
-    std::int64_t staleness = kDefaultStaleness;    // rounds behind or ahead that are accepted
+    std::int64_t staleness = kDefaultStaleness;  // rounds behind or ahead that are accepted
     Perturbation perturbation = Perturbation::rademacher;
 
     ZoModelKind model = ZoModelKind::mlp;
@@ -127,7 +127,7 @@ inline constexpr std::size_t kMaxPathLength = 4096;
 
 // Task families a SAPO spec may name.
 inline constexpr std::array<std::string_view, 9> kTaskFamilies = {
-    "addition", "multiplication", "sorting", "reversal", "counting",
+    "addition", "multiplication", "sorting", "reversal",   "counting",
     "parity",   "comparison",     "algebra", "composition"};
 
 // Parses and validates a spec; absent keys take their defaults. The first problem found is
@@ -146,7 +146,7 @@ std::string canonical_text(const Spec& spec);
 
 // SHA-256 of the canonical text, shown as 64 lower-case hex digits (what `sha256sum` prints).
 class SwarmId {
-public:
+  public:
     static SwarmId of(const Spec& spec);
 
     const std::array<std::uint8_t, 32>& bytes() const noexcept { return m_digest; }
@@ -156,7 +156,7 @@ public:
 
     friend bool operator==(const SwarmId&, const SwarmId&) = default;
 
-private:
+  private:
     std::array<std::uint8_t, 32> m_digest{};
 };
 

@@ -35,7 +35,7 @@ std::string slurp(const fs::path& p) {
 }
 
 class Sandbox {
-public:
+  public:
     Sandbox() {
         m_dir = fs::temp_directory_path() /
                 ("swarmd-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(++s_count));
@@ -86,7 +86,7 @@ public:
         return r;
     }
 
-private:
+  private:
     static inline int s_count = 0;
     fs::path m_dir;
 };
@@ -289,8 +289,8 @@ TEST_CASE("--help lists every option with its default", "[cli]") {
     INFO(top.out);
     CHECK(top.code == 0);
     for (const char* expect :
-         {"--config FILE=none", "--data-dir DIR=" , "--listen MADDR=/ip4/0.0.0.0/tcp/7411",
-          "--bootstrap MADDR=none", "--http HOST:PORT=127.0.0.1:7412",
+         {"--config FILE=none", "--data-dir DIR=", "--listen MADDR=/ip4/0.0.0.0/tcp/4001",
+          "--bootstrap MADDR=none", "--http HOST:PORT=127.0.0.1:7070",
           "--key-file FILE=<data-dir>/identity.key", "--spec FILE=embedded",
           "--log-level LEVEL=info", "--debug CATEGORY=none", "--log-format FORMAT=text",
           "SWARMD_DATA_DIR", "SWARMD_LOG_FORMAT", "keygen", "spec"}) {

@@ -241,6 +241,7 @@ level_min = 2
 )";
     Spec s = parse_ok(a);
     CHECK(s.mode == Mode::sapo);
+    CHECK(s.name == "tasks-sapo");
     CHECK(s.rounds == 200);
     CHECK(s.sapo.families == std::vector<std::string>{"addition", "parity", "sorting"});
     REQUIRE(s.sapo.policies.size() == 2);
@@ -309,7 +310,8 @@ TEST_CASE("out-of-range values are errors naming the key and the range", "[spec]
     error_of("mode = \"zeroth\"\n", "mode");
     error_of("[zo]\nperturbation = \"uniform\"\n", "zo.perturbation");
     error_of("[zo.model]\nhidden = []\n", "zo.model.hidden");
-    error_of("[zo.model]\nhidden = [64, 0]\n", "zo.model.hidden[1]");
+    line = error_of("[zo.model]\nhidden = [64,\n  0]\n", "zo.model.hidden[1]");
+    CHECK(line.find("(line 3)") != std::string::npos);
     error_of("[zo.model]\nkind = \"char_lm\"\n", "zo.model.kind");  // needs text data
     error_of("[zo.model]\nkind='char_lm'\nd_model=30\n[zo.data]\nset='text'\n", "zo.model.d_model");
     error_of("[zo.data]\nset='text'\npath=''\n", "zo.data.path");
@@ -320,8 +322,7 @@ TEST_CASE("out-of-range values are errors naming the key and the range", "[spec]
     error_of("mode='sapo'\n[sapo.tasks]\nfamilies=[]\n", "sapo.tasks.families");
     error_of("mode='sapo'\n[sapo.tasks]\nfamilies=['addition','chess']\n",
              "sapo.tasks.families[1]");
-    error_of("mode='sapo'\n[sapo.tasks]\nfamilies=['parity','parity']\n",
-             "sapo.tasks.families[0]");
+    error_of("mode='sapo'\n[sapo.tasks]\nfamilies=['parity','parity']\n", "sapo.tasks.families[0]");
     error_of("mode='sapo'\n[sapo.tasks]\nlevel_min=3\nlevel_max=2\n", "sapo.tasks.level_max");
     error_of("mode='sapo'\n[[sapo.policies]]\nd_model=64\n", "sapo.policies[0].name");
     error_of("mode='sapo'\n[[sapo.policies]]\nname='a'\n[[sapo.policies]]\nname='a'\n",
@@ -348,9 +349,9 @@ TEST_CASE("type errors name the key and both types", "[spec][errors]") {
 }
 
 TEST_CASE("malformed TOML is one line with its position", "[spec][errors]") {
-    for (const char* text : {"[zo\n", "name = \n", "name = \"x\"\nname = \"y\"\n", "= 1\n",
-                             "[ ]\n", "a = [1, 2\n", "x = \"\\q\"\n", "\xff\xfe = 1\n",
-                             "name = \"a\0b\"\n"}) {
+    for (const char* text :
+         {"[zo\n", "name = \n", "name = \"x\"\nname = \"y\"\n", "= 1\n", "[ ]\n", "a = [1, 2\n",
+          "x = \"\\q\"\n", "\xff\xfe = 1\n", "name = \"a\0b\"\n"}) {
         auto spec = parse_spec(text);
         INFO(text);
         REQUIRE_FALSE(spec);
@@ -373,7 +374,9 @@ TEST_CASE("mutated spec text never crashes the parser", "[spec][errors]") {
         for (int e = 0; e < edits; ++e) {
             std::size_t at = rng() % (text.size() + 1);
             switch (rng() % 3) {
-                case 0: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+                case 0:
+                    text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+                    break;
                 case 1:
                     if (at < text.size()) text.erase(at, 1);
                     break;
