@@ -283,7 +283,7 @@ TEST_CASE("node options: config file < environment < flags, with one-line errors
     check_one_line_error(box.run({"spec", "show", "--debug=net,bogus"}), "--debug: \"bogus\"");
 }
 
-TEST_CASE("--help lists every option with its default", "[cli]") {
+TEST_CASE("help lists every option with its default", "[cli]") {
     Sandbox box;
     Run top = box.run({"--help"});
     INFO(top.out);
