@@ -224,6 +224,7 @@ TEST_CASE("spec check accepts good specs and names the key of bad ones", "[cli]"
     fs::path huge = box.write("huge.toml", "# " + std::string(70000, 'x') + "\n");
     check_one_line_error(box.run({"spec", "check", huge.string()}), "larger than 65536 bytes");
     CHECK(box.run({"spec", "check"}).code != 0);
+    check_one_line_error(box.run({"spec", "check", ""}), "file name is empty");
 }
 
 TEST_CASE("spec show prints the canonical spec and its id", "[cli]") {
