@@ -32,7 +32,7 @@ constexpr std::array<std::string_view, 2> kDataSets = {"digits", "text"};
 constexpr std::array<std::string_view, 2> kPerturbations = {"rademacher", "gaussian"};
 
 const std::vector<std::string>& default_families() {
-    static const std::vector<std::string> families{"addition", "counting", "reversal", "sorting"};
+    static const std::vector<std::string> families{"add", "count", "reverse", "sort"};
     return families;
 }
 
@@ -48,7 +48,7 @@ bool is_identifier(std::string_view s) {
 }
 
 void read_shape(TableReader& r, TransformerShape& shape) {
-    shape.context = r.integer("context", TransformerShape::kDefaultContext, IntRange{8, 4096});
+    shape.max_len = r.integer("max_len", TransformerShape::kDefaultMaxLen, IntRange{8, 4096});
     shape.d_model = r.integer("d_model", TransformerShape::kDefaultDModel, IntRange{8, 4096});
     shape.layers = r.integer("layers", TransformerShape::kDefaultLayers, IntRange{1, 48});
     shape.heads = r.integer("heads", TransformerShape::kDefaultHeads, IntRange{1, 64});
@@ -77,20 +77,22 @@ void read_zo(const toml::table* table, ZoSpec& zo, std::optional<FieldError>& er
     zo.model =
         m.choice("kind", "mlp", kZoModels) == "char_lm" ? ZoModelKind::char_lm : ZoModelKind::mlp;
     if (zo.model == ZoModelKind::mlp) {
-        auto hidden = m.integers("hidden", {128}, 1, kMaxHiddenLayers, IntRange{1, 65536});
-        zo.hidden.assign(hidden.begin(), hidden.end());
-        for (auto key : {"context", "d_model", "layers", "heads"})
+        zo.hidden = m.integers("hidden", {128}, 1, kMaxHiddenLayers, IntRange{1, 65536});
+        for (auto key : {"context", "embed"})
             m.not_used(key, "not used when zo.model.kind = \"mlp\"");
     } else {
-        read_shape(m, zo.transformer);
-        m.not_used("hidden", "not used when zo.model.kind = \"char_lm\"");
+        zo.hidden = m.integers("hidden", {128}, 1, 1, IntRange{1, 65536});
+        zo.context = m.integer("context", ZoSpec::kDefaultContext, IntRange{1, 1024});
+        zo.embed = m.integer("embed", ZoSpec::kDefaultEmbed, IntRange{1, 1024});
     }
     m.finish();
 
     TableReader d(data_table, "zo.data", error);
     zo.data = d.choice("set", "digits", kDataSets) == "text" ? DataSet::text : DataSet::digits;
-    zo.test_fraction =
-        d.number("test_fraction", ZoSpec::kDefaultTestFraction, FloatRange{0, 0.9, true});
+    zo.test_fraction = d.number("test_fraction",
+                                zo.data == DataSet::text ? ZoSpec::kDefaultTextTestFraction
+                                                         : ZoSpec::kDefaultDigitsTestFraction,
+                                FloatRange{0, 0.9, true});
     if (zo.data == DataSet::text) {
         zo.text_path = d.text("path", ZoSpec::kDefaultTextPath, kMaxPathLength);
         if (!d.failed() && zo.text_path.empty()) d.fail("path", "must not be empty");
@@ -140,9 +142,10 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
         }
     }
     std::sort(sapo.families.begin(), sapo.families.end());
-    sapo.level_min = t.integer("level_min", SapoSpec::kDefaultLevelMin, IntRange{1, 10});
+    sapo.level_min =
+        t.integer("level_min", SapoSpec::kDefaultLevelMin, IntRange{0, SapoSpec::kMaxLevel});
     sapo.level_max = t.integer("level_max", std::max(SapoSpec::kDefaultLevelMax, sapo.level_min),
-                               IntRange{sapo.level_min, 10});
+                               IntRange{sapo.level_min, SapoSpec::kMaxLevel});
     t.finish();
 
     sapo.policies.clear();
@@ -177,7 +180,7 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
 
 toml::table shape_table(const TransformerShape& s) {
     return toml::table{
-        {"context", s.context}, {"d_model", s.d_model}, {"layers", s.layers}, {"heads", s.heads}};
+        {"max_len", s.max_len}, {"d_model", s.d_model}, {"layers", s.layers}, {"heads", s.heads}};
 }
 
 toml::table to_table(const Spec& spec) {
@@ -186,14 +189,13 @@ toml::table to_table(const Spec& spec) {
                      {"rounds", spec.rounds},        {"merge_round", spec.merge_round}};
     if (spec.mode == Mode::zo) {
         const ZoSpec& zo = spec.zo;
-        toml::table model;
-        if (zo.model == ZoModelKind::mlp) {
-            toml::array hidden;
-            for (auto h : zo.hidden) hidden.push_back(h);
-            model = toml::table{{"kind", "mlp"}, {"hidden", std::move(hidden)}};
-        } else {
-            model = shape_table(zo.transformer);
-            model.insert("kind", "char_lm");
+        toml::array hidden;
+        for (auto h : zo.hidden) hidden.push_back(h);
+        toml::table model{{"kind", zo.model == ZoModelKind::mlp ? "mlp" : "char_lm"},
+                          {"hidden", std::move(hidden)}};
+        if (zo.model == ZoModelKind::char_lm) {
+            model.insert("context", zo.context);
+            model.insert("embed", zo.embed);
         }
         toml::table data{{"set", zo.data == DataSet::text ? "text" : "digits"},
                          {"test_fraction", zo.test_fraction}};
