@@ -87,9 +87,10 @@ int run_cli(int argc, char** argv) {
     for (std::size_t i = 0; i < kConfigOptions.size(); ++i) {
         if (flag_options[i]->count() == 0) continue;
         std::vector<std::string> values = flag_values[i];
-        if (!kConfigOptions[i].list && values.size() > 1) values.erase(values.begin(), values.end() - 1);
-        flags.push_back(ConfigSetting{&kConfigOptions[i], std::move(values),
-                                      std::string(kConfigOptions[i].flag), 0, {}});
+        if (!kConfigOptions[i].list && values.size() > 1)
+            values.erase(values.begin(), values.end() - 1);
+        flags.push_back(ConfigSetting{
+            &kConfigOptions[i], std::move(values), std::string(kConfigOptions[i].flag), 0, {}});
     }
     layers.push_back(std::move(flags));
     auto config = resolve_config(layers, process_env);
@@ -101,10 +102,9 @@ int run_cli(int argc, char** argv) {
     const CLI::App* chosen = &app;
     while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
     auto handler = ctx.m_handlers.find(chosen);
-    if (handler == ctx.m_handlers.end()) {
-        std::cout << chosen->help();
-        return 1;
-    }
+    // A subcommand without a handler ran from its own CLI11 callback inside parse(), which
+    // reports failure by throwing CLI::RuntimeError(exit code).
+    if (handler == ctx.m_handlers.end()) return 0;
     try {
         return handler->second();
     } catch (const std::exception& e) {

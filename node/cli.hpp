@@ -7,6 +7,9 @@
 //         auto* show = app.add_subcommand("show", "...");
 //         ctx.on_run(show, [&ctx] { ...; return 0; });   // runs after parsing and config
 //     }
+//
+// A subcommand may instead run from a CLI11 callback during parsing (it then sees neither the
+// node config nor the logging set-up) and fail by throwing CLI::RuntimeError(exit code).
 #include <functional>
 #include <map>
 #include <string_view>
@@ -20,7 +23,7 @@ class App;
 namespace swarmd::node {
 
 class CliContext {
-public:
+  public:
     using Handler = std::function<int()>;
 
     // Runs `handler` when `command` is the subcommand chosen on the command line; it returns the
@@ -29,7 +32,7 @@ public:
     // The node config resolved from defaults < file < environment < flags; valid in handlers.
     const NodeConfig& config() const { return m_config; }
 
-private:
+  private:
     friend int run_cli(int argc, char** argv);
     std::map<const CLI::App*, Handler> m_handlers;
     NodeConfig m_config;

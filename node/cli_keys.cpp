@@ -25,7 +25,8 @@ void add_keys_commands(CLI::App& app, CliContext& ctx) {
         ->default_str("the node's --key-file");
     keygen->add_flag("--force", args->force, "Overwrite an existing key file");
     ctx.on_run(keygen, [&ctx, args] {
-        std::filesystem::path out = args->out.empty() ? ctx.config().key_file : std::filesystem::path(args->out);
+        std::filesystem::path out =
+            args->out.empty() ? ctx.config().key_file : std::filesystem::path(args->out);
         if (out.has_parent_path()) {
             // A data directory swarmd creates holds a private key: owner access only.
             std::error_code ec;
@@ -46,11 +47,11 @@ void add_keys_commands(CLI::App& app, CliContext& ctx) {
         ->type_name("FILE")
         ->default_str("the node's --key-file");
     ctx.on_run(id, [&ctx, args] {
-        std::filesystem::path path = args->key.empty() ? ctx.config().key_file : std::filesystem::path(args->key);
+        std::filesystem::path path =
+            args->key.empty() ? ctx.config().key_file : std::filesystem::path(args->key);
         auto key = crypto::read_key_file(path);
         if (!key) return cli_error(path.string() + ": " + key.error().message());
-        std::cout << crypto::PeerId::from_public_key(key.value().public_key()).to_base58()
-                  << "\n";
+        std::cout << crypto::PeerId::from_public_key(key.value().public_key()).to_base58() << "\n";
         return 0;
     });
 }

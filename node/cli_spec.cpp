@@ -50,9 +50,10 @@ void add_spec_commands(CLI::App& app, CliContext& ctx) {
         } else if (args->canonical) {
             std::cout << canonical_text(spec.value());
         } else {
-            std::cout << "# swarm id " << id.hex() << "\n"
-                      << "# (the SHA-256 of the canonical text below; swarmd spec show --canonical)\n"
-                      << canonical_text(spec.value());
+            std::cout
+                << "# swarm id " << id.hex() << "\n"
+                << "# (the SHA-256 of the canonical text below; swarmd spec show --canonical)\n"
+                << canonical_text(spec.value());
         }
         return 0;
     });
@@ -61,6 +62,7 @@ void add_spec_commands(CLI::App& app, CliContext& ctx) {
         "check", "Validate a spec file; print its swarm id, or one line naming the bad key");
     check->add_option("FILE", args->file, "Spec file to check")->required();
     ctx.on_run(check, [args] {
+        if (args->file.empty()) return cli_error("spec check: the file name is empty");
         auto spec = load(args->file);
         if (!spec) return cli_error(spec.error().to_string());
         std::cout << args->file << ": ok, swarm id " << SwarmId::of(spec.value()).hex() << " ("

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "net/multiaddr.hpp"
 #include "node/detail/toml_util.hpp"
 
 namespace swarmd::node {
@@ -54,7 +55,7 @@ std::optional<std::string> check_http(std::string_view v) {
     if (v == "off") return std::nullopt;
     auto colon = v.rfind(':');
     if (colon == std::string_view::npos || colon == 0)
-        return "expected HOST:PORT (for example 127.0.0.1:7412) or \"off\"";
+        return "expected HOST:PORT (for example 127.0.0.1:7070) or \"off\"";
     std::string_view host = v.substr(0, colon);
     std::string_view port = v.substr(colon + 1);
     unsigned value = 0;
@@ -91,8 +92,10 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
     };
     auto multiaddrs = [&]() -> std::optional<FieldError> {
         for (const auto& v : s.values) {
-            if (v.empty() || v.front() != '/')
-                return error(detail::show(v) + " is not a multiaddr (like /ip4/1.2.3.4/tcp/7411)");
+            auto addr = net::Multiaddr::parse(v);
+            if (!addr)
+                return error(detail::show(v) + " is not a multiaddr (" + addr.error().message() +
+                             "; like /ip4/1.2.3.4/tcp/4001)");
         }
         return std::nullopt;
     };
@@ -177,8 +180,8 @@ FieldResult<ConfigLayer> read_config_file(const std::filesystem::path& path) {
             values.push_back(reader.text(o.key, "", kMaxValueLength));
         }
         int line = static_cast<int>(doc.value().get(o.key)->source().begin.line);
-        layer.push_back(ConfigSetting{&o, std::move(values), name + ": " + std::string(o.key),
-                                      line, base.empty() ? std::filesystem::path(".") : base});
+        layer.push_back(ConfigSetting{&o, std::move(values), name + ": " + std::string(o.key), line,
+                                      base.empty() ? std::filesystem::path(".") : base});
     }
     reader.finish();
     if (error) {
@@ -200,7 +203,8 @@ ConfigLayer read_config_env(const GetEnv& env) {
                 auto comma = rest.find(',');
                 std::string item = trim(rest.substr(0, comma));
                 if (!item.empty()) values.push_back(std::move(item));
-                rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
             }
         } else {
             values.push_back(*value);

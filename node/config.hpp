@@ -17,8 +17,8 @@
 namespace swarmd::node {
 
 struct NodeConfig {
-    static constexpr const char* kDefaultListen = "/ip4/0.0.0.0/tcp/7411";
-    static constexpr const char* kDefaultHttp = "127.0.0.1:7412";
+    static constexpr const char* kDefaultListen = "/ip4/0.0.0.0/tcp/4001";
+    static constexpr const char* kDefaultHttp = "127.0.0.1:7070";
     static constexpr const char* kKeyFileName = "identity.key";
     static constexpr std::size_t kMaxListEntries = 64;
 
@@ -53,7 +53,8 @@ inline constexpr std::string_view kConfigEnv = "SWARMD_CONFIG";
 struct ConfigSetting {
     const ConfigOption* option = nullptr;
     std::vector<std::string> values;
-    std::string where;  // how to name it in an error: "node.toml: log_level", "SWARMD_HTTP", "--http"
+    std::string
+        where;  // how to name it in an error: "node.toml: log_level", "SWARMD_HTTP", "--http"
     int line = 0;
     std::filesystem::path base_dir;  // relative paths from a config file are relative to it
 };

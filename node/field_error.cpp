@@ -4,7 +4,9 @@ namespace swarmd::node {
 
 std::string FieldError::to_string() const {
     std::string out = key;
-    if (line > 0) out += (out.empty() ? "line " : " (line ") + std::to_string(line) + (out.empty() ? "" : ")");
+    if (line > 0)
+        out +=
+            (out.empty() ? "line " : " (line ") + std::to_string(line) + (out.empty() ? "" : ")");
     if (!out.empty()) out += ": ";
     out += message;
     for (char& c : out) {

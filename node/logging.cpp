@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <ctime>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "node/detail/toml_util.hpp"
 
@@ -28,7 +28,7 @@ constexpr std::array<std::pair<std::string_view, spdlog::level::level_enum>, 6> 
 // One JSON object per line; invalid UTF-8 in a message (peer-supplied text) becomes U+FFFD so
 // every line stays valid JSON.
 class JsonFormatter final : public spdlog::formatter {
-public:
+  public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
         auto since_epoch = msg.time.time_since_epoch();
         auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
@@ -62,8 +62,9 @@ FieldResult<spdlog::level::level_enum> parse_log_level(std::string_view text) {
     for (const auto& [name, value] : kLevels) {
         if (name == text) return value;
     }
-    return FieldError{"", detail::show(text) +
-                              " is not a log level (allowed: trace, debug, info, warn, error, off)"};
+    return FieldError{
+        "",
+        detail::show(text) + " is not a log level (allowed: trace, debug, info, warn, error, off)"};
 }
 
 FieldResult<LogFormat> parse_log_format(std::string_view text) {
@@ -90,7 +91,9 @@ std::string_view log_level_name(spdlog::level::level_enum level) {
 
 std::string_view to_string(LogFormat format) { return format == LogFormat::json ? "json" : "text"; }
 
-std::unique_ptr<spdlog::formatter> make_json_formatter() { return std::make_unique<JsonFormatter>(); }
+std::unique_ptr<spdlog::formatter> make_json_formatter() {
+    return std::make_unique<JsonFormatter>();
+}
 
 void setup_logging(const LogOptions& options, spdlog::sink_ptr sink) {
     if (!sink) {
@@ -116,8 +119,8 @@ void setup_logging(const LogOptions& options, spdlog::sink_ptr sink) {
         } else {
             logger->sinks().assign(1, sink);
         }
-        bool debug =
-            all || std::find(options.debug.begin(), options.debug.end(), name) != options.debug.end();
+        bool debug = all || std::find(options.debug.begin(), options.debug.end(), name) !=
+                                options.debug.end();
         logger->set_level(debug ? std::min(options.level, spdlog::level::debug) : options.level);
         if (category == "node") spdlog::set_default_logger(logger);
     }

@@ -15,8 +15,8 @@
 
 namespace swarmd::node {
 
-inline constexpr std::array<std::string_view, 7> kLogCategories = {
-    "net", "gossip", "boot", "train", "rl", "merge", "node"};
+inline constexpr std::array<std::string_view, 7> kLogCategories = {"net", "gossip", "boot", "train",
+                                                                   "rl",  "merge",  "node"};
 
 enum class LogFormat { text, json };
 

@@ -16,7 +16,8 @@ using detail::FloatRange;
 using detail::IntRange;
 using detail::TableReader;
 
-constexpr std::string_view kDefaultName = "digits-zo";
+constexpr std::string_view kDefaultZoName = "digits-zo";
+constexpr std::string_view kDefaultSapoName = "tasks-sapo";
 constexpr std::int64_t kDefaultSeed = 1;
 constexpr std::int64_t kDefaultZoRounds = 3000;
 constexpr std::int64_t kDefaultSapoRounds = 200;
@@ -31,11 +32,13 @@ constexpr std::array<std::string_view, 2> kDataSets = {"digits", "text"};
 constexpr std::array<std::string_view, 2> kPerturbations = {"rademacher", "gaussian"};
 
 const std::vector<std::string>& default_families() {
-    static const std::vector<std::string> families{"addition", "counting", "reversal", "sorting"};
+    static const std::vector<std::string> families{"add", "count", "reverse", "sort"};
     return families;
 }
 
-std::vector<PolicySpec> default_policies() { return {PolicySpec{"small", {}, PolicySpec::kDefaultWarmupSteps}}; }
+std::vector<PolicySpec> default_policies() {
+    return {PolicySpec{"small", {}, PolicySpec::kDefaultWarmupSteps}};
+}
 
 bool is_identifier(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -45,7 +48,7 @@ bool is_identifier(std::string_view s) {
 }
 
 void read_shape(TableReader& r, TransformerShape& shape) {
-    shape.context = r.integer("context", TransformerShape::kDefaultContext, IntRange{8, 4096});
+    shape.max_len = r.integer("max_len", TransformerShape::kDefaultMaxLen, IntRange{8, 4096});
     shape.d_model = r.integer("d_model", TransformerShape::kDefaultDModel, IntRange{8, 4096});
     shape.layers = r.integer("layers", TransformerShape::kDefaultLayers, IntRange{1, 48});
     shape.heads = r.integer("heads", TransformerShape::kDefaultHeads, IntRange{1, 64});
@@ -71,23 +74,25 @@ void read_zo(const toml::table* table, ZoSpec& zo, std::optional<FieldError>& er
     r.finish();
 
     TableReader m(model_table, "zo.model", error);
-    zo.model = m.choice("kind", "mlp", kZoModels) == "char_lm" ? ZoModelKind::char_lm
-                                                                : ZoModelKind::mlp;
+    zo.model =
+        m.choice("kind", "mlp", kZoModels) == "char_lm" ? ZoModelKind::char_lm : ZoModelKind::mlp;
     if (zo.model == ZoModelKind::mlp) {
-        auto hidden = m.integers("hidden", {128}, 1, kMaxHiddenLayers, IntRange{1, 65536});
-        zo.hidden.assign(hidden.begin(), hidden.end());
-        for (auto key : {"context", "d_model", "layers", "heads"})
+        zo.hidden = m.integers("hidden", {128}, 1, kMaxHiddenLayers, IntRange{1, 65536});
+        for (auto key : {"context", "embed"})
             m.not_used(key, "not used when zo.model.kind = \"mlp\"");
     } else {
-        read_shape(m, zo.transformer);
-        m.not_used("hidden", "not used when zo.model.kind = \"char_lm\"");
+        zo.hidden = m.integers("hidden", {128}, 1, 1, IntRange{1, 65536});
+        zo.context = m.integer("context", ZoSpec::kDefaultContext, IntRange{1, 1024});
+        zo.embed = m.integer("embed", ZoSpec::kDefaultEmbed, IntRange{1, 1024});
     }
     m.finish();
 
     TableReader d(data_table, "zo.data", error);
     zo.data = d.choice("set", "digits", kDataSets) == "text" ? DataSet::text : DataSet::digits;
-    zo.test_fraction =
-        d.number("test_fraction", ZoSpec::kDefaultTestFraction, FloatRange{0, 0.9, true});
+    zo.test_fraction = d.number("test_fraction",
+                                zo.data == DataSet::text ? ZoSpec::kDefaultTextTestFraction
+                                                         : ZoSpec::kDefaultDigitsTestFraction,
+                                FloatRange{0, 0.9, true});
     if (zo.data == DataSet::text) {
         zo.text_path = d.text("path", ZoSpec::kDefaultTextPath, kMaxPathLength);
         if (!d.failed() && zo.text_path.empty()) d.fail("path", "must not be empty");
@@ -137,9 +142,10 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
         }
     }
     std::sort(sapo.families.begin(), sapo.families.end());
-    sapo.level_min = t.integer("level_min", SapoSpec::kDefaultLevelMin, IntRange{1, 10});
+    sapo.level_min =
+        t.integer("level_min", SapoSpec::kDefaultLevelMin, IntRange{0, SapoSpec::kMaxLevel});
     sapo.level_max = t.integer("level_max", std::max(SapoSpec::kDefaultLevelMax, sapo.level_min),
-                               IntRange{sapo.level_min, 10});
+                               IntRange{sapo.level_min, SapoSpec::kMaxLevel});
     t.finish();
 
     sapo.policies.clear();
@@ -153,9 +159,10 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
         PolicySpec policy;
         policy.name = p.text("name", "", kMaxPolicyName);
         if (!p.failed() && !is_identifier(policy.name)) {
-            p.fail("name", p.has("name") ? detail::show(policy.name) +
-                                               " is not a name (allowed: 1 to 32 of A-Z a-z 0-9 . _ -)"
-                                         : "missing (every policy needs a name)");
+            p.fail("name", p.has("name")
+                               ? detail::show(policy.name) +
+                                     " is not a name (allowed: 1 to 32 of A-Z a-z 0-9 . _ -)"
+                               : "missing (every policy needs a name)");
         }
         for (const auto& other : sapo.policies) {
             if (!p.failed() && other.name == policy.name)
@@ -172,41 +179,40 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
 }
 
 toml::table shape_table(const TransformerShape& s) {
-    return toml::table{{"context", s.context}, {"d_model", s.d_model}, {"layers", s.layers},
-                       {"heads", s.heads}};
+    return toml::table{
+        {"max_len", s.max_len}, {"d_model", s.d_model}, {"layers", s.layers}, {"heads", s.heads}};
 }
 
 toml::table to_table(const Spec& spec) {
-    toml::table root{{"format", spec.format},   {"name", spec.name},
+    toml::table root{{"format", spec.format},        {"name", spec.name},
                      {"mode", to_string(spec.mode)}, {"seed", spec.seed},
-                     {"rounds", spec.rounds},   {"merge_round", spec.merge_round}};
+                     {"rounds", spec.rounds},        {"merge_round", spec.merge_round}};
     if (spec.mode == Mode::zo) {
         const ZoSpec& zo = spec.zo;
-        toml::table model;
-        if (zo.model == ZoModelKind::mlp) {
-            toml::array hidden;
-            for (auto h : zo.hidden) hidden.push_back(h);
-            model = toml::table{{"kind", "mlp"}, {"hidden", std::move(hidden)}};
-        } else {
-            model = shape_table(zo.transformer);
-            model.insert("kind", "char_lm");
+        toml::array hidden;
+        for (auto h : zo.hidden) hidden.push_back(h);
+        toml::table model{{"kind", zo.model == ZoModelKind::mlp ? "mlp" : "char_lm"},
+                          {"hidden", std::move(hidden)}};
+        if (zo.model == ZoModelKind::char_lm) {
+            model.insert("context", zo.context);
+            model.insert("embed", zo.embed);
         }
         toml::table data{{"set", zo.data == DataSet::text ? "text" : "digits"},
                          {"test_fraction", zo.test_fraction}};
         if (zo.data == DataSet::text) data.insert("path", zo.text_path);
-        root.insert("zo", toml::table{
-                              {"epsilon", zo.epsilon},
-                              {"lr", zo.lr},
-                              {"scale", zo.scale},
-                              {"directions", zo.directions},
-                              {"batch", zo.batch},
-                              {"staleness", zo.staleness},
-                              {"perturbation", zo.perturbation == Perturbation::gaussian
-                                                   ? "gaussian"
-                                                   : "rademacher"},
-                              {"model", std::move(model)},
-                              {"data", std::move(data)},
-                          });
+        root.insert("zo",
+                    toml::table{
+                        {"epsilon", zo.epsilon},
+                        {"lr", zo.lr},
+                        {"scale", zo.scale},
+                        {"directions", zo.directions},
+                        {"batch", zo.batch},
+                        {"staleness", zo.staleness},
+                        {"perturbation",
+                         zo.perturbation == Perturbation::gaussian ? "gaussian" : "rademacher"},
+                        {"model", std::move(model)},
+                        {"data", std::move(data)},
+                    });
     } else {
         const SapoSpec& sapo = spec.sapo;
         toml::array families;
@@ -245,11 +251,13 @@ FieldResult<Spec> parse_spec(std::string_view toml_text) {
     Spec spec;
     TableReader r(&doc, "", error);
     spec.format = r.integer("format", Spec::kFormat, IntRange{Spec::kFormat, Spec::kFormat});
-    spec.name = r.text("name", std::string(kDefaultName), kMaxNameLength);
-    if (!r.failed() && !is_identifier(spec.name))
-        r.fail("name", detail::show(spec.name) +
-                           " is not a name (allowed: 1 to 64 of A-Z a-z 0-9 . _ -)");
     spec.mode = r.choice("mode", "zo", kModes) == "sapo" ? Mode::sapo : Mode::zo;
+    spec.name =
+        r.text("name", std::string(spec.mode == Mode::zo ? kDefaultZoName : kDefaultSapoName),
+               kMaxNameLength);
+    if (!r.failed() && !is_identifier(spec.name))
+        r.fail("name",
+               detail::show(spec.name) + " is not a name (allowed: 1 to 64 of A-Z a-z 0-9 . _ -)");
     spec.seed = r.integer("seed", kDefaultSeed, IntRange{0, INT64_MAX});
     spec.rounds = r.integer("rounds", spec.mode == Mode::zo ? kDefaultZoRounds : kDefaultSapoRounds,
                             IntRange{1, kMaxRounds});

@@ -19,15 +19,15 @@ enum class ZoModelKind { mlp, char_lm };
 enum class DataSet { digits, text };
 enum class Perturbation { rademacher, gaussian };
 
-// A small causal transformer over characters.
+// A small causal transformer over characters (rl::PolicyOptions).
 struct TransformerShape {
-    static constexpr std::int64_t kDefaultContext = 64;
+    static constexpr std::int64_t kDefaultMaxLen = 40;
     static constexpr std::int64_t kDefaultDModel = 64;
     static constexpr std::int64_t kDefaultLayers = 2;
     static constexpr std::int64_t kDefaultHeads = 4;
 
-    std::int64_t context = kDefaultContext;  // characters the model sees
-    std::int64_t d_model = kDefaultDModel;   // a multiple of heads
+    std::int64_t max_len = kDefaultMaxLen;  // prompt + BOS + completion, in characters
+    std::int64_t d_model = kDefaultDModel;  // a multiple of heads
     std::int64_t layers = kDefaultLayers;
     std::int64_t heads = kDefaultHeads;
 
@@ -37,29 +37,33 @@ struct TransformerShape {
 // Zeroth-order one-byte training ([zo], [zo.model], [zo.data]).
 struct ZoSpec {
     static constexpr double kDefaultEpsilon = 1e-3;
-    static constexpr double kDefaultLr = 1e-3;
+    static constexpr double kDefaultLr = 2e-3;
     static constexpr double kDefaultScale = 0.02;
     static constexpr std::int64_t kDefaultDirections = 1;
     static constexpr std::int64_t kDefaultBatch = 64;
     static constexpr std::int64_t kDefaultStaleness = 4;
-    static constexpr double kDefaultTestFraction = 0.2;
+    static constexpr double kDefaultDigitsTestFraction = 0.2;
+    static constexpr double kDefaultTextTestFraction = 0.1;
+    static constexpr std::int64_t kDefaultContext = 16;
+    static constexpr std::int64_t kDefaultEmbed = 16;
     static constexpr const char* kDefaultTextPath = "/usr/share/common-licenses/GPL-3";
 
-    double epsilon = kDefaultEpsilon;      // perturbation size
-    double lr = kDefaultLr;                // θ ← θ − lr·scale·q·z
-    double scale = kDefaultScale;          // one-byte quantization step: q = round(g / scale)
+    double epsilon = kDefaultEpsilon;  // perturbation size
+    double lr = kDefaultLr;            // θ ← θ − lr·scale·q·z
+    double scale = kDefaultScale;      // one-byte quantization step: q = round(g / scale)
     std::int64_t directions = kDefaultDirections;  // n-SPSA: updates published per round
     std::int64_t batch = kDefaultBatch;
-    std::int64_t staleness = kDefaultStaleness;    // rounds behind or ahead that are accepted
+    std::int64_t staleness = kDefaultStaleness;  // rounds behind or ahead that are accepted
     Perturbation perturbation = Perturbation::rademacher;
 
     ZoModelKind model = ZoModelKind::mlp;
-    std::vector<std::int64_t> hidden{128};  // mlp: hidden layer widths
-    TransformerShape transformer;           // char_lm
+    std::vector<std::int64_t> hidden{128};   // hidden layer widths (char_lm: exactly one)
+    std::int64_t context = kDefaultContext;  // char_lm: characters of context
+    std::int64_t embed = kDefaultEmbed;      // char_lm: character embedding width
 
     DataSet data = DataSet::digits;
     std::string text_path = kDefaultTextPath;  // text: the file trained on
-    double test_fraction = kDefaultTestFraction;
+    double test_fraction = kDefaultDigitsTestFraction;
 
     friend bool operator==(const ZoSpec&, const ZoSpec&) = default;
 };
@@ -67,7 +71,7 @@ struct ZoSpec {
 // One policy architecture a SAPO node may run ([[sapo.policies]]); nodes of the same
 // architecture are merged together.
 struct PolicySpec {
-    static constexpr std::int64_t kDefaultWarmupSteps = 300;
+    static constexpr std::int64_t kDefaultWarmupSteps = 400;
 
     std::string name;
     TransformerShape shape;
@@ -83,10 +87,11 @@ struct SapoSpec {
     static constexpr std::int64_t kDefaultExternal = 4;
     static constexpr double kDefaultLr = 1e-3;
     static constexpr double kDefaultTemperature = 1.0;
-    static constexpr std::int64_t kDefaultMaxTokens = 16;
+    static constexpr std::int64_t kDefaultMaxTokens = 10;
     static constexpr std::int64_t kDefaultStaleness = 2;
-    static constexpr std::int64_t kDefaultLevelMin = 1;
-    static constexpr std::int64_t kDefaultLevelMax = 2;
+    static constexpr std::int64_t kDefaultLevelMin = 0;
+    static constexpr std::int64_t kDefaultLevelMax = 1;
+    static constexpr std::int64_t kMaxLevel = 3;
 
     std::int64_t completions = kDefaultCompletions;  // G per question
     std::int64_t local = kDefaultLocal;              // I local question groups per round
@@ -125,10 +130,9 @@ inline constexpr std::size_t kMaxSpecFileSize = 64 * 1024;
 inline constexpr std::size_t kMaxNameLength = 64;
 inline constexpr std::size_t kMaxPathLength = 4096;
 
-// Task families a SAPO spec may name.
-inline constexpr std::array<std::string_view, 9> kTaskFamilies = {
-    "addition", "multiplication", "sorting", "reversal", "counting",
-    "parity",   "comparison",     "algebra", "composition"};
+// Task families a SAPO spec may name (rl::family_name).
+inline constexpr std::array<std::string_view, 8> kTaskFamilies = {
+    "add", "mul", "sort", "reverse", "count", "digitsum", "algebra", "compose"};
 
 // Parses and validates a spec; absent keys take their defaults. The first problem found is
 // returned as a one-line FieldError naming the key.
@@ -146,7 +150,7 @@ std::string canonical_text(const Spec& spec);
 
 // SHA-256 of the canonical text, shown as 64 lower-case hex digits (what `sha256sum` prints).
 class SwarmId {
-public:
+  public:
     static SwarmId of(const Spec& spec);
 
     const std::array<std::uint8_t, 32>& bytes() const noexcept { return m_digest; }
@@ -156,7 +160,7 @@ public:
 
     friend bool operator==(const SwarmId&, const SwarmId&) = default;
 
-private:
+  private:
     std::array<std::uint8_t, 32> m_digest{};
 };
 

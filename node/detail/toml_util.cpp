@@ -53,8 +53,9 @@ std::string key_text(std::string_view key) {
     if (!key.empty() && key.back() == ']') {
         auto open = key.find('[');
         std::string_view index = key.substr(open + 1, key.size() - open - 2);
-        bool digits = open != std::string_view::npos && !index.empty() &&
-                      std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+        bool digits =
+            open != std::string_view::npos && !index.empty() &&
+            std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (digits) base = key.substr(0, open);
     }
     return is_bare_key(base) ? std::string(key) : quote(key);
@@ -91,8 +92,8 @@ FieldResult<toml::table> parse_toml(std::string_view text) {
     } catch (const toml::parse_error& e) {
         FieldError err;
         err.line = static_cast<int>(e.source().begin.line);
-        err.message = "malformed TOML at column " + std::to_string(e.source().begin.column) +
-                      ": " + one_line(e.description());
+        err.message = "malformed TOML at column " + std::to_string(e.source().begin.column) + ": " +
+                      one_line(e.description());
         return err;
     }
 }
@@ -109,7 +110,16 @@ void TableReader::fail(std::string_view key, std::string message) {
     if (m_error) return;
     FieldError err{path_of(key), std::move(message), 0};
     if (m_table) {
-        if (const auto* node = m_table->get(key)) err.line = static_cast<int>(node->source().begin.line);
+        // "hidden[1]" points at the line of hidden's element 1.
+        std::string_view base = key.substr(0, key.find('['));
+        const toml::node* node = m_table->get(base);
+        if (node && base.size() < key.size()) {
+            std::size_t index = 0;
+            std::from_chars(key.data() + base.size() + 1, key.data() + key.size(), index);
+            const auto* arr = node->as_array();
+            if (arr && index < arr->size()) node = &(*arr)[index];
+        }
+        if (node) err.line = static_cast<int>(node->source().begin.line);
     }
     m_error = std::move(err);
 }
@@ -117,8 +127,7 @@ void TableReader::fail(std::string_view key, std::string message) {
 bool TableReader::has(std::string_view key) const { return m_table && m_table->contains(key); }
 
 const toml::node* TableReader::find(std::string_view key) {
-    if (std::find(m_known.begin(), m_known.end(), key) == m_known.end())
-        m_known.emplace_back(key);
+    if (std::find(m_known.begin(), m_known.end(), key) == m_known.end()) m_known.emplace_back(key);
     if (m_error || !m_table) return nullptr;
     return m_table->get(key);
 }
@@ -154,8 +163,9 @@ double TableReader::number(std::string_view key, double fallback, FloatRange ran
     bool ok = std::isfinite(value) && (range.min_open ? value > range.min : value >= range.min) &&
               (range.max_open ? value < range.max : value <= range.max);
     if (!ok) {
-        std::string shown = std::isnan(value) ? "nan" : std::isinf(value) ? (value > 0 ? "inf" : "-inf")
-                                                                          : number_text(value);
+        std::string shown = std::isnan(value)   ? "nan"
+                            : std::isinf(value) ? (value > 0 ? "inf" : "-inf")
+                                                : number_text(value);
         fail(key, shown + " is out of range (allowed: " + describe(range, key) + ")");
         return fallback;
     }
@@ -314,7 +324,8 @@ void TableReader::finish() {
         std::sort(known.begin(), known.end());
         std::string list;
         for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
-        std::string shown = is_bare_key(key) && key.size() <= kShowLimit ? std::string(key) : show(key);
+        std::string shown =
+            is_bare_key(key) && key.size() <= kShowLimit ? std::string(key) : show(key);
         std::string where = m_path.empty() ? " at top level" : " in [" + m_path + "]";
         m_error = FieldError{m_path.empty() ? shown : m_path + "." + shown,
                              "unknown key (allowed" + where + ": " + list + ")",
@@ -337,11 +348,21 @@ std::string quote(std::string_view text) {
     for (char c : text) {
         auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
                 if (u < 0x20 || u == 0x7f) {
                     char esc[8];
@@ -366,16 +387,26 @@ std::string show(std::string_view text) {
 
 std::string_view type_name(const toml::node& node) {
     switch (node.type()) {
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a float";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::date: return "a date";
-        case toml::node_type::time: return "a time";
-        case toml::node_type::date_time: return "a date-time";
-        case toml::node_type::none: break;
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::none:
+            break;
     }
     return "nothing";
 }
@@ -384,12 +415,18 @@ namespace {
 
 void write_value(const toml::node& node, std::string& out) {
     switch (node.type()) {
-        case toml::node_type::string: out += quote(node.as_string()->get()); break;
-        case toml::node_type::integer: out += int_text(node.as_integer()->get()); break;
+        case toml::node_type::string:
+            out += quote(node.as_string()->get());
+            break;
+        case toml::node_type::integer:
+            out += int_text(node.as_integer()->get());
+            break;
         case toml::node_type::floating_point:
             out += format_float(node.as_floating_point()->get());
             break;
-        case toml::node_type::boolean: out += node.as_boolean()->get() ? "true" : "false"; break;
+        case toml::node_type::boolean:
+            out += node.as_boolean()->get() ? "true" : "false";
+            break;
         case toml::node_type::array: {
             out += '[';
             bool first = true;
@@ -409,8 +446,8 @@ void write_value(const toml::node& node, std::string& out) {
 }
 
 bool is_section(const toml::node& node) {
-    return node.is_table() || (node.is_array() && !node.as_array()->empty() &&
-                               node.as_array()->is_array_of_tables());
+    return node.is_table() ||
+           (node.is_array() && !node.as_array()->empty() && node.as_array()->is_array_of_tables());
 }
 
 std::vector<std::string_view> sorted_keys(const toml::table& table) {

@@ -38,7 +38,7 @@ FieldResult<toml::table> parse_toml(std::string_view text);
 // all readers of a document, and every later read returns its fallback, so a reader body is
 // straight-line code that checks the slot once at the end.
 class TableReader {
-public:
+  public:
     // `table` may be null (section absent): every read then returns its fallback.
     TableReader(const toml::table* table, std::string path, std::optional<FieldError>& error);
 
@@ -75,7 +75,7 @@ public:
     void fail(std::string_view key, std::string message);
     std::string path_of(std::string_view key) const;
 
-private:
+  private:
     const toml::node* find(std::string_view key);
 
     const toml::table* m_table;

@@ -35,7 +35,7 @@ std::string slurp(const fs::path& p) {
 }
 
 class Sandbox {
-public:
+  public:
     Sandbox() {
         m_dir = fs::temp_directory_path() /
                 ("swarmd-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(++s_count));
@@ -86,7 +86,7 @@ public:
         return r;
     }
 
-private:
+  private:
     static inline int s_count = 0;
     fs::path m_dir;
 };
@@ -224,6 +224,7 @@ TEST_CASE("spec check accepts good specs and names the key of bad ones", "[cli]"
     fs::path huge = box.write("huge.toml", "# " + std::string(70000, 'x') + "\n");
     check_one_line_error(box.run({"spec", "check", huge.string()}), "larger than 65536 bytes");
     CHECK(box.run({"spec", "check"}).code != 0);
+    check_one_line_error(box.run({"spec", "check", ""}), "file name is empty");
 }
 
 TEST_CASE("spec show prints the canonical spec and its id", "[cli]") {
@@ -283,14 +284,14 @@ TEST_CASE("node options: config file < environment < flags, with one-line errors
     check_one_line_error(box.run({"spec", "show", "--debug=net,bogus"}), "--debug: \"bogus\"");
 }
 
-TEST_CASE("--help lists every option with its default", "[cli]") {
+TEST_CASE("help lists every option with its default", "[cli]") {
     Sandbox box;
     Run top = box.run({"--help"});
     INFO(top.out);
     CHECK(top.code == 0);
     for (const char* expect :
-         {"--config FILE=none", "--data-dir DIR=" , "--listen MADDR=/ip4/0.0.0.0/tcp/7411",
-          "--bootstrap MADDR=none", "--http HOST:PORT=127.0.0.1:7412",
+         {"--config FILE=none", "--data-dir DIR=", "--listen MADDR=/ip4/0.0.0.0/tcp/4001",
+          "--bootstrap MADDR=none", "--http HOST:PORT=127.0.0.1:7070",
           "--key-file FILE=<data-dir>/identity.key", "--spec FILE=embedded",
           "--log-level LEVEL=info", "--debug CATEGORY=none", "--log-format FORMAT=text",
           "SWARMD_DATA_DIR", "SWARMD_LOG_FORMAT", "keygen", "spec"}) {

@@ -1,12 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 #include "node/config.hpp"
+#include "node/http_server.hpp"
 
 using namespace swarmd::node;
 namespace fs = std::filesystem;
@@ -27,9 +28,9 @@ struct FakeEnv {
 struct TempDir {
     fs::path path;
     TempDir() {
-        path = fs::temp_directory_path() /
-               ("swarmd-config-test-" + std::to_string(::getpid()) + "-" +
-                std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+        path =
+            fs::temp_directory_path() / ("swarmd-config-test-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(reinterpret_cast<std::uintptr_t>(this)));
         fs::create_directories(path);
     }
     ~TempDir() {
@@ -75,7 +76,9 @@ TEST_CASE("defaults: data dir from XDG or HOME, key file inside it", "[config]")
     CHECK(c.key_file == "/home/ada/.local/share/swarmd/identity.key");
     CHECK(c.listen == std::vector<std::string>{NodeConfig::kDefaultListen});
     CHECK(c.bootstrap.empty());
-    CHECK(c.http == "127.0.0.1:7412");
+    CHECK(c.http == "127.0.0.1:7070");
+    CHECK(c.http == std::string(HttpOptions::kDefaultAddress) + ":" +
+                        std::to_string(HttpOptions::kDefaultPort));
     CHECK(c.spec_file.empty());
     CHECK(c.log.level == spdlog::level::info);
     CHECK(c.log.format == LogFormat::text);
@@ -92,7 +95,7 @@ http = "127.0.0.1:1000"
 log_level = "warn"
 log_format = "json"
 listen = ["/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2"]
-bootstrap = ["/ip4/10.0.0.1/tcp/7411"]
+bootstrap = ["/ip4/10.0.0.1/tcp/4001"]
 debug = ["net"]
 )");
     auto file_layer = read_config_file(file);
@@ -123,7 +126,7 @@ debug = ["net"]
     CHECK(c.log.format == LogFormat::json);
     CHECK(c.listen == std::vector<std::string>{"/ip4/0.0.0.0/tcp/9"});  // a list replaces
     CHECK(c.log.debug == std::vector<std::string>{"gossip", "boot"});
-    CHECK(c.bootstrap == std::vector<std::string>{"/ip4/10.0.0.1/tcp/7411"});
+    CHECK(c.bootstrap == std::vector<std::string>{"/ip4/10.0.0.1/tcp/4001"});
 
     // Flags over environment and file.
     auto flag_layer = flags({{"http", {"off"}},
@@ -139,8 +142,9 @@ debug = ["net"]
 
 TEST_CASE("relative paths in a config file are relative to the file", "[config]") {
     TempDir dir;
-    auto file = dir.write("node.toml", "data_dir = \"state\"\nkey_file = \"keys/id.key\"\n"
-                                       "spec = \"/abs/swarm.toml\"\n");
+    auto file = dir.write("node.toml",
+                          "data_dir = \"state\"\nkey_file = \"keys/id.key\"\n"
+                          "spec = \"/abs/swarm.toml\"\n");
     auto layer = read_config_file(file);
     REQUIRE(layer);
     NodeConfig c = resolve_ok({layer.value()}, FakeEnv{});
@@ -177,7 +181,10 @@ TEST_CASE("bad config values are one-line errors naming their source", "[config]
     check_file("http = \"localhost\"\n", "expected HOST:PORT");
     check_file("http = \"127.0.0.1:99999\"\n", "not a number from 0 to 65535");
     check_file("listen = \"/ip4/1.2.3.4/tcp/1\"\n", "expected an array of strings");
-    check_file("listen = [\"1.2.3.4:7411\"]\n", "is not a multiaddr");
+    check_file("listen = [\"1.2.3.4:4001\"]\n", "is not a multiaddr");
+    check_file("bootstrap = [\"/ip4/1.2.3.999/tcp/1\"]\n", "is not a multiaddr");
+    check_file("bootstrap = [\"/ip4/1.2.3.4/tcp/1/p2p/12D3KooWnotapeerid\"]\n",
+               "is not a multiaddr");
     check_file("debug = [\"network\"]\n", "is not a log category");
     check_file("data_dir = \"\"\n", "must not be empty");
     check_file("[log]\nlevel = \"info\"\n", "unknown key");

@@ -2,9 +2,9 @@
 
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "node/logging.hpp"
 
@@ -22,7 +22,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("--debug lowers only the named categories to debug", "[logging]") {
+TEST_CASE("the debug option lowers only the named categories to debug", "[logging]") {
     std::ostringstream out;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
     LogOptions options;
@@ -61,7 +61,7 @@ TEST_CASE("--debug lowers only the named categories to debug", "[logging]") {
     CHECK(held->level() == spdlog::level::info);
 }
 
-TEST_CASE("--log-format json writes one JSON object per line", "[logging]") {
+TEST_CASE("the json log format writes one JSON object per line", "[logging]") {
     std::ostringstream out;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
     LogOptions options;
