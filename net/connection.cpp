@@ -159,7 +159,22 @@ bool Connection::stream_write_blocked(std::uint32_t id) {
     return true;
 }
 
+void Connection::send_pending_fins() {
+    if (m_pending_fins.empty()) return;
+    auto pending = std::move(m_pending_fins);
+    m_pending_fins.clear();
+    for (std::uint32_t id : pending) {
+        if (!m_muxer->has_stream(id)) continue;
+        if (m_muxer->queued_bytes(id) > 0) {
+            m_pending_fins.push_back(id);
+        } else {
+            (void)m_muxer->close(id);
+        }
+    }
+}
+
 void Connection::wake_writers() {
+    send_pending_fins();
     if (m_blocked_writers.empty()) return;
     auto blocked = std::move(m_blocked_writers);
     m_blocked_writers.clear();
@@ -182,8 +197,14 @@ void Connection::stream_consumed(std::uint32_t id, std::size_t n) {
 
 void Connection::stream_close_write(std::uint32_t id) {
     if (m_state != State::open) return;
-    (void)m_muxer->close(id);
-    flush();
+    // js-libp2p-yamux applies a FIN flag before the payload of the same Data frame and drops that
+    // payload, so the FIN waits until the queued data is out and then travels on its own frame.
+    if (m_muxer->queued_bytes(id) > 0) {
+        m_pending_fins.push_back(id);
+    } else {
+        (void)m_muxer->close(id);
+        flush();
+    }
     if (auto it = m_streams.find(id); it != m_streams.end()) {
         it->second.local_end = true;
         if (it->second.remote_end) m_streams.erase(it);
