@@ -1,0 +1,32 @@
+#pragma once
+#include <system_error>
+
+namespace swarmd::bootstrap {
+
+enum class Errc {
+    dns_timeout = 1,
+    dns_name_not_found,
+    dns_server_failure,
+    dns_refused,
+    dns_malformed_response,
+    dns_truncated,
+    dns_bad_name,
+    dns_no_server,
+    dnsaddr_loop,
+    dnsaddr_too_deep,
+    dnsaddr_no_records,
+    dnsaddr_too_many_records,
+    bad_peer_list,
+    bad_peer_store,
+};
+
+const std::error_category& bootstrap_category() noexcept;
+
+inline std::error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), bootstrap_category()};
+}
+
+}  // namespace swarmd::bootstrap
+
+template <>
+struct std::is_error_code_enum<swarmd::bootstrap::Errc> : std::true_type {};
