@@ -8,6 +8,7 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
+#include "node/cli_p2p.hpp"
 
 namespace swarmd::node {
 namespace {
@@ -35,6 +36,8 @@ int run_cli(int argc, char** argv) {
     std::string id_key = kDefaultKeyFile;
     auto* id = app.add_subcommand("id", "Print the peer id of a key file");
     id->add_option("--key", id_key, "Key file to read")->capture_default_str();
+
+    add_p2p_commands(app);
 
     try {
         app.parse(argc, argv);
