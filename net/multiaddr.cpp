@@ -119,7 +119,6 @@ std::string value_to_string(Protocol p, const Bytes& value) {
     return {};
 }
 
-
 }  // namespace
 
 std::string_view protocol_name(Protocol p) noexcept {
@@ -155,8 +154,8 @@ Result<Multiaddr> Multiaddr::parse(std::string_view text) {
             BOOST_OUTCOME_TRY(bytes, parse_value(spec->protocol, *value));
             c.value = std::move(bytes);
         }
-        binary_size += varint_size(static_cast<std::uint64_t>(c.protocol)) +
-                       varint_size(c.value.size()) + c.value.size();
+        binary_size += varint_size(static_cast<std::uint64_t>(c.protocol)) + c.value.size();
+        if (spec->size == kVariableSize) binary_size += varint_size(c.value.size());
         if (binary_size > kMaxBinarySize) return Errc::multiaddr_too_large;
         ma.m_components.push_back(std::move(c));
     }

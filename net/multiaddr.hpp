@@ -54,7 +54,9 @@ class Multiaddr {
 public:
     // Limits checked before anything is allocated.
     static constexpr std::size_t kMaxBinarySize = 1024;
-    static constexpr std::size_t kMaxTextSize = 2048;
+    // Any binary multiaddr within the limit prints within this (/p2p-circuit: 2 bytes -> 12
+    // characters), so text and binary forms convert both ways.
+    static constexpr std::size_t kMaxTextSize = 8 * kMaxBinarySize;
     static constexpr std::size_t kMaxDnsNameSize = 255;
 
     static Result<Multiaddr> parse(std::string_view text);

@@ -57,8 +57,7 @@ Bytes MultistreamReader::take_rest() {
 
 }  // namespace detail
 
-MultistreamDialer::MultistreamDialer(std::vector<std::string> protocols,
-                                     MultistreamOptions options)
+MultistreamDialer::MultistreamDialer(std::vector<std::string> protocols, MultistreamOptions options)
     : m_protocols(std::move(protocols)), m_reader(options.max_message_size) {
     if (m_protocols.empty()) throw std::invalid_argument("multistream dialer needs a protocol");
     for (const auto& p : m_protocols) check_protocol_id(p, options);
@@ -110,9 +109,7 @@ Result<MultistreamStep> MultistreamDialer::feed(ByteSpan in) {
 
 MultistreamListener::MultistreamListener(std::vector<std::string> supported,
                                          MultistreamOptions options)
-    : m_supported(std::move(supported)),
-      m_options(options),
-      m_reader(options.max_message_size) {
+    : m_supported(std::move(supported)), m_options(options), m_reader(options.max_message_size) {
     for (const auto& p : m_supported) check_protocol_id(p, options);
 }
 

@@ -60,8 +60,7 @@ private:
 class MultistreamDialer {
 public:
     // `protocols` in order of preference; each must be non-empty and fit a message.
-    explicit MultistreamDialer(std::vector<std::string> protocols,
-                               MultistreamOptions options = {});
+    explicit MultistreamDialer(std::vector<std::string> protocols, MultistreamOptions options = {});
 
     // The first write: header and first proposal.
     Bytes start();

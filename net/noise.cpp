@@ -92,8 +92,10 @@ Result<crypto::SymmetricKey> dh(const crypto::DhKeyPair& local, ByteSpan remote)
     return shared.value();
 }
 
-Result<NoiseRemote> verify_payload(ByteSpan payload, const crypto::DhPublic& remote_static,
-                                   const std::optional<crypto::PeerId>& expected) {
+}  // namespace
+
+Result<NoiseRemote> noise_verify_payload(ByteSpan payload, const crypto::DhPublic& remote_static,
+                                         const std::optional<crypto::PeerId>& expected) {
     pb::NoiseHandshakePayload msg;
     if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
         !msg.has_identity_key() || !msg.has_identity_sig()) {
@@ -114,8 +116,6 @@ Result<NoiseRemote> verify_payload(ByteSpan payload, const crypto::DhPublic& rem
     }
     return remote;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 
@@ -265,9 +265,9 @@ struct NoiseHandshake::State {
         std::copy_n(rs_bytes.begin(), crypto::kDhSize, rs.begin());
         BOOST_OUTCOME_TRYV(mix_dh(rs));
         Bytes payload;
-        BOOST_OUTCOME_TRYV(sym.decrypt_and_hash(
-            msg.subspan(crypto::kDhSize + crypto::kAeadTagSize), payload));
-        BOOST_OUTCOME_TRY(r, verify_payload(payload, rs, expected));
+        BOOST_OUTCOME_TRYV(
+            sym.decrypt_and_hash(msg.subspan(crypto::kDhSize + crypto::kAeadTagSize), payload));
+        BOOST_OUTCOME_TRY(r, noise_verify_payload(payload, rs, expected));
         remote = std::move(r);
         return success();
     }
@@ -336,16 +336,16 @@ NoiseHandshake::~NoiseHandshake() = default;
 NoiseHandshake NoiseHandshake::initiator(std::shared_ptr<const NoiseIdentity> local,
                                          std::optional<crypto::PeerId> expected_remote,
                                          std::optional<crypto::DhKeyPair> ephemeral) {
-    return NoiseHandshake(std::make_unique<State>(
-        Role::initiator, std::move(local), std::move(expected_remote),
-        ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
+    return NoiseHandshake(
+        std::make_unique<State>(Role::initiator, std::move(local), std::move(expected_remote),
+                                ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
 }
 
 NoiseHandshake NoiseHandshake::responder(std::shared_ptr<const NoiseIdentity> local,
                                          std::optional<crypto::DhKeyPair> ephemeral) {
-    return NoiseHandshake(std::make_unique<State>(
-        Role::responder, std::move(local), std::nullopt,
-        ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
+    return NoiseHandshake(
+        std::make_unique<State>(Role::responder, std::move(local), std::nullopt,
+                                ephemeral ? std::move(*ephemeral) : crypto::DhKeyPair::generate()));
 }
 
 NoiseHandshake::Role NoiseHandshake::role() const noexcept { return m_state->role; }

@@ -54,6 +54,11 @@ struct NoiseRemote {
     std::vector<std::string> stream_muxers;
 };
 
+// Checks a decrypted handshake payload: the identity key parses (Ed25519), its signature covers
+// `remote_static`, and its peer id equals `expected` when given.
+Result<NoiseRemote> noise_verify_payload(ByteSpan payload, const crypto::DhPublic& remote_static,
+                                         const std::optional<crypto::PeerId>& expected);
+
 // Encrypted transport after the handshake: frames of u16 BE length || ciphertext || tag, one
 // 64-bit little-endian nonce per direction, plaintext split at 65519 bytes.
 class NoiseSession {

@@ -24,8 +24,8 @@ constexpr std::size_t kHeaderSize = 12;
 constexpr std::uint64_t kMaxSendWindow = 0xffffffffu;
 
 std::uint32_t read_u32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-           (std::uint32_t{p[2]} << 8) | p[3];
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           p[3];
 }
 
 YamuxEvent event(YamuxEvent::Kind kind, std::uint32_t id) {
@@ -266,13 +266,11 @@ void YamuxSession::flush(std::uint32_t id, Stream& s) {
         const std::size_t remaining = s.send_queue.size() - s.send_head;
         const std::size_t n = static_cast<std::size_t>(
             std::min<std::uint64_t>({remaining, s.send_window, m_options.max_frame_data}));
-        const bool fin = s.local_fin_requested && n == remaining;
-        send_header(kTypeData, fin ? kFlagFin : 0, id, static_cast<std::uint32_t>(n));
+        send_header(kTypeData, 0, id, static_cast<std::uint32_t>(n));
         const auto first = s.send_queue.begin() + static_cast<std::ptrdiff_t>(s.send_head);
         m_output.insert(m_output.end(), first, first + static_cast<std::ptrdiff_t>(n));
         s.send_head += n;
         s.send_window -= n;
-        if (fin) s.local_fin_sent = true;
     }
     if (s.send_head == s.send_queue.size()) {
         s.send_queue.clear();
@@ -282,6 +280,9 @@ void YamuxSession::flush(std::uint32_t id, Stream& s) {
                            s.send_queue.begin() + static_cast<std::ptrdiff_t>(s.send_head));
         s.send_head = 0;
     }
+    // FIN travels on its own zero-length WindowUpdate, as go-yamux sends it. Checked against
+    // js-libp2p-yamux 8.0.1: the payload of a Data frame that also carried FIN never reached
+    // the js application.
     if (s.local_fin_requested && !s.local_fin_sent && s.send_queue.empty()) {
         send_header(kTypeWindowUpdate, kFlagFin, id, 0);
         s.local_fin_sent = true;

@@ -10,6 +10,8 @@
 // once half the window has been consumed, and the window doubles up to 16 MiB when a window's
 // worth is consumed within 4 RTTs (RTT from yamux pings). Writes never exceed the peer's window:
 // they queue per stream and go out as the peer grants credit, in Data frames of at most 64 KiB.
+// Windows only grow once an RTT is known, so the host should ping() when the session starts (and
+// every 30 s as keepalive, as go and js do).
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -83,7 +85,8 @@ public:
     std::vector<YamuxEvent> feed(ByteSpan in, YamuxClock::time_point now);
 
     Result<std::uint32_t> open_stream();
-    // Queues bytes; they leave as the peer's window allows.
+    // Queues bytes; they leave as the peer's window allows. The queue is unbounded: the host
+    // applies backpressure with queued_bytes().
     Result<void> write(std::uint32_t id, ByteSpan data);
     // Half-close: FIN follows the queued data.
     Result<void> close(std::uint32_t id);
@@ -125,8 +128,8 @@ private:
         std::size_t send_head = 0;  // bytes of send_queue already sent
         std::uint32_t recv_window = YamuxOptions::kInitialWindow;
         std::uint64_t recv_credit = YamuxOptions::kInitialWindow;
-        std::uint64_t unconsumed = 0;  // delivered, not yet consumed (auto_consume off)
-        std::uint64_t consumed = 0;    // consumed, not yet credited back
+        std::uint64_t unconsumed = 0;    // delivered, not yet consumed (auto_consume off)
+        std::uint64_t consumed = 0;      // consumed, not yet credited back
         YamuxClock::time_point epoch{};  // when credit was last returned
     };
 

@@ -16,8 +16,7 @@ TEST_CASE("net errors convert to std::error_code with distinct messages", "[net]
         CHECK(ec.message() != "unknown net error");
         messages.insert(ec.message());
     }
-    CHECK(messages.size() ==
-          static_cast<std::size_t>(static_cast<int>(Errc::invalid_state)));
+    CHECK(messages.size() == static_cast<std::size_t>(static_cast<int>(Errc::invalid_state)));
     std::error_code ec = Errc::window_exceeded;
     CHECK(ec == Errc::window_exceeded);
     CHECK(ec != Errc::protocol_error);

@@ -102,8 +102,7 @@ TEST_CASE("multistream listener parses pipelined messages from one read", "[net]
     auto step = listener.feed(in);
     REQUIRE(step);
     CHECK(step.value().agreed);
-    CHECK(step.value().output ==
-          framed({kMultistreamProtocol, "na", "/yamux/1.0.0"}));
+    CHECK(step.value().output == framed({kMultistreamProtocol, "na", "/yamux/1.0.0"}));
     CHECK(listener.take_leftover() == Bytes{0x00});
     CHECK(listener.feed(Bytes{1}).error() == Errc::invalid_state);
 }
@@ -141,8 +140,7 @@ TEST_CASE("multistream failures carry typed errors", "[net][multistream]") {
         CHECK(listener.feed(framed({"/a"})).error() == Errc::bad_multistream_header);
         MultistreamDialer dialer({"/a"});
         dialer.start();
-        CHECK(dialer.feed(framed({"/multistream/2.0.0"})).error() ==
-              Errc::bad_multistream_header);
+        CHECK(dialer.feed(framed({"/multistream/2.0.0"})).error() == Errc::bad_multistream_header);
     }
     SECTION("unexpected answer") {
         MultistreamDialer dialer({"/a"});

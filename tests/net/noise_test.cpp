@@ -275,8 +275,8 @@ TEST_CASE("noise handshake failures carry typed errors", "[net][noise]") {
         auto s = crypto::DhKeyPair::generate();
         auto other = crypto::DhKeyPair::generate();
         auto key = key_from(5);
-        auto m2 = scripted.msg2(ini.start(), s,
-                                ScriptedResponder::payload(key, other.public_key()));
+        auto m2 =
+            scripted.msg2(ini.start(), s, ScriptedResponder::payload(key, other.public_key()));
         CHECK(ini.feed(m2).error() == Errc::bad_signature);
     }
     SECTION("payload without a key") {

@@ -80,6 +80,8 @@ struct Wire {
                  std::map<std::uint32_t, Bytes>& received) {
         for (const auto& f : frames_of(bytes)) {
             if (f.type == 0) max_data_frame = std::max<std::size_t>(max_data_frame, f.length);
+            // js-libp2p-yamux loses the payload of a Data frame carrying FIN.
+            if (f.type == 0 && f.length > 0) CHECK((f.flags & 0x4) == 0);
         }
         for (std::size_t i = 0; i < bytes.size(); i += chunk) {
             auto evs = to.feed(bytes.subspan(i, std::min(chunk, bytes.size() - i)), now);
@@ -179,7 +181,8 @@ TEST_CASE("yamux bulk transfer on several streams respects windows", "[net][yamu
         REQUIRE(w.b.close(id));
     }
     w.pump();
-    for (const auto& [id, data] : sent) CHECK(w.received_a[id] == Bytes(data.begin(), data.begin() + 500'000));
+    for (const auto& [id, data] : sent)
+        CHECK(w.received_a[id] == Bytes(data.begin(), data.begin() + 500'000));
     CHECK(w.a.stream_count() == 0);
     CHECK(w.b.stream_count() == 0);
 }
@@ -331,8 +334,7 @@ TEST_CASE("yamux accepts go-style control frames", "[net][yamux]") {
     CHECK_FALSE(s.error());
 }
 
-TEST_CASE("yamux hostile input fails the session with a typed error and GoAway",
-          "[net][yamux]") {
+TEST_CASE("yamux hostile input fails the session with a typed error and GoAway", "[net][yamux]") {
     const auto now = YamuxClock::time_point{};
     auto expect_failure = [&](const Bytes& input, Errc expected, bool client = false,
                               bool auto_consume = true) {
