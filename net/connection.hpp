@@ -79,6 +79,8 @@ public:
     void stop(std::error_code reason, Phase phase);
 
     State state() const noexcept { return m_state; }
+    // Open and not closing: new streams may be opened.
+    bool usable() const noexcept { return m_state == State::open && !m_closing; }
     bool outbound() const noexcept { return m_outbound; }
     // Valid once open (for outbound connections, the expected id before that).
     const crypto::PeerId& remote_peer() const noexcept { return m_remote; }

@@ -97,7 +97,7 @@ std::vector<std::string> Host::protocols() const {
 
 std::shared_ptr<Connection> Host::connection_to(const crypto::PeerId& peer) const {
     for (const auto& connection : m_connections)
-        if (connection->state() == Connection::State::open && connection->remote_peer() == peer)
+        if (connection->usable() && connection->remote_peer() == peer)
             return connection;
     return nullptr;
 }
