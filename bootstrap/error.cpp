@@ -24,6 +24,9 @@ public:
             case Errc::dnsaddr_too_many_records: return "dnsaddr resolution exceeds the record limit";
             case Errc::bad_peer_list: return "malformed bootstrap peer list";
             case Errc::bad_peer_store: return "malformed peer store file";
+            case Errc::different_swarm: return "peer belongs to a different swarm";
+            case Errc::rejected_low_score: return "peer rejected us for a low score";
+            case Errc::bad_hello: return "malformed swarm hello message";
         }
         return "unknown bootstrap error";
     }

@@ -18,6 +18,9 @@ enum class Errc {
     dnsaddr_too_many_records,
     bad_peer_list,
     bad_peer_store,
+    different_swarm,
+    rejected_low_score,
+    bad_hello,
 };
 
 const std::error_category& bootstrap_category() noexcept;

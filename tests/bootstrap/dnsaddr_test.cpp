@@ -16,61 +16,17 @@
 
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/error.hpp"
+#include "tests/bootstrap/dnsmasq.hpp"
 
 using namespace swarmd;
 using namespace swarmd::bootstrap;
+using swarmd::testing::Dnsmasq;
 namespace asio = boost::asio;
 
 namespace {
 
 constexpr const char* kPeerA = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
 constexpr const char* kPeerB = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
-
-unsigned short free_udp_port() {
-    asio::io_context io;
-    asio::ip::udp::socket s(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    return s.local_endpoint().port();
-}
-
-// A dnsmasq child serving only the given TXT records; other names under .test are NXDOMAIN.
-class Dnsmasq {
-public:
-    explicit Dnsmasq(const std::vector<std::pair<std::string, std::string>>& txt)
-        : m_port(free_udp_port()) {
-        std::vector<std::string> args = {"/usr/sbin/dnsmasq",
-                                         "--keep-in-foreground",
-                                         "--conf-file=/dev/null",
-                                         "--no-resolv",
-                                         "--no-hosts",
-                                         "--bind-interfaces",
-                                         "--listen-address=127.0.0.1",
-                                         "--port=" + std::to_string(m_port),
-                                         "--pid-file=",
-                                         "--local=/test/",
-                                         "--log-facility=/dev/null"};
-        if (geteuid() == 0) args.push_back("--user=root");
-        for (const auto& [name, value] : txt) args.push_back("--txt-record=" + name + "," + value);
-        m_pid = fork();
-        if (m_pid == 0) {
-            std::vector<char*> argv;
-            for (auto& a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            execv(argv[0], argv.data());
-            _exit(127);
-        }
-    }
-    ~Dnsmasq() {
-        kill(m_pid, SIGTERM);
-        waitpid(m_pid, nullptr, 0);
-    }
-    asio::ip::udp::endpoint endpoint() const {
-        return {asio::ip::make_address("127.0.0.1"), m_port};
-    }
-
-private:
-    unsigned short m_port;
-    pid_t m_pid;
-};
 
 Result<std::vector<std::string>> resolve(const Dnsmasq& dns, const std::string& maddr,
                                          int max_depth = DnsaddrOptions::kDefaultMaxDepth) {

@@ -424,3 +424,26 @@ TEST_CASE("yamux refuses a stream flood beyond the limit", "[net][yamux]") {
     REQUIRE(s.open_stream());
     CHECK(s.open_stream().error() == Errc::too_many_streams);
 }
+
+TEST_CASE("yamux returns credit once half the window is consumed", "[net][yamux]") {
+    YamuxOptions o;
+    o.client = false;
+    YamuxSession s(o);
+    const auto now = YamuxClock::time_point{};
+    s.feed(frame(1, 1, 1, 0), now);
+    (void)s.take_output();  // the ACK
+    const Bytes chunk(YamuxOptions::kInitialWindow / 2 - 1, 7);
+    s.feed(frame(0, 0, 1, static_cast<std::uint32_t>(chunk.size()), chunk), now);
+    CHECK(s.take_output().empty());  // just under half: no update yet
+    const Bytes one(1, 7);
+    s.feed(frame(0, 0, 1, 1, one), now);
+    auto out = frames_of(s.take_output());
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].type == 1);
+    CHECK(out[0].id == 1);
+    CHECK(out[0].length == YamuxOptions::kInitialWindow / 2);
+    // With the credit back the peer may again send a full window.
+    Bytes full(YamuxOptions::kInitialWindow, 1);
+    auto evs = s.feed(frame(0, 0, 1, YamuxOptions::kInitialWindow, full), now);
+    CHECK(of_kind(evs, Kind::error).empty());
+}

@@ -1,0 +1,262 @@
+#include "bootstrap/joiner.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "bootstrap/diagnose.hpp"
+#include "bootstrap/dnsaddr.hpp"
+#include "bootstrap/error.hpp"
+#include "bootstrap/log.hpp"
+#include "net/host.hpp"
+
+namespace swarmd::bootstrap {
+namespace asio = boost::asio;
+
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The peer id a dialable multiaddr names, if any.
+std::optional<crypto::PeerId> peer_of(const std::string& address) {
+    auto addr = net::Multiaddr::parse(address);
+    if (!addr) return std::nullopt;
+    return addr.value().peer_id();
+}
+
+void log_exception(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        boot_log().error("join task failed: {}", ex.what());
+    }
+}
+
+}  // namespace
+
+Joiner::Joiner(asio::any_io_executor executor, net::Host& host, DnsaddrResolver& resolver,
+               PeerStore store, std::vector<std::string> bootstrap, Hello ours,
+               JoinOptions options, std::uint64_t seed)
+    : m_executor(executor),
+      m_host(host),
+      m_resolver(resolver),
+      m_store(std::move(store)),
+      m_bootstrap(std::move(bootstrap)),
+      m_hello(ours),
+      m_options(std::move(options)),
+      m_rng(seed),
+      m_timer(executor) {
+    for (const auto& entry : m_bootstrap) m_status.push_back({entry, {}, false});
+}
+
+void Joiner::start() {
+    if (m_bootstrap.empty() && m_store.peers().empty()) {
+        boot_log().info("no bootstrap peers and no stored peers: waiting to be dialed");
+    }
+    asio::co_spawn(m_executor, [self = shared_from_this()] { return self->run(); }, log_exception);
+}
+
+void Joiner::stop() {
+    m_stopped = true;
+    m_timer.cancel();
+    save_store();
+}
+
+asio::awaitable<void> Joiner::run() {
+    while (!m_stopped) {
+        tick();
+        m_timer.expires_after(m_options.tick);
+        boost::system::error_code ec;
+        co_await m_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+Joiner::Clock::duration Joiner::jittered(Clock::duration d) {
+    std::uniform_real_distribution<double> factor(1.0 - m_options.jitter, 1.0 + m_options.jitter);
+    return std::chrono::duration_cast<Clock::duration>(d * factor(m_rng));
+}
+
+void Joiner::tick() {
+    if (m_stopped) return;
+    const std::size_t have = m_connected.size();
+    if (have > m_options.high_watermark) prune();
+    if (have + m_in_flight >= m_options.target_peers) return;
+    const std::size_t budget =
+        std::min(m_options.target_peers - have - m_in_flight,
+                 m_options.max_concurrent_dials > m_in_flight ? m_options.max_concurrent_dials - m_in_flight
+                                                              : std::size_t{0});
+    for (auto& candidate : due_candidates(Clock::now(), budget)) {
+        m_dialing.insert(candidate.key);
+        ++m_in_flight;
+        asio::co_spawn(
+            m_executor,
+            [self = shared_from_this(), candidate]() { return self->dial(candidate); },
+            log_exception);
+    }
+}
+
+std::vector<Joiner::Candidate> Joiner::due_candidates(Clock::time_point now, std::size_t want) {
+    std::vector<Candidate> out;
+    std::set<std::string> chosen_peers;
+    auto usable = [&](const std::string& key, const std::optional<crypto::PeerId>& peer) {
+        if (out.size() >= want || m_dialing.contains(key)) return false;
+        if (peer && (m_connected.contains(*peer) || peer == m_host.peer_id())) return false;
+        if (peer && !chosen_peers.insert(peer->to_base58()).second) return false;
+        auto it = m_retry.find(key);
+        return it == m_retry.end() || it->second.next <= now;
+    };
+    auto add_bootstrap = [&] {
+        for (std::size_t i = 0; i < m_bootstrap.size(); ++i) {
+            const auto& entry = m_bootstrap[i];
+            if (usable(entry, peer_of(entry))) out.push_back({entry, entry, static_cast<int>(i)});
+        }
+    };
+    // With too few connections the bootstrap list comes first; otherwise gossip-learned and
+    // stored peers spread the load away from the bootstrap nodes.
+    if (m_connected.size() < m_options.low_watermark) add_bootstrap();
+    for (const auto& [peer, addrs] : m_learned) {
+        const auto key = peer.to_base58();
+        if (addrs.empty() || !usable(key, peer)) continue;
+        out.push_back({key, addrs.front() + "/p2p/" + key, -1});
+    }
+    for (const auto& record : m_store.candidates(PeerStore::kMaxPeers)) {
+        auto peer = crypto::PeerId::parse(record.peer_id);
+        if (!peer || record.addrs.empty() || !usable(record.peer_id, peer.value())) continue;
+        out.push_back({record.peer_id, record.addrs.front() + "/p2p/" + record.peer_id, -1});
+    }
+    add_bootstrap();
+    return out;
+}
+
+asio::awaitable<void> Joiner::dial(Candidate candidate) {
+    const auto ec = co_await dial_address(candidate.address);
+    --m_in_flight;
+    m_dialing.erase(candidate.key);
+    if (!m_stopped) record_result(candidate, ec);
+}
+
+asio::awaitable<std::error_code> Joiner::dial_address(const std::string& address) {
+    std::vector<std::string> addresses{address};
+    if (is_dnsaddr(address)) {
+        auto resolved = co_await m_resolver.resolve(address);
+        if (!resolved) co_return resolved.error();
+        addresses = std::move(resolved.value());
+    }
+    std::error_code last = make_error_code(Errc::dnsaddr_no_records);
+    for (const auto& a : addresses) {
+        auto addr = net::Multiaddr::parse(a);
+        if (!addr) {
+            last = addr.error();
+            continue;
+        }
+        auto connection = co_await m_host.dial(addr.value());
+        if (!connection) {
+            last = connection.error();
+            continue;
+        }
+        const auto peer = connection.value()->remote_peer();
+        auto hello = co_await say_hello(m_host, peer, m_hello);
+        if (!hello) {
+            connection.value()->stop(hello.error(), net::Phase::session);
+            last = hello.error();
+            continue;
+        }
+        m_connected.insert(peer);
+        co_return std::error_code{};
+    }
+    co_return last;
+}
+
+void Joiner::record_result(const Candidate& candidate, std::error_code ec) {
+    if (!ec) {
+        m_retry.erase(candidate.key);
+        if (candidate.bootstrap_index >= 0) {
+            auto& status = m_status[static_cast<std::size_t>(candidate.bootstrap_index)];
+            if (!status.reached) boot_log().info("joined through bootstrap {}", candidate.address);
+            status = {status.entry, {}, true};
+        }
+        return;
+    }
+    auto& retry = m_retry[candidate.key];
+    retry.delay = std::clamp(retry.delay * 2, m_options.initial_retry, m_options.max_retry);
+    retry.next = Clock::now() + jittered(retry.delay);
+    if (candidate.bootstrap_index >= 0) {
+        auto& status = m_status[static_cast<std::size_t>(candidate.bootstrap_index)];
+        // One line per change of diagnosis, not one per retry.
+        if (classify(status.last_error) != classify(ec) || status.reached) {
+            boot_log().warn("{}", describe_failure(candidate.address, ec));
+        }
+        status.last_error = ec;
+        status.reached = false;
+    } else {
+        m_store.record_failure(candidate.key);
+        if (auto peer = crypto::PeerId::parse(candidate.key)) m_learned.erase(peer.value());
+    }
+}
+
+void Joiner::on_connected(const std::shared_ptr<net::Connection>& connection,
+                          const std::vector<std::string>& listen_addrs) {
+    const auto peer = connection->remote_peer();
+    m_connected.insert(peer);
+    m_learned.erase(peer);
+    std::vector<std::string> addrs;
+    for (const auto& a : listen_addrs) {
+        auto addr = net::Multiaddr::parse(a);
+        if (addr) addrs.push_back(addr.value().without_peer_id().to_string());
+    }
+    // An inbound peer's ephemeral source port is useless for dialing back.
+    if (addrs.empty() && connection->outbound()) {
+        addrs.push_back(connection->remote_addr().without_peer_id().to_string());
+    }
+    if (!addrs.empty()) {
+        m_store.observe(peer.to_base58(), addrs, unix_now());
+        save_store();
+    }
+}
+
+void Joiner::on_disconnected(const crypto::PeerId& peer) {
+    if (m_connected.erase(peer) == 0 || !m_connected.empty() || m_stopped) return;
+    // Lost every peer: go back to the bootstrap list at once.
+    boot_log().warn("lost every peer; re-bootstrapping");
+    for (const auto& entry : m_bootstrap) m_retry.erase(entry);
+    m_timer.cancel();
+}
+
+void Joiner::add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs) {
+    if (peer == m_host.peer_id() || m_connected.contains(peer) || addrs.empty()) return;
+    constexpr std::size_t kMaxLearned = 256;
+    if (m_learned.size() >= kMaxLearned && !m_learned.contains(peer)) return;
+    m_learned[peer] = std::move(addrs);
+}
+
+void Joiner::prune() {
+    std::vector<crypto::PeerId> victims;
+    for (const auto& peer : m_connected) {
+        if (!m_keep || !m_keep(peer)) victims.push_back(peer);
+    }
+    std::shuffle(victims.begin(), victims.end(), m_rng);
+    std::size_t excess = m_connected.size() - m_options.target_peers;
+    for (const auto& peer : victims) {
+        if (excess == 0) break;
+        if (auto connection = m_host.connection_to(peer)) {
+            connection->close();
+            --excess;
+        }
+    }
+}
+
+void Joiner::save_store() {
+    if (m_options.peer_store_path.empty()) return;
+    if (auto ec = m_store.save(m_options.peer_store_path)) {
+        boot_log().warn("cannot save peer store {}: {}", m_options.peer_store_path.string(), ec.message());
+    }
+}
+
+}  // namespace swarmd::bootstrap

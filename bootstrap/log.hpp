@@ -1,0 +1,9 @@
+#pragma once
+// The "boot" log category.
+#include <spdlog/logger.h>
+
+namespace swarmd::bootstrap {
+
+spdlog::logger& boot_log();
+
+}  // namespace swarmd::bootstrap

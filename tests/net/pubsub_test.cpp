@@ -1,0 +1,86 @@
+// Gossipsub between swarmd hosts over real loopback sockets.
+#include <catch2/catch.hpp>
+
+#include "net/host.hpp"
+#include "net/pubsub.hpp"
+#include "tests/net/host_fixture.hpp"
+
+using namespace swarmd;
+using namespace swarmd::net;
+namespace asio = boost::asio;
+
+namespace {
+
+struct GossipNode {
+    explicit GossipNode(asio::io_context& io) : key(crypto::PrivateKey::generate()) {
+        auto pb = key.to_protobuf();
+        host = std::make_unique<Host>(io.get_executor(), crypto::PrivateKey::from_protobuf(pb).value());
+        gossipsub::Options options;
+        options.heartbeat_interval = std::chrono::milliseconds(50);
+        pubsub = std::make_shared<Pubsub>(io.get_executor(), *host, std::move(key), options);
+        host->on_identify([this](const std::shared_ptr<Connection>& c, const IdentifyInfo& info) {
+            pubsub->peer_identified(c, info);
+        });
+        host->on_connection_closed([this](const std::shared_ptr<Connection>& c) {
+            pubsub->peer_closed(c->remote_peer());
+        });
+        addr = host->listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+        pubsub->start();
+    }
+    ~GossipNode() {
+        pubsub->stop();
+        host->stop();
+    }
+    crypto::PrivateKey key;
+    std::unique_ptr<Host> host;
+    std::shared_ptr<Pubsub> pubsub;
+    Multiaddr addr;
+    std::vector<std::string> received;
+};
+
+}  // namespace
+
+TEST_CASE("messages cross a line of swarmd nodes exactly once", "[pubsub]") {
+    asio::io_context io;
+    std::vector<std::unique_ptr<GossipNode>> nodes;
+    for (int i = 0; i < 4; ++i) nodes.push_back(std::make_unique<GossipNode>(io));
+    const std::string topic = "swarmd/test/1";
+    for (auto& n : nodes) {
+        auto* node = n.get();
+        node->pubsub->subscribe(topic, [node](const gossipsub::Delivery& d) {
+            node->received.emplace_back(d.data.begin(), d.data.end());
+        });
+    }
+    testing::run(io, [&]() -> asio::awaitable<void> {
+        // A line: 0 - 1 - 2 - 3, so messages must be forwarded.
+        for (int i = 0; i + 1 < 4; ++i) {
+            auto c = co_await nodes[i]->host->dial(nodes[i + 1]->addr);
+            REQUIRE(c);
+        }
+        co_await testing::wait_until([&] {
+            for (int i = 0; i < 4; ++i) {
+                if (nodes[i]->pubsub->router().mesh_peers(topic).size() != (i == 0 || i == 3 ? 1u : 2u)) return false;
+            }
+            return true;
+        });
+        for (int i = 0; i < 4; ++i) {
+            auto r = nodes[i]->pubsub->publish(topic, as_bytes("from " + std::to_string(i)));
+            REQUIRE(r);
+        }
+        co_await testing::wait_until([&] {
+            for (auto& n : nodes) {
+                if (n->received.size() < 3) return false;
+            }
+            return true;
+        });
+    });
+    for (int i = 0; i < 4; ++i) {
+        auto got = nodes[i]->received;
+        std::sort(got.begin(), got.end());
+        std::vector<std::string> want;
+        for (int j = 0; j < 4; ++j) {
+            if (j != i) want.push_back("from " + std::to_string(j));
+        }
+        CHECK(got == want);
+    }
+}
