@@ -75,6 +75,9 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     yamux.max_inbound_streams = m_options.max_streams * 2 + 1;
     yamux.max_outbound_streams = m_options.max_streams;
     m_muxer.emplace(yamux);
+    // An RTT sample right away lets the core grow busy streams' windows from the start.
+    (void)m_muxer->ping(Clock::now());
+    flush();
     touch();
     net_log().debug("connection open dir={} addr={} peer={}", m_outbound ? "out" : "in",
                     m_remote_addr.to_string(), m_remote.to_base58());
@@ -159,22 +162,7 @@ bool Connection::stream_write_blocked(std::uint32_t id) {
     return true;
 }
 
-void Connection::send_pending_fins() {
-    if (m_pending_fins.empty()) return;
-    auto pending = std::move(m_pending_fins);
-    m_pending_fins.clear();
-    for (std::uint32_t id : pending) {
-        if (!m_muxer->has_stream(id)) continue;
-        if (m_muxer->queued_bytes(id) > 0) {
-            m_pending_fins.push_back(id);
-        } else {
-            (void)m_muxer->close(id);
-        }
-    }
-}
-
 void Connection::wake_writers() {
-    send_pending_fins();
     if (m_blocked_writers.empty()) return;
     auto blocked = std::move(m_blocked_writers);
     m_blocked_writers.clear();
@@ -197,14 +185,8 @@ void Connection::stream_consumed(std::uint32_t id, std::size_t n) {
 
 void Connection::stream_close_write(std::uint32_t id) {
     if (m_state != State::open) return;
-    // js-libp2p-yamux applies a FIN flag before the payload of the same Data frame and drops that
-    // payload, so the FIN waits until the queued data is out and then travels on its own frame.
-    if (m_muxer->queued_bytes(id) > 0) {
-        m_pending_fins.push_back(id);
-    } else {
-        (void)m_muxer->close(id);
-        flush();
-    }
+    (void)m_muxer->close(id);
+    flush();
     if (auto it = m_streams.find(id); it != m_streams.end()) {
         it->second.local_end = true;
         if (it->second.remote_end) m_streams.erase(it);

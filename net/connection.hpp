@@ -105,7 +105,6 @@ private:
     boost::asio::awaitable<void> keepalive();
     void handle(const YamuxEvent& event);
     void wake_writers();
-    void send_pending_fins();
     void close_after_flush(std::error_code reason);
     void flush();
     void touch();
@@ -126,7 +125,6 @@ private:
     Phase m_phase = Phase::security_negotiation;
     std::optional<YamuxSession> m_muxer;
     std::vector<std::uint32_t> m_blocked_writers;
-    std::vector<std::uint32_t> m_pending_fins;
     std::map<std::uint32_t, StreamEntry> m_streams;
     InboundStreamHandler m_on_stream;
     ClosedHandler m_on_closed;
