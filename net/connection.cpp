@@ -330,6 +330,11 @@ void Connection::flush() {
     m_writer_wake.cancel_one();
 }
 
-void Connection::touch() { m_deadline = Clock::now() + m_options.idle_timeout; }
+void Connection::touch() {
+    const Clock::time_point deadline = Clock::now() + m_options.idle_timeout;
+    // The watchdog sleeps until the old deadline; wake it when the new one comes sooner.
+    if (deadline < m_deadline) m_watchdog.cancel();
+    m_deadline = deadline;
+}
 
 }  // namespace swarmd::net

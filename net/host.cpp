@@ -27,6 +27,10 @@ Multiaddr endpoint_multiaddr(const tcp::endpoint& endpoint) {
     return addr ? addr.value() : Multiaddr{};
 }
 
+bool closed_meanwhile(std::error_code reason) {
+    return reason == Errc::connection_closed || reason == Errc::go_away_received;
+}
+
 std::string peer_text(const std::optional<crypto::PeerId>& peer) {
     return peer ? peer->to_base58() : "unknown";
 }
@@ -243,7 +247,10 @@ asio::awaitable<Result<IdentifyInfo>> Host::identify(std::shared_ptr<Connection>
     auto alive = m_alive;
     const crypto::PeerId peer = connection->remote_peer();
     auto fail = [&](std::error_code reason) -> Result<IdentifyInfo> {
-        net_log().warn("identify failed phase=identify error={} peer={}", reason.message(), peer.to_base58());
+        // A connection that closed meanwhile was already logged with its own reason.
+        net_log().log(closed_meanwhile(reason) ? spdlog::level::debug : spdlog::level::warn,
+                      "identify failed phase=identify error={} peer={}", reason.message(),
+                      peer.to_base58());
         return reason;
     };
     auto stream = co_await connection->open_stream(std::string(kIdentifyProtocol));
@@ -269,7 +276,8 @@ asio::awaitable<Result<std::vector<Host::Clock::duration>>> Host::ping(
     std::shared_ptr<Connection> connection, std::size_t count) {
     const crypto::PeerId peer = connection->remote_peer();
     auto fail = [&](std::error_code reason) -> Result<std::vector<Clock::duration>> {
-        net_log().warn("ping failed phase=ping error={} peer={}", reason.message(), peer.to_base58());
+        net_log().log(closed_meanwhile(reason) ? spdlog::level::debug : spdlog::level::warn,
+                      "ping failed phase=ping error={} peer={}", reason.message(), peer.to_base58());
         return reason;
     };
     auto stream = co_await connection->open_stream(std::string(kPingProtocol));

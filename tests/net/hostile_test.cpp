@@ -193,3 +193,19 @@ TEST_CASE("garbage instead of a Noise handshake closes in the handshake phase", 
         co_await still_serving(io, target.addr);
     });
 }
+
+TEST_CASE("a peer that goes silent after the upgrade is closed by the idle timeout", "[host][hostile]") {
+    asio::io_context io;
+    HostOptions options;
+    options.connection.idle_timeout = 300ms;
+    Target target(io, options);
+    run(io, [&]() -> asio::awaitable<void> {
+        // Upgrades, then never answers the host's keepalive pings nor sends anything.
+        auto attacker = co_await upgraded_attacker(target.addr);
+        co_await testing::wait_until([&] { return !target.closed.empty(); }, 3s);
+        REQUIRE(target.closed.size() == 1);
+        CHECK(target.closed[0].reason == Errc::timeout);
+        CHECK(target.closed[0].phase == Phase::session);
+        co_await still_serving(io, target.addr);
+    });
+}
