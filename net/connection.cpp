@@ -226,11 +226,15 @@ void Connection::handle(const YamuxEvent& event) {
             // The core queued a GoAway; send it before closing.
             close_after_flush(event.error);
             return;
-        case Kind::go_away: stop(Errc::go_away_received, Phase::session); return;
-        case Kind::ping_rtt:
-            net_log().debug("yamux rtt={}us peer={}", event.rtt.count() / 1000, m_remote.to_base58());
+        case Kind::go_away:
+            stop(Errc::go_away_received, Phase::session);
             return;
-        case Kind::stream_accepted: return;
+        case Kind::ping_rtt:
+            net_log().debug("yamux rtt={}us peer={}", event.rtt.count() / 1000,
+                            m_remote.to_base58());
+            return;
+        case Kind::stream_accepted:
+            return;
         case Kind::stream_opened: {
             if (m_streams.size() >= m_options.max_streams) {
                 close_after_flush(Errc::too_many_streams);
@@ -243,7 +247,8 @@ void Connection::handle(const YamuxEvent& event) {
         }
         case Kind::data:
         case Kind::remote_fin:
-        case Kind::stream_reset: break;
+        case Kind::stream_reset:
+            break;
     }
     auto it = m_streams.find(event.stream_id);
     if (it == m_streams.end()) {

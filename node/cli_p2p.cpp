@@ -12,13 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
@@ -146,12 +146,14 @@ void run_ping(const P2pArgs& args) {
     run_host(
         [&](Host& host) -> asio::awaitable<std::optional<std::string>> {
             auto connection = co_await host.dial(target);
-            if (!connection) co_return "dial " + target.to_string() + ": " + connection.error().message();
+            if (!connection)
+                co_return "dial " + target.to_string() + ": " + connection.error().message();
             std::cout << "PING " << connection.value()->remote_peer().to_base58() << "\n";
             auto rtts = co_await host.ping(connection.value(), args.count);
             if (!rtts) co_return "ping: " + rtts.error().message();
             for (std::size_t i = 0; i < rtts.value().size(); ++i) {
-                const double ms = std::chrono::duration<double, std::milli>(rtts.value()[i]).count();
+                const double ms =
+                    std::chrono::duration<double, std::milli>(rtts.value()[i]).count();
                 std::cout << "pong " << (i + 1) << ": rtt=" << ms << " ms\n";
             }
             std::cout << std::flush;
@@ -168,7 +170,8 @@ void run_identify(const P2pArgs& args) {
     run_host(
         [&](Host& host) -> asio::awaitable<std::optional<std::string>> {
             auto connection = co_await host.dial(target);
-            if (!connection) co_return "dial " + target.to_string() + ": " + connection.error().message();
+            if (!connection)
+                co_return "dial " + target.to_string() + ": " + connection.error().message();
             auto info = co_await host.identify(connection.value());
             if (!info) co_return "identify: " + info.error().message();
             const auto& i = info.value();
@@ -180,7 +183,10 @@ void run_identify(const P2pArgs& args) {
             std::cout << "addresses:\n";
             for (const Bytes& raw : i.listen_addrs) {
                 auto addr = Multiaddr::from_bytes(raw);
-                std::cout << "  " << (addr ? addr.value().to_string() : "(unreadable: " + addr.error().message() + ")") << "\n";
+                std::cout << "  "
+                          << (addr ? addr.value().to_string()
+                                   : "(unreadable: " + addr.error().message() + ")")
+                          << "\n";
             }
             if (i.observed_addr) {
                 auto addr = Multiaddr::from_bytes(*i.observed_addr);
@@ -200,7 +206,8 @@ void add_p2p_commands(CLI::App& app) {
     auto* p2p = app.add_subcommand("p2p", "libp2p tools: listen, ping, identify");
     p2p->require_subcommand(1);
 
-    auto* listen = p2p->add_subcommand("listen", "Listen, print our full multiaddrs, serve until SIGINT");
+    auto* listen =
+        p2p->add_subcommand("listen", "Listen, print our full multiaddrs, serve until SIGINT");
     listen->add_option("--listen", args->listen, "Multiaddr to listen on (repeatable)")
         ->capture_default_str();
     listen->add_option("--key", args->key_file, "Identity key file (default: a fresh key)");
@@ -218,8 +225,10 @@ void add_p2p_commands(CLI::App& app) {
         run_ping(*args);
     });
 
-    auto* identify = p2p->add_subcommand("identify", "Print a peer's agent, protocols and addresses");
-    identify->add_option("maddr", args->target, "Multiaddr of the peer, with /p2p/<id>")->required();
+    auto* identify =
+        p2p->add_subcommand("identify", "Print a peer's agent, protocols and addresses");
+    identify->add_option("maddr", args->target, "Multiaddr of the peer, with /p2p/<id>")
+        ->required();
     identify->add_option("--key", args->key_file, "Identity key file (default: a fresh key)");
     identify->callback([args] {
         log_to_stderr();

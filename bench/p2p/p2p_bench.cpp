@@ -24,11 +24,11 @@
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "net/host.hpp"
 #include "net/log.hpp"
@@ -61,7 +61,8 @@ asio::awaitable<void> serve_bench(std::shared_ptr<Stream> stream) {
         total += n.value();
     }
     std::array<std::uint8_t, 8> reply{};
-    for (int i = 7; i >= 0; --i, total >>= 8) reply[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(total);
+    for (int i = 7; i >= 0; --i, total >>= 8)
+        reply[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(total);
     if (co_await stream->write(reply)) stream->close_write();
 }
 
@@ -97,38 +98,57 @@ Results bench_swarmd(std::size_t handshakes, std::size_t total_bytes) {
     asio::io_context io;
     Host client(io.get_executor(), crypto::PrivateKey::generate(), options);
     bool ok = true;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        const auto start = Clock::now();
-        for (std::size_t i = 0; i < handshakes; ++i) {
-            auto connection = co_await client.dial(addr);
-            if (!connection) { ok = false; co_return; }
-            connection.value()->close();
-        }
-        results.handshakes_per_s = static_cast<double>(handshakes) /
-                                   std::chrono::duration<double>(Clock::now() - start).count();
-
-        for (std::size_t streams : {std::size_t{1}, std::size_t{16}}) {
-            auto connection = co_await client.dial(addr);
-            if (!connection) { ok = false; co_return; }
-            std::size_t done = 0;
-            const std::size_t per_stream = total_bytes / streams;
-            const auto bulk_start = Clock::now();
-            for (std::size_t s = 0; s < streams; ++s)
-                asio::co_spawn(io, send_bulk(connection.value(), per_stream),
-                               [&](std::exception_ptr e, bool good) { ok = ok && !e && good; ++done; });
-            asio::steady_timer poll(io);
-            while (done < streams) {
-                poll.expires_after(std::chrono::microseconds(200));
-                co_await poll.async_wait(asio::use_awaitable);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const auto start = Clock::now();
+            for (std::size_t i = 0; i < handshakes; ++i) {
+                auto connection = co_await client.dial(addr);
+                if (!connection) {
+                    ok = false;
+                    co_return;
+                }
+                connection.value()->close();
             }
-            const double seconds = std::chrono::duration<double>(Clock::now() - bulk_start).count();
-            (streams == 1 ? results.mb_s_1 : results.mb_s_16) =
-                static_cast<double>(per_stream * streams) / 1e6 / seconds;
-            connection.value()->close();
-        }
-    }, [&](std::exception_ptr e) { if (e) ok = false; client.stop(); });
+            results.handshakes_per_s = static_cast<double>(handshakes) /
+                                       std::chrono::duration<double>(Clock::now() - start).count();
+
+            for (std::size_t streams : {std::size_t{1}, std::size_t{16}}) {
+                auto connection = co_await client.dial(addr);
+                if (!connection) {
+                    ok = false;
+                    co_return;
+                }
+                std::size_t done = 0;
+                const std::size_t per_stream = total_bytes / streams;
+                const auto bulk_start = Clock::now();
+                for (std::size_t s = 0; s < streams; ++s)
+                    asio::co_spawn(io, send_bulk(connection.value(), per_stream),
+                                   [&](std::exception_ptr e, bool good) {
+                                       ok = ok && !e && good;
+                                       ++done;
+                                   });
+                asio::steady_timer poll(io);
+                while (done < streams) {
+                    poll.expires_after(std::chrono::microseconds(200));
+                    co_await poll.async_wait(asio::use_awaitable);
+                }
+                const double seconds =
+                    std::chrono::duration<double>(Clock::now() - bulk_start).count();
+                (streams == 1 ? results.mb_s_1 : results.mb_s_16) =
+                    static_cast<double>(per_stream * streams) / 1e6 / seconds;
+                connection.value()->close();
+            }
+        },
+        [&](std::exception_ptr e) {
+            if (e) ok = false;
+            client.stop();
+        });
     io.run();
-    server_io.post([&] { server.stop(); work.reset(); });
+    server_io.post([&] {
+        server.stop();
+        work.reset();
+    });
     server_thread.join();
     if (!ok) std::cerr << "swarmd benchmark: a dial or transfer failed\n";
     return results;
@@ -187,18 +207,21 @@ void finish(Child& child) {
     if (child.out) fclose(child.out);
 }
 
-std::optional<nlohmann::json> run_js_client(const std::string& dir, const std::vector<std::string>& args) {
+std::optional<nlohmann::json> run_js_client(const std::string& dir,
+                                            const std::vector<std::string>& args) {
     Child client = spawn_js(dir, args);
     auto result = read_line(client);
     finish(client);
     if (!result || (*result)["event"] == "error") {
-        std::cerr << "js client " << args[0] << " failed: " << (result ? result->dump() : "no output") << "\n";
+        std::cerr << "js client " << args[0]
+                  << " failed: " << (result ? result->dump() : "no output") << "\n";
         return std::nullopt;
     }
     return result;
 }
 
-std::optional<Results> bench_js(const std::string& dir, std::size_t handshakes, std::size_t total_bytes) {
+std::optional<Results> bench_js(const std::string& dir, std::size_t handshakes,
+                                std::size_t total_bytes) {
     if (!std::filesystem::exists(dir + "/node_modules")) return std::nullopt;
     Child listener = spawn_js(dir, {"listen"});
     auto listening = read_line(listener);
@@ -216,7 +239,8 @@ std::optional<Results> bench_js(const std::string& dir, std::size_t handshakes, 
         ok = false;
     }
     for (int streams : {1, 16}) {
-        if (auto r = run_js_client(dir, {"bench-bulk", addr, std::to_string(total_bytes), std::to_string(streams)})) {
+        if (auto r = run_js_client(
+                dir, {"bench-bulk", addr, std::to_string(total_bytes), std::to_string(streams)})) {
             (streams == 1 ? results.mb_s_1 : results.mb_s_16) =
                 (*r)["bytes"].get<double>() / 1e6 / (*r)["seconds"].get<double>();
         } else {
@@ -236,9 +260,12 @@ int main(int argc, char** argv) {
     std::string js_dir = SWARMD_JS_PEER_DIR;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "--handshakes") handshakes = std::stoul(argv[i + 1]);
-        else if (flag == "--mib") mib = std::stoul(argv[i + 1]);
-        else if (flag == "--js-dir") js_dir = argv[i + 1];
+        if (flag == "--handshakes")
+            handshakes = std::stoul(argv[i + 1]);
+        else if (flag == "--mib")
+            mib = std::stoul(argv[i + 1]);
+        else if (flag == "--js-dir")
+            js_dir = argv[i + 1];
     }
     net_log().set_level(spdlog::level::err);
     const std::size_t bytes = mib * 1024 * 1024;
@@ -254,11 +281,13 @@ int main(int argc, char** argv) {
         else
             std::printf("%-24s %14.1f %14s %10s\n", name, ours, "n/a", "n/a");
     };
-    row("handshakes/s", swarmd.handshakes_per_s, js ? std::optional(js->handshakes_per_s) : std::nullopt);
+    row("handshakes/s", swarmd.handshakes_per_s,
+        js ? std::optional(js->handshakes_per_s) : std::nullopt);
     row("bulk MB/s, 1 stream", swarmd.mb_s_1, js ? std::optional(js->mb_s_1) : std::nullopt);
     row("bulk MB/s, 16 streams", swarmd.mb_s_16, js ? std::optional(js->mb_s_16) : std::nullopt);
     if (!js)
-        std::printf("js-libp2p side not measured: run `ctest -R \"interop: npm ci\"` to install it in %s\n",
-                    js_dir.c_str());
+        std::printf(
+            "js-libp2p side not measured: run `ctest -R \"interop: npm ci\"` to install it in %s\n",
+            js_dir.c_str());
     return 0;
 }

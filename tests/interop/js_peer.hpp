@@ -24,7 +24,7 @@ extern char** environ;
 namespace swarmd::interop {
 
 class JsPeer {
-public:
+  public:
     JsPeer(boost::asio::io_context& io, std::vector<std::string> args) : m_stdout(io), m_timer(io) {
         int in[2], out[2];
         if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe failed");
@@ -35,7 +35,8 @@ public:
         posix_spawn_file_actions_addclose(&actions, in[1]);
         posix_spawn_file_actions_addclose(&actions, out[0]);
         const std::string log = std::string(SWARMD_JS_PEER_DIR) + "/peer-stderr.log";
-        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                         0644);
         posix_spawn_file_actions_addchdir_np(&actions, SWARMD_JS_PEER_DIR);
         std::vector<std::string> argv_s{SWARMD_NODE, "--import", "./polyfill.mjs", "peer.mjs"};
         argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -69,14 +70,15 @@ public:
     }
 
     // The next JSON line; throws on timeout or when the peer exits.
-    boost::asio::awaitable<nlohmann::json> next(std::chrono::seconds limit = std::chrono::seconds(30)) {
+    boost::asio::awaitable<nlohmann::json> next(
+        std::chrono::seconds limit = std::chrono::seconds(30)) {
         m_timer.expires_after(limit);
         m_timer.async_wait([this](const boost::system::error_code& ec) {
             if (!ec) m_stdout.cancel();
         });
         boost::system::error_code ec;
-        co_await boost::asio::async_read_until(m_stdout, m_buffer, '\n',
-                                               boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        co_await boost::asio::async_read_until(
+            m_stdout, m_buffer, '\n', boost::asio::redirect_error(boost::asio::use_awaitable, ec));
         m_timer.cancel();
         if (ec) throw std::runtime_error("js peer: no output line (" + ec.message() + ")");
         std::istream stream(&m_buffer);
@@ -86,8 +88,8 @@ public:
     }
 
     // Skips lines until one with "event": `event` (an "error" line throws).
-    boost::asio::awaitable<nlohmann::json> expect(std::string event,
-                                                  std::chrono::seconds limit = std::chrono::seconds(30)) {
+    boost::asio::awaitable<nlohmann::json> expect(
+        std::string event, std::chrono::seconds limit = std::chrono::seconds(30)) {
         for (;;) {
             nlohmann::json line = co_await next(limit);
             if (line.value("event", "") == event) co_return line;
@@ -96,7 +98,7 @@ public:
         }
     }
 
-private:
+  private:
     pid_t m_pid = -1;
     int m_stdin = -1;
     boost::asio::posix::stream_descriptor m_stdout;

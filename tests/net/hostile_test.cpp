@@ -75,12 +75,14 @@ asio::awaitable<void> still_serving(asio::io_context& io, const Multiaddr& addr)
     co_await testing::wait_until([&] { return honest.connection_count() == 0; });
 }
 
-void yamux_header(Bytes& out, std::uint8_t type, std::uint16_t flags, std::uint32_t id, std::uint32_t length) {
-    out.insert(out.end(), {0, type, static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
-                           static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
-                           static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
-                           static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
-                           static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)});
+void yamux_header(Bytes& out, std::uint8_t type, std::uint16_t flags, std::uint32_t id,
+                  std::uint32_t length) {
+    out.insert(out.end(),
+               {0, type, static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
+                static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
+                static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
+                static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
+                static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)});
 }
 
 }  // namespace
@@ -194,7 +196,8 @@ TEST_CASE("garbage instead of a Noise handshake closes in the handshake phase", 
     });
 }
 
-TEST_CASE("a peer that goes silent after the upgrade is closed by the idle timeout", "[host][hostile]") {
+TEST_CASE("a peer that goes silent after the upgrade is closed by the idle timeout",
+          "[host][hostile]") {
     asio::io_context io;
     HostOptions options;
     options.connection.idle_timeout = 300ms;
