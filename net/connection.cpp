@@ -75,6 +75,9 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     yamux.max_inbound_streams = m_options.max_streams * 2 + 1;
     yamux.max_outbound_streams = m_options.max_streams;
     m_muxer.emplace(yamux);
+    // An RTT sample right away lets the core grow busy streams' windows from the start.
+    (void)m_muxer->ping(Clock::now());
+    flush();
     touch();
     net_log().debug("connection open dir={} addr={} peer={}", m_outbound ? "out" : "in",
                     m_remote_addr.to_string(), m_remote.to_base58());
@@ -223,11 +226,15 @@ void Connection::handle(const YamuxEvent& event) {
             // The core queued a GoAway; send it before closing.
             close_after_flush(event.error);
             return;
-        case Kind::go_away: stop(Errc::go_away_received, Phase::session); return;
-        case Kind::ping_rtt:
-            net_log().debug("yamux rtt={}us peer={}", event.rtt.count() / 1000, m_remote.to_base58());
+        case Kind::go_away:
+            stop(Errc::go_away_received, Phase::session);
             return;
-        case Kind::stream_accepted: return;
+        case Kind::ping_rtt:
+            net_log().debug("yamux rtt={}us peer={}", event.rtt.count() / 1000,
+                            m_remote.to_base58());
+            return;
+        case Kind::stream_accepted:
+            return;
         case Kind::stream_opened: {
             if (m_streams.size() >= m_options.max_streams) {
                 close_after_flush(Errc::too_many_streams);
@@ -240,7 +247,8 @@ void Connection::handle(const YamuxEvent& event) {
         }
         case Kind::data:
         case Kind::remote_fin:
-        case Kind::stream_reset: break;
+        case Kind::stream_reset:
+            break;
     }
     auto it = m_streams.find(event.stream_id);
     if (it == m_streams.end()) {
@@ -327,6 +335,11 @@ void Connection::flush() {
     m_writer_wake.cancel_one();
 }
 
-void Connection::touch() { m_deadline = Clock::now() + m_options.idle_timeout; }
+void Connection::touch() {
+    const Clock::time_point deadline = Clock::now() + m_options.idle_timeout;
+    // The watchdog sleeps until the old deadline; wake it when the new one comes sooner.
+    if (deadline < m_deadline) m_watchdog.cancel();
+    m_deadline = deadline;
+}
 
 }  // namespace swarmd::net

@@ -2,8 +2,9 @@
 // One upgraded libp2p connection: TCP + Noise + yamux, driven by three coroutines in the style of
 // Asio's coroutine examples. The reader decrypts and feeds the yamux core, the writer drains the
 // outbound queue (woken by cancelling a never-expiring timer), and the watchdog closes the socket
-// when the current phase's deadline passes. They keep the connection alive through shared_from_this;
-// stop() is idempotent, records the first reason and logs it once with the peer id and phase.
+// when the current phase's deadline passes. They keep the connection alive through
+// shared_from_this; stop() is idempotent, records the first reason and logs it once with the peer
+// id and phase.
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -42,7 +43,8 @@ struct ConnectionOptions {
     // A connection on which nothing arrives for this long is closed; yamux pings every quarter
     // of it keep a live peer talking.
     std::chrono::steady_clock::duration idle_timeout = kDefaultIdleTimeout;
-    std::chrono::steady_clock::duration stream_negotiation_timeout = kDefaultStreamNegotiationTimeout;
+    std::chrono::steady_clock::duration stream_negotiation_timeout =
+        kDefaultStreamNegotiationTimeout;
     // Streams open at once (both directions); an inbound stream beyond it closes the connection
     // with too_many_streams.
     std::size_t max_streams = kDefaultMaxStreams;
@@ -53,7 +55,7 @@ struct ConnectionOptions {
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
-public:
+  public:
     enum class State { upgrading, open, closed };
     // Called with each inbound stream (not yet negotiated) and when the connection ends.
     using InboundStreamHandler = std::function<void(std::shared_ptr<Stream>)>;
@@ -79,6 +81,8 @@ public:
     void stop(std::error_code reason, Phase phase);
 
     State state() const noexcept { return m_state; }
+    // Open and not closing: new streams may be opened.
+    bool usable() const noexcept { return m_state == State::open && !m_closing; }
     bool outbound() const noexcept { return m_outbound; }
     // Valid once open (for outbound connections, the expected id before that).
     const crypto::PeerId& remote_peer() const noexcept { return m_remote; }
@@ -96,7 +100,7 @@ public:
     void stream_close_write(std::uint32_t id);
     void stream_reset(std::uint32_t id);
 
-private:
+  private:
     boost::asio::awaitable<void> reader();
     boost::asio::awaitable<void> writer();
     boost::asio::awaitable<void> watchdog();

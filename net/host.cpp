@@ -27,6 +27,10 @@ Multiaddr endpoint_multiaddr(const tcp::endpoint& endpoint) {
     return addr ? addr.value() : Multiaddr{};
 }
 
+bool closed_meanwhile(std::error_code reason) {
+    return reason == Errc::connection_closed || reason == Errc::go_away_received;
+}
+
 std::string peer_text(const std::optional<crypto::PeerId>& peer) {
     return peer ? peer->to_base58() : "unknown";
 }
@@ -97,8 +101,7 @@ std::vector<std::string> Host::protocols() const {
 
 std::shared_ptr<Connection> Host::connection_to(const crypto::PeerId& peer) const {
     for (const auto& connection : m_connections)
-        if (connection->state() == Connection::State::open && connection->remote_peer() == peer)
-            return connection;
+        if (connection->usable() && connection->remote_peer() == peer) return connection;
     return nullptr;
 }
 
@@ -134,7 +137,8 @@ Connection::ClosedHandler Host::closed_handler() {
         if (it == m_connections.end()) return;
         auto connection = *it;
         m_connections.erase(it);
-        if (!connection_to(connection->remote_peer())) m_identified.erase(connection->remote_peer());
+        if (!connection_to(connection->remote_peer()))
+            m_identified.erase(connection->remote_peer());
         if (m_on_closed) m_on_closed(connection);
     };
 }
@@ -143,7 +147,8 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
     auto alive = m_alive;
     for (;;) {
         boost::system::error_code ec;
-        tcp::socket socket = co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket socket =
+            co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (!*alive || m_stopped || !acceptor->is_open()) co_return;
         if (ec) {
             net_log().warn("accept failed phase=listen error={}", ec.message());
@@ -161,8 +166,8 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
             continue;
         }
         socket.set_option(tcp::no_delay(true), ignored);
-        auto connection = std::make_shared<Connection>(std::move(socket), false, remote, std::nullopt,
-                                                       m_options.connection);
+        auto connection = std::make_shared<Connection>(std::move(socket), false, remote,
+                                                       std::nullopt, m_options.connection);
         m_connections.push_back(connection);
         asio::co_spawn(m_executor, serve_inbound(std::move(connection)),
                        detail::LogException{"inbound connection"});
@@ -170,9 +175,11 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
 }
 
 asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection) {
-    auto upgraded = co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    auto upgraded =
+        co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
     if (upgraded && m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection), detail::LogException{"identify"});
+        asio::co_spawn(m_executor, identify_on_connect(connection),
+                       detail::LogException{"identify"});
 }
 
 asio::awaitable<void> Host::serve_stream(std::shared_ptr<Stream> stream) {
@@ -243,7 +250,10 @@ asio::awaitable<Result<IdentifyInfo>> Host::identify(std::shared_ptr<Connection>
     auto alive = m_alive;
     const crypto::PeerId peer = connection->remote_peer();
     auto fail = [&](std::error_code reason) -> Result<IdentifyInfo> {
-        net_log().warn("identify failed phase=identify error={} peer={}", reason.message(), peer.to_base58());
+        // A connection that closed meanwhile was already logged with its own reason.
+        net_log().log(closed_meanwhile(reason) ? spdlog::level::debug : spdlog::level::warn,
+                      "identify failed phase=identify error={} peer={}", reason.message(),
+                      peer.to_base58());
         return reason;
     };
     auto stream = co_await connection->open_stream(std::string(kIdentifyProtocol));
@@ -269,7 +279,9 @@ asio::awaitable<Result<std::vector<Host::Clock::duration>>> Host::ping(
     std::shared_ptr<Connection> connection, std::size_t count) {
     const crypto::PeerId peer = connection->remote_peer();
     auto fail = [&](std::error_code reason) -> Result<std::vector<Clock::duration>> {
-        net_log().warn("ping failed phase=ping error={} peer={}", reason.message(), peer.to_base58());
+        net_log().log(closed_meanwhile(reason) ? spdlog::level::debug : spdlog::level::warn,
+                      "ping failed phase=ping error={} peer={}", reason.message(),
+                      peer.to_base58());
         return reason;
     };
     auto stream = co_await connection->open_stream(std::string(kPingProtocol));
@@ -309,8 +321,8 @@ asio::awaitable<Result<std::shared_ptr<Stream>>> Host::open_stream(const crypto:
 void Host::record_dial_failure(const std::string& key) {
     Backoff& backoff = m_backoff[key];
     backoff.delay = backoff.delay == Clock::duration{}
-        ? m_options.initial_backoff
-        : std::min(backoff.delay * 2, m_options.max_backoff);
+                        ? m_options.initial_backoff
+                        : std::min(backoff.delay * 2, m_options.max_backoff);
     backoff.until = m_options.clock() + backoff.delay;
 }
 
@@ -322,8 +334,9 @@ asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint) 
         endpoints.emplace_back(ip, endpoint.port);
     } else {
         tcp::resolver resolver(m_executor);
-        auto results = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                                       asio::redirect_error(asio::use_awaitable, ec));
+        auto results =
+            co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                            asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return std::error_code(ec);
         for (const auto& entry : results) {
             const bool v4 = entry.endpoint().address().is_v4();
@@ -332,7 +345,8 @@ asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint) 
                 continue;
             endpoints.push_back(entry.endpoint());
         }
-        if (endpoints.empty()) co_return std::error_code(boost::system::error_code(asio::error::host_not_found));
+        if (endpoints.empty())
+            co_return std::error_code(boost::system::error_code(asio::error::host_not_found));
     }
 
     tcp::socket socket(m_executor);
@@ -373,7 +387,8 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
     const auto endpoint = addr.tcp_endpoint();
     if (!endpoint) co_return fail(HostErrc::unsupported_address);
     const std::string key = addr.to_string();
-    if (auto it = m_backoff.find(key); it != m_backoff.end() && m_options.clock() < it->second.until)
+    if (auto it = m_backoff.find(key);
+        it != m_backoff.end() && m_options.clock() < it->second.until)
         co_return fail(Errc::dial_backoff);
     if (m_connections.size() >= m_options.max_connections) co_return fail(Errc::connection_limit);
 
@@ -383,11 +398,11 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
         record_dial_failure(key);
         co_return fail(socket.error());
     }
-    auto connection = std::make_shared<Connection>(std::move(socket).value(), true,
-                                                   addr.without_peer_id(), expected,
-                                                   m_options.connection);
+    auto connection = std::make_shared<Connection>(
+        std::move(socket).value(), true, addr.without_peer_id(), expected, m_options.connection);
     m_connections.push_back(connection);
-    auto upgraded = co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    auto upgraded =
+        co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
     if (!*alive) co_return HostErrc::host_stopped;
     if (!upgraded) {
         // The connection logged its failure with the phase.
@@ -396,7 +411,8 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
     }
     m_backoff.erase(key);
     if (m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection), detail::LogException{"identify"});
+        asio::co_spawn(m_executor, identify_on_connect(connection),
+                       detail::LogException{"identify"});
     co_return connection;
 }
 

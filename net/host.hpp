@@ -64,12 +64,14 @@ struct HostOptions {
 using StreamHandler = std::function<boost::asio::awaitable<void>(std::shared_ptr<Stream>)>;
 
 class Host {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
-    using IdentifyHandler = std::function<void(const std::shared_ptr<Connection>&, const IdentifyInfo&)>;
+    using IdentifyHandler =
+        std::function<void(const std::shared_ptr<Connection>&, const IdentifyInfo&)>;
     using ConnectionHandler = std::function<void(const std::shared_ptr<Connection>&)>;
 
-    Host(boost::asio::any_io_executor executor, crypto::PrivateKey identity, HostOptions options = {});
+    Host(boost::asio::any_io_executor executor, crypto::PrivateKey identity,
+         HostOptions options = {});
     Host(const Host&) = delete;
     Host& operator=(const Host&) = delete;
     ~Host();
@@ -109,19 +111,21 @@ public:
     // Closes the listeners and every connection (gracefully when open).
     void stop();
 
-private:
+  private:
     struct Backoff {
         Clock::time_point until;
         Clock::duration delay{};
     };
 
-    boost::asio::awaitable<void> accept_loop(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
+    boost::asio::awaitable<void> accept_loop(
+        std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
     boost::asio::awaitable<void> serve_inbound(std::shared_ptr<Connection> connection);
     boost::asio::awaitable<void> serve_stream(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<void> identify_on_connect(std::shared_ptr<Connection> connection);
     boost::asio::awaitable<void> answer_identify(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<void> answer_ping(std::shared_ptr<Stream> stream);
-    boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect(const TcpEndpoint& endpoint);
+    boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect(
+        const TcpEndpoint& endpoint);
     Connection::InboundStreamHandler stream_handler();
     Connection::ClosedHandler closed_handler();
     void record_dial_failure(const std::string& key);

@@ -12,8 +12,8 @@ enum class Phase {
     dial,                  // TCP connect
     security_negotiation,  // multistream-select for /noise on the raw socket
     noise_handshake,
-    muxer_negotiation,  // multistream-select for /yamux/1.0.0 inside Noise
-    session,            // the yamux session once established
+    muxer_negotiation,   // multistream-select for /yamux/1.0.0 inside Noise
+    session,             // the yamux session once established
     stream_negotiation,  // multistream-select on a new stream
     identify,
     ping,

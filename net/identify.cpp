@@ -14,7 +14,8 @@ Result<Bytes> encode_identify(const IdentifyInfo& info) {
         msg.set_publickey(key.data(), key.size());
     }
     for (const Bytes& addr : info.listen_addrs) msg.add_listenaddrs(addr.data(), addr.size());
-    if (info.observed_addr) msg.set_observedaddr(info.observed_addr->data(), info.observed_addr->size());
+    if (info.observed_addr)
+        msg.set_observedaddr(info.observed_addr->data(), info.observed_addr->size());
     for (const std::string& protocol : info.protocols) msg.add_protocols(protocol);
     if (msg.ByteSizeLong() > kMaxIdentifyMessageSize) return Errc::message_too_large;
     Bytes out(msg.ByteSizeLong());
@@ -25,7 +26,8 @@ Result<Bytes> encode_identify(const IdentifyInfo& info) {
 Result<IdentifyInfo> decode_identify(ByteSpan body) {
     if (body.size() > kMaxIdentifyMessageSize) return Errc::message_too_large;
     pb::Identify msg;
-    if (!msg.ParseFromArray(body.data(), static_cast<int>(body.size()))) return Errc::protocol_error;
+    if (!msg.ParseFromArray(body.data(), static_cast<int>(body.size())))
+        return Errc::protocol_error;
     if (!msg.has_publickey()) return Errc::protocol_error;
     auto key = crypto::PublicKey::from_protobuf(as_bytes(msg.publickey()));
     if (!key) return Errc::unsupported_key_type;

@@ -16,10 +16,13 @@ Result<std::optional<Bytes>> LengthPrefixedDecoder::next() {
     const ByteSpan pending = ByteSpan(m_buffer).subspan(m_offset);
     const VarintDecoded prefix = varint_decode(pending);
     switch (prefix.status) {
-        case VarintStatus::incomplete: return std::optional<Bytes>{};
+        case VarintStatus::incomplete:
+            return std::optional<Bytes>{};
         case VarintStatus::overflow:
-        case VarintStatus::not_minimal: return m_error = Errc::bad_varint;
-        case VarintStatus::ok: break;
+        case VarintStatus::not_minimal:
+            return m_error = Errc::bad_varint;
+        case VarintStatus::ok:
+            break;
     }
     if (prefix.value > m_max) return m_error = Errc::message_too_large;
     if (pending.size() - prefix.length < prefix.value) return std::optional<Bytes>{};

@@ -17,7 +17,7 @@ void append_length_prefixed(Bytes& out, ByteSpan body);
 // Accumulates stream bytes and yields whole messages. Errors: message_too_large (prefix above
 // the limit), bad_varint (overlong or non-minimal prefix); after an error the decoder stays failed.
 class LengthPrefixedDecoder {
-public:
+  public:
     explicit LengthPrefixedDecoder(std::size_t max_message_size) : m_max(max_message_size) {}
 
     void feed(ByteSpan bytes) { append(m_buffer, bytes); }
@@ -26,7 +26,7 @@ public:
     // Bytes received but not yet returned as a message (a truncated message at end of stream).
     std::size_t buffered() const noexcept { return m_buffer.size() - m_offset; }
 
-private:
+  private:
     std::size_t m_max;
     Bytes m_buffer;
     std::size_t m_offset = 0;

@@ -28,7 +28,8 @@ Result<PingPayload> PingClient::start() {
 
 Result<bool> PingClient::on_data(ByteSpan bytes) {
     if (!m_outstanding || bytes.size() > kPingPayloadSize - m_received) return Errc::protocol_error;
-    if (!std::equal(bytes.begin(), bytes.end(), m_sent.begin() + static_cast<std::ptrdiff_t>(m_received)))
+    if (!std::equal(bytes.begin(), bytes.end(),
+                    m_sent.begin() + static_cast<std::ptrdiff_t>(m_received)))
         return Errc::protocol_error;
     m_received += bytes.size();
     if (m_received < kPingPayloadSize) return false;

@@ -18,16 +18,16 @@ using RandomSource = std::function<void(MutableByteSpan)>;
 
 // The listener: echoes each whole payload; a partial one waits for its remaining bytes.
 class PingResponder {
-public:
+  public:
     Bytes on_data(ByteSpan bytes);
 
-private:
+  private:
     Bytes m_pending;
 };
 
 // The dialer: one outstanding ping at a time.
 class PingClient {
-public:
+  public:
     // Defaults to the system CSPRNG; tests inject a deterministic source.
     explicit PingClient(RandomSource random = {});
 
@@ -37,7 +37,7 @@ public:
     // protocol_error on a mismatch (or on bytes when no ping is outstanding).
     Result<bool> on_data(ByteSpan bytes);
 
-private:
+  private:
     RandomSource m_random;
     PingPayload m_sent{};
     std::size_t m_received = 0;

@@ -96,7 +96,8 @@ asio::awaitable<Result<Bytes>> Stream::read_to_end(std::size_t max_size) {
         if (!n) co_return n.error();
         if (n.value() == 0) co_return out;
         if (out.size() + n.value() > max_size) co_return Errc::message_too_large;
-        out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n.value()));
+        out.insert(out.end(), chunk.begin(),
+                   chunk.begin() + static_cast<std::ptrdiff_t>(n.value()));
     }
 }
 
@@ -169,7 +170,8 @@ void Stream::wake_writer() { m_write_wake.cancel(); }
 
 void Stream::unread(Bytes data) {
     if (data.empty()) return;
-    m_inbound.erase(m_inbound.begin(), m_inbound.begin() + static_cast<std::ptrdiff_t>(m_inbound_offset));
+    m_inbound.erase(m_inbound.begin(),
+                    m_inbound.begin() + static_cast<std::ptrdiff_t>(m_inbound_offset));
     m_inbound.insert(m_inbound.begin(), data.begin(), data.end());
     m_inbound_offset = 0;
     m_unread_pending += data.size();

@@ -23,7 +23,7 @@ namespace swarmd::net {
 class Connection;
 
 class Stream : public std::enable_shared_from_this<Stream> {
-public:
+  public:
     Stream(Connection& connection, std::uint32_t id, bool outbound);
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
@@ -64,7 +64,7 @@ public:
     // Bytes pushed back to the front of the read buffer (multistream leftovers).
     void unread(Bytes data);
 
-private:
+  private:
     boost::asio::awaitable<void> wait(boost::asio::steady_timer& timer);
     std::size_t buffered() const noexcept { return m_inbound.size() - m_inbound_offset; }
 

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <vector>
 
+#include "node/cli_p2p.hpp"
+
 namespace swarmd::node {
 namespace {
 
@@ -67,6 +69,9 @@ int run_cli(int argc, char** argv) {
     add_keys_commands(app, ctx);
     add_spec_commands(app, ctx);
     add_run_commands(app, ctx);
+    add_p2p_commands(app);
+
+    add_p2p_commands(app);
 
     try {
         app.parse(argc, argv);

@@ -52,7 +52,12 @@ asio::awaitable<Result<Bytes>> SecureChannel::read_plain() {
     // A read may end mid-frame; keep reading until a whole frame yields plaintext.
     for (;;) {
         auto raw = co_await read_raw();
-        if (!raw) co_return raw.error();
+        if (!raw) {
+            // The peer hung up in the middle of a frame.
+            if (raw.error() == Errc::connection_closed && m_session->buffered() > 0)
+                co_return Errc::truncated_message;
+            co_return raw.error();
+        }
         Bytes plain;
         auto decrypted = m_session->decrypt(raw.value(), plain);
         if (!decrypted) co_return decrypted.error();

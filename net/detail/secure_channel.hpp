@@ -17,7 +17,7 @@
 namespace swarmd::net::detail {
 
 class SecureChannel {
-public:
+  public:
     static constexpr std::size_t kReadChunk = 64 * 1024;
 
     explicit SecureChannel(boost::asio::ip::tcp::socket socket);
@@ -40,7 +40,7 @@ public:
 
     std::uint64_t bytes_received() const noexcept { return m_bytes_received; }
 
-private:
+  private:
     boost::asio::ip::tcp::socket m_socket;
     std::optional<NoiseSession> m_session;
     Bytes m_raw_held;

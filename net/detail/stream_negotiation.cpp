@@ -32,7 +32,8 @@ asio::awaitable<Result<void>> drive(Stream& stream, Negotiator& negotiator) {
 
 }  // namespace
 
-asio::awaitable<Result<void>> negotiate_stream_outbound(Stream& stream, const std::string& protocol) {
+asio::awaitable<Result<void>> negotiate_stream_outbound(Stream& stream,
+                                                        const std::string& protocol) {
     MultistreamDialer dialer({protocol});
     auto sent = co_await stream.write(dialer.start());
     if (!sent) co_return sent.error();

@@ -1,5 +1,9 @@
 #include "net/detail/upgrade.hpp"
 
+// GCC 12 flags the recycling allocator of Asio 1.18 coroutine frames as a mismatched new/delete
+// once this function is inlined; it is a false positive (same allocator on both sides).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include "net/error.hpp"
 
 namespace swarmd::net::detail {

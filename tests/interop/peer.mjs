@@ -98,7 +98,7 @@ async function runDial (args) {
     node.addEventListener('peer:identify', (evt) => resolve(evt.detail))
   })
   const conn = await node.dial(target)
-  emit({ event: 'connected', peerId: conn.remotePeer.toString() })
+  emit({ event: 'connected', peerId: conn.remotePeer.toString(), self: node.peerId.toString() })
   emit(identifyLine(await identified))
   for (let i = 0; i < pings; i++) emit({ event: 'ping', rtt: await node.services.ping.ping(target) })
   await node.stop()

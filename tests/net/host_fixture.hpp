@@ -32,8 +32,8 @@ void run(boost::asio::io_context& io, MakeCoroutine make,
 }
 
 // Polls `condition` every millisecond (for effects on the other host of a connection).
-inline boost::asio::awaitable<void> wait_until(std::function<bool()> condition,
-                                               std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+inline boost::asio::awaitable<void> wait_until(
+    std::function<bool()> condition, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!condition() && std::chrono::steady_clock::now() < deadline) {

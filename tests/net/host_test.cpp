@@ -46,9 +46,11 @@ TEST_CASE("two hosts connect, identify each other and ping", "[host]") {
         CHECK(std::find(protocols.begin(), protocols.end(), "/ipfs/id/1.0.0") != protocols.end());
         CHECK(std::find(protocols.begin(), protocols.end(), "/ipfs/ping/1.0.0") != protocols.end());
         REQUIRE(info.value().listen_addrs.size() == 1);
-        CHECK(Multiaddr::from_bytes(info.value().listen_addrs[0]).value() == addr.value().without_peer_id());
+        CHECK(Multiaddr::from_bytes(info.value().listen_addrs[0]).value() ==
+              addr.value().without_peer_id());
         REQUIRE(info.value().observed_addr);
-        CHECK(Multiaddr::from_bytes(*info.value().observed_addr).value().tcp_endpoint()->host == "127.0.0.1");
+        CHECK(Multiaddr::from_bytes(*info.value().observed_addr).value().tcp_endpoint()->host ==
+              "127.0.0.1");
 
         auto rtts = co_await a.ping(connection.value(), 3);
         REQUIRE(rtts);
@@ -111,7 +113,8 @@ TEST_CASE("dialing a wrong peer id fails with peer_id_mismatch", "[host]") {
     Host a(io.get_executor(), crypto::PrivateKey::generate());
     Host b(io.get_executor(), crypto::PrivateKey::generate());
     auto addr = b.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
-    const auto impostor = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    const auto impostor =
+        crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
 
     run(io, [&]() -> asio::awaitable<void> {
         auto wrong = co_await a.dial(addr.without_peer_id().with_peer_id(impostor));
@@ -208,7 +211,8 @@ TEST_CASE("graceful close reaches the other side", "[host]") {
         REQUIRE(connection);
         co_await testing::wait_until([&] { return b.connection_count() == 1; });
         connection.value()->close();
-        co_await testing::wait_until([&] { return b.connection_count() == 0 && a.connection_count() == 0; });
+        co_await testing::wait_until(
+            [&] { return b.connection_count() == 0 && a.connection_count() == 0; });
         CHECK(!connection.value()->failed_phase());
     });
 }
