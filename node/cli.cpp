@@ -69,7 +69,6 @@ int run_cli(int argc, char** argv) {
     add_keys_commands(app, ctx);
     add_spec_commands(app, ctx);
     add_run_commands(app, ctx);
-    add_p2p_commands(app);
 
     add_p2p_commands(app);
 
