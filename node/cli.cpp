@@ -69,6 +69,7 @@ int run_cli(int argc, char** argv) {
     add_keys_commands(app, ctx);
     add_spec_commands(app, ctx);
     add_run_commands(app, ctx);
+    add_doctor_command(app, ctx);
 
     add_p2p_commands(app);
 

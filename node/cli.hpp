@@ -44,6 +44,7 @@ int cli_error(std::string_view what);
 void add_keys_commands(CLI::App& app, CliContext& ctx);  // keygen, id
 void add_spec_commands(CLI::App& app, CliContext& ctx);  // spec show, spec check
 void add_run_commands(CLI::App& app, CliContext& ctx);   // run, status
+void add_doctor_command(CLI::App& app, CliContext& ctx); // doctor
 
 // Parses the command line and runs the chosen subcommand; returns the process exit code.
 int run_cli(int argc, char** argv);

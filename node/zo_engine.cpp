@@ -42,8 +42,9 @@ std::unique_ptr<training::Task> make_task(const Spec& spec) {
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
     text.resize(static_cast<std::size_t>(in.gcount()));
     training::CharLmOptions options;
-    options.context = static_cast<std::size_t>(zo.transformer.context);
-    options.hidden = static_cast<std::size_t>(zo.transformer.d_model);
+    options.context = static_cast<std::size_t>(zo.context);
+    options.embed = static_cast<std::size_t>(zo.embed);
+    options.hidden = static_cast<std::size_t>(zo.hidden.at(0));
     options.test_fraction = zo.test_fraction;
     return training::make_char_lm(text, options);
 }

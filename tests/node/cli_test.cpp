@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -313,4 +316,30 @@ TEST_CASE("help lists every option with its default", "[cli]") {
     CHECK(none.code != 0);
     CHECK(none.code < 128);
     CHECK(box.run({"frobnicate"}).code != 0);
+}
+
+TEST_CASE("doctor reports an unreachable bootstrap peer and exits non-zero", "[cli][doctor]") {
+    Sandbox box;
+    // A port that nothing listens on: bind, note it, close.
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const int port = ntohs(addr.sin_port);
+    ::close(s);
+    const std::string target = "/ip4/127.0.0.1/tcp/" + std::to_string(port) +
+                               "/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
+    auto r = box.run({"doctor", target, "/ip4/127.0.0.1/tcp/1"});
+    CHECK(r.code == 1);
+    CHECK(r.out.find("FAIL bootstrap " + target + ": connection refused") != std::string::npos);
+    CHECK(r.out.find("nothing listens on that port") != std::string::npos);
+    CHECK(r.out.find("FAIL bootstrap /ip4/127.0.0.1/tcp/1: invalid address") != std::string::npos);
+    CHECK(r.out.find("0 of 2 bootstrap peers reachable") != std::string::npos);
+
+    auto none = box.run({"doctor"});
+    CHECK(none.code == 1);
+    CHECK(none.out.find("no bootstrap peers configured") != std::string::npos);
 }
