@@ -47,8 +47,8 @@ trap 'exit 130' INT TERM
 spec_args=()
 if [[ -n "$mode" || -n "$rounds" ]]; then
     "$swarmd" spec show --canonical > "$dir/spec.toml"
-    [[ -n "$mode" ]] && sed -i -E "s/^mode = .*/mode = \"$mode\"/" "$dir/spec.toml"
-    [[ -n "$rounds" ]] && sed -i -E "s/^rounds = .*/rounds = $rounds/; s/^merge_round = .*/merge_round = $rounds/" "$dir/spec.toml"
+    [[ -z "$mode" ]] || sed -i -E "s/^mode = .*/mode = \"$mode\"/" "$dir/spec.toml"
+    [[ -z "$rounds" ]] || sed -i -E "s/^rounds = .*/rounds = $rounds/; s/^merge_round = .*/merge_round = $rounds/" "$dir/spec.toml"
     "$swarmd" spec check "$dir/spec.toml" >/dev/null || { echo "testnet: the variant spec is invalid" >&2; exit 1; }
     spec_args=(--spec "$dir/spec.toml")
 fi
@@ -88,7 +88,7 @@ while :; do
     for i in $(seq 1 "$nodes"); do
         line=$(status "$i")
         printf 'node%-3s %s\n' "$i" "$line"
-        [[ "$line" == *" merge merged "* ]] && merged=$((merged + 1))
+        if [[ "$line" == *" merge merged "* ]]; then merged=$((merged + 1)); fi
         kill -0 "${pids[$i]}" 2>/dev/null || { echo "testnet: node$i exited; its log:"; tail -20 "$dir/node$i/log"; exit 1; }
     done
     [[ $merged -eq $nodes ]] && break
@@ -99,7 +99,7 @@ hashes=$(for i in $(seq 1 "$nodes"); do status "$i" | awk '{print $NF}'; done | 
 accuracy=$(status 1 | sed -E 's/.* accuracy ([^ ]+) .*/\1/')
 if [[ $(echo "$hashes" | wc -l) -eq 1 ]]; then
     echo "testnet: all $nodes nodes merged to the same model $hashes (held-out accuracy $accuracy)"
-    [[ $keep -eq 1 ]] && echo "testnet: manifests in $dir/node*/final/manifest.json"
+    if [[ $keep -eq 1 ]]; then echo "testnet: manifests in $dir/node*/final/manifest.json"; fi
 else
     echo "testnet: merged models differ between nodes:" >&2
     echo "$hashes" >&2
