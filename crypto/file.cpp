@@ -74,13 +74,22 @@ std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan da
 }
 
 std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return last_error();
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         auto ec = last_error();
         ::close(fd);
         return ec;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return std::make_error_code(std::errc::is_a_directory);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return std::make_error_code(std::errc::invalid_argument);
     }
     if (static_cast<std::uint64_t>(st.st_size) > max_size) {
         ::close(fd);

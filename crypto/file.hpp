@@ -15,7 +15,8 @@ enum class Overwrite { allow, refuse };
 std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan data,
                                   unsigned mode = 0600, Overwrite overwrite = Overwrite::allow);
 
-// Reads a whole file, refusing files larger than max_size (std::errc::file_too_large).
+// Reads a whole regular file, refusing larger ones than max_size (std::errc::file_too_large),
+// directories (is_a_directory) and other non-regular files (invalid_argument).
 std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size);
 
 }  // namespace swarmd

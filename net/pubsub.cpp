@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "net/host.hpp"
+#include "net/detail/spawn.hpp"
 #include "net/log.hpp"
 #include "net/stream.hpp"
 
@@ -16,15 +17,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
-
-void log_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        net_log().error("gossip task failed: {}", ex.what());
-    }
-}
 
 std::string ip_of(const Connection& connection) {
     auto endpoint = connection.remote_addr().tcp_endpoint();
@@ -52,7 +44,7 @@ void Pubsub::start() {
                            });
     }
     asio::co_spawn(m_executor, [self = shared_from_this()] { return self->heartbeat_loop(); },
-                   log_exception);
+                   detail::LogException{"gossip task"});
 }
 
 void Pubsub::stop() {
@@ -87,7 +79,7 @@ void Pubsub::ensure_peer(const crypto::PeerId& peer, bool outbound, gossipsub::P
                    [self = shared_from_this(), peer, link, protocol] {
                        return self->open_outbound(peer, link, protocol);
                    },
-                   log_exception);
+                   detail::LogException{"gossip task"});
 }
 
 asio::awaitable<void> Pubsub::open_outbound(crypto::PeerId peer, std::shared_ptr<Link> link,
