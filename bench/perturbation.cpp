@@ -7,32 +7,12 @@
 #include <ctime>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "crypto/perturbation.hpp"
 
 using namespace swarmd;
 using namespace swarmd::crypto;
-
-namespace {
-
-// Thread CPU time: on a shared machine wall time mostly measures the neighbours.
-double thread_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-template <class F>
-double best_seconds(int reps, F&& f) {
-    double best = 1e30;
-    for (int i = 0; i < reps; ++i) {
-        const double t0 = thread_seconds();
-        f();
-        best = std::min(best, thread_seconds() - t0);
-    }
-    return best;
-}
-
-}  // namespace
+using swarmd::bench::best_seconds;
 
 int main() {
     constexpr std::size_t kValues = 1 << 22;  // 4M values = 16 MiB of floats

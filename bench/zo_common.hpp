@@ -10,28 +10,10 @@
 #include <random>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "training/models.hpp"
 
 namespace swarmd::bench {
-
-// CPU time of the calling thread: the benchmarks run single-threaded (torch and OpenBLAS set
-// to one thread), and on a shared machine wall time mostly measures the neighbours.
-inline double thread_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-template <class F>
-double best_seconds(int reps, F&& f) {
-    double best = 1e30;
-    for (int i = 0; i < reps; ++i) {
-        const double t0 = thread_seconds();
-        f();
-        best = std::min(best, thread_seconds() - t0);
-    }
-    return best;
-}
 
 // One compute thread everywhere, including OpenBLAS's own pool (it ignores torch's setting).
 inline void single_thread() {
