@@ -239,7 +239,7 @@ private:
                 }
             },
             [this](const ZoProgress& p) { on_progress(p); });
-        serve_sync(m_host, m_peer_id_swarm(), [this](std::uint64_t through, auto done) {
+        serve_sync(m_host, swarm_id_bytes(), [this](std::uint64_t through, auto done) {
             m_engine->snapshot(through, std::move(done));
         });
         m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
@@ -269,7 +269,7 @@ private:
         if (m_engine) m_engine->set_swarm_floor(floor);
     }
 
-    Bytes m_peer_id_swarm() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
+    Bytes swarm_id_bytes() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
 
     // Anti-entropy for the merge: fetch every connected trainer's updates up to the merge round;
     // the engine adds what it lacks before its grace period ends.
@@ -282,7 +282,7 @@ private:
             asio::co_spawn(
                 m_io,
                 [this, peer = peer_id, merge_round]() -> asio::awaitable<void> {
-                    auto updates = co_await fetch_updates(m_host, peer, m_peer_id_swarm(), merge_round);
+                    auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), merge_round);
                     if (!updates) {
                         category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
                                                         peer.to_base58());
