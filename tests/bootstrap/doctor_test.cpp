@@ -99,12 +99,7 @@ TEST_CASE("doctor tells every join failure apart", "[doctor]") {
     dns_options.servers = {dns.endpoint()};
     dns_options.timeout = std::chrono::milliseconds(300);
     DnsaddrResolver resolver(io, dns_options);
-    // dnsmasq needs a moment to bind: ask until it answers.
-    for (int i = 0; i < 30; ++i) {
-        std::optional<Result<std::vector<std::string>>> r;
-        net::testing::run(io, [&]() -> asio::awaitable<void> { r = co_await resolver.resolve("/dnsaddr/ok.test"); });
-        if (*r || r->error() != Errc::dns_timeout) break;
-    }
+    REQUIRE(dns.wait_until_serving());
 
     const auto peer_suffix = "/p2p/" + other.host.peer_id().to_base58();
     auto at = [](unsigned short port) { return "/ip4/127.0.0.1/tcp/" + std::to_string(port); };
