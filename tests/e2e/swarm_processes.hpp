@@ -232,7 +232,7 @@ inline std::size_t components(const std::map<std::string, std::set<std::string>>
 class ScratchDir {
 public:
     ScratchDir() {
-        std::string pattern = (fs::temp_directory_path() / "swarmd-e2e.XXXXXX").string();
+        std::string pattern = (fs::temp_directory_path() / "swarmd-join.XXXXXX").string();
         m_path = ::mkdtemp(pattern.data());
     }
     ~ScratchDir() {
