@@ -8,14 +8,19 @@ if(SWARMD_SANITIZE)
     target_link_options(swarmd_options INTERFACE -fsanitize=address,undefined)
 endif()
 
-# swarmd_module(<name> [DEPS ...]) builds <module>/*.cpp, <module>/detail/*.cpp and <module>/*.proto into the
-# static library swarmd_<name>. Each module owns its folder; adding a source file needs no
-# CMake edit.
+# swarmd_module(<name> [EXCLUDE file...] [DEPS ...]) builds <module>/*.cpp, <module>/detail/*.cpp
+# and <module>/*.proto into the static library swarmd_<name>. Each module owns its folder; adding
+# a source file needs no CMake edit. EXCLUDE names files (relative to the module folder) that the
+# module builds into another of its own libraries instead.
 function(swarmd_module name)
-    cmake_parse_arguments(M "" "" "DEPS" ${ARGN})
+    cmake_parse_arguments(M "" "" "DEPS;EXCLUDE" ${ARGN})
     file(GLOB srcs CONFIGURE_DEPENDS
         ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/detail/*.cpp)
     list(FILTER srcs EXCLUDE REGEX ".*/main\\.cpp$")
+    list(TRANSFORM M_EXCLUDE PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
+    if(M_EXCLUDE)
+        list(REMOVE_ITEM srcs ${M_EXCLUDE})
+    endif()
     if(NOT srcs)
         # A module whose first source has not landed yet still forms a linkable library.
         set(srcs ${PROJECT_BINARY_DIR}/empty_${name}.cpp)
@@ -25,6 +30,9 @@ function(swarmd_module name)
     target_link_libraries(swarmd_${name} PUBLIC swarmd_options ${M_DEPS})
     # Wire .proto files live beside the module's sources and are compiled in automatically.
     file(GLOB protos CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.proto)
+    if(protos AND M_EXCLUDE)
+        list(REMOVE_ITEM protos ${M_EXCLUDE})
+    endif()
     if(protos)
         swarmd_protos(swarmd_${name} ${protos})
     endif()

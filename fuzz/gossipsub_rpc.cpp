@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // Feeds arbitrary bytes to a gossipsub router as a peer's inbound stream: framing, RPC
 // protobuf decoding, subscriptions, messages and every control message, then a heartbeat.
 // The first byte picks the chunk size, so frame boundaries fall everywhere.

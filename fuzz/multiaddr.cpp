@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // Multiaddr decoders: the binary form (identify listenAddrs/observedAddr) and the text form
 // (config, CLI). Whatever parses must round-trip exactly.
 #include <cstdint>

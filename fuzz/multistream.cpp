@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // multistream-select dialer and listener fed peer bytes in chunks chosen by the input.
 #include <cstdint>
 #include <cstdlib>

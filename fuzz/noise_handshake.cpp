@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // Noise handshake: a responder and an initiator (fixed keys) fed arbitrary handshake bytes, and
 // the decrypted-payload checker fed arbitrary payloads.
 #include <cstdint>

@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // Noise transport framing: arbitrary bytes decoded in chunks, and the input as plaintext
 // round-tripped through a matching pair of sessions.
 #include <cstdint>

@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // yamux session fed arbitrary frames in chunks; it answers by writing to and closing the
 // streams the input opens, so the send path and flow control run too.
 #include <cstdint>

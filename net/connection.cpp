@@ -89,7 +89,7 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
 
 asio::awaitable<Result<std::shared_ptr<Stream>>> Connection::open_stream(std::string protocol) {
     auto self = shared_from_this();
-    if (m_state != State::open || m_closing) co_return Errc::connection_closed;
+    if (!usable()) co_return Errc::connection_closed;
     if (m_streams.size() >= m_options.max_streams) co_return Errc::too_many_streams;
     auto id = m_muxer->open_stream();
     if (!id) co_return id.error();
@@ -119,6 +119,28 @@ void Connection::close() {
     }
     m_muxer->go_away();
     close_after_flush({});
+}
+
+void Connection::drain() {
+    if (m_state != State::open || m_closing) return;
+    if (!m_draining) m_muxer->go_away();
+    begin_drain({});
+}
+
+void Connection::begin_drain(std::error_code reason) {
+    if (m_draining) return;
+    m_draining = true;
+    m_drain_reason = reason;
+    net_log().debug("connection draining streams={} addr={} peer={}", m_streams.size(),
+                    m_remote_addr.to_string(), m_remote.to_base58());
+    m_deadline = std::min(m_deadline, Clock::now() + m_options.drain_timeout);
+    m_watchdog.cancel();
+    flush();
+    finish_drain_if_idle();
+}
+
+void Connection::finish_drain_if_idle() {
+    if (m_draining && m_streams.empty()) close_after_flush(m_drain_reason);
 }
 
 void Connection::stop(std::error_code reason, Phase phase) {
@@ -191,6 +213,7 @@ void Connection::stream_close_write(std::uint32_t id) {
         it->second.local_end = true;
         if (it->second.remote_end) m_streams.erase(it);
     }
+    finish_drain_if_idle();
 }
 
 void Connection::stream_reset(std::uint32_t id) {
@@ -198,6 +221,7 @@ void Connection::stream_reset(std::uint32_t id) {
     (void)m_muxer->reset(id);
     flush();
     m_streams.erase(id);
+    finish_drain_if_idle();
 }
 
 asio::awaitable<void> Connection::reader() {
@@ -227,7 +251,14 @@ void Connection::handle(const YamuxEvent& event) {
             close_after_flush(event.error);
             return;
         case Kind::go_away:
-            stop(Errc::go_away_received, Phase::session);
+            // A normal GoAway lets the streams in flight finish; the remote opens no new ones
+            // and neither do we.
+            if (event.go_away_code != static_cast<std::uint32_t>(YamuxGoAway::normal) ||
+                m_streams.empty()) {
+                stop(Errc::go_away_received, Phase::session);
+            } else {
+                begin_drain(Errc::go_away_received);
+            }
             return;
         case Kind::ping_rtt:
             net_log().debug("yamux rtt={}us peer={}", event.rtt.count() / 1000,
@@ -236,6 +267,10 @@ void Connection::handle(const YamuxEvent& event) {
         case Kind::stream_accepted:
             return;
         case Kind::stream_opened: {
+            if (m_draining) {
+                (void)m_muxer->reset(event.stream_id);
+                return;
+            }
             if (m_streams.size() >= m_options.max_streams) {
                 close_after_flush(Errc::too_many_streams);
                 return;
@@ -267,6 +302,7 @@ void Connection::handle(const YamuxEvent& event) {
         stream->fail(Errc::stream_reset);
         m_streams.erase(it);
     }
+    finish_drain_if_idle();
 }
 
 void Connection::close_after_flush(std::error_code reason) {
@@ -308,7 +344,12 @@ asio::awaitable<void> Connection::watchdog() {
     auto self = shared_from_this();
     while (m_state != State::closed) {
         if (m_deadline <= Clock::now()) {
-            stop(Errc::timeout, m_phase);
+            // A drain that outlives its streams' patience still ends as an orderly close.
+            if (m_draining && m_state == State::open) {
+                stop(m_drain_reason, Phase::session);
+            } else {
+                stop(Errc::timeout, m_phase);
+            }
             co_return;
         }
         m_watchdog.expires_at(m_deadline);
@@ -336,6 +377,7 @@ void Connection::flush() {
 }
 
 void Connection::touch() {
+    if (m_draining || m_closing) return;  // their deadline is final
     const Clock::time_point deadline = Clock::now() + m_options.idle_timeout;
     // The watchdog sleeps until the old deadline; wake it when the new one comes sooner.
     if (deadline < m_deadline) m_watchdog.cancel();

@@ -38,6 +38,7 @@ struct ConnectionOptions {
     static constexpr std::chrono::seconds kDefaultStreamNegotiationTimeout{10};
     static constexpr std::size_t kDefaultMaxStreams = 256;
     static constexpr std::size_t kDefaultMaxWriteBacklog = 1024 * 1024;
+    static constexpr std::chrono::seconds kDefaultDrainTimeout{5};
 
     std::chrono::steady_clock::duration handshake_timeout = kDefaultHandshakeTimeout;
     // A connection on which nothing arrives for this long is closed; yamux pings every quarter
@@ -50,6 +51,9 @@ struct ConnectionOptions {
     std::size_t max_streams = kDefaultMaxStreams;
     // A stream's write() waits while more than this many bytes wait for the peer's window.
     std::size_t max_write_backlog = kDefaultMaxWriteBacklog;
+    // A draining connection (drain(), or a GoAway from the remote while streams are open) lets
+    // its open streams finish for at most this long before the socket closes.
+    std::chrono::steady_clock::duration drain_timeout = kDefaultDrainTimeout;
     // Window sizes and frame sizes; stream limits and roles are set from the fields above.
     YamuxOptions yamux;
 };
@@ -77,12 +81,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     // Graceful close: a yamux GoAway is flushed, then the socket closes.
     void close();
+    // Gentler close: a GoAway goes out at once (no new streams either way), the open streams may
+    // finish, and the socket closes when the last one ends or drain_timeout passes. Used for the
+    // losing connection of a simultaneous dial.
+    void drain();
     // Immediate close with a reason; idempotent, logs the first reason once.
     void stop(std::error_code reason, Phase phase);
 
     State state() const noexcept { return m_state; }
     // Open and not closing: new streams may be opened.
-    bool usable() const noexcept { return m_state == State::open && !m_closing; }
+    bool usable() const noexcept { return m_state == State::open && !m_closing && !m_draining; }
     bool outbound() const noexcept { return m_outbound; }
     // Valid once open (for outbound connections, the expected id before that).
     const crypto::PeerId& remote_peer() const noexcept { return m_remote; }
@@ -108,6 +116,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void handle(const YamuxEvent& event);
     void wake_writers();
     void close_after_flush(std::error_code reason);
+    void begin_drain(std::error_code reason);
+    void finish_drain_if_idle();
     void flush();
     void touch();
 
@@ -134,6 +144,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::deque<Bytes> m_outbound_queue;
     bool m_closing = false;
     std::error_code m_closing_reason;
+    bool m_draining = false;
+    std::error_code m_drain_reason;
     boost::asio::steady_timer m_writer_wake;
     boost::asio::steady_timer m_watchdog;
     boost::asio::steady_timer m_keepalive;

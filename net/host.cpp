@@ -175,11 +175,45 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
 }
 
 asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection) {
+    auto alive = m_alive;
     auto upgraded =
         co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
-    if (upgraded && m_options.identify_on_connect)
+    if (!upgraded || !*alive) co_return;
+    if (keep_one_connection(connection) != connection) co_return;
+    if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection),
                        detail::LogException{"identify"});
+}
+
+std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Connection>& fresh) {
+    std::shared_ptr<Connection> existing;
+    for (const auto& connection : m_connections) {
+        if (connection != fresh && connection->usable() &&
+            connection->remote_peer() == fresh->remote_peer()) {
+            existing = connection;
+            break;
+        }
+    }
+    if (!existing) return fresh;
+    const auto dialer = [&](const Connection& c) -> const crypto::PeerId& {
+        return c.outbound() ? m_peer_id : c.remote_peer();
+    };
+    const crypto::PeerId& fresh_dialer = dialer(*fresh);
+    const crypto::PeerId& existing_dialer = dialer(*existing);
+    std::shared_ptr<Connection> keep = existing;
+    std::shared_ptr<Connection> drop = fresh;
+    if (fresh_dialer == existing_dialer) {
+        // Both dialed by one side (say, two addresses of the peer): that side keeps the older
+        // one and drains the newer; the other side follows its GoAway.
+        if (fresh_dialer != m_peer_id) return existing;
+    } else if (fresh_dialer < existing_dialer) {
+        std::swap(keep, drop);
+    }
+    net_log().debug("duplicate connection: keeping dir={} draining dir={} peer={}",
+                    keep->outbound() ? "out" : "in", drop->outbound() ? "out" : "in",
+                    fresh->remote_peer().to_base58());
+    drop->drain();
+    return keep;
 }
 
 asio::awaitable<void> Host::serve_stream(std::shared_ptr<Stream> stream) {
@@ -225,6 +259,26 @@ asio::awaitable<void> Host::answer_identify(std::shared_ptr<Stream> stream) {
 }
 
 asio::awaitable<void> Host::answer_ping(std::shared_ptr<Stream> stream) {
+    const crypto::PeerId peer = stream->remote_peer();
+    std::size_t& active = m_inbound_pings[peer];
+    if (active >= m_options.max_inbound_ping_streams) {
+        net_log().debug("ping stream refused: {} already open peer={}", active, peer.to_base58());
+        stream->reset();
+        co_return;
+    }
+    ++active;
+    // Counted down however the coroutine ends, unless the host is gone by then.
+    struct Release {
+        Host* host;
+        std::shared_ptr<bool> alive;
+        crypto::PeerId peer;
+        ~Release() {
+            if (!*alive) return;
+            auto it = host->m_inbound_pings.find(peer);
+            if (it != host->m_inbound_pings.end() && --it->second == 0)
+                host->m_inbound_pings.erase(it);
+        }
+    } release{this, m_alive, peer};
     PingResponder responder;
     std::array<std::uint8_t, 256> buffer{};
     for (;;) {
@@ -371,9 +425,39 @@ asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint) 
     co_return std::move(socket);
 }
 
+Host::PendingDial::PendingDial(const asio::any_io_executor& executor) : done(executor) {
+    done.expires_at(asio::steady_timer::time_point::max());
+}
+
 asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) {
     auto alive = m_alive;
     const std::optional<crypto::PeerId> expected = addr.peer_id();
+    if (!expected || m_stopped || *expected == m_peer_id)
+        co_return co_await dial_new(std::move(addr), expected);
+    if (auto existing = connection_to(*expected)) co_return existing;
+    if (auto it = m_pending_dials.find(*expected); it != m_pending_dials.end()) {
+        // Another dial to this peer is under way: share its outcome.
+        auto pending = it->second;
+        while (!pending->result) {
+            boost::system::error_code ignored;
+            co_await pending->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+        if (!*alive) co_return HostErrc::host_stopped;
+        if (auto existing = connection_to(*expected)) co_return existing;
+        co_return *pending->result;
+    }
+    auto pending = std::make_shared<PendingDial>(m_executor);
+    m_pending_dials.emplace(*expected, pending);
+    auto result = co_await dial_new(std::move(addr), expected);
+    pending->result = result;
+    pending->done.cancel();
+    if (*alive) m_pending_dials.erase(*expected);
+    co_return result;
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
+    Multiaddr addr, std::optional<crypto::PeerId> expected) {
+    auto alive = m_alive;
     auto fail = [&](std::error_code reason) -> Result<std::shared_ptr<Connection>> {
         net_log().warn("dial failed phase=dial error={} addr={} peer={}", reason.message(),
                        addr.to_string(), peer_text(expected));
@@ -381,9 +465,6 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
     };
     if (m_stopped) co_return fail(HostErrc::host_stopped);
     if (expected && *expected == m_peer_id) co_return fail(HostErrc::dial_self);
-    if (expected) {
-        if (auto existing = connection_to(*expected)) co_return existing;
-    }
     const auto endpoint = addr.tcp_endpoint();
     if (!endpoint) co_return fail(HostErrc::unsupported_address);
     const std::string key = addr.to_string();
@@ -410,6 +491,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
         co_return upgraded.error();
     }
     m_backoff.erase(key);
+    if (auto kept = keep_one_connection(connection); kept != connection) co_return kept;
     if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection),
                        detail::LogException{"identify"});

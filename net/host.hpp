@@ -22,6 +22,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
@@ -42,6 +43,8 @@ struct HostOptions {
     static constexpr std::chrono::seconds kDefaultPingTimeout{10};
     static constexpr std::chrono::seconds kDefaultInitialBackoff{1};
     static constexpr std::chrono::seconds kDefaultMaxBackoff{300};
+    // The ping spec's limit on one peer's concurrent inbound ping streams.
+    static constexpr std::size_t kDefaultMaxInboundPingStreams = 2;
 
     // Open and upgrading connections, both directions; further inbound sockets are closed at once
     // and dials fail with connection_limit.
@@ -53,6 +56,9 @@ struct HostOptions {
     // failure up to max_backoff; a success clears it.
     Clock::duration initial_backoff = kDefaultInitialBackoff;
     Clock::duration max_backoff = kDefaultMaxBackoff;
+    // Inbound ping streams one peer may hold open at once (over all its connections); a further
+    // one is reset as soon as it is negotiated.
+    std::size_t max_inbound_ping_streams = kDefaultMaxInboundPingStreams;
     ConnectionOptions connection;
     std::string agent_version{kAgentVersion};
     // Run identify on every new connection (both directions).
@@ -89,7 +95,12 @@ class Host {
     std::vector<std::string> protocols() const;
 
     // Dials a TCP multiaddr. With /p2p/<id> the remote must prove that id (else peer_id_mismatch),
-    // and an open connection to that peer is reused.
+    // an open connection to that peer is reused, and concurrent dials to it share one attempt.
+    //
+    // One connection per peer: when a second connection to a peer completes (the two peers
+    // dialed each other at once), both sides keep the one dialed by the lower peer id and drain
+    // the other (Connection::drain); two connections from the same dialer keep the older one.
+    // dial() returns the connection that is kept.
     boost::asio::awaitable<Result<std::shared_ptr<Connection>>> dial(Multiaddr addr);
     // A stream on an open connection to `peer`.
     boost::asio::awaitable<Result<std::shared_ptr<Stream>>> open_stream(const crypto::PeerId& peer,
@@ -119,6 +130,15 @@ class Host {
 
     boost::asio::awaitable<void> accept_loop(
         std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
+    struct PendingDial {
+        explicit PendingDial(const boost::asio::any_io_executor& executor);
+        boost::asio::steady_timer done;  // cancelled when result is set
+        std::optional<Result<std::shared_ptr<Connection>>> result;
+    };
+
+    boost::asio::awaitable<Result<std::shared_ptr<Connection>>> dial_new(
+        Multiaddr addr, std::optional<crypto::PeerId> expected);
+    std::shared_ptr<Connection> keep_one_connection(const std::shared_ptr<Connection>& fresh);
     boost::asio::awaitable<void> serve_inbound(std::shared_ptr<Connection> connection);
     boost::asio::awaitable<void> serve_stream(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<void> identify_on_connect(std::shared_ptr<Connection> connection);
@@ -142,6 +162,8 @@ class Host {
     std::vector<std::shared_ptr<Connection>> m_connections;
     std::unordered_map<crypto::PeerId, IdentifyInfo> m_identified;
     std::map<std::string, Backoff> m_backoff;
+    std::unordered_map<crypto::PeerId, std::shared_ptr<PendingDial>> m_pending_dials;
+    std::unordered_map<crypto::PeerId, std::size_t> m_inbound_pings;
     IdentifyHandler m_on_identify;
     ConnectionHandler m_on_closed;
     std::shared_ptr<bool> m_alive;
