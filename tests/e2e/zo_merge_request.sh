@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end: `swarmd merge` asks a running swarm to merge early. Two trainers of a long swarm
+# End to end: `swarmd merge` asks a running swarm to merge early (and the dashboard is served). Two trainers of a long swarm
 # (the default 3000 rounds); after a few dozen rounds one node is asked to merge; every node must
 # merge at the round the request named, to the same model, long before the spec's merge round.
 source "$(dirname "$0")/lib.sh"
@@ -7,6 +7,12 @@ e2e_init 3000
 e2e_start_boot
 for i in 1 2 3; do e2e_start "node$i" "$i" --bootstrap "$e2e_boot" --round-interval-ms 30; done
 e2e_wait_round 1 40 120
+# The dashboard: one self-contained page that polls /api/status.
+if command -v curl >/dev/null; then
+    page=$(curl -sf --max-time 3 "http://$(e2e_http 1)/") || e2e_fail "no dashboard at /"
+    [[ "$page" == "<!doctype html>"* && "$page" == *'fetch("/api/status"'* ]] || e2e_fail "the dashboard page is not the expected one"
+    [[ "$page" != *"http://"* && "$page" != *"https://"* ]] || e2e_fail "the dashboard loads external resources"
+fi
 answer=$("$swarmd" --http "$(e2e_http 1)" merge) || e2e_fail "swarmd merge failed: $answer"
 e2e_log "$answer"
 requested=$(echo "$answer" | awk '{print $NF}')
