@@ -25,6 +25,13 @@ boost::asio::awaitable<DoctorResult> check_one(net::Host& host, const std::strin
         result.error = connection.error();
         co_return result;
     }
+    // Each entry is checked on a connection of its own: left open, this connection would be
+    // reused by a later entry naming the same peer at another address, which would then pass, or
+    // fail, for this entry's reasons.
+    struct CloseWhenDone {
+        std::shared_ptr<net::Connection> connection;
+        ~CloseWhenDone() { connection->stop({}, net::Phase::session); }
+    } close_when_done{connection.value()};
     const auto peer = connection.value()->remote_peer();
     result.peer_id = peer.to_base58();
     if (const auto* info = host.identified(peer)) {

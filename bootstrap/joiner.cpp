@@ -134,12 +134,14 @@ std::vector<Joiner::Candidate> Joiner::due_candidates(Clock::time_point now, std
     // With too few connections the bootstrap list comes first; otherwise gossip-learned and
     // stored peers spread the load away from the bootstrap nodes.
     if (m_connected.size() < m_options.low_watermark) add_bootstrap();
-    for (const auto& [peer, addrs] : m_learned) {
+    for (const auto& [peer, learned] : m_learned) {
         const auto key = peer.to_base58();
         // Two peers that learn of each other at once would dial each other at once and end up
-        // with two connections; the lower peer id dials, the other waits to be dialed.
-        if (addrs.empty() || !(m_host.peer_id() < peer) || !usable(key, peer)) continue;
-        out.push_back({key, addrs.front() + "/p2p/" + key, -1});
+        // with two connections: the lower peer id dials first. The higher one still dials later,
+        // or a peer whose id sorts high could be left waiting by peers that are already full.
+        const bool our_turn = m_host.peer_id() < peer || now - learned.since >= m_options.deferred_dial;
+        if (learned.addrs.empty() || !our_turn || !usable(key, peer)) continue;
+        out.push_back({key, learned.addrs.front() + "/p2p/" + key, -1});
     }
     for (const auto& record : m_store.candidates(PeerStore::kMaxPeers)) {
         auto peer = crypto::PeerId::parse(record.peer_id);
@@ -252,7 +254,8 @@ void Joiner::add_candidate(const crypto::PeerId& peer, std::vector<std::string> 
     if (peer == m_host.peer_id() || m_connected.contains(peer) || addrs.empty()) return;
     constexpr std::size_t kMaxLearned = 256;
     if (m_learned.size() >= kMaxLearned && !m_learned.contains(peer)) return;
-    m_learned[peer] = std::move(addrs);
+    auto it = m_learned.try_emplace(peer, Learned{{}, Clock::now()}).first;
+    it->second.addrs = std::move(addrs);
 }
 
 asio::awaitable<void> Joiner::exchange_with(crypto::PeerId peer) {

@@ -43,6 +43,7 @@ struct JoinOptions {
     static constexpr std::chrono::seconds kDefaultInitialRetry{1};
     static constexpr std::chrono::seconds kDefaultMaxRetry{60};
     static constexpr double kDefaultJitter = 0.2;
+    static constexpr std::chrono::seconds kDefaultDeferredDial{3};
 
     std::size_t target_peers = kDefaultTargetPeers;
     std::size_t low_watermark = kDefaultLowWatermark;
@@ -52,6 +53,9 @@ struct JoinOptions {
     Duration initial_retry = kDefaultInitialRetry;
     Duration max_retry = kDefaultMaxRetry;
     double jitter = kDefaultJitter;  // retry delays are scaled by a factor in [1-j, 1+j]
+    // Of two peers that learn of each other, the lower peer id dials at once and the other only
+    // after this long, when the first has not (e.g. because it already has its target count).
+    Duration deferred_dial = kDefaultDeferredDial;
     std::filesystem::path peer_store_path;  // empty: the peer store is not persisted
     Role role = Role::trainer;
 };
@@ -83,6 +87,7 @@ public:
     // Connected peers with the listen addresses their identify records gave, for peer exchange.
     std::vector<PeerInfo> known_peers() const;
 
+    const std::set<crypto::PeerId>& connected_peers() const noexcept { return m_connected; }
     std::size_t connected() const noexcept { return m_connected.size(); }
     std::size_t dials_in_flight() const noexcept { return m_in_flight; }
     const std::vector<BootstrapStatus>& bootstrap_status() const noexcept { return m_status; }
@@ -123,7 +128,11 @@ private:
     std::map<std::string, Retry> m_retry;
     std::set<std::string> m_dialing;
     std::set<crypto::PeerId> m_connected;
-    std::map<crypto::PeerId, std::vector<std::string>> m_learned;
+    struct Learned {
+        std::vector<std::string> addrs;
+        Clock::time_point since;  // when the peer was first learned
+    };
+    std::map<crypto::PeerId, Learned> m_learned;
     std::function<bool(const crypto::PeerId&)> m_keep;
     boost::asio::steady_timer m_timer;
     std::size_t m_in_flight = 0;

@@ -11,6 +11,7 @@
 #include "bootstrap/peer_list.hpp"
 #include "net/host.hpp"
 #include "node/cli.hpp"
+#include "node/logging.hpp"
 #include "node/spec.hpp"
 
 namespace swarmd::node {
@@ -31,6 +32,12 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
         if (list.empty()) {
             std::cout << "no bootstrap peers configured: give MADDR arguments or --bootstrap\n";
             return 1;
+        }
+        // Each entry gets one diagnosis line below; the connection warnings would say it twice,
+        // in words meant for operators. --debug=net,boot still shows them.
+        for (const char* category : {"net", "boot"}) {
+            auto log = category_logger(category);
+            if (log->level() > spdlog::level::debug) log->set_level(spdlog::level::err);
         }
         const auto id = SwarmId::of(spec.value());
         boost::asio::io_context io;

@@ -452,6 +452,8 @@ private:
         for (const auto& topic : {zo_topic(m_swarm_id), status_topic(m_swarm_id)}) {
             mesh[topic] = m_pubsub->router().mesh_peers(topic).size();
         }
+        json peer_ids = json::array();
+        for (const auto& peer : m_joiner->connected_peers()) peer_ids.push_back(peer.to_base58());
         json peers = json::object();
         for (const auto& [id, s] : m_peers) {
             peers[id] = {{"round", s.round}, {"merge_state", s.merge_state}, {"merged_hash", s.merged_hash},
@@ -467,6 +469,7 @@ private:
             {"mode", to_string(m_spec.mode)},
             {"role", m_options.bootstrap_node ? "bootstrap" : "trainer"},
             {"connections", m_host.connection_count()},
+            {"peer_ids", peer_ids},
             {"gossip_peers", m_pubsub->peer_count()},
             {"mesh", mesh},
             {"messages_in", stats.messages_received},

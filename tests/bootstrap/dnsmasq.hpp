@@ -1,6 +1,7 @@
 #pragma once
 // A real DNS server for tests: a Debian dnsmasq child on a free loopback port, serving only the
 // TXT records it is given; other names under .test are NXDOMAIN.
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+
+#include "bootstrap/dns.hpp"
 
 namespace swarmd::testing {
 
@@ -54,6 +57,21 @@ public:
     }
     asio::ip::udp::endpoint endpoint() const {
         return {asio::ip::make_address("127.0.0.1"), m_port};
+    }
+
+    // dnsmasq needs a moment to bind: true once it answers a query (any answer, NXDOMAIN
+    // included), false if it stays silent for about five seconds.
+    bool wait_until_serving() const {
+        asio::io_context io;
+        asio::ip::udp::socket socket(io, asio::ip::udp::v4());
+        const auto query = bootstrap::encode_txt_query("ready.test", 1).value();
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            boost::system::error_code ec;
+            socket.send_to(asio::buffer(query), endpoint(), 0, ec);
+            pollfd readable{socket.native_handle(), POLLIN, 0};
+            if (::poll(&readable, 1, 100) > 0) return true;
+        }
+        return false;
     }
 
 private:

@@ -99,18 +99,16 @@ TEST_CASE("doctor tells every join failure apart", "[doctor]") {
     dns_options.servers = {dns.endpoint()};
     dns_options.timeout = std::chrono::milliseconds(300);
     DnsaddrResolver resolver(io, dns_options);
-    // dnsmasq needs a moment to bind: ask until it answers.
-    for (int i = 0; i < 30; ++i) {
-        std::optional<Result<std::vector<std::string>>> r;
-        net::testing::run(io, [&]() -> asio::awaitable<void> { r = co_await resolver.resolve("/dnsaddr/ok.test"); });
-        if (*r || r->error() != Errc::dns_timeout) break;
-    }
+    REQUIRE(dns.wait_until_serving());
 
     const auto peer_suffix = "/p2p/" + other.host.peer_id().to_base58();
     auto at = [](unsigned short port) { return "/ip4/127.0.0.1/tcp/" + std::to_string(port); };
     const std::vector<std::pair<std::string, JoinFailure>> cases = {
         {good.addr.to_string(), JoinFailure::none},
         {"/dnsaddr/ok.test", JoinFailure::none},
+        // The same peers at a dead address: each entry is checked on its own connection, so the
+        // working entries before it must not make it pass.
+        {at(closed_port) + "/p2p/" + good.host.peer_id().to_base58(), JoinFailure::connection_refused},
         {"/ip4/127.0.0.1/tcp/4001", JoinFailure::bad_address},
         {"/dnsaddr/missing.test", JoinFailure::dns_failure},
         {at(closed_port) + peer_suffix, JoinFailure::connection_refused},
@@ -118,6 +116,7 @@ TEST_CASE("doctor tells every join failure apart", "[doctor]") {
         {at(http.local_endpoint().port()) + peer_suffix, JoinFailure::handshake_failure},
         {good.addr.without_peer_id().to_string() + peer_suffix, JoinFailure::peer_id_mismatch},
         {foreign.addr.to_string(), JoinFailure::different_swarm},
+        {at(closed_port) + "/p2p/" + foreign.host.peer_id().to_base58(), JoinFailure::connection_refused},
         {strict.addr.to_string(), JoinFailure::rejected_low_score},
     };
     std::vector<std::string> targets;
