@@ -1,8 +1,10 @@
-// swarmd run, swarmd status: the daemon and a look at a running one.
+// swarmd run, swarmd status, swarmd merge: the daemon, a look at a running one, and asking the
+// swarm to merge.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,8 +18,10 @@
 namespace swarmd::node {
 namespace {
 
-// GET http://<host:port><target>, with a deadline; throws on failure.
-std::string http_get(const std::string& address, const std::string& target) {
+// One HTTP request to http://<host:port><target>, with a deadline; throws on a transport
+// failure. A POST carries a JSON body.
+std::pair<unsigned, std::string> http_request(const std::string& address, const std::string& target,
+                                              const std::string* json_body = nullptr) {
     namespace asio = boost::asio;
     namespace beast = boost::beast;
     namespace http = beast::http;
@@ -28,17 +32,43 @@ std::string http_get(const std::string& address, const std::string& target) {
     beast::tcp_stream stream(io);
     stream.expires_after(std::chrono::seconds(5));
     stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
+    http::request<http::string_body> req{json_body ? http::verb::post : http::verb::get, target, 11};
     req.set(http::field::host, address);
+    if (json_body) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = *json_body;
+        req.prepare_payload();
+    }
     http::write(stream, req);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(1 << 20);
     http::read(stream, buffer, parser);
-    if (parser.get().result() != http::status::ok) {
-        throw std::runtime_error("HTTP " + std::to_string(parser.get().result_int()));
+    return {parser.get().result_int(), parser.get().body()};
+}
+
+std::string http_get(const std::string& address, const std::string& target) {
+    auto [status, body] = http_request(address, target);
+    if (status != 200) throw std::runtime_error("HTTP " + std::to_string(status));
+    return body;
+}
+
+int request_merge(const std::string& address, long round) {
+    const std::string body = round > 0 ? nlohmann::json{{"round", round}}.dump() : "{}";
+    std::pair<unsigned, std::string> answer;
+    try {
+        answer = http_request(address, "/api/merge", &body);
+    } catch (const std::exception& e) {
+        return cli_error("no swarmd answers on " + address + " (" + e.what() +
+                         "); is the node running, and is --http the same?");
     }
-    return parser.get().body();
+    auto j = nlohmann::json::parse(answer.second, nullptr, false);
+    if (answer.first != 200) {
+        return cli_error("merge refused: " + (j.is_object() ? j.value("error", answer.second) : answer.second));
+    }
+    std::cout << "merge requested: the swarm merges at round " << (j.is_object() ? j.value("merge_round", 0) : 0)
+              << "\n";
+    return 0;
 }
 
 std::string fixed(double v, int digits) {
@@ -112,6 +142,14 @@ void add_run_commands(CLI::App& app, CliContext& ctx) {
     auto* status = app.add_subcommand("status", "Show a running node's status (from its --http address)");
     status->add_flag("--line", *one_line, "One line of fixed fields, for scripts");
     ctx.on_run(status, [&ctx, one_line] { return print_status(ctx.config().http, *one_line); });
+
+    auto merge_round = std::make_shared<long>(0);
+    auto* merge = app.add_subcommand(
+        "merge", "Ask the swarm to merge now, through a running node (from its --http address)");
+    merge->add_option("--round", *merge_round,
+                      "Merge round to request (default: a little ahead of the node's round)")
+        ->check(CLI::Range(1L, std::numeric_limits<long>::max()));
+    ctx.on_run(merge, [&ctx, merge_round] { return request_merge(ctx.config().http, *merge_round); });
 }
 
 }  // namespace swarmd::node

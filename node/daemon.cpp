@@ -7,6 +7,8 @@
 #include <optional>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,12 +25,15 @@
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
 #include "node/cli.hpp"
+#include "node/dashboard.hpp"
 #include "node/http_server.hpp"
 #include "node/logging.hpp"
 #include "node/metrics.hpp"
 #include "node/spec.hpp"
 #include "node/sync.hpp"
+#include "node/zo_admission.hpp"
 #include "node/zo_engine.hpp"
+#include "node/zo_join.hpp"
 
 namespace swarmd::node {
 namespace asio = boost::asio;
@@ -40,6 +45,11 @@ constexpr const char* kVersion = "0.1.0";
 constexpr std::size_t kMaxStatusMessage = 4096;
 constexpr std::size_t kMaxPeerStatuses = 1024;
 constexpr std::chrono::seconds kTrainAloneAfter{30};
+constexpr std::size_t kMaxAnnouncedCheckpoints = 8;
+constexpr std::chrono::seconds kPacingActive{5};
+// A merge request names a round this far ahead of the requester's, so that every node hears it
+// before it gets there.
+constexpr std::uint64_t kMinMergeLead = 10;
 
 crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
     return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
@@ -68,11 +78,37 @@ double json_number(double v) { return std::isnan(v) ? -1.0 : v; }
 
 // Another node's last heartbeat, as the status topic carried it.
 struct PeerStatus {
+    crypto::PeerId peer;
+    bool trainer = false;
     std::uint64_t round = 0;
     std::string merge_state;
     std::string merged_hash;
     double accuracy = -1.0;
+    std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;  // canonical (round, hash)
+    std::chrono::steady_clock::time_point heard;
 };
+
+json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
+    json out = json::array();
+    for (const auto& [round, hash] : checkpoints) out.push_back({round, crypto::hex_encode(hash)});
+    return out;
+}
+
+// [[round, "hex hash"], ...] from a heartbeat; malformed entries are skipped, the list is capped.
+std::vector<std::pair<std::uint64_t, crypto::Digest>> parse_checkpoints(const json& j) {
+    std::vector<std::pair<std::uint64_t, crypto::Digest>> out;
+    if (!j.is_array()) return out;
+    for (const auto& e : j) {
+        if (out.size() >= kMaxAnnouncedCheckpoints) break;
+        if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_string()) continue;
+        auto bytes = crypto::hex_decode(e[1].get<std::string>());
+        if (!bytes || bytes.value().size() != 32) continue;
+        crypto::Digest d;
+        std::copy(bytes.value().begin(), bytes.value().end(), d.begin());
+        out.emplace_back(e[0].get<std::uint64_t>(), d);
+    }
+    return out;
+}
 
 class Daemon {
 public:
@@ -86,7 +122,9 @@ public:
           m_host(m_io.get_executor(), copy_key(m_identity)),
           m_resolver(m_io, {}),
           m_status_timer(m_io),
-          m_signals(m_io, SIGINT, SIGTERM) {
+          m_signals(m_io, SIGINT, SIGTERM),
+          m_admission(AdmissionOptions{static_cast<std::uint64_t>(m_spec.zo.staleness),
+                                       static_cast<std::uint32_t>(m_spec.zo.directions)}) {
         m_log = category_logger("node");
     }
 
@@ -134,8 +172,7 @@ private:
             if (m_merge_round_started) reconcile_with(c->remote_peer(), *m_merge_round_started);
             if (m_engine && !m_training_started) {
                 m_training_started = true;
-                m_log->info("joined the swarm: training starts");
-                m_engine->start();
+                start_zo_join();
             }
             if (m_joiner) {
                 std::vector<std::string> addrs;
@@ -184,11 +221,19 @@ private:
             u->round > static_cast<std::uint64_t>(m_spec.merge_round)) {
             return Validation::reject;
         }
-        // Every update up to the merge round is kept: the merged model must see the same set on
-        // every node, and gossip does not deliver a message twice. Pacing (update_floor) keeps
-        // honest nodes within the staleness window of each other.
-        auto& seen = m_author_rounds[d.author];
-        seen = {std::max(seen.first, u->round), std::chrono::steady_clock::now()};
+        // Bounded acceptance: within the staleness window of our own round, capped per author
+        // and in number of authors (node/zo_admission.hpp). Pacing keeps honest nodes inside the
+        // window; what falls outside is ignored, not held against the forwarder, and the merge's
+        // anti-entropy still brings it in.
+        const auto view = m_engine && m_engine_started ? m_engine->current_round() : 0;
+        const auto verdict = m_admission.admit(d.author, u->round, view, std::chrono::steady_clock::now());
+        if (verdict != Admit::accept) {
+            m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
+                              fmt::format("reason=\"{}\"", to_string(verdict))).add();
+            category_logger("gossip")->debug("zo update round {} ignored: {} (view {}) peer={}", u->round,
+                                             to_string(verdict), view, d.author.to_base58());
+            return Validation::ignore;
+        }
         return Validation::accept;
     }
 
@@ -239,9 +284,15 @@ private:
                 }
             },
             [this](const ZoProgress& p) { on_progress(p); });
-        serve_sync(m_host, swarm_id_bytes(), [this](std::uint64_t through, auto done) {
-            m_engine->snapshot(through, std::move(done));
-        });
+        SyncSource source;
+        source.updates = [this](std::uint64_t after, std::uint64_t through, SyncSource::UpdatesDone done) {
+            m_engine->updates(after, through, std::move(done));
+        };
+        source.checkpoint = [this](std::uint64_t round, std::uint64_t offset, std::uint64_t count,
+                                   SyncSource::SliceDone done) {
+            m_engine->checkpoint_slice(round, offset, count, std::move(done));
+        };
+        serve_sync(m_host, swarm_id_bytes(), std::move(source));
         m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
         // Training waits for the first peer, so early updates are not made for nobody; a node
         // that stays alone trains alone after a while.
@@ -250,23 +301,76 @@ private:
             if (ec || m_training_started || m_stopping) return;
             m_training_started = true;
             m_log->warn("no peer after {} s: training alone", kTrainAloneAfter.count());
-            m_engine->start();
+            start_engine();
         });
     }
 
-    void update_floor() {
-        constexpr auto kActive = std::chrono::seconds(5);
+    void start_engine() {
+        m_engine_started = true;
+        m_engine->start();
+    }
+
+    // A node joining (late, or again after a restart) first listens to the trainers'
+    // heartbeats; if the swarm is ahead it fetches a checkpoint several of them agree on and the
+    // log after it before training, and trains from the swarm's round.
+    void start_zo_join() {
+        asio::co_spawn(
+            m_io,
+            [this]() -> asio::awaitable<void> {
+                asio::steady_timer wait(m_io);
+                const auto deadline = std::chrono::steady_clock::now() + 3 * m_options.status_interval +
+                                      std::chrono::seconds(1);
+                while (!m_stopping && std::chrono::steady_clock::now() < deadline &&
+                       recent_trainer_beats().size() < JoinOptions::kDefaultMinAgree) {
+                    wait.expires_after(std::chrono::milliseconds(200));
+                    boost::system::error_code ec;
+                    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                }
+                if (m_stopping) co_return;
+                auto beats = recent_trainer_beats();
+                JoinOptions options;
+                options.staleness = static_cast<std::uint64_t>(m_spec.zo.staleness);
+                options.merge_round = static_cast<std::uint64_t>(m_spec.merge_round);
+                options.n_params = m_engine->parameter_count();
+                const auto own = m_engine->current_round();
+                auto plan = plan_join(beats, own, options);
+                if (plan.swarm_round > own + options.staleness) {
+                    m_log->info("the swarm is at round {}, this node at {}: catching up from {} peers{}",
+                                plan.swarm_round, own, beats.size(),
+                                plan.checkpoint ? fmt::format(" (checkpoint through round {} held by {})",
+                                                              plan.checkpoint->first, plan.holders.size())
+                                                : std::string());
+                    auto state = co_await fetch_catch_up(m_host, swarm_id_bytes(), beats, plan, own, options);
+                    if (m_stopping) co_return;
+                    // The swarm moved on while we fetched: its freshest rounds come from gossip.
+                    const auto now = std::chrono::steady_clock::now();
+                    state.round = std::max(state.round, m_admission.floor(m_peer_id, now, kPacingActive));
+                    m_engine->catch_up(std::move(state));
+                }
+                m_log->info("joined the swarm: training starts");
+                start_engine();
+            },
+            [this](std::exception_ptr e) {
+                if (!e) return;
+                m_log->error("joining failed; training from the local state");
+                if (!m_stopping) start_engine();
+            });
+    }
+
+    std::vector<PeerBeat> recent_trainer_beats() const {
         const auto now = std::chrono::steady_clock::now();
-        std::uint64_t floor = 0;
-        for (auto it = m_author_rounds.begin(); it != m_author_rounds.end();) {
-            if (now - it->second.second > kActive) {
-                it = m_author_rounds.erase(it);  // left, or stalled: no longer holds us back
-                continue;
+        std::vector<PeerBeat> out;
+        for (const auto& [id, s] : m_peers) {
+            if (s.trainer && now - s.heard <= 3 * m_options.status_interval) {
+                out.push_back({s.peer, s.round, s.checkpoints});
             }
-            if (it->first != m_peer_id && (floor == 0 || it->second.first < floor)) floor = it->second.first;
-            ++it;
         }
-        if (m_engine) m_engine->set_swarm_floor(floor);
+        return out;
+    }
+
+    void update_floor() {
+        // Authors silent for a while (left, or stalled) no longer hold us back.
+        if (m_engine) m_engine->set_swarm_floor(m_admission.floor(m_peer_id, std::chrono::steady_clock::now(), kPacingActive));
     }
 
     Bytes swarm_id_bytes() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
@@ -317,12 +421,26 @@ private:
     void on_status(const net::gossipsub::Delivery& d) {
         auto j = json::parse(d.data.begin(), d.data.end(), nullptr, false);
         if (!j.is_object()) return;
+        if (j.value("type", "") == "merge_request") {
+            if (auto r = j.find("merge_round"); r != j.end() && r->is_number_unsigned()) {
+                on_merge_request(d.author, r->get<std::uint64_t>());
+            }
+            return;
+        }
         if (m_peers.size() >= kMaxPeerStatuses && !m_peers.contains(d.author.to_base58())) return;
         PeerStatus s;
+        s.peer = d.author;
+        s.heard = std::chrono::steady_clock::now();
+        s.trainer = j.value("role", "") == "trainer";
+        if (auto c = j.find("checkpoints"); c != j.end()) s.checkpoints = parse_checkpoints(*c);
         if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned()) s.round = r->get<std::uint64_t>();
         if (auto m = j.find("merge_state"); m != j.end() && m->is_string()) s.merge_state = m->get<std::string>();
         if (auto h = j.find("merged_hash"); h != j.end() && h->is_string()) s.merged_hash = h->get<std::string>();
         if (auto a = j.find("accuracy"); a != j.end() && a->is_number()) s.accuracy = a->get<double>();
+        // A trainer that heard a merge request this node missed (it was away) passes it on.
+        if (auto m = j.find("merge_round"); s.trainer && m != j.end() && m->is_number_unsigned()) {
+            on_merge_request(d.author, m->get<std::uint64_t>());
+        }
         m_peers[d.author.to_base58()] = s;
     }
 
@@ -339,7 +457,8 @@ private:
         json peers = json::object();
         for (const auto& [id, s] : m_peers) {
             peers[id] = {{"round", s.round}, {"merge_state", s.merge_state}, {"merged_hash", s.merged_hash},
-                         {"accuracy", s.accuracy}};
+                         {"accuracy", s.accuracy}, {"role", s.trainer ? "trainer" : "relay"},
+                         {"checkpoints", checkpoints_json(s.checkpoints)}};
         }
         json j = {
             {"version", kVersion},
@@ -359,7 +478,7 @@ private:
             {"updates_in", m_updates_in.value()},
             {"updates_out", m_updates_out.value()},
             {"rounds", m_spec.rounds},
-            {"merge_round", m_spec.merge_round},
+            {"merge_round", merge_round()},
             {"round", m_progress.round},
             {"updates", m_progress.updates},
             {"loss", m_progress.loss},
@@ -370,6 +489,8 @@ private:
             {"merged_hash", m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : ""},
             {"merged_updates", m_progress.merged_updates},
             {"participants", m_progress.participants},
+            {"checkpoints", checkpoints_json(m_progress.checkpoints)},
+            {"authors_tracked", m_admission.authors()},
             {"swarm_peers", peers},
         };
         return j;
@@ -402,6 +523,8 @@ private:
         m_http->route("/metrics", [this] {
             return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text()};
         });
+        m_http->route("/", [] { return HttpResponse{200, "text/html; charset=utf-8", std::string(dashboard_html())}; });
+        m_http->route_post("/api/merge", [this](const std::string& body) { return post_merge(body); });
         auto bound = m_http->start();
         if (!bound) return cli_error("cannot serve HTTP on " + m_config.http + ": " + bound.error().message());
         m_log->info("status on http://{}:{}/api/status", bound.value().address().to_string(), bound.value().port());
@@ -413,7 +536,11 @@ private:
         m_status_timer.async_wait([this](boost::system::error_code ec) {
             if (ec || m_stopping) return;
             update_floor();
-            json beat = {{"round", m_progress.round},
+            json beat = {{"type", "status"},
+                         {"role", m_options.bootstrap_node ? "relay" : "trainer"},
+                         {"round", m_progress.round},
+                         {"merge_round", merge_round()},
+                         {"checkpoints", checkpoints_json(m_progress.checkpoints)},
                          {"merge_state", m_options.bootstrap_node ? "relay" : m_progress.merge_state},
                          {"merged_hash", m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : ""},
                          {"accuracy", json_number(m_progress.accuracy)},
@@ -423,6 +550,45 @@ private:
             (void)m_pubsub->publish(status_topic(m_swarm_id), as_bytes(text));
             start_status();
         });
+    }
+
+    std::uint64_t merge_round() const {
+        return m_progress.merge_round > 0 ? m_progress.merge_round : static_cast<std::uint64_t>(m_spec.merge_round);
+    }
+
+    // `swarmd merge`: POST /api/merge {"round": R} (optional). Publishes a signed merge request
+    // on the status topic and applies it here; see docs/operations.md for the semantics.
+    HttpResponse post_merge(const std::string& body) {
+        auto error = [](unsigned status, const std::string& what) {
+            return HttpResponse{status, "application/json", json{{"error", what}}.dump() + "\n"};
+        };
+        if (!m_engine) return error(409, "this node does not train: ask a training node");
+        auto j = body.empty() ? json::object() : json::parse(body, nullptr, false);
+        if (!j.is_object()) return error(400, "the body must be a JSON object");
+        const std::uint64_t lead = std::max<std::uint64_t>(kMinMergeLead, 2 * static_cast<std::uint64_t>(m_spec.zo.staleness));
+        std::uint64_t round = m_engine->current_round() + lead;
+        if (auto r = j.find("round"); r != j.end()) {
+            if (!r->is_number_unsigned() || r->get<std::uint64_t>() == 0) return error(400, "round must be a positive integer");
+            round = r->get<std::uint64_t>();
+        }
+        if (round >= merge_round()) {
+            return error(409, fmt::format("the swarm already merges at round {}", merge_round()));
+        }
+        json request = {{"type", "merge_request"}, {"merge_round", round}};
+        const auto text = request.dump();
+        if (auto published = m_pubsub->publish(status_topic(m_swarm_id), as_bytes(text)); !published) {
+            return error(503, "cannot publish the merge request: " + published.error().message());
+        }
+        on_merge_request(m_peer_id, round);
+        return HttpResponse{200, "application/json", json{{"merge_round", round}}.dump() + "\n"};
+    }
+
+    // Any node of the swarm may ask for an early merge. Requests only lower the merge round, so
+    // concurrent requests settle on the lowest one everywhere, whatever order they arrive in.
+    void on_merge_request(const crypto::PeerId& from, std::uint64_t round) {
+        if (!m_engine || round == 0 || round >= merge_round()) return;
+        category_logger("merge")->info("merge requested at round {} peer={}", round, from.to_base58());
+        m_engine->request_merge(round);
     }
 
     void shutdown(int signal) {
@@ -460,14 +626,15 @@ private:
     Counter& m_updates_out = m_metrics.counter("swarmd_updates_published_total", "ZO updates published");
     Gauge& m_round_gauge = m_metrics.gauge("swarmd_round", "Rounds completed by this node");
     ZoProgress m_progress;
-    // Latest round and arrival time per author, for pacing against the slowest active peer.
-    std::map<crypto::PeerId, std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> m_author_rounds;
     std::map<std::string, PeerStatus> m_peers;
     asio::steady_timer m_status_timer;
     asio::signal_set m_signals;
     std::shared_ptr<spdlog::logger> m_log;
+    // Bounded acceptance of zo updates; also each author's latest round, for pacing.
+    UpdateAdmission m_admission;
     bool m_stopping = false;
-    bool m_training_started = false;
+    bool m_training_started = false;  // the join (or training alone) has begun
+    bool m_engine_started = false;    // the engine trains; its round is the validator's view
     std::optional<std::uint64_t> m_merge_round_started;
     asio::steady_timer m_alone_timer{m_io};
 };

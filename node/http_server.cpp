@@ -20,6 +20,7 @@ struct HttpServer::State {
     asio::io_context& io;
     HttpOptions options;
     std::map<std::string, Handler> routes;
+    std::map<std::string, PostHandler> post_routes;
     tcp::acceptor acceptor;
     std::size_t active = 0;
     bool stopped = false;
@@ -38,20 +39,34 @@ void log_failure(std::exception_ptr e) {
     }
 }
 
-http::response<http::string_body> respond(HttpServer::Handler* handler,
+bool is_json(const http::request<http::string_body>& req) {
+    std::string type(req[http::field::content_type]);
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    return type == "application/json";
+}
+
+http::response<http::string_body> respond(const HttpServer::State& state,
                                           const http::request<http::string_body>& req) {
     http::response<http::string_body> res;
     res.version(req.version());
     res.set(http::field::server, "swarmd");
     res.set(http::field::cache_control, "no-store");
+    std::string target(req.target());
+    target = target.substr(0, target.find('?'));
+    const auto get = state.routes.find(target);
+    const auto post = state.post_routes.find(target);
     HttpResponse out;
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-        out = {405, "text/plain; charset=utf-8", "method not allowed\n"};
-        res.set(http::field::allow, "GET, HEAD");
-    } else if (handler == nullptr) {
+    if (get == state.routes.end() && post == state.post_routes.end()) {
         out = {404, "text/plain; charset=utf-8", "not found\n"};
+    } else if ((req.method() == http::verb::get || req.method() == http::verb::head) && get != state.routes.end()) {
+        out = get->second();
+    } else if (req.method() == http::verb::post && post != state.post_routes.end()) {
+        out = is_json(req) ? post->second(req.body())
+                           : HttpResponse{415, "text/plain; charset=utf-8", "POST needs Content-Type: application/json\n"};
     } else {
-        out = (*handler)();
+        out = {405, "text/plain; charset=utf-8", "method not allowed\n"};
+        res.set(http::field::allow, get != state.routes.end() ? "GET, HEAD" : "POST");
     }
     res.result(out.status);
     res.set(http::field::content_type, out.content_type);
@@ -79,11 +94,7 @@ asio::awaitable<void> serve(std::shared_ptr<HttpServer::State> state, tcp::socke
         stream.expires_after(state->options.timeout);
         co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;  // closed, timed out, or a request over the limits
-        const auto& req = parser.get();
-        std::string target(req.target());
-        target = target.substr(0, target.find('?'));
-        auto it = state->routes.find(target);
-        auto res = respond(it == state->routes.end() ? nullptr : &it->second, req);
+        auto res = respond(*state, parser.get());
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
         if (ec || !res.keep_alive()) break;
     }
@@ -119,6 +130,10 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::route(const std::string& path, Handler handler) {
     m_state->routes[path] = std::move(handler);
+}
+
+void HttpServer::route_post(const std::string& path, PostHandler handler) {
+    m_state->post_routes[path] = std::move(handler);
 }
 
 Result<tcp::endpoint> HttpServer::start() {

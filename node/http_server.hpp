@@ -1,7 +1,9 @@
 #pragma once
-// The daemon's small HTTP endpoint (Boost.Beast): /api/status, /metrics and the dashboard.
-// It binds to loopback by default, accepts only GET/HEAD, caps request size, connections and
-// time per request, and runs its handlers on the io thread (they must return quickly).
+// The daemon's small HTTP endpoint (Boost.Beast): /api/status, /metrics, the dashboard and the
+// merge request. It binds to loopback by default, accepts GET/HEAD, and POST only on the routes
+// registered for it and only with a JSON body (a cross-site form cannot send one without a CORS
+// preflight, which this server never grants); it caps request size, connections and time per
+// request, and runs its handlers on the io thread (they must return quickly).
 #include <chrono>
 #include <functional>
 #include <map>
@@ -39,11 +41,14 @@ struct HttpOptions {
 class HttpServer {
 public:
     using Handler = std::function<HttpResponse()>;
+    using PostHandler = std::function<HttpResponse(const std::string& body)>;
 
     HttpServer(boost::asio::io_context& io, HttpOptions options);
     ~HttpServer();
 
     void route(const std::string& path, Handler handler);
+    // POST with Content-Type application/json; the body is at most max_request_bytes.
+    void route_post(const std::string& path, PostHandler handler);
     // Binds and starts accepting; returns the bound endpoint.
     Result<boost::asio::ip::tcp::endpoint> start();
     void stop();

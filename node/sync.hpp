@@ -1,17 +1,29 @@
 #pragma once
-// /swarmd/sync/1.0.0, update-set reconciliation for the ZO merge: a node asks a peer for every
-// update it holds up to a round and adds what it lacks to its own log, so every node replays the
-// same set. Request: swarm id (32 bytes) | u64be through_round. Response: u64be update count,
-// then uvarint-length-prefixed chunks, each a run of records u8 author_len | author | zo message
-// (node/zo_engine.hpp), until the count is reached. Everything is checked and capped.
+// /swarmd/sync/1.0.0: bulk transfer of ZO state between nodes, for the merge's update-set
+// reconciliation and for joining late. A request is one length-prefixed message that starts with
+// the swarm id (32 bytes); everything is checked and capped on both sides.
+//
+// Requests, told apart by length so that version 1 peers keep working:
+//   v1 (40 bytes): swarm id | u64be through                    updates with round <= through
+//   v2 (50 bytes): swarm id | u8 version = 2 | u8 kind | 16 bytes:
+//     kind 1, updates:    u64be after | u64be through          after < round <= through
+//     kind 2, checkpoint: u64be round | u32be offset | u32be count
+//                         values [offset, offset+count) of the canonical checkpoint through round
+// Updates response: u64be count, then uvarint-length-prefixed chunks, each a run of records
+// u8 author_len | author | zo message (node/zo_engine.hpp), until the count is reached.
+// Checkpoint response: u8 status (0 held, 1 not held) | u64be n_params | u64be update_count |
+// model hash (32); when held, length-prefixed chunks of f32le values (at most kSyncChunkFloats
+// each) until min(count, n_params - offset) values have been sent.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
 
+#include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
 #include "crypto/result.hpp"
 #include "training/zo.hpp"
@@ -24,14 +36,54 @@ namespace swarmd::node {
 
 inline constexpr std::size_t kMaxSyncUpdates = 1 << 20;
 inline constexpr std::size_t kSyncChunkUpdates = 1024;
+inline constexpr std::size_t kMaxCheckpointParams = std::size_t{1} << 26;  // 256 MiB of f32
+inline constexpr std::size_t kSyncChunkFloats = 16 * 1024;
 
 Bytes encode_sync_records(std::span<const training::Update> updates);
 Result<std::vector<training::Update>> decode_sync_records(ByteSpan bytes);
 
-using SnapshotFn = std::function<void(std::uint64_t through,
-                                      std::function<void(std::vector<training::Update>)> done)>;
-void serve_sync(net::Host& host, Bytes swarm_id, SnapshotFn snapshot);
+// A slice of a canonical checkpoint as the sync protocol carries it.
+struct CheckpointSlice {
+    std::uint64_t round = 0;
+    std::uint64_t n_params = 0;
+    std::uint64_t update_count = 0;
+    crypto::Digest model_hash{};
+    std::uint64_t offset = 0;
+    std::vector<float> values;
+};
+
+// A sync request, decoded.
+struct SyncRequest {
+    enum class Kind { updates, checkpoint };
+    Kind kind = Kind::updates;
+    std::uint64_t after = 0;    // updates: rounds in (after, through]
+    std::uint64_t through = 0;
+    std::uint64_t round = 0;    // checkpoint: through round, and the slice wanted
+    std::uint32_t offset = 0;
+    std::uint32_t count = 0;
+};
+Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request);
+// Fails on a wrong size, another swarm, an unknown version or kind, or after > through.
+Result<SyncRequest> decode_sync_request(ByteSpan swarm_id, ByteSpan bytes);
+
+// What a node serves; both answer on the io thread through their callbacks.
+struct SyncSource {
+    using UpdatesDone = std::function<void(std::vector<training::Update>)>;
+    using SliceDone = std::function<void(std::optional<CheckpointSlice>)>;
+    std::function<void(std::uint64_t after, std::uint64_t through, UpdatesDone)> updates;
+    std::function<void(std::uint64_t round, std::uint64_t offset, std::uint64_t count, SliceDone)>
+        checkpoint;
+};
+void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source);
+
+// Updates with after < round <= through that the peer holds (after = 0: from the start).
 boost::asio::awaitable<Result<std::vector<training::Update>>> fetch_updates(
-    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through);
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
+    std::uint64_t after = 0);
+// values [offset, offset + count) of the peer's canonical checkpoint through `round`; the
+// answer's n_params must be expected_params. Errc::protocol_not_supported when not held.
+boost::asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t round,
+    std::uint64_t offset, std::uint64_t count, std::uint64_t expected_params);
 
 }  // namespace swarmd::node

@@ -23,6 +23,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::uint8_t kZoMessageVersion = 1;
+constexpr const char* kCheckpointFile = "checkpoint.ckpt";
 constexpr std::size_t kMaxTextBytes = 1 << 20;
 
 std::unique_ptr<training::Task> make_task(const Spec& spec) {
@@ -124,9 +125,17 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, Bytes author, ZoEn
         category_logger("train")->warn("update log: dropped a torn tail of {} bytes", m_log->dropped_tail_bytes());
     }
 
-    // The replica resumes from the canonical replay of everything the log holds.
-    m_theta = m_init;
-    training::replay(m_theta, m_log->updates(), m_rule);
+    // The replica resumes from its base (genesis, or the checkpoint saved before a restart) and
+    // the canonical replay of the log after it.
+    m_base = genesis();
+    load_base();
+    m_theta = m_base.params;
+    std::vector<training::Update> suffix;
+    for (const auto& u : m_log->updates()) {
+        if (u.round > m_base.through_round) suffix.push_back(u);
+    }
+    training::replay(m_theta, std::move(suffix), m_rule);
+    if (m_base.through_round > 0) m_canon.push_back(m_base);
     std::uint64_t own = 0;
     for (const auto& u : m_log->updates()) {
         if (u.author == m_author) own = std::max(own, u.round);
@@ -134,9 +143,54 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, Bytes author, ZoEn
     m_round = own + 1;
     m_progress.round = own;
     m_progress.updates = m_log->updates().size();
+    m_progress.merge_round = m_merge_round;
+    m_progress.checkpoints = held_checkpoints();
     if (!m_log->updates().empty()) {
-        category_logger("train")->info("resumed from the update log: {} updates, at round {}",
-                                       m_log->updates().size(), own);
+        category_logger("train")->info("resumed from the update log: {} updates, at round {}{}",
+                                       m_log->updates().size(), own,
+                                       m_base.through_round > 0
+                                           ? fmt::format(" (checkpoint through round {})", m_base.through_round)
+                                           : std::string());
+    }
+}
+
+training::Checkpoint ZoEngine::genesis() const {
+    return {0, 0, training::model_hash(m_init), m_init};
+}
+
+std::vector<std::pair<std::uint64_t, crypto::Digest>> ZoEngine::held_checkpoints() const {
+    std::vector<std::pair<std::uint64_t, crypto::Digest>> out;
+    for (const auto& c : m_canon) out.emplace_back(c.through_round, c.model_hash);
+    return out;
+}
+
+std::uint64_t ZoEngine::log_count_through(std::uint64_t round) const {
+    return static_cast<std::uint64_t>(std::count_if(m_log->updates().begin(), m_log->updates().end(),
+                                                    [round](const auto& u) { return u.round <= round; }));
+}
+
+bool ZoEngine::adopt_base(training::Checkpoint ckpt) {
+    // A checkpoint is a base only while the log holds no more of its prefix than it covers; a
+    // log that knows more (late updates) replays from genesis instead.
+    const auto prefix = log_count_through(ckpt.through_round);
+    if (prefix > ckpt.update_count) return false;
+    m_base = std::move(ckpt);
+    m_prefix = prefix;
+    return true;
+}
+
+void ZoEngine::load_base() {
+    const auto path = m_options.dir / kCheckpointFile;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return;
+    auto ckpt = training::load_checkpoint(path, m_init.size());
+    if (!ckpt) {
+        category_logger("train")->warn("{}: {}; replaying the log from genesis", path.string(),
+                                       ckpt.error().message());
+        return;
+    }
+    if (!adopt_base(std::move(ckpt.value()))) {
+        category_logger("train")->info("the update log holds updates the checkpoint lacks: replaying from genesis");
     }
 }
 
@@ -163,7 +217,7 @@ void ZoEngine::stop() {
 void ZoEngine::receive(training::Update update) {
     asio::post(m_compute, [this, u = std::move(update)] {
         if (m_stopping || u.round > m_merge_round) return;
-        accept(u);
+        if (!accept(u)) return;
         if (m_merging && m_progress.merge_state == "merged") {
             // A late update changes the merged set: merge again once things settle.
             m_progress.merge_state = "waiting";
@@ -172,35 +226,125 @@ void ZoEngine::receive(training::Update update) {
     });
 }
 
-void ZoEngine::snapshot(std::uint64_t through, UpdatesHandler done) {
-    asio::post(m_compute, [this, through, done = std::move(done)] {
+void ZoEngine::updates(std::uint64_t after, std::uint64_t through, UpdatesHandler done) {
+    asio::post(m_compute, [this, after, through, done = std::move(done)] {
         std::vector<training::Update> out;
         for (const auto& u : m_log->updates()) {
-            if (u.round <= through) out.push_back(u);
+            if (u.round > after && u.round <= through) out.push_back(u);
         }
         asio::post(m_io, [done, out = std::move(out)]() mutable { done(std::move(out)); });
     });
 }
 
-void ZoEngine::merge_now() {
-    asio::post(m_compute, [this] {
-        if (m_merging) return;
-        m_merge_round = std::min<std::uint64_t>(m_merge_round, m_round.load() - 1);
-        begin_merge();
+void ZoEngine::checkpoint_slice(std::uint64_t round, std::uint64_t offset, std::uint64_t count,
+                                SyncSource::SliceDone done) {
+    asio::post(m_compute, [this, round, offset, count, done = std::move(done)] {
+        std::optional<CheckpointSlice> out;
+        for (const auto& c : m_canon) {
+            if (c.through_round != round || offset > c.params.size()) continue;
+            const auto n = std::min<std::uint64_t>(count, c.params.size() - offset);
+            out = CheckpointSlice{round, c.params.size(), c.update_count, c.model_hash, offset,
+                                  std::vector<float>(c.params.begin() + static_cast<std::ptrdiff_t>(offset),
+                                                     c.params.begin() + static_cast<std::ptrdiff_t>(offset + n))};
+        }
+        asio::post(m_io, [done, out = std::move(out)]() mutable { done(std::move(out)); });
     });
 }
 
-void ZoEngine::accept(const training::Update& u) {
+void ZoEngine::catch_up(CatchUp state) {
+    asio::post(m_compute, [this, state = std::move(state)]() mutable {
+        auto log = category_logger("train");
+        if (state.checkpoint && state.checkpoint->params.size() == m_init.size() &&
+            state.checkpoint->through_round > m_base.through_round) {
+            const auto round = state.checkpoint->through_round;
+            if (adopt_base(*state.checkpoint)) {
+                if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, m_base)) {
+                    log->error("cannot write the checkpoint: {}", ec.message());
+                }
+                m_theta = m_base.params;
+                std::vector<training::Update> suffix;
+                for (const auto& u : m_log->updates()) {
+                    if (u.round > round) suffix.push_back(u);
+                }
+                training::replay(m_theta, std::move(suffix), m_rule);
+                m_canon.assign(1, m_base);
+                log->info("joined from the canonical checkpoint through round {} ({} updates)", round,
+                          m_base.update_count);
+            }
+        }
+        const auto before = m_progress.updates;
+        for (const auto& u : state.updates) {
+            if (u.round <= m_merge_round) accept(u);
+        }
+        if (state.round > m_round.load()) {
+            log->info("caught up: {} updates fetched, {} new; training from round {} (was {})",
+                      state.updates.size(), m_progress.updates - before, state.round, m_round.load());
+            m_round = state.round;
+            m_progress.round = state.round - 1;
+        }
+        m_progress.checkpoints = held_checkpoints();
+    });
+}
+
+void ZoEngine::request_merge(std::uint64_t round) {
+    asio::post(m_compute, [this, round] {
+        if (m_stopping || round == 0 || round >= m_merge_round) return;
+        category_logger("merge")->info("merge requested at round {} (was {})", round, m_merge_round);
+        m_merge_round = round;
+        m_progress.merge_round = round;
+        if (m_merging) {
+            m_progress.merge_state = "waiting";
+            begin_merge();  // again, at the lower round
+        } else {
+            report();
+        }
+    });
+}
+
+bool ZoEngine::accept(const training::Update& u) {
     // Every update up to the merge round is kept (the validator already refused later ones), so
     // the merge sees the same set everywhere even when a peer ran ahead of us.
     auto admitted = m_log->append(u, m_merge_round);
     if (!admitted) {
         category_logger("train")->error("update log append failed: {}", admitted.error().message());
-        return;
+        return false;
     }
-    if (admitted.value() != training::Admission::accepted) return;
-    training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
+    if (admitted.value() != training::Admission::accepted) return false;
     ++m_progress.updates;
+    if (u.round <= m_base.through_round) {
+        if (++m_prefix <= m_base.update_count) return true;  // filling in the prefix the base holds
+        // An update the base never covered: it is no longer the canonical state of our set.
+        m_base = genesis();
+        m_prefix = 0;
+        m_canon.clear();
+    }
+    while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
+    training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
+    return true;
+}
+
+void ZoEngine::maybe_checkpoint(std::uint64_t round) {
+    const auto every = m_options.checkpoint_every;
+    const auto lag = 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+    if (every == 0 || round < lag + every) return;
+    const auto through = std::min((round - lag) / every * every, m_merge_round);
+    const auto& from = m_canon.empty() ? m_base : m_canon.back();
+    if (through <= from.through_round) return;
+    std::vector<training::Update> range;
+    for (const auto& u : m_log->updates()) {
+        if (u.round > from.through_round && u.round <= through) range.push_back(u);
+    }
+    training::Checkpoint c{through, from.update_count + range.size(), {}, from.params};
+    training::replay(c.params, std::move(range), m_rule);
+    c.model_hash = training::model_hash(c.params);
+    if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, c)) {
+        category_logger("train")->error("cannot write the checkpoint: {}", ec.message());
+    }
+    category_logger("train")->debug("canonical checkpoint through round {}: {} updates, hash {}", through,
+                                    c.update_count, crypto::hex_encode(c.model_hash).substr(0, 16));
+    m_canon.push_back(std::move(c));
+    while (m_canon.size() > ZoEngineOptions::kKeptCheckpoints) m_canon.pop_front();
+    m_progress.checkpoints = held_checkpoints();
 }
 
 void ZoEngine::schedule_step(std::chrono::milliseconds delay) {
@@ -233,6 +377,7 @@ void ZoEngine::step() {
     m_progress.round = r;
     m_progress.loss = result.loss;
     m_round = r + 1;
+    maybe_checkpoint(r);
     if (r % m_options.eval_every == 0) {
         evaluate_and_report();
     } else {
@@ -276,7 +421,22 @@ void ZoEngine::finish_merge() {
         updates.push_back(u);
         ++per_author[u.author];
     }
-    auto ckpt = training::make_checkpoint(m_init, updates, m_merge_round, m_rule);
+    // A node that joined from a checkpoint and could not fetch the whole prefix merges from it:
+    // the checkpoint was verified against several peers' canonical hashes.
+    training::Checkpoint ckpt;
+    if (m_prefix < m_base.update_count && m_base.through_round <= m_merge_round) {
+        ckpt = m_base;
+        ckpt.through_round = m_merge_round;
+        std::vector<training::Update> suffix;
+        for (const auto& u : updates) {
+            if (u.round > m_base.through_round) suffix.push_back(u);
+        }
+        ckpt.update_count = m_base.update_count + suffix.size();
+        training::replay(ckpt.params, std::move(suffix), m_rule);
+        ckpt.model_hash = training::model_hash(ckpt.params);
+    } else {
+        ckpt = training::make_checkpoint(m_init, updates, m_merge_round, m_rule);
+    }
     const auto final_dir = m_options.dir.parent_path() / "final";
     std::filesystem::create_directories(final_dir);
     if (auto ec = training::save_checkpoint(final_dir / "model.ckpt", ckpt)) {
@@ -291,7 +451,7 @@ void ZoEngine::finish_merge() {
         {"swarm_id", crypto::hex_encode(m_swarm_id)},
         {"mode", "zo"},
         {"merge_round", m_merge_round},
-        {"updates", updates.size()},
+        {"updates", ckpt.update_count},
         {"participants", participants},
         {"merged_hash", crypto::hex_encode(ckpt.model_hash)},
         {"eval_loss", metrics.loss},
@@ -303,13 +463,13 @@ void ZoEngine::finish_merge() {
     }
     m_progress.merge_state = "merged";
     m_progress.merged_hash = ckpt.model_hash;
-    m_progress.merged_updates = updates.size();
+    m_progress.merged_updates = ckpt.update_count;
     m_progress.participants = per_author.size();
     m_progress.accuracy = metrics.accuracy;
     m_progress.eval_loss = metrics.loss;
     m_progress.perplexity = metrics.perplexity;
     category_logger("merge")->info("merged {} updates from {} nodes: hash {} accuracy {:.3f}",
-                                   updates.size(), per_author.size(),
+                                   ckpt.update_count, per_author.size(),
                                    crypto::hex_encode(ckpt.model_hash).substr(0, 16), metrics.accuracy);
     report();
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@
 
 #include "crypto/hash.hpp"
 #include "node/spec.hpp"
+#include "node/sync.hpp"
+#include "training/checkpoint.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
 
@@ -41,6 +44,17 @@ struct ZoProgress {
     std::optional<crypto::Digest> merged_hash;
     std::size_t merged_updates = 0;
     std::size_t participants = 0;
+    std::uint64_t merge_round = 0;  // the spec's, or a lower one a merge request named
+    // Canonical checkpoints held (through round, model hash), oldest first: heartbeats announce
+    // them so that late joiners can verify what they fetch against several peers.
+    std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;
+};
+
+// What a late or restarted node fetched from its peers before training.
+struct CatchUp {
+    std::optional<training::Checkpoint> checkpoint;  // verified canonical state, when fetched
+    std::vector<training::Update> updates;           // log suffix
+    std::uint64_t round = 0;                         // the swarm's round: train from here on
 };
 
 struct ZoEngineOptions {
@@ -48,11 +62,16 @@ struct ZoEngineOptions {
     static constexpr std::chrono::milliseconds kDefaultMergeGrace{4000};
     static constexpr std::uint64_t kDefaultEvalEvery = 10;
     static constexpr std::chrono::milliseconds kPacingRecheck{10};
+    static constexpr std::uint64_t kDefaultCheckpointEvery = 20;
+    static constexpr std::size_t kKeptCheckpoints = 3;
 
     std::filesystem::path dir;  // <data dir>/zo
     std::chrono::milliseconds round_interval = kDefaultRoundInterval;  // minimum time per round
     std::chrono::milliseconds merge_grace = kDefaultMergeGrace;  // wait for late updates
     std::uint64_t eval_every = kDefaultEvalEvery;
+    // Canonical checkpoints are made at multiples of this round, once the node is far enough
+    // past them (twice the staleness window) that gossip no longer adds updates to them.
+    std::uint64_t checkpoint_every = kDefaultCheckpointEvery;
 };
 
 class ZoEngine {
@@ -79,20 +98,33 @@ public:
     // The slowest recently active peer's round, from the io thread. A node keeps within the
     // staleness window of it, so that fast nodes do not outrun what slow ones accept.
     void set_swarm_floor(std::uint64_t round) noexcept { m_floor = round; }
-    // The updates of the log with round <= through, handed to `done` on the io thread (for
-    // /swarmd/sync/1.0.0 answers).
-    void snapshot(std::uint64_t through, UpdatesHandler done);
+    // The updates of the log with after < round <= through, handed to `done` on the io thread
+    // (for /swarmd/sync/1.0.0 answers).
+    void updates(std::uint64_t after, std::uint64_t through, UpdatesHandler done);
+    // Values [offset, offset + count) of the canonical checkpoint through `round`, if held.
+    void checkpoint_slice(std::uint64_t round, std::uint64_t offset, std::uint64_t count,
+                          SyncSource::SliceDone done);
+    // Before start(): take what a late or restarted node fetched, and train from its round.
+    void catch_up(CatchUp state);
     // Called on the io thread each time a merge starts, so the daemon can fetch what peers hold.
     void on_merge_started(MergeHandler handler) { m_on_merge = std::move(handler); }
-    // Start the final merge now (`swarmd merge`), whatever the round.
-    void merge_now();
+    // Merge at `round` instead of the spec's merge round (a swarm merge request). Only lowers
+    // the merge round; a node already past it stops training and merges at it.
+    void request_merge(std::uint64_t round);
 
     std::size_t parameter_count() const noexcept { return m_theta.size(); }
 
 private:
     void step();
     void schedule_step(std::chrono::milliseconds delay);
-    void accept(const training::Update& u);
+    // Appends a new update to the log and applies it; false for a duplicate or a failed append.
+    bool accept(const training::Update& u);
+    training::Checkpoint genesis() const;
+    std::vector<std::pair<std::uint64_t, crypto::Digest>> held_checkpoints() const;
+    std::uint64_t log_count_through(std::uint64_t round) const;
+    bool adopt_base(training::Checkpoint ckpt);
+    void load_base();
+    void maybe_checkpoint(std::uint64_t round);
     void evaluate_and_report();
     void begin_merge();
     void finish_merge();
@@ -113,6 +145,12 @@ private:
     std::vector<float> m_init;
     std::vector<float> m_theta;
     std::optional<training::UpdateLog> m_log;
+    // The canonical state the replica builds on: genesis, or a checkpoint (fetched on a late
+    // join, or made before a restart). m_prefix counts log updates with round <= its round;
+    // while it is below the checkpoint's update count the log is still filling that prefix.
+    training::Checkpoint m_base;
+    std::uint64_t m_prefix = 0;
+    std::deque<training::Checkpoint> m_canon;  // recent canonical checkpoints, oldest first
     ZoProgress m_progress;
     std::atomic<std::uint64_t> m_round{0};
     std::atomic<std::uint64_t> m_floor{0};  // 0: no peer heard from

@@ -44,6 +44,9 @@ struct Served {
     tcp::endpoint ep;
     Served() {
         server.route("/api/status", [] { return HttpResponse{200, "application/json", "{\"ok\":true}"}; });
+        server.route_post("/api/merge", [](const std::string& body) {
+            return HttpResponse{200, "application/json", "got " + body};
+        });
         ep = server.start().value();
     }
     // Runs the server until the client function returns.
@@ -81,6 +84,29 @@ TEST_CASE("http server rejects unknown paths and methods", "[http]") {
         Served s;
         auto r = s.run("POST /api/status HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
         CHECK(r.starts_with("HTTP/1.1 405"));
+    }
+}
+
+TEST_CASE("http server takes POST only on its POST routes and only with a JSON body", "[http]") {
+    {
+        Served s;
+        auto r = s.run("POST /api/merge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Content-Length: 12\r\nConnection: close\r\n\r\n{\"round\":40}");
+        CHECK(r.starts_with("HTTP/1.1 200"));
+        CHECK(r.ends_with("got {\"round\":40}"));
+    }
+    {
+        // What a cross-site form can send without a preflight is refused.
+        Served s;
+        auto r = s.run("POST /api/merge HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                       "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+        CHECK(r.starts_with("HTTP/1.1 415"));
+    }
+    {
+        Served s;
+        auto r = s.run("GET /api/merge HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        CHECK(r.starts_with("HTTP/1.1 405"));
+        CHECK(r.find("Allow: POST") != std::string::npos);
     }
 }
 

@@ -1,0 +1,74 @@
+#pragma once
+// Which ZO updates from gossip a node takes in, bounded so that a flood of fake authors (a Sybil
+// flood: peer ids cost nothing to make) cannot grow memory or the update log without bound.
+//
+// - Staleness window: an update is taken only when its round is within `window` rounds of the
+//   receiver's view (its own round), on either side. Pacing keeps honest nodes inside it.
+// - Per-author cap: at most `directions` updates per author and round, so an author adds at most
+//   directions * (2 * window + 1) updates per window, however many messages it sends.
+// - Author cap: at most `max_authors` authors are tracked. Authors that fell behind the window
+//   or went quiet make room; when every slot holds an active author, new authors are refused
+//   until one leaves. Authors already tracked are never evicted by newcomers.
+// Every message of a tracked author, taken or not, counts as a sign of life at its round: that
+// is what pacing (floor()) reads, so that fast nodes wait for one that fell behind the window.
+// Sans-I/O: the caller passes the view and the time. The merge's anti-entropy does not pass
+// here; it is bounded per request by the sync protocol's caps.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string_view>
+
+#include "crypto/peer_id.hpp"
+
+namespace swarmd::node {
+
+struct AdmissionOptions {
+    static constexpr std::size_t kDefaultMaxAuthors = 256;
+    static constexpr std::chrono::seconds kDefaultQuietAfter{10};
+
+    std::uint64_t window = 4;       // the spec's staleness
+    std::uint32_t directions = 1;   // the spec's directions per round
+    std::size_t max_authors = kDefaultMaxAuthors;
+    std::chrono::milliseconds quiet_after = kDefaultQuietAfter;  // an author silent this long frees its slot
+};
+
+enum class Admit {
+    accept,
+    stale,   // older than the window
+    future,  // newer than the window
+    over_cap,  // the author already sent `directions` updates for this round
+    full,      // no slot for a new author
+};
+
+class UpdateAdmission {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit UpdateAdmission(AdmissionOptions options) : m_options(options) {}
+
+    // `view` 0 means the receiver has no view yet (not training): only the caps apply.
+    Admit admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view, Clock::time_point now);
+
+    // The lowest latest round among authors heard from within `active` (self excluded), 0 when none:
+    // the slowest peer a node paces itself against.
+    std::uint64_t floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active) const;
+
+    std::size_t authors() const noexcept { return m_authors.size(); }
+    // Per-round counters held in total (memory is O(authors * window)).
+    std::size_t counters() const noexcept;
+
+private:
+    struct Author {
+        std::uint64_t latest = 0;
+        Clock::time_point last_seen;
+        std::map<std::uint64_t, std::uint32_t> per_round;  // rounds within the window only
+    };
+    void make_room(std::uint64_t view, Clock::time_point now);
+
+    AdmissionOptions m_options;
+    std::map<crypto::PeerId, Author> m_authors;
+};
+
+std::string_view to_string(Admit a);
+
+}  // namespace swarmd::node

@@ -1,0 +1,116 @@
+# Shared by the end-to-end scripts: a loopback swarm of real swarmd processes, each with its own
+# data directory and ports, cleaned up on exit. Source it, then call e2e_init.
+set -euo pipefail
+e2e_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+e2e_build=${SWARMD_BUILD_DIR:-$e2e_root/build}
+swarmd="$e2e_build/node/swarmd"
+declare -A e2e_pid=()
+
+e2e_log() { echo "[$(date +%T)] $*"; }
+e2e_fail() {
+    echo "FAIL: $*" >&2
+    for name in "${!e2e_pid[@]}"; do
+        echo "---- $name (last lines of its log)" >&2
+        tail -15 "$e2e_dir/$name/log" >&2 || true
+    done
+    exit 1
+}
+
+e2e_cleanup() {
+    for pid in "${e2e_pid[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${e2e_pid[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n "${SWARMD_E2E_KEEP:-}" ]]; then echo "data kept in $e2e_dir"; else rm -rf "$e2e_dir"; fi
+}
+
+# e2e_init ROUNDS: a variant of the default spec with ROUNDS rounds (merge at the last one).
+e2e_init() {
+    [[ -x "$swarmd" ]] || "$e2e_root/scripts/build.sh" --target swarmd >/dev/null
+    e2e_dir=$(mktemp -d "${TMPDIR:-/tmp}/swarmd-e2e.XXXXXX")
+    trap e2e_cleanup EXIT
+    trap 'exit 130' INT TERM
+    "$swarmd" spec show --canonical > "$e2e_dir/spec.toml"
+    sed -i -E "s/^rounds = .*/rounds = $1/; s/^merge_round = .*/merge_round = $1/" "$e2e_dir/spec.toml"
+    e2e_base=$((20000 + RANDOM % 20000))
+    "$swarmd" keygen --out "$e2e_dir/boot/identity.key" > "$e2e_dir/boot.id"
+    e2e_boot="/ip4/127.0.0.1/tcp/$e2e_base/p2p/$(cat "$e2e_dir/boot.id")"
+}
+
+e2e_http() { echo "127.0.0.1:$((e2e_base + 2 * $1 + 1))"; }
+
+# e2e_start NAME INDEX ARGS...: starts (or restarts, keeping its data) a node in the background.
+e2e_start() {
+    local name=$1 i=$2; shift 2
+    mkdir -p "$e2e_dir/$name"
+    "$swarmd" --spec "$e2e_dir/spec.toml" --data-dir "$e2e_dir/$name" \
+        --listen "/ip4/127.0.0.1/tcp/$((e2e_base + 2 * i))" --http "$(e2e_http "$i")" \
+        run "$@" >> "$e2e_dir/$name/log" 2>&1 &
+    e2e_pid[$name]=$!
+}
+
+e2e_start_boot() {
+    e2e_start boot 0 --bootstrap-node
+    for _ in $(seq 1 100); do
+        e2e_status_line 0 >/dev/null && return 0
+        sleep 0.2
+    done
+    e2e_fail "the bootstrap node did not come up"
+}
+
+e2e_status_line() { "$swarmd" --http "$(e2e_http "$1")" status --line 2>/dev/null; }
+# e2e_field INDEX FIELD: round, merge_round, updates, accuracy, merge_state or merged_hash of a
+# node ("" when it does not answer). Reads /api/status with curl when there is one (swarmd
+# itself takes seconds to start, as it loads LibTorch), else `swarmd status --line`.
+e2e_field() {
+    if command -v curl >/dev/null; then
+        # nlohmann/json writes keys sorted, so the top-level key comes before swarm_peers' ones.
+        curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null |
+            grep -oE "[{,]\"$2\":(\"[^\"]*\"|[-0-9.e+]+)" | head -1 | sed -E 's/^[{,]"[a-z_]+"://; s/"//g' || true
+        return 0
+    fi
+    e2e_status_line "$1" | awk -v f="$2" '{
+        for (i = 1; i < NF; ++i) {
+            if ($i == "round") { split($(i + 1), r, "/"); if (f == "round") print r[1]; if (f == "merge_round") print r[2]; }
+            if ($i == "updates" && f == "updates") print $(i + 1);
+            if ($i == "accuracy" && f == "accuracy") print $(i + 1);
+            if ($i == "merge" && f == "merge_state") print $(i + 1);
+        }
+        if (f == "merged_hash" && $NF != "-") print $NF;
+    }' || true
+}
+
+# e2e_wait_round INDEX ROUND TIMEOUT: until the node reports at least ROUND.
+e2e_wait_round() {
+    local deadline=$((SECONDS + $3)) r
+    while :; do
+        r=$(e2e_field "$1" round)
+        [[ -n "$r" && "$r" -ge "$2" ]] && return 0
+        [[ $SECONDS -ge $deadline ]] && e2e_fail "node $1 did not reach round $2 in $3 s (at ${r:-?})"
+        sleep 0.5
+    done
+}
+
+# e2e_wait_merged TIMEOUT INDEX...: until every listed node reports merge state "merged".
+e2e_wait_merged() {
+    local deadline=$((SECONDS + $1)); shift
+    while :; do
+        local merged=0 i
+        for i in "$@"; do
+            [[ "$(e2e_field "$i" merge_state)" == merged ]] && merged=$((merged + 1))
+        done
+        [[ $merged -eq $# ]] && return 0
+        [[ $SECONDS -ge $deadline ]] && e2e_fail "only $merged of $# nodes merged in time"
+        sleep 1
+    done
+}
+
+# e2e_same_hash INDEX...: prints the one merged hash, or fails listing them.
+e2e_same_hash() {
+    local hashes i
+    hashes=$(for i in "$@"; do e2e_field "$i" merged_hash; done | sort -u)
+    [[ $(echo "$hashes" | wc -l) -eq 1 && -n "$hashes" ]] || e2e_fail "merged hashes differ: $(echo $hashes)"
+    echo "$hashes"
+}

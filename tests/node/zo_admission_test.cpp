@@ -1,0 +1,99 @@
+// Bounded acceptance of ZO updates against a flood of fake authors.
+#include <catch2/catch.hpp>
+
+#include "crypto/keys.hpp"
+#include "node/zo_admission.hpp"
+
+using namespace swarmd;
+using namespace swarmd::node;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+crypto::PeerId fresh_peer() { return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()); }
+
+}  // namespace
+
+TEST_CASE("admission keeps updates within the staleness window of the receiver's round", "[admission]") {
+    UpdateAdmission a({4, 1});
+    const auto peer = fresh_peer();
+    const auto now = Clock::now();
+    CHECK(a.admit(peer, 95, 100, now) == Admit::stale);
+    CHECK(a.admit(peer, 105, 100, now) == Admit::future);
+    CHECK(a.admit(peer, 96, 100, now) == Admit::accept);
+    CHECK(a.admit(peer, 104, 100, now) == Admit::accept);
+    CHECK(a.admit(peer, 100, 100, now) == Admit::accept);
+    // One update per author and round with one direction, however many messages carry it.
+    CHECK(a.admit(peer, 100, 100, now) == Admit::over_cap);
+    // No view yet (not training): only the caps apply.
+    CHECK(a.admit(peer, 5000, 0, now) == Admit::accept);
+}
+
+TEST_CASE("a flood of fake authors cannot grow the admission state or what is admitted without bound",
+          "[admission]") {
+    AdmissionOptions options{4, 2};
+    options.max_authors = 64;
+    UpdateAdmission a(options);
+    auto now = Clock::now();
+    const auto honest = fresh_peer();
+    REQUIRE(a.admit(honest, 9, 10, now) == Admit::accept);
+
+    std::size_t accepted = 0;
+    std::vector<crypto::PeerId> sybils;
+    for (int i = 0; i < 5000; ++i) sybils.push_back(fresh_peer());
+    for (std::uint64_t view = 10; view < 60; ++view) {
+        now += std::chrono::milliseconds(20);
+        // The honest author keeps publishing its two directions a round.
+        CHECK(a.admit(honest, view, view, now) == Admit::accept);
+        CHECK(a.admit(honest, view, view, now) == Admit::accept);
+        CHECK(a.admit(honest, view, view, now) == Admit::over_cap);
+        // Every sybil floods every round of the window, many times over.
+        for (const auto& s : sybils) {
+            for (std::uint64_t r = view - 4; r <= view + 4; ++r) {
+                for (int copy = 0; copy < 3; ++copy) accepted += a.admit(s, r, view, now) == Admit::accept ? 1 : 0;
+            }
+        }
+        CHECK(a.authors() <= options.max_authors);
+        CHECK(a.counters() <= options.max_authors * (4 * 4 + 2));
+    }
+    // The honest author kept its slot; the sybils got at most the other slots, each capped at
+    // `directions` updates per round: the total is bounded by slots * directions * rounds seen.
+    const std::size_t rounds_seen = (60 - 10) + 2 * 4 + 1;
+    CHECK(accepted <= (options.max_authors - 1) * options.directions * rounds_seen);
+    CHECK(accepted > 0);
+
+    // Sybils that go quiet free their slots for new authors.
+    now += options.quiet_after + std::chrono::seconds(1);
+    const auto newcomer = fresh_peer();
+    CHECK(a.admit(newcomer, 60, 60, now) == Admit::accept);
+    CHECK(a.authors() <= options.max_authors);
+}
+
+TEST_CASE("a full admission table refuses new authors while its authors are active", "[admission]") {
+    AdmissionOptions options{4, 1};
+    options.max_authors = 3;
+    UpdateAdmission a(options);
+    auto now = Clock::now();
+    std::vector<crypto::PeerId> peers{fresh_peer(), fresh_peer(), fresh_peer()};
+    for (const auto& p : peers) REQUIRE(a.admit(p, 10, 10, now) == Admit::accept);
+    CHECK(a.admit(fresh_peer(), 10, 10, now) == Admit::full);
+    // Authors that fell behind the window make room.
+    CHECK(a.admit(fresh_peer(), 20, 20, now) == Admit::accept);
+    CHECK(a.authors() == 1);
+}
+
+TEST_CASE("the pacing floor is the slowest active author, self excluded", "[admission]") {
+    UpdateAdmission a({4, 1});
+    const auto self = fresh_peer(), slow = fresh_peer(), fast = fresh_peer();
+    auto now = Clock::now();
+    a.admit(self, 3, 0, now);
+    a.admit(slow, 7, 0, now);
+    a.admit(fast, 9, 0, now);
+    CHECK(a.floor(self, now, std::chrono::seconds(5)) == 7);
+    now += std::chrono::seconds(6);
+    a.admit(fast, 10, 0, now);
+    CHECK(a.floor(self, now, std::chrono::seconds(5)) == 10);  // the slow one went quiet
+    // A node far behind our window is refused, yet still holds us back, so it can catch up.
+    CHECK(a.admit(slow, 2, 20, now) == Admit::stale);
+    CHECK(a.floor(self, now, std::chrono::seconds(5)) == 7);
+}
