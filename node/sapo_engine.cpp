@@ -221,7 +221,7 @@ void SapoEngine::step() {
     // by more than half the staleness window, so that our rollouts stay usable to it.
     const auto floor = m_floor.load();
     const auto lead = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.sapo.staleness) / 2);
-    if (floor > 0 && r > floor + lead) {
+    if (floor >= 0 && r > static_cast<std::uint64_t>(floor) + lead) {
         schedule_step(SapoEngineOptions::kPacingRecheck);
         return;
     }

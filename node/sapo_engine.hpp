@@ -95,8 +95,11 @@ public:
     // From the io thread: a batch that passed the topic validator.
     void receive(rl::CheckedBatch batch);
     std::uint64_t current_round() const noexcept { return m_round.load(); }
-    // The slowest recently active author's round (0: none), for self-pacing.
-    void set_swarm_floor(std::uint64_t round) noexcept { m_floor = round; }
+    // The slowest recently active peer's round (none: no peer heard from), for self-pacing. A
+    // peer still making its base policy counts as round 0, so rounds wait for it.
+    void set_swarm_floor(std::optional<std::uint64_t> round) noexcept {
+        m_floor = round ? static_cast<std::int64_t>(*round) : -1;
+    }
     // Averages the inputs (canonical order), writes final/model.pt and final/manifest.json and
     // hands the outcome to `done` on the io thread.
     void merge(std::vector<MergeInput> inputs, MergedHandler done);
@@ -125,7 +128,7 @@ private:
     SapoProgress m_progress;
     std::vector<double> m_recent;
     std::atomic<std::uint64_t> m_round{1};
-    std::atomic<std::uint64_t> m_floor{0};
+    std::atomic<std::int64_t> m_floor{-1};
     std::atomic<std::uint64_t> m_parameters{0};
     bool m_begun = false;
     bool m_ready = false;

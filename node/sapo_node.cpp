@@ -184,16 +184,25 @@ void SapoNode::publish(std::uint64_t round, Bytes batch) {
 }
 
 void SapoNode::update_floor() {
+    // A peer's progress is the later of its last rollout batch and its last heartbeat; the
+    // floor is the slowest peer's. Peers not heard from recently (left, stalled) do not count.
     const auto now = Clock::now();
-    std::uint64_t floor = 0;
+    std::map<crypto::PeerId, std::uint64_t> progress;
     for (auto it = m_author_rounds.begin(); it != m_author_rounds.end();) {
         if (now - it->second.second > m_options.author_active) {
-            it = m_author_rounds.erase(it);  // left, or stalled: no longer holds us back
+            it = m_author_rounds.erase(it);
             continue;
         }
-        if (floor == 0 || it->second.first < floor) floor = it->second.first;
+        progress[it->first] = it->second.first;
         ++it;
     }
+    for (const auto& [peer, beat] : m_beats) {
+        if (now - beat.at > m_options.merge.active) continue;
+        auto& p = progress[peer];
+        p = std::max(p, beat.round);
+    }
+    std::optional<std::uint64_t> floor;
+    for (const auto& [peer, round] : progress) floor = std::min(floor.value_or(round), round);
     if (m_engine) m_engine->set_swarm_floor(floor);
     // Forget (author, round) pairs that can no longer pass the window.
     if (m_engine) {
@@ -319,6 +328,7 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
     if (beat.policy.empty()) return;  // a relay, or another mode
     m_beats[author] = std::move(beat);
     feed_coordinator(author);
+    update_floor();
 }
 
 void SapoNode::heartbeat(json& beat) const {
