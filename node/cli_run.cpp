@@ -89,6 +89,15 @@ int print_status(const std::string& address, bool one_line) {
     if (one_line) {
         // For scripts and the testnet table: fixed fields, space-separated.
         const auto hash = s.value("merged_hash", "");
+        if (s.value("mode", "") == "sapo") {
+            std::cout << s.value("peer_id", "?").substr(0, 16) << " " << s.value("role", "?") << " round "
+                      << s.value("round", 0) << "/" << s.value("merge_round", 0) << " peers "
+                      << s.value("connections", 0) << " policy " << s.value("policy", "-") << " reward "
+                      << fixed(s.value("reward", -1.0), 3) << " external " << s.value("external_used", 0)
+                      << " accuracy " << fixed(s.value("accuracy", -1.0), 3) << " merge "
+                      << s.value("merge_state", "?") << " " << (hash.empty() ? "-" : hash) << "\n";
+            return 0;
+        }
         std::cout << s.value("peer_id", "?").substr(0, 16) << " " << s.value("role", "?") << " round "
                   << s.value("round", 0) << "/" << s.value("merge_round", 0) << " peers "
                   << s.value("connections", 0) << " updates " << s.value("updates", 0) << " loss "
@@ -126,6 +135,8 @@ void add_run_commands(CLI::App& app, CliContext& ctx) {
     auto* run = app.add_subcommand("run", "Run the node: join the swarm, train, share, merge");
     run->add_flag("--bootstrap-node", options->bootstrap_node,
                   "Relay the swarm's gossip and answer peers; train nothing");
+    run->add_option("--policy", options->policy,
+                    "SAPO: the policy architecture to run (a [[sapo.policies]] name; default the first)");
     run->add_option("--round-interval-ms", *round_ms, "Minimum time per training round")
         ->capture_default_str()
         ->check(CLI::Range(0L, 3600L * 1000));

@@ -29,6 +29,7 @@
 #include "node/http_server.hpp"
 #include "node/logging.hpp"
 #include "node/metrics.hpp"
+#include "node/sapo_node.hpp"
 #include "node/spec.hpp"
 #include "node/sync.hpp"
 #include "node/zo_admission.hpp"
@@ -140,11 +141,9 @@ public:
                     m_options.bootstrap_node ? " as a bootstrap node" : "");
         start_gossip();
         start_join();
-        if (!m_options.bootstrap_node) {
-            if (m_spec.mode != Mode::zo) {
-                return cli_error("mode " + std::string(to_string(m_spec.mode)) +
-                                 " is not run by the daemon yet; only zo specs train (see issue tracker)");
-            }
+        if (m_spec.mode == Mode::sapo) {
+            start_sapo();
+        } else if (!m_options.bootstrap_node) {
             start_training();
         }
         if (auto rc = start_http(); rc != 0) return rc;
@@ -170,6 +169,7 @@ private:
         m_host.on_identify([this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
             m_pubsub->peer_identified(c, info);
             if (m_merge_round_started) reconcile_with(c->remote_peer(), *m_merge_round_started);
+            if (m_sapo) m_sapo->peer_identified();
             if (m_engine && !m_training_started) {
                 m_training_started = true;
                 start_zo_join();
@@ -253,7 +253,7 @@ private:
                                                        std::move(store.value()), list, m_hello,
                                                        options, rd());
         m_joiner->set_protected([this](const crypto::PeerId& peer) {
-            for (const auto& topic : {zo_topic(m_swarm_id), status_topic(m_swarm_id)}) {
+            for (const auto& topic : {updates_topic(m_swarm_id, m_spec.mode), status_topic(m_swarm_id)}) {
                 auto mesh = m_pubsub->router().mesh_peers(topic);
                 if (std::find(mesh.begin(), mesh.end(), peer) != mesh.end()) return true;
             }
@@ -303,6 +303,18 @@ private:
             m_log->warn("no peer after {} s: training alone", kTrainAloneAfter.count());
             start_engine();
         });
+    }
+
+    // SAPO mode lives in node/sapo_node.*; this only wires it in.
+    void start_sapo() {
+        SapoNodeOptions options;
+        options.relay_only = m_options.bootstrap_node;
+        options.policy = m_options.policy;
+        options.dir = m_config.data_dir / "sapo";
+        options.round_interval = m_options.round_interval;
+        m_sapo = std::make_unique<SapoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_peer_id, m_metrics,
+                                            options);
+        m_sapo->start();
     }
 
     void start_engine() {
@@ -442,6 +454,7 @@ private:
             on_merge_request(d.author, m->get<std::uint64_t>());
         }
         m_peers[d.author.to_base58()] = s;
+        if (m_sapo) m_sapo->on_status(d.author, j);
     }
 
     json status_json() const {
@@ -493,6 +506,7 @@ private:
             {"authors_tracked", m_admission.authors()},
             {"swarm_peers", peers},
         };
+        if (m_sapo) m_sapo->status(j);
         return j;
     }
 
@@ -509,6 +523,7 @@ private:
         m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
         m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)").set(json_number(m_progress.accuracy));
         m_metrics.gauge("swarmd_merged", "1 once the final merge is written").set(m_progress.merge_state == "merged" ? 1 : 0);
+        if (m_sapo) m_sapo->update_metrics();
         return m_metrics.render_prometheus();
     }
 
@@ -546,6 +561,7 @@ private:
                          {"accuracy", json_number(m_progress.accuracy)},
                          {"peers", m_host.connection_count()},
                          {"version", kVersion}};
+            if (m_sapo) m_sapo->heartbeat(beat);
             const auto text = beat.dump();
             (void)m_pubsub->publish(status_topic(m_swarm_id), as_bytes(text));
             start_status();
@@ -597,6 +613,7 @@ private:
         m_log->info("signal {}: finishing the current step and leaving", signal);
         m_alone_timer.cancel();
         if (m_engine) m_engine->stop();  // waits for the step in progress; the log is durable
+        if (m_sapo) m_sapo->stop();
         m_status_timer.cancel();
         if (m_joiner) m_joiner->stop();
         if (m_http) m_http->stop();
@@ -620,6 +637,7 @@ private:
     std::shared_ptr<net::Pubsub> m_pubsub;
     std::shared_ptr<bootstrap::Joiner> m_joiner;
     std::unique_ptr<ZoEngine> m_engine;
+    std::unique_ptr<SapoNode> m_sapo;  // SAPO mode (node/sapo_node.*), trainer or relay
     std::unique_ptr<HttpServer> m_http;
     Metrics m_metrics;
     Counter& m_updates_in = m_metrics.counter("swarmd_updates_received_total", "ZO updates received");

@@ -338,6 +338,30 @@ float sampled_reward(Policy& policy, const TaskMix& mix, int per_entry, std::uin
     return rewards.empty() ? 0.0f : sum / static_cast<float>(rewards.size());
 }
 
+std::vector<float> flatten_parameters(const Policy& policy) {
+    torch::NoGradGuard no_grad;
+    std::vector<float> out;
+    out.reserve(static_cast<std::size_t>(policy->parameter_count()));
+    for (const auto& p : policy->parameters()) {
+        const auto flat = p.detach().to(torch::kFloat32).contiguous().view(-1);
+        out.insert(out.end(), flat.data_ptr<float>(), flat.data_ptr<float>() + flat.numel());
+    }
+    return out;
+}
+
+bool load_parameters(Policy& policy, const std::vector<float>& values) {
+    if (values.size() != static_cast<std::size_t>(policy->parameter_count())) return false;
+    torch::NoGradGuard no_grad;
+    std::size_t offset = 0;
+    for (auto& p : policy->parameters()) {
+        const auto n = static_cast<std::size_t>(p.numel());
+        auto src = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+        p.copy_(src);
+        offset += n;
+    }
+    return true;
+}
+
 Result<void> save_policy(const Policy& policy, const std::filesystem::path& path) {
     try {
         torch::serialize::OutputArchive archive;

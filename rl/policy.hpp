@@ -125,6 +125,12 @@ std::vector<float> greedy_accuracy(Policy& policy, const TaskMix& mix, int per_e
 float sampled_reward(Policy& policy, const TaskMix& mix, int per_entry, std::uint64_t seed,
                      float temperature, Rng& rng);
 
+// Every parameter as one float vector, in the module's registration order: the canonical layout
+// that the final merge hashes, sends and averages. Policies of the same options share it.
+std::vector<float> flatten_parameters(const Policy& policy);
+// Writes `values` (flatten_parameters' layout) into the policy; false on a size mismatch.
+bool load_parameters(Policy& policy, const std::vector<float>& values);
+
 // Checkpoint with the options, so a spec can name a base policy by path.
 Result<void> save_policy(const Policy& policy, const std::filesystem::path& path);
 Result<Policy> load_policy(const std::filesystem::path& path);

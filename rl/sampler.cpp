@@ -1,6 +1,7 @@
 #include "rl/sampler.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "rl/error.hpp"
@@ -37,7 +38,8 @@ RolloutPool::RolloutPool(std::string self, PoolOptions options)
     : m_self(std::move(self)), m_options(options) {}
 
 bool RolloutPool::in_window(std::uint64_t round) const noexcept {
-    return round <= m_round && m_round - round <= m_options.round_window;
+    if (round > m_round) return round - m_round <= m_options.future_window;
+    return m_round - round <= m_options.round_window;
 }
 
 void RolloutPool::set_round(std::uint64_t round) {
@@ -48,34 +50,51 @@ void RolloutPool::set_round(std::uint64_t round) {
     }
 }
 
-Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
-    ++m_stats.batches;
-    auto decoded = decode_batch(bytes, m_options.limits);
-    if (!decoded) {
-        ++m_stats.malformed;
-        return decoded.error();
+Result<CheckedBatch> check_batch(ByteSpan bytes, const WireLimits& limits) {
+    BOOST_OUTCOME_TRY(batch, decode_batch(bytes, limits));
+    CheckedBatch out;
+    out.author = std::move(batch.author);
+    out.round = batch.round;
+    out.groups.reserve(batch.groups.size());
+    for (auto& group : batch.groups) {
+        BOOST_OUTCOME_TRY(scored, score_group(std::move(group), out.author, out.round));
+        bool lied = false;
+        for (std::size_t i = 0; i < scored.rewards.size(); ++i) {
+            lied |= scored.group.completions[i].claimed_reward != scored.rewards[i];
+        }
+        out.lied += lied ? 1 : 0;
+        scored.external = true;
+        out.groups.push_back(std::move(scored));
     }
-    RolloutBatch& batch = decoded.value();
+    return out;
+}
+
+Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
+    auto checked = check_batch(bytes, m_options.limits);
+    if (!checked) {
+        ++m_stats.batches;
+        ++m_stats.malformed;
+        return checked.error();
+    }
+    return add_checked(std::move(checked.value()));
+}
+
+std::size_t RolloutPool::add_checked(CheckedBatch batch) {
+    ++m_stats.batches;
     if (batch.author == m_self) {
         ++m_stats.own;
-        return std::size_t{0};
+        return 0;
     }
     if (!in_window(batch.round)) {
         m_stats.stale += batch.groups.size();
-        return std::size_t{0};
+        return 0;
     }
     std::size_t added = 0;
-    for (auto& group : batch.groups) {
-        if (!m_seen.emplace(batch.author, batch.round, group.task).second) {
+    for (auto& g : batch.groups) {
+        if (!m_seen.emplace(batch.author, batch.round, g.group.task).second) {
             ++m_stats.duplicate;
             continue;
         }
-        auto scored = score_group(std::move(group), batch.author, batch.round);
-        if (!scored) {
-            ++m_stats.malformed;
-            continue;
-        }
-        ScoredGroup& g = scored.value();
         bool lied = false;
         for (std::size_t i = 0; i < g.rewards.size(); ++i) {
             lied |= g.group.completions[i].claimed_reward != g.rewards[i];
@@ -84,7 +103,6 @@ Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
             ++m_stats.lied;
             if (m_options.drop_on_claim_mismatch) continue;
         }
-        g.external = true;
         m_groups.push_back(std::move(g));
         ++added;
     }
@@ -95,6 +113,14 @@ Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
                                                                       m_options.max_groups));
     }
     return added;
+}
+
+void RolloutPool::erase(std::vector<std::size_t> indices) {
+    std::sort(indices.begin(), indices.end(), std::greater<>());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    for (std::size_t i : indices) {
+        if (i < m_groups.size()) m_groups.erase(m_groups.begin() + static_cast<std::ptrdiff_t>(i));
+    }
 }
 
 std::string_view selection_name(Selection s) noexcept {

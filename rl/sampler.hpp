@@ -31,11 +31,26 @@ struct ScoredGroup {
 // Regenerates the task and verifies every completion; claimed rewards are not used.
 Result<ScoredGroup> score_group(RolloutGroup group, std::string author, std::uint64_t round);
 
+// A decoded batch whose every reward was recomputed here: what a gossip validator checks before
+// a batch is forwarded, and what the pool takes in.
+struct CheckedBatch {
+    std::string author;
+    std::uint64_t round = 0;
+    std::vector<ScoredGroup> groups;  // external = true
+    std::size_t lied = 0;             // groups whose claimed rewards differ from ours
+};
+
+// Decodes (within the limits) and scores every group.
+Result<CheckedBatch> check_batch(ByteSpan bytes, const WireLimits& limits);
+
 struct PoolOptions {
     static constexpr std::uint64_t kDefaultRoundWindow = 1;
     static constexpr std::size_t kDefaultMaxGroups = 4096;
 
     std::uint64_t round_window = kDefaultRoundWindow;  // accept rounds [current - window, current]
+    // Rounds ahead of the current one that are kept for later (nodes that advance at their own
+    // pace); 0 for a synchronous swarm.
+    std::uint64_t future_window = 0;
     std::size_t max_groups = kDefaultMaxGroups;        // oldest groups are evicted beyond this
     bool drop_on_claim_mismatch = true;                // a group whose claimed rewards lie is dropped
     WireLimits limits{};
@@ -59,6 +74,11 @@ public:
     void set_round(std::uint64_t round);
     // Decodes, validates and scores a batch; returns how many groups it added.
     Result<std::size_t> add_batch(ByteSpan bytes);
+    // The same for a batch already checked (by a gossip validator).
+    std::size_t add_checked(CheckedBatch batch);
+
+    // Removes the groups at `indices` (into groups()): trained on, not to be picked again.
+    void erase(std::vector<std::size_t> indices);
 
     const std::vector<ScoredGroup>& groups() const noexcept { return m_groups; }
     const PoolStats& stats() const noexcept { return m_stats; }

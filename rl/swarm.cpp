@@ -52,6 +52,8 @@ Bytes SwarmNode::generate(std::uint64_t round) {
 
 void SwarmNode::receive(ByteSpan batch) { (void)m_pool.add_batch(batch); }
 
+void SwarmNode::receive(CheckedBatch batch) { m_pool.add_checked(std::move(batch)); }
+
 RoundStats SwarmNode::train(std::uint64_t round) {
     m_pool.set_round(round);
     const auto& pool = m_pool.groups();
@@ -68,6 +70,7 @@ RoundStats SwarmNode::train(std::uint64_t round) {
                std::tie(b->author, b->round, b->group.task);
     });
     m_round.grpo = grpo_step(m_policy, *m_optimizer, groups, m_options.grpo);
+    if (m_options.consume_external) m_pool.erase(picked);
     return m_round;
 }
 

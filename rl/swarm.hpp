@@ -27,6 +27,9 @@ struct NodeOptions {
     PoolOptions pool;
     SampleOptions sample;
     TaskMix mix;
+    // Trained-on external groups leave the pool, so a group is used once even when the round
+    // window keeps it for several rounds (asynchronous nodes).
+    bool consume_external = false;
 };
 
 struct RoundStats {
@@ -45,6 +48,8 @@ public:
     Bytes generate(std::uint64_t round);
     // A batch from the swarm (any author, any round; the pool filters).
     void receive(ByteSpan batch);
+    // A batch that a gossip validator already decoded and scored.
+    void receive(CheckedBatch batch);
     // Picks J external groups and takes one GRPO step on local + external.
     RoundStats train(std::uint64_t round);
 

@@ -6,7 +6,9 @@
 #   scripts/testnet.sh [N] [--mode zo|sapo] [--rounds R] [--round-interval-ms MS] [--keep]
 #
 # Installs missing packages and builds first. Without --rounds the embedded default spec is used
-# unchanged; --rounds or --mode write a variant of it (a different swarm id).
+# unchanged; --rounds writes a variant of it (a different swarm id). --mode sapo runs
+# docs/examples/sapo-testnet.toml instead: nodes alternate between its policy sizes, and the merge
+# must agree within each architecture group.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SWARMD_BUILD_DIR:-$root/build}
@@ -45,16 +47,20 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 spec_args=()
-if [[ -n "$mode" || -n "$rounds" ]]; then
+if [[ "$mode" == sapo ]]; then
+    "$swarmd" --spec "$root/docs/examples/sapo-testnet.toml" spec show --canonical > "$dir/spec.toml"
+elif [[ -n "$mode" || -n "$rounds" ]]; then
     "$swarmd" spec show --canonical > "$dir/spec.toml"
-    [[ -z "$mode" ]] || sed -i -E "s/^mode = .*/mode = \"$mode\"/" "$dir/spec.toml"
+fi
+if [[ -f "$dir/spec.toml" ]]; then
     [[ -z "$rounds" ]] || sed -i -E "s/^rounds = .*/rounds = $rounds/; s/^merge_round = .*/merge_round = $rounds/" "$dir/spec.toml"
     "$swarmd" spec check "$dir/spec.toml" >/dev/null || { echo "testnet: the variant spec is invalid" >&2; exit 1; }
     spec_args=(--spec "$dir/spec.toml")
 fi
+# SAPO: node i runs the spec's policies in turn.
+policies=()
 if [[ "$mode" == sapo ]]; then
-    echo "testnet: the daemon does not run sapo swarms yet (rl/ trains SAPO in bench/ only); nothing started." >&2
-    exit 1
+    mapfile -t policies < <(awk '/^\[\[sapo.policies\]\]/ {p = 1} p && /^name = / {gsub(/"/, "", $3); print $3; p = 0}' "$dir/spec.toml")
 fi
 swarm_id=$("$swarmd" "${spec_args[@]}" spec show --id)
 echo "testnet: swarm $swarm_id, $nodes nodes + 1 bootstrap node, data in $dir"
@@ -75,7 +81,9 @@ for _ in $(seq 1 100); do  # the nodes dial it at once: let it listen first
     sleep 0.2
 done
 for i in $(seq 1 "$nodes"); do
-    start_node "node$i" "$i" --bootstrap "$boot_addr" --round-interval-ms "$interval"
+    policy_args=()
+    [[ ${#policies[@]} -eq 0 ]] || policy_args=(--policy "${policies[$(((i - 1) % ${#policies[@]}))]}")
+    start_node "node$i" "$i" --bootstrap "$boot_addr" --round-interval-ms "$interval" "${policy_args[@]}"
 done
 echo "testnet: bootstrap node $boot_addr"
 
@@ -91,9 +99,35 @@ while :; do
         if [[ "$line" == *" merge merged "* ]]; then merged=$((merged + 1)); fi
         kill -0 "${pids[$i]}" 2>/dev/null || { echo "testnet: node$i exited; its log:"; tail -20 "$dir/node$i/log"; exit 1; }
     done
-    [[ $merged -eq $nodes ]] && break
+    if [[ $merged -eq $nodes ]]; then
+        [[ "$mode" != sapo ]] && break
+        # SAPO: a node merges again when it learns of a late commitment; wait until every
+        # architecture group agrees.
+        groups=$(for i in $(seq 1 "$nodes"); do status "$i"; done |
+                 awk '{for (f = 1; f < NF; f++) if ($f == "policy") print $(f + 1), $NF}' | sort -u)
+        [[ $(echo "$groups" | awk '{print $1}' | uniq -d | wc -l) -eq 0 ]] && break
+    fi
     if [[ $SECONDS -ge $deadline ]]; then echo "testnet: timed out waiting for the merge" >&2; exit 1; fi
 done
+
+if [[ "$mode" == sapo ]]; then
+    failed=0
+    for i in $(seq 1 "$nodes"); do
+        external=$(status "$i" | awk '{for (f = 1; f < NF; f++) if ($f == "external") print $(f + 1)}')
+        if [[ -z "$external" || "$external" -eq 0 ]]; then
+            echo "testnet: node$i trained on no external rollouts" >&2
+            failed=1
+        fi
+    done
+    echo "$groups" | while read -r policy hash; do
+        count=$(for i in $(seq 1 "$nodes"); do status "$i"; done | grep -c " policy $policy ")
+        echo "testnet: policy $policy: $count nodes merged to $hash"
+    done
+    [[ $failed -eq 0 ]] || exit 1
+    echo "testnet: every node used external rollouts; each architecture group merged to one model"
+    if [[ $keep -eq 1 ]]; then echo "testnet: manifests in $dir/node*/final/manifest.json"; fi
+    exit 0
+fi
 
 hashes=$(for i in $(seq 1 "$nodes"); do status "$i" | awk '{print $NF}'; done | sort -u)
 accuracy=$(status 1 | sed -E 's/.* accuracy ([^ ]+) .*/\1/')

@@ -1,0 +1,415 @@
+#include "node/sapo_node.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <nlohmann/json.hpp>
+
+#include "crypto/encoding.hpp"
+#include "net/host.hpp"
+#include "net/pubsub.hpp"
+#include "node/logging.hpp"
+
+namespace swarmd::node {
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using net::gossipsub::Validation;
+
+namespace {
+
+constexpr std::size_t kMaxValidatedWaiting = 256;
+constexpr std::size_t kMaxMergedFromInBeat = 32;
+constexpr std::size_t kGossipOverhead = 4096;  // signature, key, topic, framing
+
+std::optional<crypto::PeerId> peer_from_text(const std::string& text) {
+    auto id = crypto::PeerId::parse(text);
+    return id ? std::optional(id.value()) : std::nullopt;
+}
+
+std::optional<crypto::Digest> digest_from_hex(const std::string& text) {
+    auto bytes = crypto::hex_decode(text);
+    if (!bytes || bytes.value().size() != 32) return std::nullopt;
+    crypto::Digest d;
+    std::copy(bytes.value().begin(), bytes.value().end(), d.begin());
+    return d;
+}
+
+}  // namespace
+
+SapoNode::SapoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, const Spec& spec,
+                   const SwarmId& swarm_id, crypto::PeerId self, Metrics& metrics, SapoNodeOptions options)
+    : m_io(io),
+      m_host(host),
+      m_pubsub(pubsub),
+      m_spec(spec),
+      m_swarm_id(swarm_id),
+      m_self(std::move(self)),
+      m_metrics(metrics),
+      m_options(std::move(options)),
+      m_alone_timer(io),
+      m_merge_timer(io),
+      m_batches_in(metrics.counter("swarmd_rollout_batches_received_total", "Rollout batches accepted from peers")),
+      m_batches_out(metrics.counter("swarmd_rollout_batches_published_total", "Rollout batches published")),
+      m_batches_rejected(metrics.counter("swarmd_rollout_batches_rejected_total",
+                                         "Rollout batches rejected (malformed, lying, off-spec)")),
+      m_batches_ignored(metrics.counter("swarmd_rollout_batches_ignored_total",
+                                        "Rollout batches ignored (duplicate or outside the round window)")) {
+    const auto& sapo = spec.sapo;
+    // The caps follow the spec: a batch is at most `local` groups of `completions` rollouts of
+    // at most `max_tokens` tokens, and fits in one gossip message.
+    m_limits.max_groups = static_cast<std::size_t>(std::max<std::int64_t>(1, sapo.local));
+    m_limits.max_completions = static_cast<std::size_t>(std::max<std::int64_t>(2, sapo.completions));
+    m_limits.max_tokens = static_cast<std::size_t>(sapo.max_tokens);
+    m_limits.max_bytes = net::gossipsub::Options::kMaxRpcSize - kGossipOverhead;
+    for (const auto& name : sapo.families) {
+        const auto family = rl::parse_family(name).value();
+        for (auto level = sapo.level_min; level <= sapo.level_max; ++level) {
+            m_mix.emplace(family, static_cast<std::uint8_t>(level));
+        }
+    }
+    if (!m_options.relay_only) {
+        const auto& policy = choose_policy(spec, m_options.policy);
+        SapoEngineOptions engine;
+        engine.dir = m_options.dir;
+        engine.round_interval = m_options.round_interval;
+        m_engine = std::make_unique<SapoEngine>(
+            spec, policy, m_self.to_base58(), engine, io,
+            [this](std::uint64_t round, Bytes batch) { publish(round, std::move(batch)); },
+            [this](const SapoProgress& p) { on_progress(p); },
+            [this](SharedWeights w) { on_commit(std::move(w)); });
+        m_progress.phase = "warmup";
+    }
+}
+
+SapoNode::~SapoNode() { stop(); }
+
+std::string SapoNode::topic() const { return rollouts_topic(m_swarm_id); }
+
+void SapoNode::start() {
+    m_pubsub.set_validator(topic(), [this](const net::gossipsub::Delivery& d) { return validate(d); });
+    m_pubsub.subscribe(topic(), [this](const net::gossipsub::Delivery& d) { deliver(d); });
+    if (!m_engine) return;
+    const Bytes swarm_id(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
+    serve_merge(m_host, swarm_id,
+                MergeServer{[this] { return m_merge ? m_merge->own_commitment() : std::nullopt; },
+                            [this](const crypto::Digest& h) { return m_merge ? m_merge->weights(h) : nullptr; }});
+    m_engine->start();
+    // A node that stays alone trains alone after a while.
+    m_alone_timer.expires_after(m_options.train_alone_after);
+    m_alone_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec || m_begun || m_stopping) return;
+        category_logger("node")->warn("no peer after {} s: training alone",
+                                      std::chrono::duration_cast<std::chrono::seconds>(m_options.train_alone_after).count());
+        m_begun = true;
+        m_engine->begin();
+    });
+}
+
+void SapoNode::peer_identified() {
+    if (!m_engine || m_begun || m_stopping) return;
+    m_begun = true;
+    category_logger("node")->info("joined the swarm: SAPO rounds start once the base policy is ready");
+    m_engine->begin();
+}
+
+void SapoNode::stop() {
+    if (m_stopping) return;
+    m_stopping = true;
+    m_alone_timer.cancel();
+    m_merge_timer.cancel();
+    if (m_engine) m_engine->stop();
+}
+
+Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
+    auto checked = rl::check_batch(d.data, m_limits);
+    const auto reject = [&](std::string_view why) {
+        m_batches_rejected.add();
+        category_logger("rl")->debug("rollout batch rejected: {} peer={}", why, d.received_from.to_base58());
+        return Validation::reject;
+    };
+    if (!checked) return reject(checked.error().message());
+    auto& batch = checked.value();
+    if (batch.author != d.author.to_base58()) return reject("author is not the signer");
+    if (batch.round == 0 || batch.round > static_cast<std::uint64_t>(m_spec.merge_round)) return reject("round");
+    for (const auto& g : batch.groups) {
+        if (g.group.completions.size() != static_cast<std::size_t>(m_spec.sapo.completions)) {
+            return reject("group size");
+        }
+        if (!m_mix.contains({g.group.task.family, g.group.task.level})) return reject("task outside the spec");
+    }
+    // Rewards were recomputed here: a batch that lies about them is not forwarded.
+    if (batch.lied > 0) return reject("claimed rewards differ from the recomputed ones");
+    const auto key = std::pair(d.author, batch.round);
+    if (m_seen.contains(key)) {
+        m_batches_ignored.add();
+        return Validation::ignore;  // one batch per author and round
+    }
+    const std::uint64_t staleness = static_cast<std::uint64_t>(m_spec.sapo.staleness);
+    if (m_engine && m_progress.phase == "training") {
+        const std::uint64_t r = m_engine->current_round();
+        if (batch.round + staleness < r || batch.round > r + staleness) {
+            m_batches_ignored.add();
+            return Validation::ignore;
+        }
+    }
+    m_seen.insert(key);
+    auto& seen = m_author_rounds[d.author];
+    seen = {std::max(seen.first, batch.round), Clock::now()};
+    if (m_engine) {
+        m_validated.emplace(d.id, std::move(batch));
+        m_validated_order.push_back(d.id);
+        while (m_validated_order.size() > kMaxValidatedWaiting) {
+            m_validated.erase(m_validated_order.front());
+            m_validated_order.pop_front();
+        }
+    }
+    return Validation::accept;
+}
+
+void SapoNode::deliver(const net::gossipsub::Delivery& d) {
+    auto it = m_validated.find(d.id);
+    if (it == m_validated.end()) return;
+    m_batches_in.add();
+    if (m_engine && !m_stopping) m_engine->receive(std::move(it->second));
+    m_validated.erase(it);
+    update_floor();
+}
+
+void SapoNode::publish(std::uint64_t round, Bytes batch) {
+    if (m_stopping) return;
+    auto published = m_pubsub.publish(topic(), batch);
+    if (published) {
+        m_batches_out.add();
+    } else {
+        category_logger("gossip")->debug("rollout publish failed at round {}: {}", round, published.error().message());
+    }
+}
+
+void SapoNode::update_floor() {
+    // A peer's progress is the later of its last rollout batch and its last heartbeat; the
+    // floor is the slowest peer's. Peers not heard from recently (left, stalled) do not count.
+    const auto now = Clock::now();
+    std::map<crypto::PeerId, std::uint64_t> progress;
+    for (auto it = m_author_rounds.begin(); it != m_author_rounds.end();) {
+        if (now - it->second.second > m_options.author_active) {
+            it = m_author_rounds.erase(it);
+            continue;
+        }
+        progress[it->first] = it->second.first;
+        ++it;
+    }
+    for (const auto& [peer, beat] : m_beats) {
+        if (now - beat.at > m_options.merge.active) continue;
+        auto& p = progress[peer];
+        p = std::max(p, beat.round);
+    }
+    std::optional<std::uint64_t> floor;
+    for (const auto& [peer, round] : progress) floor = std::min(floor.value_or(round), round);
+    if (m_engine) m_engine->set_swarm_floor(floor);
+    // Forget (author, round) pairs that can no longer pass the window.
+    if (m_engine) {
+        const auto r = m_engine->current_round();
+        const auto staleness = static_cast<std::uint64_t>(m_spec.sapo.staleness);
+        std::erase_if(m_seen, [&](const auto& k) { return k.second + staleness + 1 < r; });
+    }
+}
+
+void SapoNode::on_progress(const SapoProgress& p) {
+    const bool new_round = p.round != m_progress.round;
+    const bool phase_changed = p.phase != m_progress.phase;
+    m_progress = p;
+    update_floor();
+    if ((new_round && (p.round % 10 == 0 || p.round == 1)) || phase_changed) {
+        category_logger("train")->info("round {}/{} reward {:.3f} (last 10: {:.3f}) external {} peers {} [{}]",
+                                       p.round, m_spec.merge_round, p.reward, p.recent_reward, p.external_used,
+                                       m_host.connection_count(), m_merge ? m_merge->state() : p.phase);
+    }
+}
+
+void SapoNode::on_commit(SharedWeights weights) {
+    if (m_stopping) return;
+    const auto& policy = m_engine->policy_spec().name;
+    m_merge.emplace(m_self, policy, weights->size(), static_cast<std::uint64_t>(m_spec.merge_round), m_options.merge);
+    m_merge->commit(std::move(weights), Clock::now());
+    for (const auto& [peer, beat] : m_beats) feed_coordinator(peer);
+    publish_heartbeat();
+    // Ask every connected peer for its commitment directly; heartbeats carry them too.
+    const Bytes swarm_id(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
+    for (const auto& [peer, beat] : m_beats) {
+        if (beat.policy != policy || !m_host.connection_to(peer)) continue;
+        asio::co_spawn(
+            m_io,
+            [this, peer = peer, swarm_id]() -> asio::awaitable<void> {
+                auto c = co_await fetch_commitment(m_host, peer, swarm_id);
+                if (c && m_merge && !m_stopping) m_merge->committed(peer, c.value(), Clock::now());
+            },
+            [](std::exception_ptr e) {
+                if (e) category_logger("merge")->error("commitment request failed");
+            });
+    }
+    merge_tick();
+}
+
+void SapoNode::feed_coordinator(const crypto::PeerId& peer) {
+    const auto it = m_beats.find(peer);
+    if (!m_merge || it == m_beats.end()) return;
+    m_merge->heard(peer, it->second.policy, it->second.commitment, it->second.merged_from, it->second.at);
+}
+
+void SapoNode::merge_tick() {
+    if (!m_merge || m_stopping) return;
+    const auto now = Clock::now();
+    for (auto& f : m_merge->fetches(now)) start_fetch(std::move(f));
+    if (auto inputs = m_merge->due(now)) {
+        category_logger("merge")->info("merging {} commitments of policy {}", inputs->size(),
+                                       m_engine->policy_spec().name);
+        m_engine->merge(std::move(*inputs), [this](SapoMergeOutcome outcome) {
+            if (m_stopping || !m_merge) return;
+            m_merge->merged(outcome.participants, outcome.hash);
+            m_merged = std::move(outcome);
+            publish_heartbeat();
+        });
+    }
+    m_merge_timer.expires_after(m_options.merge_tick);
+    m_merge_timer.async_wait([this](boost::system::error_code ec) {
+        if (!ec) merge_tick();
+    });
+}
+
+void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
+    const Bytes swarm_id(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
+    asio::co_spawn(
+        m_io,
+        [this, f = std::move(fetch), swarm_id]() -> asio::awaitable<void> {
+            const auto policy = m_engine->policy_spec().name;
+            const auto parameters = m_engine->parameter_count();
+            for (const auto& source : f.sources) {
+                if (!m_host.connection_to(source)) continue;
+                auto w = co_await fetch_weights(m_host, source, swarm_id, f.hash, policy, parameters);
+                if (m_stopping || !m_merge) co_return;
+                if (w) {
+                    category_logger("merge")->debug("weights of {} fetched peer={}", f.author.to_base58(),
+                                                    source.to_base58());
+                    m_merge->weights_arrived(f.hash, std::make_shared<const std::vector<float>>(std::move(w.value())));
+                    co_return;
+                }
+                category_logger("merge")->debug("weights of {} not fetched: {} peer={}", f.author.to_base58(),
+                                                w.error().message(), source.to_base58());
+            }
+            if (m_merge) m_merge->fetch_failed(f.hash, Clock::now());
+        },
+        [](std::exception_ptr e) {
+            if (e) category_logger("merge")->error("weights fetch failed");
+        });
+}
+
+void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
+    if (author == m_self) return;
+    PeerBeat beat;
+    beat.at = Clock::now();
+    if (auto p = j.find("policy"); p != j.end() && p->is_string()) beat.policy = p->get<std::string>();
+    if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned()) beat.round = r->get<std::uint64_t>();
+    if (auto r = j.find("reward"); r != j.end() && r->is_number()) beat.reward = r->get<double>();
+    if (auto c = j.find("commit"); c != j.end() && c->is_object()) {
+        const auto hash = digest_from_hex(c->value("hash", ""));
+        const auto round = c->find("round");
+        const auto parameters = c->find("parameters");
+        if (hash && round != c->end() && round->is_number_unsigned() && parameters != c->end() &&
+            parameters->is_number_unsigned()) {
+            beat.commitment = WeightsCommitment{beat.policy, round->get<std::uint64_t>(), *hash,
+                                                parameters->get<std::uint64_t>()};
+        }
+    }
+    if (auto m = j.find("merged_from"); m != j.end() && m->is_array()) {
+        for (const auto& e : *m) {
+            if (beat.merged_from.size() >= kMaxMergedFromInBeat) break;
+            if (!e.is_string()) continue;
+            if (auto id = peer_from_text(e.get<std::string>())) beat.merged_from.push_back(*id);
+        }
+    }
+    if (beat.policy.empty()) return;  // a relay, or another mode
+    m_beats[author] = std::move(beat);
+    feed_coordinator(author);
+    update_floor();
+}
+
+void SapoNode::heartbeat(json& beat) const {
+    if (!m_engine) return;
+    beat["round"] = m_progress.round;
+    beat["policy"] = m_engine->policy_spec().name;
+    beat["reward"] = m_progress.recent_reward;
+    beat["base_hash"] = m_progress.base_hash;
+    beat["merge_state"] = m_merge ? m_merge->state() : m_progress.phase;
+    beat["merged_hash"] = m_merged ? crypto::hex_encode(m_merged->hash) : "";
+    beat["accuracy"] = m_merged ? m_merged->accuracy : -1.0;
+    if (m_merge && m_merge->own_commitment()) {
+        const auto& c = *m_merge->own_commitment();
+        beat["commit"] = {{"hash", crypto::hex_encode(c.hash)}, {"round", c.round}, {"parameters", c.parameters}};
+        json from = json::array();
+        for (const auto& p : m_merge->participants()) {
+            if (from.size() >= kMaxMergedFromInBeat) break;
+            if (p != m_self) from.push_back(p.to_base58());
+        }
+        beat["merged_from"] = from;
+    }
+}
+
+void SapoNode::publish_heartbeat() {
+    json beat = {{"peers", m_host.connection_count()}};
+    heartbeat(beat);
+    const auto text = beat.dump();
+    (void)m_pubsub.publish(status_topic(m_swarm_id), as_bytes(text));
+}
+
+void SapoNode::status(json& j) const {
+    j["mesh"][topic()] = m_pubsub.router().mesh_peers(topic()).size();
+    if (!m_engine) return;
+    heartbeat(j);
+    j["phase"] = m_progress.phase;
+    j["loss"] = m_progress.loss;
+    j["reward_last_round"] = m_progress.reward;
+    j["cumulative_reward"] = m_progress.cumulative_reward;
+    j["rollouts"] = m_progress.rollouts;
+    j["external_used"] = m_progress.external_used;
+    j["external_last_round"] = m_progress.external_last;
+    j["groups_trained"] = m_progress.groups_trained;
+    j["parameters"] = m_progress.parameters;
+    j["rollout_batches_in"] = m_batches_in.value();
+    j["rollout_batches_out"] = m_batches_out.value();
+    j["rollout_batches_rejected"] = m_batches_rejected.value();
+    j["rollout_batches_ignored"] = m_batches_ignored.value();
+    j["pool"] = {{"accepted", m_progress.pool.accepted}, {"stale", m_progress.pool.stale},
+                 {"duplicate", m_progress.pool.duplicate}, {"lied", m_progress.pool.lied}};
+    json participants = json::array();
+    if (m_merge) {
+        for (const auto& p : m_merge->participants()) participants.push_back(p.to_base58());
+        json pending = json::array();
+        for (const auto& p : m_merge->pending(Clock::now())) pending.push_back(p.to_base58());
+        j["merge_pending"] = pending;
+    }
+    j["participants"] = participants.size();
+    j["merge_participants"] = participants;
+    json group = json::object();
+    for (const auto& [peer, beat] : m_beats) {
+        group[peer.to_base58()] = {{"policy", beat.policy}, {"round", beat.round}, {"reward", beat.reward},
+                                   {"committed", beat.commitment.has_value()}};
+    }
+    j["sapo_peers"] = group;
+}
+
+void SapoNode::update_metrics() {
+    if (!m_engine) return;
+    m_metrics.gauge("swarmd_round", "Rounds completed by this node").set(static_cast<double>(m_progress.round));
+    m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
+    m_metrics.gauge("swarmd_sapo_reward", "Mean reward of the last round's local rollouts").set(m_progress.reward);
+    m_metrics.gauge("swarmd_sapo_reward_recent", "Mean local reward over the last 10 rounds").set(m_progress.recent_reward);
+    m_metrics.gauge("swarmd_sapo_cumulative_reward", "Sum of the per-round mean local rewards")
+        .set(m_progress.cumulative_reward);
+    m_metrics.gauge("swarmd_sapo_rollouts", "Local rollouts generated").set(static_cast<double>(m_progress.rollouts));
+    m_metrics.gauge("swarmd_sapo_external_groups_used", "External rollout groups trained on")
+        .set(static_cast<double>(m_progress.external_used));
+    m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)")
+        .set(m_merged ? m_merged->accuracy : -1.0);
+    m_metrics.gauge("swarmd_merged", "1 once the final merge is written")
+        .set(m_merge && m_merge->state() == "merged" ? 1 : 0);
+}
+
+}  // namespace swarmd::node

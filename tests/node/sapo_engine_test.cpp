@@ -1,0 +1,186 @@
+// The daemon's SAPO engine on its compute thread: base policy made once and cached, rounds that
+// publish valid rollout batches, external batches used, the commitment at the merge round, the
+// merge written with its manifest, and a restart that resumes.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "crypto/encoding.hpp"
+#include "crypto/file.hpp"
+#include "crypto/keys.hpp"
+#include "node/sapo_engine.hpp"
+#include "rl/sampler.hpp"
+#include "rl/swarm.hpp"
+
+using namespace swarmd;
+using namespace swarmd::node;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr const char* kSpec = R"(
+mode = "sapo"
+name = "engine-test"
+rounds = 3
+[sapo]
+completions = 4
+local = 2
+external = 2
+max_tokens = 6
+staleness = 2
+[sapo.tasks]
+families = ["add", "reverse"]
+[[sapo.policies]]
+name = "tiny"
+d_model = 16
+layers = 1
+heads = 2
+max_len = 24
+warmup_steps = 20
+[[sapo.policies]]
+name = "wide"
+d_model = 24
+layers = 1
+heads = 2
+max_len = 24
+warmup_steps = 20
+)";
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        path = std::filesystem::temp_directory_path() /
+               ("swarmd-sapo-engine-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+struct Run {
+    std::vector<std::pair<std::uint64_t, Bytes>> published;
+    std::vector<SapoProgress> progress;
+    SharedWeights committed;
+};
+
+std::string peer_name() {
+    return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
+}
+
+}  // namespace
+
+TEST_CASE("a node's policy is the spec's first unless named", "[sapo]") {
+    const auto spec = parse_spec(kSpec).value();
+    CHECK(choose_policy(spec, "").name == "tiny");
+    CHECK(choose_policy(spec, "wide").name == "wide");
+    CHECK_THROWS_WITH(choose_policy(spec, "huge"), Catch::Contains("tiny, wide"));
+}
+
+TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sapo]") {
+    const auto spec = parse_spec(kSpec).value();
+    TempDir dir;
+    const auto author = peer_name();
+    SapoEngineOptions options;
+    options.dir = dir.path / "sapo";
+    options.round_interval = 0ms;
+
+    asio::io_context io;
+    // The engine posts results from its compute thread: keep run_for() waiting for them.
+    auto work = asio::make_work_guard(io);
+    Run run;
+    auto engine = std::make_unique<SapoEngine>(
+        spec, choose_policy(spec, ""), author, options, io,
+        [&](std::uint64_t round, Bytes batch) { run.published.emplace_back(round, std::move(batch)); },
+        [&](const SapoProgress& p) { run.progress.push_back(p); },
+        [&](SharedWeights w) {
+            run.committed = std::move(w);
+            io.stop();
+        });
+    engine->start();
+    // A batch from another node (round 1, rewards it did not lie about) is used as an external
+    // group in round 1.
+    {
+        rl::NodeOptions o;
+        o.group_size = 4;
+        o.sampler.local = 2;
+        o.mix = rl::TaskMix::one_family(rl::Family::add, 0);
+        rl::SwarmNode other(peer_name(), rl::Policy(rl::PolicyOptions{}.d_model(16).layers(1).heads(2).max_len(24)),
+                            o, 7);
+        auto checked = rl::check_batch(other.generate(1), {});
+        REQUIRE(checked);
+        engine->receive(std::move(checked.value()));
+    }
+    engine->begin();
+    io.run_for(60s);
+    REQUIRE(run.committed);
+    CHECK(run.committed->size() == engine->parameter_count());
+
+    REQUIRE(run.published.size() == 3);
+    for (std::size_t i = 0; i < run.published.size(); ++i) {
+        CHECK(run.published[i].first == i + 1);
+        auto checked = rl::check_batch(run.published[i].second, {});
+        REQUIRE(checked);
+        CHECK(checked.value().author == author);
+        CHECK(checked.value().round == i + 1);
+        CHECK(checked.value().groups.size() == 2);
+        CHECK(checked.value().lied == 0);  // the engine's claimed rewards are the verifier's
+    }
+    const auto& last = run.progress.back();
+    CHECK(last.phase == "committed");
+    CHECK(last.round == 3);
+    CHECK(last.rollouts == 3 * 2 * 4);
+    CHECK(last.external_used == 2);
+    CHECK(last.pool.accepted == 2);
+    CHECK(last.base_hash.size() == 64);
+    CHECK(std::filesystem::exists(options.dir / "base-tiny.pt"));
+
+    // Merging our weights with a copy of themselves gives them back, written with a manifest.
+    io.restart();
+    std::optional<SapoMergeOutcome> outcome;
+    const auto self = crypto::PeerId::parse(author).value();
+    const auto other = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    const auto h = weights_hash("tiny", *run.committed);
+    engine->merge({{self, h, run.committed}, {other, h, run.committed}}, [&](SapoMergeOutcome o) {
+        outcome = std::move(o);
+        io.stop();
+    });
+    io.run_for(30s);
+    REQUIRE(outcome);
+    CHECK(outcome->hash == h);
+    CHECK(outcome->participants.size() == 2);
+    Bytes manifest_bytes;
+    REQUIRE_FALSE(read_file(dir.path / "final" / "manifest.json", manifest_bytes, 1 << 16));
+    const auto manifest = nlohmann::json::parse(manifest_bytes.begin(), manifest_bytes.end());
+    CHECK(manifest["merged_hash"] == crypto::hex_encode(h));
+    CHECK(manifest["participants"].size() == 2);
+    CHECK(manifest["policy"] == "tiny");
+    CHECK(std::filesystem::exists(dir.path / "final" / "model.pt"));
+    engine->stop();
+    const auto base_hash = last.base_hash;
+    engine.reset();
+
+    // A restart loads the cached base policy (same hash, no warm-up) and resumes at the merge
+    // round, so it commits the same weights at once.
+    io.restart();
+    Run again;
+    engine = std::make_unique<SapoEngine>(
+        spec, choose_policy(spec, ""), author, options, io,
+        [&](std::uint64_t round, Bytes batch) { again.published.emplace_back(round, std::move(batch)); },
+        [&](const SapoProgress& p) { again.progress.push_back(p); },
+        [&](SharedWeights w) {
+            again.committed = std::move(w);
+            io.stop();
+        });
+    engine->start();
+    engine->begin();
+    io.run_for(30s);
+    REQUIRE(again.committed);
+    CHECK(again.published.empty());
+    CHECK(again.progress.front().base_hash == base_hash);
+    CHECK(weights_hash("tiny", *again.committed) == weights_hash("tiny", *run.committed));
+    engine->stop();
+}

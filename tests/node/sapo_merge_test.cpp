@@ -1,0 +1,242 @@
+// The SAPO final merge: commitments and weights over /swarmd/merge/1.0.0 on loopback, the
+// canonical average, and the coordinator's agreement rules (wait, leave out, converge).
+#include <catch2/catch.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include "net/host.hpp"
+#include "node/merge_protocol.hpp"
+#include "node/sapo_merge.hpp"
+#include "tests/net/host_fixture.hpp"
+
+using namespace swarmd;
+using namespace swarmd::node;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+crypto::PeerId random_peer() {
+    return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+}
+
+SharedWeights weights_of(std::size_t n, float seed) {
+    auto w = std::make_shared<std::vector<float>>(n);
+    for (std::size_t i = 0; i < n; ++i) (*w)[i] = seed + 0.001f * static_cast<float>(i % 97) - 0.3f * seed * seed;
+    return w;
+}
+
+const Bytes kSwarm(32, 0x5a);
+
+}  // namespace
+
+TEST_CASE("commitments round-trip and hostile encodings are refused", "[merge]") {
+    const auto w = weights_of(1000, 1.5f);
+    WeightsCommitment c{"small", 30, weights_hash("small", *w), w->size()};
+    const auto bytes = encode_commitment(c);
+    CHECK(decode_commitment(bytes).value() == c);
+    for (std::size_t n = 0; n <= 48; ++n) CHECK(decode_commitment(ByteSpan(bytes.data(), n)).has_error());
+    Bytes long_name = bytes;
+    long_name.resize(48 + kMaxPolicyNameBytes + 1, 'x');
+    CHECK(decode_commitment(long_name).has_error());
+
+    // The hash binds the architecture name and every value.
+    CHECK(weights_hash("small", *w) != weights_hash("tiny", *w));
+    auto changed = *w;
+    changed[999] = std::nextafter(changed[999], 10.0f);
+    CHECK(weights_hash("small", changed) != weights_hash("small", *w));
+}
+
+TEST_CASE("the average is the same bits in any input order", "[merge]") {
+    std::vector<MergeInput> inputs;
+    for (int i = 0; i < 5; ++i) {
+        auto w = weights_of(4096, 0.37f * static_cast<float>(i + 1));
+        inputs.push_back({random_peer(), weights_hash("p", *w), w});
+    }
+    const auto a = average_weights(inputs);
+    std::reverse(inputs.begin(), inputs.end());
+    const auto b = average_weights(inputs);
+    std::swap(inputs[0], inputs[3]);
+    const auto c = average_weights(inputs);
+    CHECK(weights_hash("p", a) == weights_hash("p", b));
+    CHECK(weights_hash("p", a) == weights_hash("p", c));
+    double expected = 0;
+    for (const auto& in : inputs) expected += (*in.weights)[10];
+    CHECK(a[10] == Approx(expected / 5).epsilon(1e-6));
+}
+
+TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and verified", "[merge]") {
+    asio::io_context io;
+    net::Host a(io.get_executor(), crypto::PrivateKey::generate());
+    net::Host b(io.get_executor(), crypto::PrivateKey::generate());
+    // More than one chunk, so the chunking is exercised.
+    const auto w = weights_of(kMergeChunkFloats * 2 + 123, 0.8f);
+    const WeightsCommitment c{"small", 12, weights_hash("small", *w), w->size()};
+    const auto other = weights_of(w->size(), 0.2f);
+    bool committed = false;
+    serve_merge(b, kSwarm,
+                MergeServer{[&]() -> std::optional<WeightsCommitment> {
+                                if (!committed) return std::nullopt;
+                                return c;
+                            },
+                            [&](const crypto::Digest& h) -> SharedWeights {
+                                if (h == c.hash) return w;
+                                // A lying server: answers any other hash with the wrong weights.
+                                return other;
+                            }});
+    auto addr = b.listen(net::Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+
+    net::testing::run(io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await a.dial(addr));
+        auto none = co_await fetch_commitment(a, b.peer_id(), kSwarm);
+        CHECK(none.error() == MergeErrc::not_committed);
+        committed = true;
+        auto got = co_await fetch_commitment(a, b.peer_id(), kSwarm);
+        REQUIRE(got);
+        CHECK(got.value() == c);
+
+        auto fetched = co_await fetch_weights(a, b.peer_id(), kSwarm, c.hash, "small", c.parameters);
+        REQUIRE(fetched);
+        CHECK(fetched.value() == *w);
+
+        // Another architecture's count is refused before anything is read.
+        auto wrong_size = co_await fetch_weights(a, b.peer_id(), kSwarm, c.hash, "small", c.parameters + 1);
+        CHECK(wrong_size.error() == MergeErrc::size_mismatch);
+        // Weights that do not hash to what was asked for are refused.
+        crypto::Digest unknown = c.hash;
+        unknown[0] ^= 1;
+        auto lied = co_await fetch_weights(a, b.peer_id(), kSwarm, unknown, "small", c.parameters);
+        CHECK(lied.error() == MergeErrc::hash_mismatch);
+        // Another swarm is not answered.
+        auto foreign = co_await fetch_commitment(a, b.peer_id(), Bytes(32, 0x01));
+        CHECK(foreign.has_error());
+    });
+}
+
+TEST_CASE("a coordinator waits for active peers, leaves out departed ones and converges", "[merge]") {
+    using Clock = MergeCoordinator::Clock;
+    MergeCoordinatorOptions options;
+    options.wait_for_peers = 30s;
+    options.active = 8s;
+    options.retry = 2s;
+    const std::size_t n = 64;
+    const auto self = random_peer(), slow = random_peer(), gone = random_peer(), other_arch = random_peer();
+    MergeCoordinator m(self, "small", n, 20, options);
+    Clock::time_point t{};
+
+    // Before our own commitment nothing is fetched or merged.
+    m.heard(slow, "small", std::nullopt, {}, t);
+    m.heard(other_arch, "tiny", std::nullopt, {}, t);
+    CHECK(m.fetches(t).empty());
+    CHECK_FALSE(m.due(t));
+    CHECK(m.state() == "training");
+
+    const auto own = weights_of(n, 1.0f);
+    m.commit(own, t);
+    CHECK(m.own_commitment()->hash == weights_hash("small", *own));
+    CHECK(m.weights(m.own_commitment()->hash) == own);
+
+    // `gone` commits, is heard, then leaves; its weights cannot be fetched.
+    const auto gone_w = weights_of(n, 2.0f);
+    const WeightsCommitment gone_c{"small", 20, weights_hash("small", *gone_w), n};
+    m.heard(gone, "small", gone_c, {}, t);
+    // A commitment of another round or size is not this merge's.
+    m.heard(random_peer(), "small", WeightsCommitment{"small", 19, gone_c.hash, n}, {}, t);
+    auto f = m.fetches(t);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].author == gone);
+    CHECK(f[0].sources == std::vector{gone});
+    CHECK(m.fetches(t).empty());  // in flight
+    m.fetch_failed(gone_c.hash, t);
+    CHECK(m.fetches(t + 1s).empty());  // retried after the retry delay
+    CHECK(m.fetches(t + 2s).size() == 1);
+    m.fetch_failed(gone_c.hash, t + 2s);
+
+    // The slow peer (still heard, not committed), `gone` and the peer of another round (heard
+    // recently) are waited for.
+    t += 5s;
+    m.heard(slow, "small", std::nullopt, {}, t);
+    CHECK(m.pending(t).size() == 3);
+    CHECK_FALSE(m.due(t));
+    CHECK(m.state() == "waiting");
+    // `gone` is no longer heard from: left out; the slow peer is still waited for...
+    t += 6s;
+    m.heard(slow, "small", std::nullopt, {}, t);
+    CHECK(m.pending(t) == std::vector{slow});
+    CHECK_FALSE(m.due(t));
+    // ... until the wait is over: merged without both.
+    t += 25s;
+    m.heard(slow, "small", std::nullopt, {}, t);
+    auto first = m.due(t);
+    REQUIRE(first);
+    REQUIRE(first->size() == 1);
+    CHECK(first->at(0).peer == self);
+    m.merged({self}, weights_hash("small", *own));
+    CHECK(m.state() == "merged");
+    CHECK_FALSE(m.due(t));  // the same set is not merged twice
+
+    // The slow peer commits later, having merged a copy of `gone`'s weights: both are fetched
+    // (gone's from the slow peer) and the merge is done again with the larger set.
+    const auto slow_w = weights_of(n, 3.0f);
+    const WeightsCommitment slow_c{"small", 20, weights_hash("small", *slow_w), n};
+    t += 1s;
+    m.heard(slow, "small", slow_c, {gone, self}, t);
+    auto again = m.fetches(t);
+    REQUIRE(again.size() == 2);
+    for (const auto& fetch : again) {
+        if (fetch.author == gone) {
+            CHECK(fetch.sources == std::vector{gone, slow});
+            m.weights_arrived(fetch.hash, gone_w);
+        } else {
+            CHECK(fetch.author == slow);
+            m.weights_arrived(fetch.hash, slow_w);
+        }
+    }
+    auto second = m.due(t);
+    REQUIRE(second);
+    CHECK(second->size() == 3);
+    CHECK(m.state() == "waiting");
+    std::vector<crypto::PeerId> ids;
+    for (const auto& in : *second) ids.push_back(in.peer);
+    m.merged(ids, weights_hash("small", average_weights(*second)));
+    CHECK(m.state() == "merged");
+    CHECK(m.participants().size() == 3);
+}
+
+TEST_CASE("coordinators of one group that see the same commitments merge to the same hash", "[merge]") {
+    using Clock = MergeCoordinator::Clock;
+    const std::size_t n = 256;
+    std::vector<crypto::PeerId> ids;
+    std::vector<SharedWeights> weights;
+    std::vector<MergeCoordinator> nodes;
+    for (int i = 0; i < 4; ++i) {
+        ids.push_back(random_peer());
+        weights.push_back(weights_of(n, 0.5f + static_cast<float>(i)));
+    }
+    Clock::time_point t{};
+    for (int i = 0; i < 4; ++i) {
+        nodes.emplace_back(ids[i], "small", n, 10);
+        nodes.back().commit(weights[i], t);
+    }
+    // Heartbeats reach everyone, in a different order on each node; weights are fetched from
+    // whoever holds them.
+    for (int i = 0; i < 4; ++i) {
+        for (int k = 3; k >= 0; --k) {
+            const int j = (i + k) % 4;
+            if (j != i) nodes[i].heard(ids[j], "small", nodes[j].own_commitment(), {}, t);
+        }
+    }
+    std::vector<crypto::Digest> merged;
+    for (int i = 0; i < 4; ++i) {
+        for (const auto& f : nodes[i].fetches(t)) {
+            for (int j = 0; j < 4; ++j) {
+                if (ids[j] == f.author) nodes[i].weights_arrived(f.hash, nodes[j].weights(f.hash));
+            }
+        }
+        auto inputs = nodes[i].due(t);
+        REQUIRE(inputs);
+        CHECK(inputs->size() == 4);
+        merged.push_back(weights_hash("small", average_weights(*inputs)));
+    }
+    for (const auto& h : merged) CHECK(h == merged[0]);
+}
