@@ -312,6 +312,14 @@ TEST_CASE("the sampler honours J and its selection strategy", "[rl][sampler]") {
     for (std::size_t i : select_external(pool, o, rng)) means.push_back(pool[i].mean_reward());
     CHECK(means == std::vector<float>{0.25f, 0.25f, 0.5f});
 
+    o.external = 4;  // the three groups split 2 of 4, then one split 1:3 or 3:1
+    o.selection = Selection::most_signal;
+    means.clear();
+    for (std::size_t i : select_external(pool, o, rng)) means.push_back(pool[i].mean_reward());
+    REQUIRE(means.size() == 4);
+    CHECK(std::vector<float>(means.begin(), means.begin() + 3) == std::vector<float>(3, 0.5f));
+    CHECK((means[3] == 0.25f || means[3] == 0.75f));
+
     o.external = 12;
     o.selection = Selection::uniform;
     o.max_per_author = 2;
