@@ -1,19 +1,23 @@
 // bench-deps: swarmd_rl
 // SAPO at our scale in one run: silo (8 local / 0 external) against sharing mixes, selection
 // strategies and importance correction, N = 4 and 8 in-process nodes, several seeds. Prints
-// cumulative reward and its ratio to the silo measured in the same run.
+// cumulative reward and its ratio to the silo measured in the same run, with the same seeds.
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rl/grpo.hpp"
@@ -31,6 +35,7 @@ struct Config {
     std::size_t external = 0;
     Selection selection = Selection::uniform;
     Correction correction = Correction::none;
+    float external_scale = 1.0f;
 };
 
 struct RunResult {
@@ -38,20 +43,27 @@ struct RunResult {
     std::vector<double> rollouts;      // per node: rollouts generated
     std::vector<std::vector<float>> accuracy;  // per node: greedy accuracy per eval entry
     double signal_groups = 0.0;        // mean groups with reward variance per step
+    double seconds = 0.0;
 };
 
 struct Settings {
     int rounds = 60;
     int seeds = 3;
+    int seed_offset = 0;
     std::vector<int> nodes = {4, 8};
     int base_seeds = 1;
     int warmup_steps = 1500;
     double lr = 1e-3;
     float rho_max = 1.0f;
+    float external_scale = 1.0f;
     int eval_per_entry = 32;
     int level = 1;
-    std::string mixes = "all,special";
+    double rare_lo = 0.04;
+    double rare_hi = 0.20;
+    std::string mixes = "rare,special";
+    std::string only;
     bool full = false;
+    int jobs = 1;
     std::string cache_dir;
 };
 
@@ -65,6 +77,16 @@ double stdev(const std::vector<double>& v) {
     double s = 0.0;
     for (double x : v) s += (x - m) * (x - m);
     return std::sqrt(s / (v.size() - 1));
+}
+
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> out;
+    for (std::size_t a = 0, b; a <= s.size(); a = b + 1) {
+        b = s.find(',', a);
+        if (b == std::string::npos) b = s.size();
+        if (b > a) out.push_back(s.substr(a, b - a));
+    }
+    return out;
 }
 
 Policy base_policy(const Settings& s, std::uint64_t seed) {
@@ -92,16 +114,26 @@ Policy base_policy(const Settings& s, std::uint64_t seed) {
     return policy;
 }
 
-TaskMix node_mix(const std::string& mix, int level, int node) {
-    if (mix == "special") {
+// The task mixes of the benchmark. Every node of a homogeneous mix draws from the same entries;
+// in the specialised mix node i sees only family i.
+struct Mix {
+    std::string name;
+    TaskMix shared;  // homogeneous mixes
+    bool special = false;
+    TaskMix eval;    // greedy accuracy is reported per entry of this mix
+};
+
+TaskMix node_mix(const Mix& mix, int level, int node) {
+    if (mix.special) {
         return TaskMix::one_family(kAllFamilies[node % kFamilyCount],
                                    static_cast<std::uint8_t>(level));
     }
-    return TaskMix::all_families(static_cast<std::uint8_t>(level));
+    return mix.shared;
 }
 
-RunResult run(const Settings& s, const Policy& base, const Config& c, const std::string& mix,
-              int n, std::uint64_t seed) {
+RunResult run(const Settings& s, const Policy& base, const Config& c, const Mix& mix, int n,
+              std::uint64_t seed) {
+    const auto t0 = std::chrono::steady_clock::now();
     InMemorySwarm swarm;
     for (int i = 0; i < n; ++i) {
         NodeOptions o;
@@ -111,6 +143,7 @@ RunResult run(const Settings& s, const Policy& base, const Config& c, const std:
         o.sampler.selection = c.selection;
         o.grpo.correction = c.correction;
         o.grpo.rho_max = s.rho_max;
+        o.grpo.external_scale = c.external_scale;
         o.pool.round_window = 0;  // synchronous rounds: only this round's batches
         o.mix = node_mix(mix, s.level, i);
         swarm.add(std::make_unique<SwarmNode>("node" + std::to_string(i), base, o,
@@ -129,10 +162,10 @@ RunResult run(const Settings& s, const Policy& base, const Config& c, const std:
         }
     }
     r.signal_groups = signal / (static_cast<double>(s.rounds) * n);
-    const TaskMix eval = TaskMix::all_families(static_cast<std::uint8_t>(s.level));
     for (auto& node : swarm.nodes()) {
-        r.accuracy.push_back(greedy_accuracy(node->policy(), eval, s.eval_per_entry, 0xe7a1));
+        r.accuracy.push_back(greedy_accuracy(node->policy(), mix.eval, s.eval_per_entry, 0xe7a1));
     }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }
 
@@ -154,104 +187,219 @@ double mean_accuracy(const RunResult& r) {
     return k ? s / k : 0.0;
 }
 
+std::vector<Config> configs_for(const Settings& s) {
+    const float k = s.external_scale;
+    std::vector<Config> configs;
+    configs.push_back({"silo 8/0", 8, 0, Selection::uniform, Correction::none, 1.0f});
+    if (s.full) {
+        // The grid: every split, every selection strategy, importance correction on/off.
+        for (auto [local, external] : {std::pair{6, 2}, {4, 4}, {2, 6}}) {
+            for (Selection sel : {Selection::uniform, Selection::variance_first,
+                                  Selection::rare_success, Selection::most_signal}) {
+                for (Correction cor : {Correction::none, Correction::token}) {
+                    std::string name = std::to_string(local) + "/" + std::to_string(external) + " " +
+                                       std::string(selection_name(sel));
+                    if (cor != Correction::none) name += "+IS";
+                    configs.push_back({name, static_cast<std::size_t>(local),
+                                       static_cast<std::size_t>(external), sel, cor, k});
+                }
+            }
+        }
+        configs.push_back({"4/4 variance+seqIS", 4, 4, Selection::variance_first,
+                           Correction::sequence, k});
+    } else {
+        configs.push_back({"4/4 uniform", 4, 4, Selection::uniform, Correction::none, k});
+        configs.push_back({"4/4 variance", 4, 4, Selection::variance_first, Correction::none, k});
+        configs.push_back({"4/4 variance+IS", 4, 4, Selection::variance_first, Correction::token, k});
+        configs.push_back({"4/4 rare+IS", 4, 4, Selection::rare_success, Correction::token, k});
+        configs.push_back({"4/4 signal+IS", 4, 4, Selection::most_signal, Correction::token, k});
+    }
+    if (!s.only.empty()) {
+        const auto keep = split(s.only);
+        std::erase_if(configs, [&](const Config& c) {
+            return c.external != 0 && std::find(keep.begin(), keep.end(), c.name) == keep.end();
+        });
+    }
+    return configs;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     Settings s;
     CLI::App app{"SAPO swarm benchmark: cumulative reward of sharing mixes relative to silo"};
     app.add_option("--rounds", s.rounds, "rounds per run");
-    app.add_option("--seeds", s.seeds, "seeds (base policy and node seeds)");
+    app.add_option("--seeds", s.seeds, "seeds per configuration");
+    app.add_option("--seed-offset", s.seed_offset,
+                   "first node seed (use another range to tune without touching the test seeds)");
     app.add_option("--nodes", s.nodes, "swarm sizes");
     app.add_option("--base-seeds", s.base_seeds,
                    "distinct base policies (seed k starts from base k mod this); cached");
     app.add_option("--warmup-steps", s.warmup_steps, "supervised warm-up steps of the base policy");
     app.add_option("--lr", s.lr, "Adam learning rate of the GRPO step");
     app.add_option("--rho-max", s.rho_max, "truncation of importance weights");
-    app.add_option("--level", s.level, "task level of the mixes (0 easy .. 3 hardest)");
-    app.add_option("--mixes", s.mixes, "comma list of: all (every family), special (one per node)");
-    app.add_option("--eval", s.eval_per_entry, "greedy evaluation tasks per family");
-    app.add_flag("--full", s.full, "every mix / selection / correction combination");
+    app.add_option("--external-scale", s.external_scale,
+                   "factor on the advantages of external groups");
+    app.add_option("--level", s.level, "task level of the all and special mixes (0 easy .. 3)");
+    app.add_option("--rare-lo", s.rare_lo, "rare mix: lowest base sampled reward of a level");
+    app.add_option("--rare-hi", s.rare_hi, "rare mix: highest base sampled reward of a level");
+    app.add_option("--mixes", s.mixes,
+                   "comma list of: rare (per family the level whose base reward is rare), all "
+                   "(every family at --level), special (node i sees only family i)");
+    app.add_option("--only", s.only, "comma list of sharing configuration names to run");
+    app.add_option("--eval", s.eval_per_entry, "greedy evaluation tasks per mix entry");
+    app.add_option("--jobs", s.jobs, "runs in parallel (one torch thread each)");
+    app.add_flag("--full", s.full,
+                 "the full grid: 6/2, 4/4, 2/6 x every selection x importance correction on/off");
     s.cache_dir = std::filesystem::temp_directory_path().string();
     app.add_option("--cache-dir", s.cache_dir, "where base policies are cached");
     CLI11_PARSE(app, argc, argv);
     torch::set_num_threads(1);
 
-    std::vector<Config> configs = {
-        {"silo 8/0", 8, 0, Selection::uniform, Correction::none},
-        {"4/4 uniform", 4, 4, Selection::uniform, Correction::none},
-        {"4/4 variance", 4, 4, Selection::variance_first, Correction::none},
-        {"4/4 variance+IS", 4, 4, Selection::variance_first, Correction::token},
-        {"4/4 rare+IS", 4, 4, Selection::rare_success, Correction::token},
-    };
-    if (s.full) {
-        configs.push_back({"6/2 uniform", 6, 2, Selection::uniform, Correction::none});
-        configs.push_back({"6/2 variance+IS", 6, 2, Selection::variance_first, Correction::token});
-        configs.push_back({"2/6 variance+IS", 2, 6, Selection::variance_first, Correction::token});
-        configs.push_back({"4/4 rare", 4, 4, Selection::rare_success, Correction::none});
-        configs.push_back({"4/4 variance+seqIS", 4, 4, Selection::variance_first,
-                           Correction::sequence});
-    }
-    std::vector<std::string> mixes;
-    for (std::size_t a = 0, b; a <= s.mixes.size(); a = b + 1) {
-        b = s.mixes.find(',', a);
-        if (b == std::string::npos) b = s.mixes.size();
-        if (b > a) mixes.push_back(s.mixes.substr(a, b - a));
-    }
+    const std::vector<Config> configs = configs_for(s);
     const int max_n = *std::max_element(s.nodes.begin(), s.nodes.end());
 
     std::vector<Policy> bases;
+    std::array<std::array<double, kLevelCount>, kFamilyCount> base_reward{};
     for (int seed = 0; seed < std::min(s.seeds, s.base_seeds); ++seed) {
         bases.push_back(base_policy(s, seed));
+        if (seed != 0) continue;
         // Difficulty range of the suite under the base policy (sampled, temperature 1).
-        if (seed == 0) {
-            std::printf("# base sampled reward per family at levels 0..3 (temperature 1):\n");
-            Rng rng(1);
+        std::printf("# base sampled reward per family at levels 0..3 (temperature 1):\n");
+        Rng rng(1);
+        for (Family f : kAllFamilies) {
+            std::printf("#   %-9s", std::string(family_name(f)).c_str());
+            for (std::uint8_t l = 0; l < kLevelCount; ++l) {
+                const auto fi = static_cast<std::size_t>(f);
+                base_reward[fi][l] = sampled_reward(bases.back(), TaskMix::one_family(f, l), 128,
+                                                    0xba5e, 1.0f, rng);
+                std::printf(" %.3f", base_reward[fi][l]);
+            }
+            std::printf("\n");
+        }
+    }
+
+    std::vector<Mix> mixes;
+    for (const auto& name : split(s.mixes)) {
+        Mix m;
+        m.name = name;
+        const auto level = static_cast<std::uint8_t>(s.level);
+        if (name == "all") {
+            m.shared = TaskMix::all_families(level);
+            m.eval = m.shared;
+        } else if (name == "special") {
+            m.special = true;
+            m.eval = TaskMix::all_families(level);
+        } else if (name == "rare") {
+            // Per family the level whose base sampled reward is in [lo, hi] and closest to the
+            // middle: a group of 8 then often has no success, and one that has carries signal.
+            const double mid = (s.rare_lo + s.rare_hi) / 2;
             for (Family f : kAllFamilies) {
-                std::printf("#   %-9s", std::string(family_name(f)).c_str());
-                for (std::uint8_t l = 0; l < kLevelCount; ++l) {
-                    std::printf(" %.2f", sampled_reward(bases.back(), TaskMix::one_family(f, l),
-                                                        64, 0xba5e, 1.0f, rng));
+                int best = -1;
+                for (int l = 0; l < kLevelCount; ++l) {
+                    const double r = base_reward[static_cast<std::size_t>(f)][l];
+                    if (r < s.rare_lo || r > s.rare_hi) continue;
+                    if (best < 0 ||
+                        std::abs(r - mid) <
+                            std::abs(base_reward[static_cast<std::size_t>(f)][best] - mid)) {
+                        best = l;
+                    }
                 }
-                std::printf("\n");
+                if (best >= 0) m.shared.entries.emplace_back(f, static_cast<std::uint8_t>(best));
+            }
+            m.eval = m.shared;
+            std::printf("# rare mix (base sampled reward in [%.2f, %.2f]):", s.rare_lo, s.rare_hi);
+            for (auto [f, l] : m.shared.entries) {
+                std::printf(" %s@L%d(%.3f)", std::string(family_name(f)).c_str(), l,
+                            base_reward[static_cast<std::size_t>(f)][l]);
+            }
+            std::printf("\n");
+        } else {
+            std::fprintf(stderr, "unknown mix %s\n", name.c_str());
+            return 2;
+        }
+        if (!m.special && m.shared.entries.empty()) {
+            std::fprintf(stderr, "mix %s is empty\n", name.c_str());
+            return 2;
+        }
+        mixes.push_back(std::move(m));
+    }
+    std::fflush(stdout);
+
+    // Every (mix, config, N, seed) run is independent; a silo is run at the largest N only.
+    struct Job {
+        std::size_t mix, config;
+        int n, seed;
+    };
+    std::vector<Job> jobs;
+    for (std::size_t m = 0; m < mixes.size(); ++m) {
+        for (std::size_t c = 0; c < configs.size(); ++c) {
+            for (int n : s.nodes) {
+                if (configs[c].external == 0 && n != max_n) continue;
+                for (int seed = 0; seed < s.seeds; ++seed) jobs.push_back({m, c, n, seed});
+            }
+        }
+    }
+    // results[mix][config][n][seed]
+    std::vector<std::vector<std::map<int, std::vector<RunResult>>>> results(
+        mixes.size(), std::vector<std::map<int, std::vector<RunResult>>>(configs.size()));
+    for (auto& per_mix : results) {
+        for (auto& per_config : per_mix) {
+            for (int n : s.nodes) per_config[n].resize(s.seeds);
+        }
+    }
+    std::atomic<std::size_t> next{0};
+    std::mutex out_mutex;
+    const auto t_start = std::chrono::steady_clock::now();
+    auto worker = [&] {
+        for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+            const Job& job = jobs[j];
+            const int seed = s.seed_offset + job.seed;
+            RunResult r = run(s, bases[job.seed % bases.size()], configs[job.config],
+                              mixes[job.mix], job.n,
+                              mix_seed({0x5a90, static_cast<std::uint64_t>(seed)}));
+            std::lock_guard lock(out_mutex);
+            const double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+            std::fprintf(stderr, "  [%zu/%zu %.0f s] %s N=%d %s seed %d: cum %.2f (%.0f s)\n",
+                         j + 1, jobs.size(), elapsed, mixes[job.mix].name.c_str(), job.n,
+                         configs[job.config].name.c_str(), seed, mean(r.cum_reward), r.seconds);
+            results[job.mix][job.config][job.n][job.seed] = std::move(r);
+        }
+    };
+    {
+        std::vector<std::thread> threads;
+        for (int t = 0; t < std::max(1, s.jobs); ++t) threads.emplace_back(worker);
+        for (auto& t : threads) t.join();
+    }
+    for (std::size_t m = 0; m < mixes.size(); ++m) {
+        auto& silo_runs = results[m][0];
+        for (int n : s.nodes) {
+            if (n == max_n) continue;
+            for (int seed = 0; seed < s.seeds; ++seed) {
+                silo_runs[n][seed] = first_nodes(silo_runs[max_n][seed], n);
             }
         }
     }
 
-    for (const auto& mix : mixes) {
-        // results[config][n] = one RunResult per seed
-        std::map<std::string, std::map<int, std::vector<RunResult>>> results;
-        for (const auto& c : configs) {
-            // Largest swarm first: a smaller silo is the first nodes of the largest one.
-            std::vector<int> sizes = s.nodes;
-            std::sort(sizes.rbegin(), sizes.rend());
-            for (int n : sizes) {
-                for (int seed = 0; seed < s.seeds; ++seed) {
-                    const auto t0 = std::chrono::steady_clock::now();
-                    RunResult r;
-                    if (c.external == 0 && n != max_n) {
-                        r = first_nodes(results[c.name][max_n][seed], n);
-                    } else {
-                        r = run(s, bases[seed % bases.size()], c, mix, n, mix_seed({0x5a90, static_cast<std::uint64_t>(seed)}));
-                    }
-                    results[c.name][n].push_back(r);
-                    const double secs = std::chrono::duration<double>(
-                                            std::chrono::steady_clock::now() - t0).count();
-                    std::fprintf(stderr, "  %s N=%d %s seed %d: cum %.2f (%.0f s)\n", mix.c_str(), n,
-                                 c.name.c_str(), seed, mean(r.cum_reward), secs);
-                }
-            }
+    for (std::size_t m = 0; m < mixes.size(); ++m) {
+        const Mix& mix = mixes[m];
+        std::printf("\n## mix=%s rounds=%d seeds=%d..%d (G=8, one Adam step per round, lr %g, "
+                    "rho_max %g, external scale %g)\n",
+                    mix.name.c_str(), s.rounds, s.seed_offset, s.seed_offset + s.seeds - 1, s.lr,
+                    s.rho_max, s.external_scale);
+        std::printf("%-20s %3s %16s %15s %8s %14s %7s %6s  greedy acc per family:", "config", "N",
+                    "cum reward", "ratio to silo", "rollouts", "reward/rollout", "signal", "acc");
+        for (auto [f, l] : mix.eval.entries) {
+            std::printf(" %s%d", std::string(family_name(f)).substr(0, 4).c_str(), l);
         }
-        std::printf("\n## mix=%s level=%d rounds=%d seeds=%d (G=8, one Adam step per round, lr %g)\n",
-                    mix.c_str(), s.level, s.rounds, s.seeds, s.lr);
-        std::printf("%-20s %3s %18s %14s %9s %13s %14s %8s  acc per family (%s)\n", "config", "N",
-                    "cum reward", "ratio to silo", "rollouts", "reward/rollout", "ratio to silo",
-                    "signal", "add mul sort rev cnt dsum alg comp");
+        std::printf("\n");
         for (int n : s.nodes) {
-            const auto& silo = results[configs.front().name][n];
-            for (const auto& c : configs) {
-                const auto& runs = results[c.name][n];
+            const auto& silo = results[m][0][n];
+            for (std::size_t c = 0; c < configs.size(); ++c) {
+                const auto& runs = results[m][c][n];
                 std::vector<double> cum, ratio, per_rollout_ratio, signal, acc;
-                std::vector<double> fam(kFamilyCount, 0.0);
+                std::vector<double> fam(mix.eval.entries.size(), 0.0);
                 double rollouts = 0.0;
                 for (std::size_t k = 0; k < runs.size(); ++k) {
                     const double cr = mean(runs[k].cum_reward);
@@ -265,12 +413,14 @@ int main(int argc, char** argv) {
                     acc.push_back(mean_accuracy(runs[k]));
                     rollouts = mean(runs[k].rollouts);
                     for (const auto& a : runs[k].accuracy) {
-                        for (int f = 0; f < kFamilyCount; ++f) fam[f] += a[f] / (runs.size() * runs[k].accuracy.size());
+                        for (std::size_t f = 0; f < fam.size(); ++f) {
+                            fam[f] += a[f] / (runs.size() * runs[k].accuracy.size());
+                        }
                     }
                 }
-                std::printf("%-20s %3d %9.2f ± %6.2f %8.3f ± %.3f %9.0f %13.5f %8.2fx %8.2f  acc %.3f |",
-                            c.name.c_str(), n, mean(cum), stdev(cum), mean(ratio), stdev(ratio),
-                            rollouts, mean(cum) / rollouts, mean(per_rollout_ratio), mean(signal),
+                std::printf("%-20s %3d %7.2f ± %5.2f %6.3f ± %.3f %8.0f %13.2fx %7.2f %6.3f  |",
+                            configs[c].name.c_str(), n, mean(cum), stdev(cum), mean(ratio),
+                            stdev(ratio), rollouts, mean(per_rollout_ratio), mean(signal),
                             mean(acc));
                 for (double f : fam) std::printf(" %.2f", f);
                 std::printf("\n");
@@ -278,5 +428,8 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
     }
+    const double total =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    std::printf("\n# %zu runs in %.0f s\n", jobs.size(), total);
     return 0;
 }

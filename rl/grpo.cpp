@@ -42,12 +42,13 @@ GrpoStats grpo_step(Policy& policy, torch::optim::Optimizer& optimizer,
             continue;
         }
         ++stats.groups_used;
+        const float scale = g->external ? options.external_scale : 1.0f;
         const Tokens prompt = prompt_tokens(g->prompt);
         for (std::size_t i = 0; i < g->group.completions.size(); ++i) {
             const Rollout& r = g->group.completions[i];
             prompts.push_back(prompt);
             completions.push_back(r.tokens);
-            advantages.push_back(adv[i]);
+            advantages.push_back(adv[i] * scale);
             is_external.push_back(g->external ? 1.0f : 0.0f);
             lengths.push_back(static_cast<std::int64_t>(r.tokens.size()));
             behaviour.insert(behaviour.end(), r.logprobs.begin(), r.logprobs.end());

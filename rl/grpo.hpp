@@ -28,6 +28,9 @@ struct GrpoOptions {
     // sender; a sender that understates them can raise its weight to rho_max and no further.
     float rho_max = kDefaultRhoMax;
     bool normalize_std = true;  // divide advantages by the group's reward std (GRPO)
+    // Multiplies the advantages of external groups: below 1, groups from other policies steer
+    // the step less than the node's own (they cannot dominate it however many are picked).
+    float external_scale = 1.0f;
     double max_grad_norm = kDefaultMaxGradNorm;
 };
 

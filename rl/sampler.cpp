@@ -5,8 +5,29 @@
 #include <map>
 
 #include "rl/error.hpp"
+#include "rl/log.hpp"
 
 namespace swarmd::rl {
+namespace {
+
+// An author id as it may appear in a log line: a peer chooses these bytes, so anything outside
+// printable ASCII is shown as \xNN.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            constexpr char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 15]);
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 float ScoredGroup::mean_reward() const noexcept {
     if (rewards.empty()) return 0.0f;
@@ -74,6 +95,8 @@ Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
     if (!checked) {
         ++m_stats.batches;
         ++m_stats.malformed;
+        rl_log().debug("rollout batch rejected reason={} bytes={} self={}", checked.error().message(),
+                       bytes.size(), printable(m_self));
         return checked.error();
     }
     return add_checked(std::move(checked.value()));
@@ -87,12 +110,15 @@ std::size_t RolloutPool::add_checked(CheckedBatch batch) {
     }
     if (!in_window(batch.round)) {
         m_stats.stale += batch.groups.size();
+        rl_log().debug("rollout batch rejected reason=stale round={} current={} window={} author={}",
+                       batch.round, m_round, m_options.round_window, printable(batch.author));
         return 0;
     }
-    std::size_t added = 0;
+    std::size_t added = 0, duplicate = 0, lied_groups = 0;
     for (auto& g : batch.groups) {
         if (!m_seen.emplace(batch.author, batch.round, g.group.task).second) {
             ++m_stats.duplicate;
+            ++duplicate;
             continue;
         }
         bool lied = false;
@@ -101,12 +127,20 @@ std::size_t RolloutPool::add_checked(CheckedBatch batch) {
         }
         if (lied) {
             ++m_stats.lied;
+            ++lied_groups;
             if (m_options.drop_on_claim_mismatch) continue;
         }
         m_groups.push_back(std::move(g));
         ++added;
     }
     m_stats.accepted += added;
+    if (duplicate + lied_groups > 0) {
+        rl_log().debug(
+            "rollout groups rejected author={} round={} duplicate={} "
+            "claimed_rewards_wrong={}{} accepted={} of {}",
+            printable(batch.author), batch.round, duplicate, lied_groups,
+            m_options.drop_on_claim_mismatch ? "" : " (kept)", added, batch.groups.size());
+    }
     if (m_groups.size() > m_options.max_groups) {
         m_groups.erase(m_groups.begin(),
                        m_groups.begin() + static_cast<std::ptrdiff_t>(m_groups.size() -
@@ -128,6 +162,7 @@ std::string_view selection_name(Selection s) noexcept {
         case Selection::uniform: return "uniform";
         case Selection::variance_first: return "variance";
         case Selection::rare_success: return "rare";
+        case Selection::most_signal: return "signal";
     }
     return "?";
 }
@@ -147,6 +182,10 @@ std::vector<std::size_t> select_external(const std::vector<ScoredGroup>& pool,
             if (va != vb) return va;
             if (options.selection == Selection::rare_success && va) {
                 return pool[a].mean_reward() < pool[b].mean_reward();
+            }
+            if (options.selection == Selection::most_signal && va) {
+                const float ma = pool[a].mean_reward(), mb = pool[b].mean_reward();
+                return ma * (1.0f - ma) > mb * (1.0f - mb);
             }
             return false;
         });

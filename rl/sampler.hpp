@@ -98,6 +98,8 @@ enum class Selection {
     uniform,         // as in the paper: J groups uniformly from the pool
     variance_first,  // groups whose rewards are not all equal first (the rest carry no gradient)
     rare_success,    // groups with variance, fewest successes first: rare wins spread fastest
+    most_signal,     // groups with variance, highest reward variance first (binary rewards: the
+                     // split closest to half), i.e. the largest total |advantage| per group
 };
 
 std::string_view selection_name(Selection s) noexcept;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "rl/log.hpp"
+
 namespace swarmd::rl {
 
 SwarmNode::SwarmNode(std::string id, const Policy& base, NodeOptions options, std::uint64_t seed)
@@ -71,6 +73,15 @@ RoundStats SwarmNode::train(std::uint64_t round) {
     });
     m_round.grpo = grpo_step(m_policy, *m_optimizer, groups, m_options.grpo);
     if (m_options.consume_external) m_pool.erase(picked);
+    const auto& g = m_round.grpo;
+    rl_log().debug(
+        "round {} node={} local_reward={:.3f} external_used={}/{} groups_used={} dropped={} "
+        "is_weight_mean={:.3f} max={:.3f} loss={:.4f}{}",
+        round, m_id,
+        m_round.local_rollouts ? m_round.local_reward / static_cast<float>(m_round.local_rollouts)
+                               : 0.0f,
+        m_round.external_used, m_round.external_offered, g.groups_used, g.groups_dropped,
+        g.mean_weight, g.max_weight, g.loss, g.stepped ? "" : " (no step: no group had signal)");
     return m_round;
 }
 

@@ -5,8 +5,12 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "rl/error.hpp"
+#include "rl/log.hpp"
 #include "rl/rollouts.pb.h"
 #include "rl/sampler.hpp"
 #include "rl/tasks.hpp"
@@ -308,6 +312,14 @@ TEST_CASE("the sampler honours J and its selection strategy", "[rl][sampler]") {
     for (std::size_t i : select_external(pool, o, rng)) means.push_back(pool[i].mean_reward());
     CHECK(means == std::vector<float>{0.25f, 0.25f, 0.5f});
 
+    o.external = 4;  // the three groups split 2 of 4, then one split 1:3 or 3:1
+    o.selection = Selection::most_signal;
+    means.clear();
+    for (std::size_t i : select_external(pool, o, rng)) means.push_back(pool[i].mean_reward());
+    REQUIRE(means.size() == 4);
+    CHECK(std::vector<float>(means.begin(), means.begin() + 3) == std::vector<float>(3, 0.5f));
+    CHECK((means[3] == 0.25f || means[3] == 0.75f));
+
     o.external = 12;
     o.selection = Selection::uniform;
     o.max_per_author = 2;
@@ -325,4 +337,51 @@ TEST_CASE("the sampler honours J and its selection strategy", "[rl][sampler]") {
         for (std::size_t i : select_external(pool, o, rng)) ++hits[i];
     }
     for (int h : hits) CHECK(h > 50);
+}
+
+TEST_CASE("the rl logger names every rejected batch and why, at debug level", "[rl][log]") {
+    std::ostringstream out;
+    auto& log = rl_log();
+    CHECK(log.name() == "rl");
+    const auto saved_sinks = log.sinks();
+    const auto saved_level = log.level();
+    log.sinks().assign(1, std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+    log.set_level(spdlog::level::debug);
+
+    RolloutPool pool("me");
+    pool.set_round(5);
+    Bytes junk = {0xff, 0x01, 0x02};
+    (void)pool.add_batch(junk);
+    const RolloutGroup honest = group_with({Family::sort, 1, 3}, 1);
+    (void)pool.add_batch(encode_batch(batch_of("old\x01peer", 2, {honest})));
+    RolloutGroup lying = group_with({Family::mul, 2, 8}, 0);
+    lying.completions[0].claimed_reward = 1.0f;
+    (void)pool.add_batch(encode_batch(batch_of("liar", 5, {honest, lying})));
+    (void)pool.add_batch(encode_batch(batch_of("liar", 5, {honest})));
+
+    std::vector<std::string> lines;
+    std::istringstream in(out.str());
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    log.sinks() = saved_sinks;
+    log.set_level(saved_level);
+
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].find("[rl]") != std::string::npos);
+    CHECK(lines[0].find("rollout batch rejected reason=rollout batch is not a valid protobuf "
+                        "message bytes=3") != std::string::npos);
+    // A peer chooses its author bytes: control characters never reach the log raw.
+    CHECK(lines[1].find("reason=stale round=2 current=5 window=1 author=old\\x01peer") !=
+          std::string::npos);
+    CHECK(lines[2].find("author=liar round=5 duplicate=0 claimed_rewards_wrong=1 "
+                        "accepted=1 of 2") != std::string::npos);
+    CHECK(lines[3].find("duplicate=1") != std::string::npos);
+
+    // At the default level nothing a peer sends reaches the log.
+    std::ostringstream quiet;
+    log.sinks().assign(1, std::make_shared<spdlog::sinks::ostream_sink_st>(quiet));
+    log.set_level(spdlog::level::info);
+    (void)pool.add_batch(junk);
+    log.sinks() = saved_sinks;
+    log.set_level(saved_level);
+    CHECK(quiet.str().empty());
 }

@@ -1,6 +1,7 @@
 // Policies, warm-up, GRPO and the in-process swarm, on tiny models with fixed seeds.
-#include <catch2/catch.hpp>
+// torch first: its glog CHECK macro would otherwise replace Catch's (a failure would abort).
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -267,4 +268,71 @@ TEST_CASE("nodes of different sizes share rollouts (heterogeneous swarm)", "[rl]
     }
     CHECK(swarm.nodes()[0]->policy()->parameter_count() <
           swarm.nodes()[1]->policy()->parameter_count());
+}
+
+TEST_CASE("external advantages scale by external_scale, zero leaves the local step", "[rl][grpo]") {
+    torch::manual_seed(61);
+    Policy base(tiny());
+    // Two groups on different tasks: one local, one from another node.
+    auto make_group = [](const TaskId& task, bool external) {
+        const Problem p = generate(task).value();
+        ScoredGroup g;
+        g.author = external ? "other" : "self";
+        g.prompt = p.prompt;
+        g.group.task = task;
+        g.external = external;
+        for (const std::string& text : {p.answer, p.answer + "1", p.answer, std::string("0")}) {
+            Rollout r;
+            r.tokens = encode_text(text).value();
+            r.tokens.push_back(kEosToken);
+            r.logprobs.assign(r.tokens.size(), -1.0f);
+            g.rewards.push_back(verify(p, text));
+            g.group.completions.push_back(std::move(r));
+        }
+        return g;
+    };
+    const ScoredGroup local = make_group({Family::add, 0, 1}, false);
+    const ScoredGroup external = make_group({Family::sort, 1, 2}, true);
+    // Plain SGD without clipping, so a step is exactly lr times the gradient of the loss.
+    auto step = [&](const std::vector<const ScoredGroup*>& groups, float scale) {
+        Policy p = clone_policy(base);
+        torch::optim::SGD sgd(p->parameters(), torch::optim::SGDOptions(0.1));
+        GrpoOptions o;
+        o.external_scale = scale;
+        o.correction = Correction::none;
+        o.max_grad_norm = 1e30;
+        CHECK(grpo_step(p, sgd, groups, o).stepped);
+        return p;
+    };
+    // delta(policy) - factor * delta(reference), largest element.
+    auto off = [&](Policy& a, Policy& ref, float factor) {
+        float m = 0.0f;
+        auto pr = ref->named_parameters();
+        auto pb = base->named_parameters();
+        for (const auto& p : a->named_parameters()) {
+            const auto da = p.value() - pb[p.key()];
+            const auto dr = pr[p.key()] - pb[p.key()];
+            m = std::max(m, (da - factor * dr).abs().max().item<float>());
+        }
+        return m;
+    };
+    Policy local_only = step({&local}, 1.0f);
+    Policy scaled_out = step({&local, &external}, 0.0f);
+    Policy both = step({&local, &external}, 1.0f);
+    Policy halved = step({&local, &external}, 0.5f);
+    CHECK(max_abs_diff(local_only, base) > 1e-4f);
+    // The loss averages over all 8 completions: with the external group at zero advantage the
+    // step is exactly half the local-only step.
+    CHECK(off(scaled_out, local_only, 0.5f) < 1e-6f);
+    CHECK(off(both, local_only, 0.5f) > 1e-4f);
+    // Linear in the scale: halved is the midpoint of scaled-out and full.
+    Policy mid = clone_policy(base);
+    {
+        torch::NoGradGuard guard;
+        auto ps = scaled_out->named_parameters();
+        auto pf = both->named_parameters();
+        for (auto& p : mid->named_parameters()) p.value().copy_((ps[p.key()] + pf[p.key()]) / 2);
+    }
+    CHECK(max_abs_diff(halved, mid) < 1e-6f);
+    CHECK(max_abs_diff(halved, both) > 1e-5f);
 }
