@@ -476,6 +476,17 @@ int main(int argc, char** argv) {
                 100 * kSustainedDelivery, static_cast<long long>(kDrain.count()), kSustainedP99Ms);
     if (s) std::printf("swarmd sustained %.0f msg/s (%.0f deliveries/s), p99 %.1f ms\n", s->offered, s->delivered_per_s, s->p99_ms);
     if (j) std::printf("js     sustained %.0f msg/s (%.0f deliveries/s), p99 %.1f ms\n", j->offered, j->delivered_per_s, j->p99_ms);
+    if (s && !j && !js_steps.empty()) {
+        std::printf("js sustained none of the rates: swarmd/js sustained rate > %.0fx\n",
+                    s->offered / js_steps.front().offered);
+    }
+    // Both at the lowest rate, whether sustained or not.
+    if (!swarmd_steps.empty() && !js_steps.empty()) {
+        const Step& a = swarmd_steps.front();
+        const Step& b = js_steps.front();
+        std::printf("at %.0f msg/s: delivered/s swarmd/js %.2f, p50 swarmd/js %.3f, p99 swarmd/js %.3f\n",
+                    a.offered, a.delivered_per_s / b.delivered_per_s, a.p50_ms / b.p50_ms, a.p99_ms / b.p99_ms);
+    }
     if (s && j) {
         std::printf("ratio swarmd/js: sustained message rate %.2fx\n", s->offered / j->offered);
         // Latency compared at the highest rate both sustained.
