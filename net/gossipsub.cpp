@@ -6,9 +6,16 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/varint.hpp"
+#include "net/error.hpp"
 
 namespace swarmd::net::gossipsub {
 namespace {
+
+// The stream framing's errors in the router's terms.
+std::error_code framing_error(std::error_code e) {
+    return e == net::Errc::message_too_large ? make_error_code(Errc::rpc_too_large)
+                                             : make_error_code(Errc::bad_length_prefix);
+}
 
 using crypto::PeerId;
 
@@ -61,7 +68,7 @@ struct Router::PeerState {
     Protocol protocol;
     bool outbound;
     std::unordered_set<std::string> topics;
-    FrameDecoder decoder;
+    LengthPrefixedDecoder decoder;
     std::size_t queued = 0;
     std::size_t ihave_received = 0;  // IHAVE messages this heartbeat
     std::size_t iasked = 0;          // ids requested from this peer this heartbeat
@@ -137,7 +144,7 @@ Actions Router::flush() {
         Bytes body;
         append(body, as_bytes(head));
         auto emit = [&] {
-            append_frame(out, body);
+            append_length_prefixed(out, body);
             body.clear();
             ++m_stats.rpcs_sent;
         };
@@ -241,13 +248,13 @@ Actions Router::handle_data(const PeerId& peer, ByteSpan bytes, Time now) {
     PeerState* state = find_peer(peer);
     if (!state) return flush();
     if (auto fed = state->decoder.feed(bytes); !fed) {
-        drop_peer(peer, fed.error(), now);
+        drop_peer(peer, framing_error(fed.error()), now);
         return flush();
     }
     for (;;) {
         auto frame = state->decoder.next();
         if (!frame) {
-            drop_peer(peer, frame.error(), now);
+            drop_peer(peer, framing_error(frame.error()), now);
             break;
         }
         if (!frame.value()) break;

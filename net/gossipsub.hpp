@@ -31,7 +31,7 @@
 #include "crypto/result.hpp"
 #include "net/detail/gossipsub_caches.hpp"
 #include "net/gossipsub_error.hpp"
-#include "net/gossipsub_framing.hpp"
+#include "net/length_prefixed.hpp"
 #include "net/gossipsub_message.hpp"
 #include "net/gossipsub_score.hpp"
 

@@ -11,13 +11,26 @@ void append_length_prefixed(Bytes& out, ByteSpan body) {
     append(out, body);
 }
 
-Result<std::optional<Bytes>> LengthPrefixedDecoder::next() {
+Result<void> LengthPrefixedDecoder::feed(ByteSpan bytes) {
+    if (m_error) return m_error;
+    // Messages already returned are dropped here, not in next(): their views stay valid until now.
+    if (m_offset > 0) {
+        m_buffer.erase(m_buffer.begin(), m_buffer.begin() + static_cast<std::ptrdiff_t>(m_offset));
+        m_offset = 0;
+    }
+    append(m_buffer, bytes);
+    BOOST_OUTCOME_TRY(first, next());
+    if (first) m_offset = 0;  // peeked, not consumed
+    return success();
+}
+
+Result<std::optional<ByteSpan>> LengthPrefixedDecoder::next() {
     if (m_error) return m_error;
     const ByteSpan pending = ByteSpan(m_buffer).subspan(m_offset);
     const VarintDecoded prefix = varint_decode(pending);
     switch (prefix.status) {
         case VarintStatus::incomplete:
-            return std::optional<Bytes>{};
+            return std::optional<ByteSpan>{};
         case VarintStatus::overflow:
         case VarintStatus::not_minimal:
             return m_error = Errc::bad_varint;
@@ -25,19 +38,9 @@ Result<std::optional<Bytes>> LengthPrefixedDecoder::next() {
             break;
     }
     if (prefix.value > m_max) return m_error = Errc::message_too_large;
-    if (pending.size() - prefix.length < prefix.value) return std::optional<Bytes>{};
-    const auto body = pending.subspan(prefix.length, prefix.value);
-    Bytes message(body.begin(), body.end());
+    if (pending.size() - prefix.length < prefix.value) return std::optional<ByteSpan>{};
     m_offset += prefix.length + prefix.value;
-    // Compact once the consumed prefix dominates, so a long-lived stream does not grow forever.
-    if (m_offset == m_buffer.size()) {
-        m_buffer.clear();
-        m_offset = 0;
-    } else if (m_offset > m_buffer.size() / 2) {
-        m_buffer.erase(m_buffer.begin(), m_buffer.begin() + static_cast<std::ptrdiff_t>(m_offset));
-        m_offset = 0;
-    }
-    return std::optional<Bytes>{std::move(message)};
+    return std::optional<ByteSpan>{pending.subspan(prefix.length, prefix.value)};
 }
 
 }  // namespace swarmd::net

@@ -20,9 +20,13 @@ class LengthPrefixedDecoder {
   public:
     explicit LengthPrefixedDecoder(std::size_t max_message_size) : m_max(max_message_size) {}
 
-    void feed(ByteSpan bytes) { append(m_buffer, bytes); }
-    // The next whole message, std::nullopt when more bytes are needed.
-    Result<std::optional<Bytes>> next();
+    // Buffers stream bytes; fails as soon as the next prefix is readable and wrong, so an
+    // oversized message is refused before its body arrives. Call next() until it yields nothing
+    // after every feed(): the buffer then never holds more than one message plus the last chunk.
+    Result<void> feed(ByteSpan bytes);
+    // The next whole message body, valid until the next feed(); std::nullopt when more bytes are
+    // needed.
+    Result<std::optional<ByteSpan>> next();
     // Bytes received but not yet returned as a message (a truncated message at end of stream).
     std::size_t buffered() const noexcept { return m_buffer.size() - m_offset; }
 

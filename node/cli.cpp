@@ -6,8 +6,6 @@
 #include <iostream>
 #include <vector>
 
-#include "node/cli_p2p.hpp"
-
 namespace swarmd::node {
 namespace {
 
@@ -70,8 +68,7 @@ int run_cli(int argc, char** argv) {
     add_spec_commands(app, ctx);
     add_run_commands(app, ctx);
     add_doctor_command(app, ctx);
-
-    add_p2p_commands(app);
+    add_p2p_commands(app, ctx);
 
     try {
         app.parse(argc, argv);
@@ -107,9 +104,7 @@ int run_cli(int argc, char** argv) {
     const CLI::App* chosen = &app;
     while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
     auto handler = ctx.m_handlers.find(chosen);
-    // A subcommand without a handler ran from its own CLI11 callback inside parse(), which
-    // reports failure by throwing CLI::RuntimeError(exit code).
-    if (handler == ctx.m_handlers.end()) return 0;
+    if (handler == ctx.m_handlers.end()) return cli_error("no command given; see --help");
     try {
         return handler->second();
     } catch (const std::exception& e) {

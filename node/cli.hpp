@@ -8,8 +8,7 @@
 //         ctx.on_run(show, [&ctx] { ...; return 0; });   // runs after parsing and config
 //     }
 //
-// A subcommand may instead run from a CLI11 callback during parsing (it then sees neither the
-// node config nor the logging set-up) and fail by throwing CLI::RuntimeError(exit code).
+// A handler fails by returning cli_error(...) or by throwing (the message is printed the same way).
 #include <functional>
 #include <map>
 #include <string_view>
@@ -45,6 +44,7 @@ void add_keys_commands(CLI::App& app, CliContext& ctx);  // keygen, id
 void add_spec_commands(CLI::App& app, CliContext& ctx);  // spec show, spec check
 void add_run_commands(CLI::App& app, CliContext& ctx);   // run, status
 void add_doctor_command(CLI::App& app, CliContext& ctx); // doctor
+void add_p2p_commands(CLI::App& app, CliContext& ctx);   // p2p listen|ping|identify|sub|pub
 
 // Parses the command line and runs the chosen subcommand; returns the process exit code.
 int run_cli(int argc, char** argv);

@@ -1,6 +1,7 @@
 #pragma once
 // Runs tests/interop/peer.mjs (js-libp2p) as a child process and reads its JSON-lines stdout
-// asynchronously on the test's io_context. Closing its stdin (or destroying this) stops it.
+// asynchronously on the test's io_context; send() writes command lines to its stdin. Closing its
+// stdin (or destroying this) stops it.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +15,7 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -26,6 +28,7 @@ namespace swarmd::interop {
 class JsPeer {
   public:
     JsPeer(boost::asio::io_context& io, std::vector<std::string> args) : m_stdout(io), m_timer(io) {
+        ::signal(SIGPIPE, SIG_IGN);  // a dead peer makes send() throw instead
         int in[2], out[2];
         if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe failed");
         posix_spawn_file_actions_t actions;
@@ -61,6 +64,17 @@ class JsPeer {
             kill(m_pid, SIGTERM);
             int status = 0;
             waitpid(m_pid, &status, 0);
+        }
+    }
+
+    // Writes one command line to the peer's stdin (the peer.mjs modes that read commands).
+    void send(const nlohmann::json& command) {
+        const std::string line = command.dump() + "\n";
+        std::size_t done = 0;
+        while (done < line.size()) {
+            const ssize_t n = ::write(m_stdin, line.data() + done, line.size() - done);
+            if (n <= 0) throw std::runtime_error("js peer: stdin closed");
+            done += static_cast<std::size_t>(n);
         }
     }
 

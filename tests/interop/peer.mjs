@@ -11,12 +11,26 @@
 //   node --import ./polyfill.mjs peer.mjs bench-handshake MADDR COUNT
 //   node --import ./polyfill.mjs peer.mjs bench-bulk MADDR BYTES STREAMS
 //       the benchmark's js client side against a listener that serves /swarmd/bench/1.0.0.
+//   node --import ./polyfill.mjs peer.mjs gossip TOPIC [--heartbeat-ms N] [--quiet]
+//       a gossipsub node subscribed to TOPIC, configured as swarmd is (StrictSign, message id =
+//       from || seqno, see swarmdMsgId). Prints "listening", then a "message" line per message
+//       received (unless --quiet). Commands, one JSON object per stdin line:
+//         {"cmd":"dial","addr":A}       -> {"event":"dialed","peerId":...}
+//         {"cmd":"publish","data":S}    -> {"event":"published","id":hex,"recipients":N}
+//         {"cmd":"mesh"}                -> {"event":"mesh","mesh":[ids],"topicPeers":[ids]}
+//         {"cmd":"bench","rate":R,"seconds":S,"size":B}
+//             publishes R messages/s for S s, each B bytes: "swdbench" || scheduled send time
+//             (CLOCK_MONOTONIC ns, 8 bytes big-endian) || zeros -> {"event":"bench-done",...}
+//         {"cmd":"report"} -> {"event":"report","received":N,"duplicates":N,"latencies_us":[...]}
+//             for the bench messages received since the last report.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { gossipsub, StrictSign } from '@libp2p/gossipsub'
+import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 
 const kBenchProtocol = '/swarmd/bench/1.0.0'
@@ -151,8 +165,130 @@ async function runBenchBulk (args) {
   process.exit(0)
 }
 
+// The message id swarmd uses (go-libp2p-pubsub's DefaultMsgIdFn): the author's binary peer id
+// (for Ed25519, the identity multihash 00 24 08 01 12 20 <key>) followed by the seqno as 8 bytes
+// big-endian. js's default is the author's public key protobuf || seqno, which lacks the two
+// multihash bytes: with it, IHAVE ids from one side would be unknown to the other, so every
+// announced message would be fetched again and every IWANT answered by swarmd would count as a
+// broken promise.
+function swarmdMsgId (msg) {
+  if (msg.type !== 'signed') throw new Error('StrictSign: unsigned message')
+  const from = msg.from.toMultihash().bytes
+  const id = new Uint8Array(from.length + 8)
+  id.set(from, 0)
+  new DataView(id.buffer).setBigUint64(from.length, msg.sequenceNumber)
+  return id
+}
+
+const hex = (bytes) => Buffer.from(bytes).toString('hex')
+const kBenchMagic = Buffer.from('swdbench')
+
+async function runGossip (args) {
+  const topic = args[1]
+  if (topic == null) throw new Error('usage: peer.mjs gossip TOPIC [--heartbeat-ms N] [--quiet]')
+  const heartbeatMs = Number(option(args, '--heartbeat-ms', '1000'))
+  const quiet = args.includes('--quiet')
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: 1000, inboundConnectionThreshold: 1e6, maxIncomingPendingConnections: 1000 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictSign,
+        msgIdFn: swarmdMsgId,
+        emitSelf: false,
+        heartbeatInterval: heartbeatMs,
+        // The drivers wait for the mesh before publishing; an early publish is not an error.
+        allowPublishToZeroTopicPeers: true
+      })
+    }
+  })
+  const pubsub = node.services.pubsub
+  let received = 0
+  let duplicates = 0
+  let latencies = []
+  const seen = new Set()
+  pubsub.addEventListener('message', (evt) => {
+    const msg = evt.detail
+    if (msg.topic !== topic || msg.type !== 'signed') return
+    const id = hex(swarmdMsgId(msg))
+    if (seen.has(id)) duplicates++
+    seen.add(id)
+    const data = msg.data
+    if (data.length >= 16 && kBenchMagic.equals(Buffer.from(data.buffer, data.byteOffset, 8))) {
+      const sent = new DataView(data.buffer, data.byteOffset + 8, 8).getBigUint64(0)
+      latencies.push(Number(process.hrtime.bigint() - sent) / 1000)
+      received++
+      if (quiet) return
+    }
+    if (!quiet) {
+      emit({ event: 'message', from: msg.from.toString(), id, seqno: msg.sequenceNumber.toString(), data: Buffer.from(data).toString('utf8') })
+    }
+  })
+  pubsub.subscribe(topic)
+  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+
+  const bench = async ({ rate, seconds, size }) => {
+    const total = Math.round(rate * seconds)
+    const start = process.hrtime.bigint()
+    const stepNs = 1e9 / rate
+    let published = 0
+    let errors = 0
+    const pending = []
+    while (published < total) {
+      const due = Math.min(total, Math.floor(Number(process.hrtime.bigint() - start) / stepNs) + 1)
+      for (; published < due; published++) {
+        const payload = new Uint8Array(Math.max(size, 16))
+        payload.set(kBenchMagic, 0)
+        new DataView(payload.buffer).setBigUint64(8, start + BigInt(Math.round(published * stepNs)))
+        pending.push(pubsub.publish(topic, payload).catch(() => { errors++ }))
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    await Promise.all(pending)
+    emit({ event: 'bench-done', published, errors })
+  }
+
+  const commands = {
+    dial: async (c) => {
+      const conn = await node.dial(multiaddr(c.addr))
+      emit({ event: 'dialed', peerId: conn.remotePeer.toString() })
+    },
+    publish: async (c) => {
+      const result = await pubsub.publish(topic, new TextEncoder().encode(c.data))
+      emit({ event: 'published', recipients: result.recipients.length })
+    },
+    mesh: async () => {
+      emit({ event: 'mesh', mesh: pubsub.getMeshPeers(topic), topicPeers: pubsub.getSubscribers(topic).map(p => p.toString()) })
+    },
+    bench,
+    report: async () => {
+      emit({ event: 'report', received, duplicates, latencies_us: latencies })
+      received = 0
+      duplicates = 0
+      latencies = []
+    }
+  }
+  const stop = async () => { await node.stop(); process.exit(0) }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  const lines = createInterface({ input: process.stdin })
+  lines.on('line', (line) => {
+    if (line.trim() === '') return
+    const c = JSON.parse(line)
+    const run = commands[c.cmd]
+    if (run == null) return emit({ event: 'error', message: `unknown command ${c.cmd}` })
+    run(c).catch((err) => emit({ event: 'error', message: String(err?.message ?? err), cmd: c.cmd }))
+  })
+  lines.on('close', stop)
+}
+
 const args = process.argv.slice(2)
-const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk }
+const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip }
 const mode = modes[args[0]]
-if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk ...`))
+if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip ...`))
 mode(args).catch(fail)

@@ -128,7 +128,7 @@ class Net {
 // Splits framed bytes into parsed RPCs.
 inline std::vector<pb::RPC> decode_frames(const Bytes& bytes) {
     std::vector<pb::RPC> out;
-    FrameDecoder decoder(1 << 24);
+    LengthPrefixedDecoder decoder(1 << 24);
     if (!decoder.feed(bytes)) return out;
     for (;;) {
         auto f = decoder.next();
@@ -144,7 +144,7 @@ inline std::vector<pb::RPC> decode_frames(const Bytes& bytes) {
 inline Bytes frame(const pb::RPC& rpc) {
     Bytes out;
     const std::string body = rpc.SerializeAsString();
-    append_frame(out, as_bytes(body));
+    append_length_prefixed(out, as_bytes(body));
     return out;
 }
 

@@ -155,7 +155,7 @@ TEST_CASE("an oversized RPC drops the peer before its body arrives", "[gossipsub
 TEST_CASE("a malformed RPC drops the peer", "[gossipsub][hostile]") {
     Victim v;
     Bytes junk;
-    append_frame(junk, Bytes{0xff, 0xff, 0xff, 0xff});
+    net::append_length_prefixed(junk, Bytes{0xff, 0xff, 0xff, 0xff});
     v.take(v.router.handle_data(v.mallory, junk, v.now));
     REQUIRE(v.disconnects.size() == 1);
     CHECK(v.disconnects[0].reason == make_error_code(Errc::malformed_rpc));

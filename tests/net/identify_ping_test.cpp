@@ -1,11 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include "crypto/keys.hpp"
-#include "crypto/varint.hpp"
 #include "net/error.hpp"
 #include "net/identify.hpp"
 #include "net/identify.pb.h"
-#include "net/length_prefixed.hpp"
 #include "net/ping.hpp"
 
 using namespace swarmd;
@@ -75,53 +73,6 @@ TEST_CASE("identify rejects hostile or incomplete messages", "[identify]") {
         info.protocols.assign(200, std::string(64, 'p'));
         CHECK(encode_identify(info).error() == Errc::message_too_large);
     }
-}
-
-TEST_CASE("length-prefixed decoder yields messages for every chunking", "[framing]") {
-    Bytes wire;
-    const Bytes a(5, 'a'), b(300, 'b'), empty;
-    append_length_prefixed(wire, a);
-    append_length_prefixed(wire, empty);
-    append_length_prefixed(wire, b);
-    for (std::size_t chunk = 1; chunk <= wire.size(); ++chunk) {
-        LengthPrefixedDecoder decoder(1024);
-        std::vector<Bytes> got;
-        for (std::size_t i = 0; i < wire.size(); i += chunk) {
-            decoder.feed(ByteSpan(wire).subspan(i, std::min(chunk, wire.size() - i)));
-            for (;;) {
-                auto next = decoder.next();
-                REQUIRE(next);
-                if (!next.value()) break;
-                got.push_back(*next.value());
-            }
-        }
-        REQUIRE(got.size() == 3);
-        CHECK(got[0] == a);
-        CHECK(got[1] == empty);
-        CHECK(got[2] == b);
-        CHECK(decoder.buffered() == 0);
-    }
-}
-
-TEST_CASE("length-prefixed decoder checks the limit on the prefix", "[framing]") {
-    LengthPrefixedDecoder decoder(kMaxIdentifyMessageSize);
-    Bytes prefix;
-    varint_append(prefix, 1u << 30);  // a 1 GiB claim, with no body at all
-    decoder.feed(prefix);
-    CHECK(decoder.next().error() == Errc::message_too_large);
-    decoder.feed(Bytes{0x01, 0x00});
-    CHECK(decoder.next().error() == Errc::message_too_large);  // stays failed
-
-    LengthPrefixedDecoder overlong(1024);
-    overlong.feed(Bytes(10, 0xff));
-    CHECK(overlong.next().error() == Errc::bad_varint);
-
-    LengthPrefixedDecoder truncated(1024);
-    truncated.feed(Bytes{0x05, 'a', 'b'});
-    auto next = truncated.next();
-    REQUIRE(next);
-    CHECK(!next.value());
-    CHECK(truncated.buffered() == 3);
 }
 
 TEST_CASE("ping echoes whole payloads and checks the echo", "[ping]") {

@@ -3,54 +3,21 @@
 
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
+#include "tests/net/gossip_fixture.hpp"
 #include "tests/net/host_fixture.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
 namespace asio = boost::asio;
 
-namespace {
-
-struct GossipNode {
-    explicit GossipNode(asio::io_context& io) : key(crypto::PrivateKey::generate()) {
-        auto pb = key.to_protobuf();
-        host = std::make_unique<Host>(io.get_executor(), crypto::PrivateKey::from_protobuf(pb).value());
-        gossipsub::Options options;
-        options.heartbeat_interval = std::chrono::milliseconds(50);
-        pubsub = std::make_shared<Pubsub>(io.get_executor(), *host, std::move(key), options);
-        host->on_identify([this](const std::shared_ptr<Connection>& c, const IdentifyInfo& info) {
-            pubsub->peer_identified(c, info);
-        });
-        host->on_connection_closed([this](const std::shared_ptr<Connection>& c) {
-            pubsub->peer_closed(c->remote_peer());
-        });
-        addr = host->listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
-        pubsub->start();
-    }
-    ~GossipNode() {
-        pubsub->stop();
-        host->stop();
-    }
-    crypto::PrivateKey key;
-    std::unique_ptr<Host> host;
-    std::shared_ptr<Pubsub> pubsub;
-    Multiaddr addr;
-    std::vector<std::string> received;
-};
-
-}  // namespace
+using testing::GossipNode;
 
 TEST_CASE("messages cross a line of swarmd nodes exactly once", "[pubsub]") {
     asio::io_context io;
     std::vector<std::unique_ptr<GossipNode>> nodes;
     for (int i = 0; i < 4; ++i) nodes.push_back(std::make_unique<GossipNode>(io));
     const std::string topic = "swarmd/test/1";
-    for (auto& n : nodes) {
-        auto* node = n.get();
-        node->pubsub->subscribe(topic, [node](const gossipsub::Delivery& d) {
-            node->received.emplace_back(d.data.begin(), d.data.end());
-        });
-    }
+    for (auto& n : nodes) n->subscribe(topic);
     testing::run(io, [&]() -> asio::awaitable<void> {
         // A line: 0 - 1 - 2 - 3, so messages must be forwarded.
         for (int i = 0; i + 1 < 4; ++i) {

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -9,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "crypto/peer_id.hpp"
 #include "node/spec.hpp"
 
 using swarmd::node::load_spec_file;
@@ -62,6 +66,16 @@ class Sandbox {
     // inherited from the test runner) plus `env`.
     Run run(std::vector<std::string> args, std::vector<std::string> env = {}) const {
         fs::path out = m_dir / ".stdout", err = m_dir / ".stderr";
+        Run r;
+        r.code = wait(start(std::move(args), out, err, std::move(env)));
+        r.out = slurp(out);
+        r.err = slurp(err);
+        return r;
+    }
+
+    // Starts swarmd in the background, stdout and stderr to the given files.
+    pid_t start(std::vector<std::string> args, const fs::path& out, const fs::path& err,
+                std::vector<std::string> env = {}) const {
         std::vector<std::string> full_env = {"HOME=" + m_dir.string(), "PATH=/usr/bin:/bin"};
         full_env.insert(full_env.end(), env.begin(), env.end());
         args.insert(args.begin(), kSwarmd);
@@ -80,13 +94,14 @@ class Sandbox {
             ::execve(kSwarmd, argv.data(), envp.data());
             ::_exit(127);
         }
+        return pid;
+    }
+
+    // The exit code of a started process (128 + signal when killed).
+    static int wait(pid_t pid) {
         int status = 0;
         ::waitpid(pid, &status, 0);
-        Run r;
-        r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        r.out = slurp(out);
-        r.err = slurp(err);
-        return r;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
 
   private:
@@ -342,4 +357,121 @@ TEST_CASE("doctor reports an unreachable bootstrap peer and exits non-zero", "[c
     auto none = box.run({"doctor"});
     CHECK(none.code == 1);
     CHECK(none.out.find("no bootstrap peers configured") != std::string::npos);
+}
+
+namespace {
+
+// Lines of a file a background process writes, once it holds at least `count` of them; waits up
+// to `limit` (the process may still be starting).
+std::vector<std::string> wait_for_lines(const fs::path& p, std::size_t count,
+                                        std::chrono::seconds limit = std::chrono::seconds(20)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::vector<std::string> lines;
+    for (;;) {
+        lines.clear();
+        std::istringstream in(slurp(p));
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+        if (lines.size() >= count || std::chrono::steady_clock::now() > deadline) return lines;
+        ::usleep(20'000);
+    }
+}
+
+// A background process killed at scope exit if it is still running.
+struct Background {
+    pid_t pid;
+    ~Background() {
+        if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+    }
+    // The exit code, or -1 when the process is still running after `limit` (it is then killed).
+    int wait(std::chrono::seconds limit = std::chrono::seconds(30)) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        int status = 0;
+        while (::waitpid(pid, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) return -1;
+            ::usleep(20'000);
+        }
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+};
+
+std::string hex_of(const swarmd::Bytes& bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : bytes) {
+        out += kHex[b >> 4];
+        out += kHex[b & 0xf];
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("p2p sub prints its address, then each message p2p pub sends through a chain",
+          "[cli][p2p]") {
+    Sandbox box;
+    fs::path key = box.path("pub.key");
+    Run keygen = box.run({"keygen", "--out", key.string()});
+    REQUIRE(keygen.code == 0);
+    const std::string pub_id = keygen.out.substr(0, keygen.out.find('\n'));
+    const auto pub_peer = swarmd::crypto::PeerId::parse(pub_id);
+    REQUIRE(pub_peer);
+
+    // far <- near <- pub: a message reaches `far` only if `near` forwards it.
+    Background far{box.start({"p2p", "sub", "demo", "--listen", "/ip4/127.0.0.1/tcp/0", "--count", "2"},
+                             box.path("far.out"), box.path("far.err"))};
+    auto far_lines = wait_for_lines(box.path("far.out"), 1);
+    REQUIRE(far_lines.size() == 1);
+    const std::string far_addr = far_lines[0];
+    CHECK(far_addr.rfind("/ip4/127.0.0.1/tcp/", 0) == 0);
+    CHECK(far_addr.find("/p2p/12D3KooW") != std::string::npos);
+    Background near{box.start({"p2p", "sub", "demo", "--count", "2", "--listen",
+                               "/ip4/127.0.0.1/tcp/0", "--peer", far_addr},
+                              box.path("near.out"), box.path("near.err"))};
+    auto near_lines = wait_for_lines(box.path("near.out"), 1);
+    REQUIRE(near_lines.size() == 1);
+
+    Run first = box.run({"p2p", "pub", "demo", "hello gossip", "--peer", near_lines[0],
+                         "--key-file", key.string()});
+    INFO("pub: " << first.out << first.err);
+    REQUIRE(first.code == 0);
+    CHECK(first.out == "published to 1 peers\n");
+    // Payload bytes outside printable ASCII are escaped, so each message stays one line.
+    Run second = box.run({"p2p", "pub", "demo", "tab\there\\", "--peer", near_lines[0],
+                          "--key", key.string()});
+    REQUIRE(second.code == 0);
+
+    for (auto* sub : {&far, &near}) CHECK(sub->wait() == 0);
+    for (const char* name : {"far.out", "near.out"}) {
+        INFO(name << ": " << slurp(box.path(name)));
+        auto lines = wait_for_lines(box.path(name), 3, std::chrono::seconds(0));
+        REQUIRE(lines.size() == 3);
+        // Message id = author's binary peer id || 8-byte seqno, in hex; seqnos of one author rise.
+        const std::string prefix = "from=" + pub_id + " id=" + hex_of(pub_peer.value().bytes());
+        // Either may arrive first (through the mesh or through gossip): order them by seqno.
+        std::vector<std::pair<std::string, std::string>> got;  // (seqno hex, rest of line)
+        for (int i = 1; i <= 2; ++i) {
+            REQUIRE(lines[i].rfind(prefix, 0) == 0);
+            got.emplace_back(lines[i].substr(prefix.size(), 16), lines[i].substr(prefix.size() + 16));
+        }
+        std::sort(got.begin(), got.end());
+        CHECK(got[0].second == " data=hello gossip");
+        CHECK(got[1].second == " data=tab\\x09here\\\\");
+        CHECK(got[0].first != got[1].first);
+    }
+}
+
+TEST_CASE("p2p pub fails with one line when no peer is in the topic", "[cli][p2p]") {
+    Sandbox box;
+    // A host that does not speak gossipsub at all.
+    Background listener{box.start({"p2p", "listen", "--listen", "/ip4/127.0.0.1/tcp/0"},
+                                  box.path("listen.out"), box.path("listen.err"))};
+    auto lines = wait_for_lines(box.path("listen.out"), 1);
+    REQUIRE(lines.size() == 1);
+    Run r = box.run({"p2p", "pub", "demo", "x", "--peer", lines[0], "--wait", "0.5"});
+    check_one_line_error(r, "no peer subscribed to demo");
+    Run bad = box.run({"p2p", "pub", "demo", "x", "--peer", "/ip4/nonsense"});
+    check_one_line_error(bad, "bad multiaddr /ip4/nonsense");
+    ::kill(listener.pid, SIGINT);
+    CHECK(listener.wait() == 0);
 }
