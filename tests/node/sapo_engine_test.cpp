@@ -12,6 +12,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/file.hpp"
 #include "crypto/keys.hpp"
+#include "node/logging.hpp"
 #include "node/sapo_engine.hpp"
 #include "rl/sampler.hpp"
 #include "rl/swarm.hpp"
@@ -67,6 +68,11 @@ struct Run {
     SharedWeights committed;
 };
 
+// Other tests in this binary point the loggers at sinks of their own that they destroy.
+struct DefaultLogging {
+    DefaultLogging() { setup_logging(LogOptions{}); }
+};
+
 std::string peer_name() {
     return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
 }
@@ -74,6 +80,7 @@ std::string peer_name() {
 }  // namespace
 
 TEST_CASE("a node's policy is the spec's first unless named", "[sapo]") {
+    DefaultLogging logging;
     const auto spec = parse_spec(kSpec).value();
     CHECK(choose_policy(spec, "").name == "tiny");
     CHECK(choose_policy(spec, "wide").name == "wide");
@@ -81,6 +88,7 @@ TEST_CASE("a node's policy is the spec's first unless named", "[sapo]") {
 }
 
 TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sapo]") {
+    DefaultLogging logging;
     const auto spec = parse_spec(kSpec).value();
     TempDir dir;
     const auto author = peer_name();

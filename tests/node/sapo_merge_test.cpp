@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "net/host.hpp"
+#include "node/logging.hpp"
 #include "node/merge_protocol.hpp"
 #include "node/sapo_merge.hpp"
 #include "tests/net/host_fixture.hpp"
@@ -26,11 +27,17 @@ SharedWeights weights_of(std::size_t n, float seed) {
     return w;
 }
 
+// Other tests in this binary point the loggers at sinks of their own that they destroy.
+struct DefaultLogging {
+    DefaultLogging() { setup_logging(LogOptions{}); }
+};
+
 const Bytes kSwarm(32, 0x5a);
 
 }  // namespace
 
 TEST_CASE("commitments round-trip and hostile encodings are refused", "[merge]") {
+    DefaultLogging logging;
     const auto w = weights_of(1000, 1.5f);
     WeightsCommitment c{"small", 30, weights_hash("small", *w), w->size()};
     const auto bytes = encode_commitment(c);
@@ -48,6 +55,7 @@ TEST_CASE("commitments round-trip and hostile encodings are refused", "[merge]")
 }
 
 TEST_CASE("the average is the same bits in any input order", "[merge]") {
+    DefaultLogging logging;
     std::vector<MergeInput> inputs;
     for (int i = 0; i < 5; ++i) {
         auto w = weights_of(4096, 0.37f * static_cast<float>(i + 1));
@@ -66,6 +74,7 @@ TEST_CASE("the average is the same bits in any input order", "[merge]") {
 }
 
 TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and verified", "[merge]") {
+    DefaultLogging logging;
     asio::io_context io;
     net::Host a(io.get_executor(), crypto::PrivateKey::generate());
     net::Host b(io.get_executor(), crypto::PrivateKey::generate());
@@ -114,6 +123,7 @@ TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and ve
 }
 
 TEST_CASE("a coordinator waits for active peers, leaves out departed ones and converges", "[merge]") {
+    DefaultLogging logging;
     using Clock = MergeCoordinator::Clock;
     MergeCoordinatorOptions options;
     options.wait_for_peers = 30s;
@@ -204,6 +214,7 @@ TEST_CASE("a coordinator waits for active peers, leaves out departed ones and co
 }
 
 TEST_CASE("coordinators of one group that see the same commitments merge to the same hash", "[merge]") {
+    DefaultLogging logging;
     using Clock = MergeCoordinator::Clock;
     const std::size_t n = 256;
     std::vector<crypto::PeerId> ids;
