@@ -56,7 +56,8 @@ struct TempDir {
     std::filesystem::path path;
     TempDir() {
         path = std::filesystem::temp_directory_path() /
-               ("swarmd-sapo-engine-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+               ("swarmd-sapo-engine-" + std::to_string(::getpid()) + "-" +
+                std::to_string(std::rand()));
         std::filesystem::create_directories(path);
     }
     ~TempDir() { std::filesystem::remove_all(path); }
@@ -102,7 +103,9 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
     Run run;
     auto engine = std::make_unique<SapoEngine>(
         spec, choose_policy(spec, ""), author, options, io,
-        [&](std::uint64_t round, Bytes batch) { run.published.emplace_back(round, std::move(batch)); },
+        [&](std::uint64_t round, Bytes batch) {
+            run.published.emplace_back(round, std::move(batch));
+        },
         [&](const SapoProgress& p) { run.progress.push_back(p); },
         [&](SharedWeights w) {
             run.committed = std::move(w);
@@ -116,8 +119,9 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
         o.group_size = 4;
         o.sampler.local = 2;
         o.mix = rl::TaskMix::one_family(rl::Family::add, 0);
-        rl::SwarmNode other(peer_name(), rl::Policy(rl::PolicyOptions{}.d_model(16).layers(1).heads(2).max_len(24)),
-                            o, 7);
+        rl::SwarmNode other(
+            peer_name(), rl::Policy(rl::PolicyOptions{}.d_model(16).layers(1).heads(2).max_len(24)),
+            o, 7);
         auto checked = rl::check_batch(other.generate(1), {});
         REQUIRE(checked);
         engine->receive(std::move(checked.value()));
@@ -177,7 +181,9 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
     Run again;
     engine = std::make_unique<SapoEngine>(
         spec, choose_policy(spec, ""), author, options, io,
-        [&](std::uint64_t round, Bytes batch) { again.published.emplace_back(round, std::move(batch)); },
+        [&](std::uint64_t round, Bytes batch) {
+            again.published.emplace_back(round, std::move(batch));
+        },
         [&](const SapoProgress& p) { again.progress.push_back(p); },
         [&](SharedWeights w) {
             again.committed = std::move(w);
