@@ -25,16 +25,22 @@ constexpr std::size_t kCommitmentFixed = 8 + 32 + 8;
 constexpr std::size_t kMaxCommitmentResponse = 1 + kCommitmentFixed + kMaxPolicyNameBytes;
 
 class MergeCategory : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "merge"; }
     std::string message(int c) const override {
         switch (static_cast<MergeErrc>(c)) {
-            case MergeErrc::bad_request: return "bad merge request";
-            case MergeErrc::not_committed: return "the peer has not committed to merge weights";
-            case MergeErrc::not_held: return "the peer does not hold those weights";
-            case MergeErrc::malformed_response: return "malformed merge response";
-            case MergeErrc::size_mismatch: return "weights of another architecture";
-            case MergeErrc::hash_mismatch: return "weights do not match their commitment";
+            case MergeErrc::bad_request:
+                return "bad merge request";
+            case MergeErrc::not_committed:
+                return "the peer has not committed to merge weights";
+            case MergeErrc::not_held:
+                return "the peer does not hold those weights";
+            case MergeErrc::malformed_response:
+                return "malformed merge response";
+            case MergeErrc::size_mismatch:
+                return "weights of another architecture";
+            case MergeErrc::hash_mismatch:
+                return "weights do not match their commitment";
         }
         return "unknown merge error";
     }
@@ -98,55 +104,59 @@ Result<WeightsCommitment> decode_commitment(ByteSpan bytes) {
 }
 
 void serve_merge(net::Host& host, Bytes swarm_id, MergeServer server) {
-    host.set_handler(std::string(kMergeProtocol), [swarm_id, server](std::shared_ptr<net::Stream> stream)
-                                                      -> asio::awaitable<void> {
-        stream->set_deadline(std::chrono::steady_clock::now() + kMergeExchangeTimeout);
-        auto req = co_await stream->read_length_prefixed(kMaxRequest);
-        const bool ours = req && req.value().size() > kSwarmIdSize &&
-                          std::equal(swarm_id.begin(), swarm_id.end(), req.value().begin());
-        if (!ours) {
-            stream->reset();
-            co_return;
-        }
-        const ByteSpan body = ByteSpan(req.value()).subspan(kSwarmIdSize + 1);
-        const std::uint8_t kind = req.value()[kSwarmIdSize];
-        if (kind == kCommitmentRequest && body.empty()) {
-            const auto c = server.commitment ? server.commitment() : std::nullopt;
-            Bytes response{c ? kOk : kNone};
-            if (c) append(response, encode_commitment(*c));
-            if (co_await stream->write_length_prefixed(response)) stream->close_write();
-            co_return;
-        }
-        if (kind != kWeightsRequest || body.size() != 32) {
-            stream->reset();
-            co_return;
-        }
-        crypto::Digest hash;
-        std::memcpy(hash.data(), body.data(), 32);
-        // Held by shared pointer: the coroutine keeps the weights alive while it writes.
-        const SharedWeights weights = server.weights ? server.weights(hash) : nullptr;
-        Bytes header{weights ? kOk : kNone};
-        put_u64(header, weights ? weights->size() : 0);
-        if (!co_await stream->write_length_prefixed(header)) co_return;
-        if (weights) {
-            std::span<const float> all(*weights);
-            for (std::size_t i = 0; i < all.size(); i += kMergeChunkFloats) {
-                const auto chunk = all.subspan(i, std::min(kMergeChunkFloats, all.size() - i));
-                const ByteSpan raw(reinterpret_cast<const std::uint8_t*>(chunk.data()), chunk.size_bytes());
-                if (!co_await stream->write_length_prefixed(raw)) co_return;
+    host.set_handler(
+        std::string(kMergeProtocol),
+        [swarm_id, server](std::shared_ptr<net::Stream> stream) -> asio::awaitable<void> {
+            stream->set_deadline(std::chrono::steady_clock::now() + kMergeExchangeTimeout);
+            auto req = co_await stream->read_length_prefixed(kMaxRequest);
+            const bool ours = req && req.value().size() > kSwarmIdSize &&
+                              std::equal(swarm_id.begin(), swarm_id.end(), req.value().begin());
+            if (!ours) {
+                stream->reset();
+                co_return;
             }
-        }
-        stream->close_write();
-    });
+            const ByteSpan body = ByteSpan(req.value()).subspan(kSwarmIdSize + 1);
+            const std::uint8_t kind = req.value()[kSwarmIdSize];
+            if (kind == kCommitmentRequest && body.empty()) {
+                const auto c = server.commitment ? server.commitment() : std::nullopt;
+                Bytes response{c ? kOk : kNone};
+                if (c) append(response, encode_commitment(*c));
+                if (co_await stream->write_length_prefixed(response)) stream->close_write();
+                co_return;
+            }
+            if (kind != kWeightsRequest || body.size() != 32) {
+                stream->reset();
+                co_return;
+            }
+            crypto::Digest hash;
+            std::memcpy(hash.data(), body.data(), 32);
+            // Held by shared pointer: the coroutine keeps the weights alive while it writes.
+            const SharedWeights weights = server.weights ? server.weights(hash) : nullptr;
+            Bytes header{weights ? kOk : kNone};
+            put_u64(header, weights ? weights->size() : 0);
+            if (!co_await stream->write_length_prefixed(header)) co_return;
+            if (weights) {
+                std::span<const float> all(*weights);
+                for (std::size_t i = 0; i < all.size(); i += kMergeChunkFloats) {
+                    const auto chunk = all.subspan(i, std::min(kMergeChunkFloats, all.size() - i));
+                    const ByteSpan raw(reinterpret_cast<const std::uint8_t*>(chunk.data()),
+                                       chunk.size_bytes());
+                    if (!co_await stream->write_length_prefixed(raw)) co_return;
+                }
+            }
+            stream->close_write();
+        });
 }
 
-asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host, const crypto::PeerId& peer,
+asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host,
+                                                            const crypto::PeerId& peer,
                                                             Bytes swarm_id) {
     auto stream = co_await host.open_stream(peer, std::string(kMergeProtocol));
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     s.set_deadline(std::chrono::steady_clock::now() + kMergeExchangeTimeout);
-    if (auto w = co_await s.write_length_prefixed(request(swarm_id, kCommitmentRequest)); !w) co_return w.error();
+    if (auto w = co_await s.write_length_prefixed(request(swarm_id, kCommitmentRequest)); !w)
+        co_return w.error();
     s.close_write();
     auto response = co_await s.read_length_prefixed(kMaxCommitmentResponse);
     if (!response) co_return response.error();
@@ -157,9 +167,9 @@ asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host, con
     co_return decode_commitment(ByteSpan(r).subspan(1));
 }
 
-asio::awaitable<Result<std::vector<float>>> fetch_weights(net::Host& host, const crypto::PeerId& peer,
-                                                          Bytes swarm_id, const crypto::Digest& hash,
-                                                          std::string policy, std::uint64_t parameters) {
+asio::awaitable<Result<std::vector<float>>> fetch_weights(
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, const crypto::Digest& hash,
+    std::string policy, std::uint64_t parameters) {
     auto stream = co_await host.open_stream(peer, std::string(kMergeProtocol));
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
@@ -174,7 +184,8 @@ asio::awaitable<Result<std::vector<float>>> fetch_weights(net::Host& host, const
     if (header.value()[0] == kNone) co_return MergeErrc::not_held;
     if (header.value()[0] != kOk) co_return MergeErrc::malformed_response;
     // The count is checked against our own architecture before anything is allocated.
-    if (get_u64(ByteSpan(header.value()).subspan(1)) != parameters) co_return MergeErrc::size_mismatch;
+    if (get_u64(ByteSpan(header.value()).subspan(1)) != parameters)
+        co_return MergeErrc::size_mismatch;
     std::vector<float> out(parameters);
     std::size_t received = 0;
     while (received < parameters) {

@@ -80,12 +80,9 @@ boost::asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& ho
                                                                    Bytes swarm_id);
 // Weights with `hash`, which must have exactly `parameters` floats (our architecture's count)
 // and hash to `hash` under `policy`.
-boost::asio::awaitable<Result<std::vector<float>>> fetch_weights(net::Host& host,
-                                                                 const crypto::PeerId& peer,
-                                                                 Bytes swarm_id,
-                                                                 const crypto::Digest& hash,
-                                                                 std::string policy,
-                                                                 std::uint64_t parameters);
+boost::asio::awaitable<Result<std::vector<float>>> fetch_weights(
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, const crypto::Digest& hash,
+    std::string policy, std::uint64_t parameters);
 
 }  // namespace swarmd::node
 

@@ -41,12 +41,14 @@ rl::TaskMix task_mix(const SapoSpec& sapo) {
 }
 
 rl::PolicyOptions policy_options(const TransformerShape& s) {
-    return rl::PolicyOptions{}.d_model(s.d_model).layers(s.layers).heads(s.heads).max_len(s.max_len);
+    return rl::PolicyOptions{}.d_model(s.d_model).layers(s.layers).heads(s.heads).max_len(
+        s.max_len);
 }
 
 bool same_shape(const rl::Policy& p, const TransformerShape& s) {
     const auto& o = p->options();
-    return o.d_model() == s.d_model && o.layers() == s.layers && o.heads() == s.heads && o.max_len() == s.max_len;
+    return o.d_model() == s.d_model && o.layers() == s.layers && o.heads() == s.heads &&
+           o.max_len() == s.max_len;
 }
 
 // Checkpoints are written beside and renamed, so a crash leaves the old one or the new one.
@@ -73,7 +75,8 @@ const PolicySpec& choose_policy(const Spec& spec, const std::string& name) {
         if (p.name == name) return p;
         names += (names.empty() ? "" : ", ") + p.name;
     }
-    throw std::runtime_error("policy \"" + name + "\" is not in the spec (it lists: " + names + ")");
+    throw std::runtime_error("policy \"" + name + "\" is not in the spec (it lists: " + names +
+                             ")");
 }
 
 SapoEngine::SapoEngine(const Spec& spec, const PolicySpec& policy, std::string author,
@@ -145,11 +148,13 @@ void SapoEngine::prepare() {
     // name), made once and cached, so a restart does not redo the warm-up.
     const auto base_path = m_options.dir / ("base-" + name + ".pt");
     std::optional<rl::Policy> base;
-    if (auto loaded = rl::load_policy(base_path); loaded && same_shape(loaded.value(), m_policy_spec.shape)) {
+    if (auto loaded = rl::load_policy(base_path);
+        loaded && same_shape(loaded.value(), m_policy_spec.shape)) {
         base = loaded.value();
         log->info("base policy {} loaded from {}", name, base_path.string());
     } else {
-        const auto seed = rl::mix_seed({static_cast<std::uint64_t>(m_spec.seed), name_word(name), kBaseSeedTag});
+        const auto seed =
+            rl::mix_seed({static_cast<std::uint64_t>(m_spec.seed), name_word(name), kBaseSeedTag});
         torch::manual_seed(seed);
         base = rl::Policy(policy_options(m_policy_spec.shape));
         rl::WarmupOptions w;
@@ -182,7 +187,8 @@ void SapoEngine::prepare() {
     o.pool.future_window = static_cast<std::uint64_t>(sapo.staleness);
     o.mix = task_mix(sapo);
     o.consume_external = true;
-    const auto node_seed = rl::mix_seed({static_cast<std::uint64_t>(m_spec.seed), name_word(m_author)});
+    const auto node_seed =
+        rl::mix_seed({static_cast<std::uint64_t>(m_spec.seed), name_word(m_author)});
     m_node = std::make_unique<rl::SwarmNode>(m_author, *base, o, node_seed);
 
     // Resume the policy a previous run of this node saved (same architecture only).
@@ -190,8 +196,8 @@ void SapoEngine::prepare() {
     if (!read_file(m_options.dir / "state.json", state_bytes, kMaxStateFile)) {
         auto j = nlohmann::json::parse(state_bytes.begin(), state_bytes.end(), nullptr, false);
         auto saved = rl::load_policy(m_options.dir / "policy.pt");
-        if (j.is_object() && j.value("policy", "") == name && j["round"].is_number_unsigned() && saved &&
-            same_shape(saved.value(), m_policy_spec.shape)) {
+        if (j.is_object() && j.value("policy", "") == name && j["round"].is_number_unsigned() &&
+            saved && same_shape(saved.value(), m_policy_spec.shape)) {
             rl::load_parameters(m_node->policy(), rl::flatten_parameters(saved.value()));
             const auto round = j["round"].get<std::uint64_t>();
             m_round = round + 1;
@@ -220,7 +226,8 @@ void SapoEngine::step() {
     // Self-pacing, not a barrier: wait only while ahead of the slowest recently active author
     // by more than half the staleness window, so that our rollouts stay usable to it.
     const auto floor = m_floor.load();
-    const auto lead = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.sapo.staleness) / 2);
+    const auto lead =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.sapo.staleness) / 2);
     if (floor >= 0 && r > static_cast<std::uint64_t>(floor) + lead) {
         schedule_step(SapoEngineOptions::kPacingRecheck);
         return;
@@ -228,15 +235,19 @@ void SapoEngine::step() {
     const auto started = std::chrono::steady_clock::now();
     m_progress.phase = "training";
     auto batch = m_node->generate(r);
-    asio::post(m_io, [publish = m_publish, r, b = std::move(batch)]() mutable { publish(r, std::move(b)); });
+    asio::post(m_io, [publish = m_publish, r, b = std::move(batch)]() mutable {
+        publish(r, std::move(b));
+    });
     const auto stats = m_node->train(r);
 
-    const double reward = stats.local_rollouts ? stats.local_reward / static_cast<double>(stats.local_rollouts) : 0.0;
+    const double reward =
+        stats.local_rollouts ? stats.local_reward / static_cast<double>(stats.local_rollouts) : 0.0;
     m_progress.round = r;
     m_progress.reward = reward;
     m_recent.push_back(reward);
     if (m_recent.size() > kRecentRounds) m_recent.erase(m_recent.begin());
-    m_progress.recent_reward = std::accumulate(m_recent.begin(), m_recent.end(), 0.0) / m_recent.size();
+    m_progress.recent_reward =
+        std::accumulate(m_recent.begin(), m_recent.end(), 0.0) / m_recent.size();
     m_progress.cumulative_reward += reward;
     m_progress.loss = stats.grpo.loss;
     m_progress.rollouts += stats.local_rollouts;
@@ -247,17 +258,19 @@ void SapoEngine::step() {
     m_round = r + 1;
     if (r % m_options.checkpoint_every == 0) save_state();
     report();
-    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     schedule_step(std::max(std::chrono::milliseconds(0), m_options.round_interval - spent));
 }
 
 void SapoEngine::commit() {
     m_committed = true;
     save_state();
-    auto weights = std::make_shared<const std::vector<float>>(rl::flatten_parameters(m_node->policy()));
-    category_logger("merge")->info("round {} reached: committing policy {} ({})", m_spec.merge_round,
-                                   m_policy_spec.name,
-                                   crypto::hex_encode(weights_hash(m_policy_spec.name, *weights)).substr(0, 16));
+    auto weights =
+        std::make_shared<const std::vector<float>>(rl::flatten_parameters(m_node->policy()));
+    category_logger("merge")->info(
+        "round {} reached: committing policy {} ({})", m_spec.merge_round, m_policy_spec.name,
+        crypto::hex_encode(weights_hash(m_policy_spec.name, *weights)).substr(0, 16));
     m_progress.phase = "committed";
     report();
     asio::post(m_io, [handler = m_on_commit, w = std::move(weights)] { handler(w); });
@@ -271,16 +284,21 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         std::sort(outcome.participants.begin(), outcome.participants.end());
         nlohmann::json participants = nlohmann::json::array();
         for (auto& i : inputs) {
-            participants.push_back({{"peer_id", i.peer.to_base58()}, {"hash", crypto::hex_encode(i.hash)}});
+            participants.push_back(
+                {{"peer_id", i.peer.to_base58()}, {"hash", crypto::hex_encode(i.hash)}});
         }
         const auto merged = average_weights(std::move(inputs));
         outcome.hash = weights_hash(m_policy_spec.name, merged);
 
         rl::Policy policy = rl::clone_policy(m_node->policy());
         rl::load_parameters(policy, merged);
-        const auto accuracy = rl::greedy_accuracy(policy, task_mix(m_spec.sapo), SapoEngineOptions::kEvalPerEntry,
-                                                  static_cast<std::uint64_t>(m_spec.seed));
-        outcome.accuracy = accuracy.empty() ? 0.0 : std::accumulate(accuracy.begin(), accuracy.end(), 0.0) / accuracy.size();
+        const auto accuracy =
+            rl::greedy_accuracy(policy, task_mix(m_spec.sapo), SapoEngineOptions::kEvalPerEntry,
+                                static_cast<std::uint64_t>(m_spec.seed));
+        outcome.accuracy =
+            accuracy.empty()
+                ? 0.0
+                : std::accumulate(accuracy.begin(), accuracy.end(), 0.0) / accuracy.size();
 
         const auto final_dir = m_options.dir.parent_path() / "final";
         std::filesystem::create_directories(final_dir);
@@ -298,10 +316,13 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         if (auto ec = write_file_atomic(final_dir / "manifest.json", as_bytes(text), 0644)) {
             category_logger("merge")->error("cannot write the merge manifest: {}", ec.message());
         }
-        category_logger("merge")->info("merged policy {} from {} nodes: hash {} greedy accuracy {:.3f}",
-                                       m_policy_spec.name, outcome.participants.size(),
-                                       crypto::hex_encode(outcome.hash).substr(0, 16), outcome.accuracy);
-        asio::post(m_io, [done = std::move(done), o = std::move(outcome)]() mutable { done(std::move(o)); });
+        category_logger("merge")->info(
+            "merged policy {} from {} nodes: hash {} greedy accuracy {:.3f}", m_policy_spec.name,
+            outcome.participants.size(), crypto::hex_encode(outcome.hash).substr(0, 16),
+            outcome.accuracy);
+        asio::post(m_io, [done = std::move(done), o = std::move(outcome)]() mutable {
+            done(std::move(o));
+        });
     });
 }
 

@@ -62,7 +62,7 @@ struct SapoEngineOptions {
     static constexpr std::chrono::milliseconds kPacingRecheck{20};
     static constexpr int kEvalPerEntry = 16;
 
-    std::filesystem::path dir;  // <data dir>/sapo
+    std::filesystem::path dir;                                         // <data dir>/sapo
     std::chrono::milliseconds round_interval = kDefaultRoundInterval;  // minimum time per round
     std::uint64_t checkpoint_every = kDefaultCheckpointEvery;
 };
@@ -72,16 +72,16 @@ struct SapoEngineOptions {
 const PolicySpec& choose_policy(const Spec& spec, const std::string& name);
 
 class SapoEngine {
-public:
+  public:
     using PublishHandler = std::function<void(std::uint64_t round, Bytes batch)>;
     using ProgressHandler = std::function<void(const SapoProgress&)>;
     using CommitHandler = std::function<void(SharedWeights weights)>;
     using MergedHandler = std::function<void(SapoMergeOutcome)>;
 
     // `author` is the node's base58 peer id (the rollout batches' author field).
-    SapoEngine(const Spec& spec, const PolicySpec& policy, std::string author, SapoEngineOptions options,
-               boost::asio::io_context& io, PublishHandler publish, ProgressHandler progress,
-               CommitHandler commit);
+    SapoEngine(const Spec& spec, const PolicySpec& policy, std::string author,
+               SapoEngineOptions options, boost::asio::io_context& io, PublishHandler publish,
+               ProgressHandler progress, CommitHandler commit);
     ~SapoEngine();
 
     // Starts the compute thread: the base policy is loaded from the data dir or made by the
@@ -107,7 +107,7 @@ public:
     const PolicySpec& policy_spec() const noexcept { return m_policy_spec; }
     std::uint64_t parameter_count() const noexcept { return m_parameters.load(); }
 
-private:
+  private:
     void prepare();
     void step();
     void schedule_step(std::chrono::milliseconds delay);

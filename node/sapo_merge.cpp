@@ -18,8 +18,9 @@ std::vector<float> average_weights(std::vector<MergeInput> inputs) {
     return sum;
 }
 
-MergeCoordinator::MergeCoordinator(crypto::PeerId self, std::string policy, std::uint64_t parameters,
-                                   std::uint64_t merge_round, Options options)
+MergeCoordinator::MergeCoordinator(crypto::PeerId self, std::string policy,
+                                   std::uint64_t parameters, std::uint64_t merge_round,
+                                   Options options)
     : m_self(std::move(self)),
       m_policy(std::move(policy)),
       m_parameters(parameters),
@@ -40,7 +41,8 @@ void MergeCoordinator::commit(SharedWeights weights, Clock::time_point now) {
 
 void MergeCoordinator::heard(const crypto::PeerId& peer, const std::string& policy,
                              const std::optional<WeightsCommitment>& commitment,
-                             const std::vector<crypto::PeerId>& merged_from, Clock::time_point now) {
+                             const std::vector<crypto::PeerId>& merged_from,
+                             Clock::time_point now) {
     if (peer == m_self || policy != m_policy) return;
     Peer& p = m_peers[peer];
     p.last_heard = now;
@@ -101,7 +103,8 @@ std::vector<crypto::PeerId> MergeCoordinator::pending(Clock::time_point now) con
 
 std::optional<std::vector<MergeInput>> MergeCoordinator::due(Clock::time_point now) {
     if (!m_own || m_merge_in_progress) return std::nullopt;
-    if (!pending(now).empty() && now - m_committed_at < m_options.wait_for_peers) return std::nullopt;
+    if (!pending(now).empty() && now - m_committed_at < m_options.wait_for_peers)
+        return std::nullopt;
     std::map<crypto::PeerId, crypto::Digest> set{{m_self, m_own->hash}};
     for (const auto& [id, peer] : m_peers) {
         if (peer.commitment && weights(peer.commitment->hash)) set[id] = peer.commitment->hash;
@@ -114,7 +117,8 @@ std::optional<std::vector<MergeInput>> MergeCoordinator::due(Clock::time_point n
     return inputs;
 }
 
-void MergeCoordinator::merged(std::vector<crypto::PeerId> participants, const crypto::Digest& hash) {
+void MergeCoordinator::merged(std::vector<crypto::PeerId> participants,
+                              const crypto::Digest& hash) {
     m_merge_in_progress = false;
     m_participants = std::move(participants);
     m_merged_hash = hash;

@@ -43,7 +43,7 @@ struct MergeCoordinatorOptions {
 };
 
 class MergeCoordinator {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
     using Options = MergeCoordinatorOptions;
 
@@ -89,7 +89,7 @@ public:
     // Peers of our group heard from recently that we still wait for.
     std::vector<crypto::PeerId> pending(Clock::time_point now) const;
 
-private:
+  private:
     struct Peer {
         Clock::time_point last_heard{};
         std::optional<WeightsCommitment> commitment;

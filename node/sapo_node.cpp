@@ -35,7 +35,8 @@ std::optional<crypto::Digest> digest_from_hex(const std::string& text) {
 }  // namespace
 
 SapoNode::SapoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, const Spec& spec,
-                   const SwarmId& swarm_id, crypto::PeerId self, Metrics& metrics, SapoNodeOptions options)
+                   const SwarmId& swarm_id, crypto::PeerId self, Metrics& metrics,
+                   SapoNodeOptions options)
     : m_io(io),
       m_host(host),
       m_pubsub(pubsub),
@@ -46,17 +47,21 @@ SapoNode::SapoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, c
       m_options(std::move(options)),
       m_alone_timer(io),
       m_merge_timer(io),
-      m_batches_in(metrics.counter("swarmd_rollout_batches_received_total", "Rollout batches accepted from peers")),
-      m_batches_out(metrics.counter("swarmd_rollout_batches_published_total", "Rollout batches published")),
+      m_batches_in(metrics.counter("swarmd_rollout_batches_received_total",
+                                   "Rollout batches accepted from peers")),
+      m_batches_out(
+          metrics.counter("swarmd_rollout_batches_published_total", "Rollout batches published")),
       m_batches_rejected(metrics.counter("swarmd_rollout_batches_rejected_total",
                                          "Rollout batches rejected (malformed, lying, off-spec)")),
-      m_batches_ignored(metrics.counter("swarmd_rollout_batches_ignored_total",
-                                        "Rollout batches ignored (duplicate or outside the round window)")) {
+      m_batches_ignored(
+          metrics.counter("swarmd_rollout_batches_ignored_total",
+                          "Rollout batches ignored (duplicate or outside the round window)")) {
     const auto& sapo = spec.sapo;
     // The caps follow the spec: a batch is at most `local` groups of `completions` rollouts of
     // at most `max_tokens` tokens, and fits in one gossip message.
     m_limits.max_groups = static_cast<std::size_t>(std::max<std::int64_t>(1, sapo.local));
-    m_limits.max_completions = static_cast<std::size_t>(std::max<std::int64_t>(2, sapo.completions));
+    m_limits.max_completions =
+        static_cast<std::size_t>(std::max<std::int64_t>(2, sapo.completions));
     m_limits.max_tokens = static_cast<std::size_t>(sapo.max_tokens);
     m_limits.max_bytes = net::gossipsub::Options::kMaxRpcSize - kGossipOverhead;
     for (const auto& name : sapo.families) {
@@ -84,20 +89,24 @@ SapoNode::~SapoNode() { stop(); }
 std::string SapoNode::topic() const { return rollouts_topic(m_swarm_id); }
 
 void SapoNode::start() {
-    m_pubsub.set_validator(topic(), [this](const net::gossipsub::Delivery& d) { return validate(d); });
+    m_pubsub.set_validator(topic(),
+                           [this](const net::gossipsub::Delivery& d) { return validate(d); });
     m_pubsub.subscribe(topic(), [this](const net::gossipsub::Delivery& d) { deliver(d); });
     if (!m_engine) return;
     const Bytes swarm_id(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
     serve_merge(m_host, swarm_id,
                 MergeServer{[this] { return m_merge ? m_merge->own_commitment() : std::nullopt; },
-                            [this](const crypto::Digest& h) { return m_merge ? m_merge->weights(h) : nullptr; }});
+                            [this](const crypto::Digest& h) {
+                                return m_merge ? m_merge->weights(h) : nullptr;
+                            }});
     m_engine->start();
     // A node that stays alone trains alone after a while.
     m_alone_timer.expires_after(m_options.train_alone_after);
     m_alone_timer.async_wait([this](boost::system::error_code ec) {
         if (ec || m_begun || m_stopping) return;
-        category_logger("node")->warn("no peer after {} s: training alone",
-                                      std::chrono::duration_cast<std::chrono::seconds>(m_options.train_alone_after).count());
+        category_logger("node")->warn(
+            "no peer after {} s: training alone",
+            std::chrono::duration_cast<std::chrono::seconds>(m_options.train_alone_after).count());
         m_begun = true;
         m_engine->begin();
     });
@@ -106,7 +115,8 @@ void SapoNode::start() {
 void SapoNode::peer_identified() {
     if (!m_engine || m_begun || m_stopping) return;
     m_begun = true;
-    category_logger("node")->info("joined the swarm: SAPO rounds start once the base policy is ready");
+    category_logger("node")->info(
+        "joined the swarm: SAPO rounds start once the base policy is ready");
     m_engine->begin();
 }
 
@@ -122,18 +132,21 @@ Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
     auto checked = rl::check_batch(d.data, m_limits);
     const auto reject = [&](std::string_view why) {
         m_batches_rejected.add();
-        category_logger("rl")->debug("rollout batch rejected: {} peer={}", why, d.received_from.to_base58());
+        category_logger("rl")->debug("rollout batch rejected: {} peer={}", why,
+                                     d.received_from.to_base58());
         return Validation::reject;
     };
     if (!checked) return reject(checked.error().message());
     auto& batch = checked.value();
     if (batch.author != d.author.to_base58()) return reject("author is not the signer");
-    if (batch.round == 0 || batch.round > static_cast<std::uint64_t>(m_spec.merge_round)) return reject("round");
+    if (batch.round == 0 || batch.round > static_cast<std::uint64_t>(m_spec.merge_round))
+        return reject("round");
     for (const auto& g : batch.groups) {
         if (g.group.completions.size() != static_cast<std::size_t>(m_spec.sapo.completions)) {
             return reject("group size");
         }
-        if (!m_mix.contains({g.group.task.family, g.group.task.level})) return reject("task outside the spec");
+        if (!m_mix.contains({g.group.task.family, g.group.task.level}))
+            return reject("task outside the spec");
     }
     // Rewards were recomputed here: a batch that lies about them is not forwarded.
     if (batch.lied > 0) return reject("claimed rewards differ from the recomputed ones");
@@ -179,7 +192,8 @@ void SapoNode::publish(std::uint64_t round, Bytes batch) {
     if (published) {
         m_batches_out.add();
     } else {
-        category_logger("gossip")->debug("rollout publish failed at round {}: {}", round, published.error().message());
+        category_logger("gossip")->debug("rollout publish failed at round {}: {}", round,
+                                         published.error().message());
     }
 }
 
@@ -218,16 +232,18 @@ void SapoNode::on_progress(const SapoProgress& p) {
     m_progress = p;
     update_floor();
     if ((new_round && (p.round % 10 == 0 || p.round == 1)) || phase_changed) {
-        category_logger("train")->info("round {}/{} reward {:.3f} (last 10: {:.3f}) external {} peers {} [{}]",
-                                       p.round, m_spec.merge_round, p.reward, p.recent_reward, p.external_used,
-                                       m_host.connection_count(), m_merge ? m_merge->state() : p.phase);
+        category_logger("train")->info(
+            "round {}/{} reward {:.3f} (last 10: {:.3f}) external {} peers {} [{}]", p.round,
+            m_spec.merge_round, p.reward, p.recent_reward, p.external_used,
+            m_host.connection_count(), m_merge ? m_merge->state() : p.phase);
     }
 }
 
 void SapoNode::on_commit(SharedWeights weights) {
     if (m_stopping) return;
     const auto& policy = m_engine->policy_spec().name;
-    m_merge.emplace(m_self, policy, weights->size(), static_cast<std::uint64_t>(m_spec.merge_round), m_options.merge);
+    m_merge.emplace(m_self, policy, weights->size(), static_cast<std::uint64_t>(m_spec.merge_round),
+                    m_options.merge);
     m_merge->commit(std::move(weights), Clock::now());
     for (const auto& [peer, beat] : m_beats) feed_coordinator(peer);
     publish_heartbeat();
@@ -251,7 +267,8 @@ void SapoNode::on_commit(SharedWeights weights) {
 void SapoNode::feed_coordinator(const crypto::PeerId& peer) {
     const auto it = m_beats.find(peer);
     if (!m_merge || it == m_beats.end()) return;
-    m_merge->heard(peer, it->second.policy, it->second.commitment, it->second.merged_from, it->second.at);
+    m_merge->heard(peer, it->second.policy, it->second.commitment, it->second.merged_from,
+                   it->second.at);
 }
 
 void SapoNode::merge_tick() {
@@ -283,16 +300,19 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
             const auto parameters = m_engine->parameter_count();
             for (const auto& source : f.sources) {
                 if (!m_host.connection_to(source)) continue;
-                auto w = co_await fetch_weights(m_host, source, swarm_id, f.hash, policy, parameters);
+                auto w =
+                    co_await fetch_weights(m_host, source, swarm_id, f.hash, policy, parameters);
                 if (m_stopping || !m_merge) co_return;
                 if (w) {
-                    category_logger("merge")->debug("weights of {} fetched peer={}", f.author.to_base58(),
-                                                    source.to_base58());
-                    m_merge->weights_arrived(f.hash, std::make_shared<const std::vector<float>>(std::move(w.value())));
+                    category_logger("merge")->debug("weights of {} fetched peer={}",
+                                                    f.author.to_base58(), source.to_base58());
+                    m_merge->weights_arrived(
+                        f.hash, std::make_shared<const std::vector<float>>(std::move(w.value())));
                     co_return;
                 }
-                category_logger("merge")->debug("weights of {} not fetched: {} peer={}", f.author.to_base58(),
-                                                w.error().message(), source.to_base58());
+                category_logger("merge")->debug("weights of {} not fetched: {} peer={}",
+                                                f.author.to_base58(), w.error().message(),
+                                                source.to_base58());
             }
             if (m_merge) m_merge->fetch_failed(f.hash, Clock::now());
         },
@@ -305,8 +325,10 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
     if (author == m_self) return;
     PeerBeat beat;
     beat.at = Clock::now();
-    if (auto p = j.find("policy"); p != j.end() && p->is_string()) beat.policy = p->get<std::string>();
-    if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned()) beat.round = r->get<std::uint64_t>();
+    if (auto p = j.find("policy"); p != j.end() && p->is_string())
+        beat.policy = p->get<std::string>();
+    if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned())
+        beat.round = r->get<std::uint64_t>();
     if (auto r = j.find("reward"); r != j.end() && r->is_number()) beat.reward = r->get<double>();
     if (auto c = j.find("commit"); c != j.end() && c->is_object()) {
         const auto hash = digest_from_hex(c->value("hash", ""));
@@ -342,7 +364,8 @@ void SapoNode::heartbeat(json& beat) const {
     beat["accuracy"] = m_merged ? m_merged->accuracy : -1.0;
     if (m_merge && m_merge->own_commitment()) {
         const auto& c = *m_merge->own_commitment();
-        beat["commit"] = {{"hash", crypto::hex_encode(c.hash)}, {"round", c.round}, {"parameters", c.parameters}};
+        beat["commit"] = {
+            {"hash", crypto::hex_encode(c.hash)}, {"round", c.round}, {"parameters", c.parameters}};
         json from = json::array();
         for (const auto& p : m_merge->participants()) {
             if (from.size() >= kMaxMergedFromInBeat) break;
@@ -376,8 +399,10 @@ void SapoNode::status(json& j) const {
     j["rollout_batches_out"] = m_batches_out.value();
     j["rollout_batches_rejected"] = m_batches_rejected.value();
     j["rollout_batches_ignored"] = m_batches_ignored.value();
-    j["pool"] = {{"accepted", m_progress.pool.accepted}, {"stale", m_progress.pool.stale},
-                 {"duplicate", m_progress.pool.duplicate}, {"lied", m_progress.pool.lied}};
+    j["pool"] = {{"accepted", m_progress.pool.accepted},
+                 {"stale", m_progress.pool.stale},
+                 {"duplicate", m_progress.pool.duplicate},
+                 {"lied", m_progress.pool.lied}};
     json participants = json::array();
     if (m_merge) {
         for (const auto& p : m_merge->participants()) participants.push_back(p.to_base58());
@@ -389,7 +414,9 @@ void SapoNode::status(json& j) const {
     j["merge_participants"] = participants;
     json group = json::object();
     for (const auto& [peer, beat] : m_beats) {
-        group[peer.to_base58()] = {{"policy", beat.policy}, {"round", beat.round}, {"reward", beat.reward},
+        group[peer.to_base58()] = {{"policy", beat.policy},
+                                   {"round", beat.round},
+                                   {"reward", beat.reward},
                                    {"committed", beat.commitment.has_value()}};
     }
     j["sapo_peers"] = group;
@@ -397,13 +424,17 @@ void SapoNode::status(json& j) const {
 
 void SapoNode::update_metrics() {
     if (!m_engine) return;
-    m_metrics.gauge("swarmd_round", "Rounds completed by this node").set(static_cast<double>(m_progress.round));
+    m_metrics.gauge("swarmd_round", "Rounds completed by this node")
+        .set(static_cast<double>(m_progress.round));
     m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
-    m_metrics.gauge("swarmd_sapo_reward", "Mean reward of the last round's local rollouts").set(m_progress.reward);
-    m_metrics.gauge("swarmd_sapo_reward_recent", "Mean local reward over the last 10 rounds").set(m_progress.recent_reward);
+    m_metrics.gauge("swarmd_sapo_reward", "Mean reward of the last round's local rollouts")
+        .set(m_progress.reward);
+    m_metrics.gauge("swarmd_sapo_reward_recent", "Mean local reward over the last 10 rounds")
+        .set(m_progress.recent_reward);
     m_metrics.gauge("swarmd_sapo_cumulative_reward", "Sum of the per-round mean local rewards")
         .set(m_progress.cumulative_reward);
-    m_metrics.gauge("swarmd_sapo_rollouts", "Local rollouts generated").set(static_cast<double>(m_progress.rollouts));
+    m_metrics.gauge("swarmd_sapo_rollouts", "Local rollouts generated")
+        .set(static_cast<double>(m_progress.rollouts));
     m_metrics.gauge("swarmd_sapo_external_groups_used", "External rollout groups trained on")
         .set(static_cast<double>(m_progress.external_used));
     m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)")

@@ -37,8 +37,8 @@ struct SapoNodeOptions {
     static constexpr std::chrono::milliseconds kDefaultMergeTick{500};
     static constexpr std::chrono::seconds kDefaultAuthorActive{5};
 
-    bool relay_only = false;  // a bootstrap node validates and relays; it trains nothing
-    std::string policy;       // the architecture to run; empty: the spec's first
+    bool relay_only = false;    // a bootstrap node validates and relays; it trains nothing
+    std::string policy;         // the architecture to run; empty: the spec's first
     std::filesystem::path dir;  // <data dir>/sapo
     std::chrono::milliseconds round_interval = SapoEngineOptions::kDefaultRoundInterval;
     std::chrono::milliseconds train_alone_after = kDefaultTrainAloneAfter;
@@ -48,11 +48,12 @@ struct SapoNodeOptions {
 };
 
 class SapoNode {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     SapoNode(boost::asio::io_context& io, net::Host& host, net::Pubsub& pubsub, const Spec& spec,
-             const SwarmId& swarm_id, crypto::PeerId self, Metrics& metrics, SapoNodeOptions options);
+             const SwarmId& swarm_id, crypto::PeerId self, Metrics& metrics,
+             SapoNodeOptions options);
     ~SapoNode();
 
     // Subscribes to the rollouts topic, serves the merge protocol and starts the engine (its
@@ -73,7 +74,7 @@ public:
 
     std::string topic() const;
 
-private:
+  private:
     net::gossipsub::Validation validate(const net::gossipsub::Delivery& d);
     void deliver(const net::gossipsub::Delivery& d);
     void publish(std::uint64_t round, Bytes batch);

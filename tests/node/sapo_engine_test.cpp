@@ -12,6 +12,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/file.hpp"
 #include "crypto/keys.hpp"
+#include "node/logging.hpp"
 #include "node/sapo_engine.hpp"
 #include "rl/sampler.hpp"
 #include "rl/swarm.hpp"
@@ -55,7 +56,8 @@ struct TempDir {
     std::filesystem::path path;
     TempDir() {
         path = std::filesystem::temp_directory_path() /
-               ("swarmd-sapo-engine-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+               ("swarmd-sapo-engine-" + std::to_string(::getpid()) + "-" +
+                std::to_string(std::rand()));
         std::filesystem::create_directories(path);
     }
     ~TempDir() { std::filesystem::remove_all(path); }
@@ -67,6 +69,11 @@ struct Run {
     SharedWeights committed;
 };
 
+// Other tests in this binary point the loggers at sinks of their own that they destroy.
+struct DefaultLogging {
+    DefaultLogging() { setup_logging(LogOptions{}); }
+};
+
 std::string peer_name() {
     return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
 }
@@ -74,6 +81,7 @@ std::string peer_name() {
 }  // namespace
 
 TEST_CASE("a node's policy is the spec's first unless named", "[sapo]") {
+    DefaultLogging logging;
     const auto spec = parse_spec(kSpec).value();
     CHECK(choose_policy(spec, "").name == "tiny");
     CHECK(choose_policy(spec, "wide").name == "wide");
@@ -81,6 +89,7 @@ TEST_CASE("a node's policy is the spec's first unless named", "[sapo]") {
 }
 
 TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sapo]") {
+    DefaultLogging logging;
     const auto spec = parse_spec(kSpec).value();
     TempDir dir;
     const auto author = peer_name();
@@ -94,7 +103,9 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
     Run run;
     auto engine = std::make_unique<SapoEngine>(
         spec, choose_policy(spec, ""), author, options, io,
-        [&](std::uint64_t round, Bytes batch) { run.published.emplace_back(round, std::move(batch)); },
+        [&](std::uint64_t round, Bytes batch) {
+            run.published.emplace_back(round, std::move(batch));
+        },
         [&](const SapoProgress& p) { run.progress.push_back(p); },
         [&](SharedWeights w) {
             run.committed = std::move(w);
@@ -108,8 +119,9 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
         o.group_size = 4;
         o.sampler.local = 2;
         o.mix = rl::TaskMix::one_family(rl::Family::add, 0);
-        rl::SwarmNode other(peer_name(), rl::Policy(rl::PolicyOptions{}.d_model(16).layers(1).heads(2).max_len(24)),
-                            o, 7);
+        rl::SwarmNode other(
+            peer_name(), rl::Policy(rl::PolicyOptions{}.d_model(16).layers(1).heads(2).max_len(24)),
+            o, 7);
         auto checked = rl::check_batch(other.generate(1), {});
         REQUIRE(checked);
         engine->receive(std::move(checked.value()));
@@ -169,7 +181,9 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
     Run again;
     engine = std::make_unique<SapoEngine>(
         spec, choose_policy(spec, ""), author, options, io,
-        [&](std::uint64_t round, Bytes batch) { again.published.emplace_back(round, std::move(batch)); },
+        [&](std::uint64_t round, Bytes batch) {
+            again.published.emplace_back(round, std::move(batch));
+        },
         [&](const SapoProgress& p) { again.progress.push_back(p); },
         [&](SharedWeights w) {
             again.committed = std::move(w);

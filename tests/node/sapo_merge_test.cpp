@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "net/host.hpp"
+#include "node/logging.hpp"
 #include "node/merge_protocol.hpp"
 #include "node/sapo_merge.hpp"
 #include "tests/net/host_fixture.hpp"
@@ -22,20 +23,28 @@ crypto::PeerId random_peer() {
 
 SharedWeights weights_of(std::size_t n, float seed) {
     auto w = std::make_shared<std::vector<float>>(n);
-    for (std::size_t i = 0; i < n; ++i) (*w)[i] = seed + 0.001f * static_cast<float>(i % 97) - 0.3f * seed * seed;
+    for (std::size_t i = 0; i < n; ++i)
+        (*w)[i] = seed + 0.001f * static_cast<float>(i % 97) - 0.3f * seed * seed;
     return w;
 }
+
+// Other tests in this binary point the loggers at sinks of their own that they destroy.
+struct DefaultLogging {
+    DefaultLogging() { setup_logging(LogOptions{}); }
+};
 
 const Bytes kSwarm(32, 0x5a);
 
 }  // namespace
 
 TEST_CASE("commitments round-trip and hostile encodings are refused", "[merge]") {
+    DefaultLogging logging;
     const auto w = weights_of(1000, 1.5f);
     WeightsCommitment c{"small", 30, weights_hash("small", *w), w->size()};
     const auto bytes = encode_commitment(c);
     CHECK(decode_commitment(bytes).value() == c);
-    for (std::size_t n = 0; n <= 48; ++n) CHECK(decode_commitment(ByteSpan(bytes.data(), n)).has_error());
+    for (std::size_t n = 0; n <= 48; ++n)
+        CHECK(decode_commitment(ByteSpan(bytes.data(), n)).has_error());
     Bytes long_name = bytes;
     long_name.resize(48 + kMaxPolicyNameBytes + 1, 'x');
     CHECK(decode_commitment(long_name).has_error());
@@ -48,6 +57,7 @@ TEST_CASE("commitments round-trip and hostile encodings are refused", "[merge]")
 }
 
 TEST_CASE("the average is the same bits in any input order", "[merge]") {
+    DefaultLogging logging;
     std::vector<MergeInput> inputs;
     for (int i = 0; i < 5; ++i) {
         auto w = weights_of(4096, 0.37f * static_cast<float>(i + 1));
@@ -65,7 +75,9 @@ TEST_CASE("the average is the same bits in any input order", "[merge]") {
     CHECK(a[10] == Approx(expected / 5).epsilon(1e-6));
 }
 
-TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and verified", "[merge]") {
+TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and verified",
+          "[merge]") {
+    DefaultLogging logging;
     asio::io_context io;
     net::Host a(io.get_executor(), crypto::PrivateKey::generate());
     net::Host b(io.get_executor(), crypto::PrivateKey::generate());
@@ -95,12 +107,14 @@ TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and ve
         REQUIRE(got);
         CHECK(got.value() == c);
 
-        auto fetched = co_await fetch_weights(a, b.peer_id(), kSwarm, c.hash, "small", c.parameters);
+        auto fetched =
+            co_await fetch_weights(a, b.peer_id(), kSwarm, c.hash, "small", c.parameters);
         REQUIRE(fetched);
         CHECK(fetched.value() == *w);
 
         // Another architecture's count is refused before anything is read.
-        auto wrong_size = co_await fetch_weights(a, b.peer_id(), kSwarm, c.hash, "small", c.parameters + 1);
+        auto wrong_size =
+            co_await fetch_weights(a, b.peer_id(), kSwarm, c.hash, "small", c.parameters + 1);
         CHECK(wrong_size.error() == MergeErrc::size_mismatch);
         // Weights that do not hash to what was asked for are refused.
         crypto::Digest unknown = c.hash;
@@ -113,14 +127,17 @@ TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and ve
     });
 }
 
-TEST_CASE("a coordinator waits for active peers, leaves out departed ones and converges", "[merge]") {
+TEST_CASE("a coordinator waits for active peers, leaves out departed ones and converges",
+          "[merge]") {
+    DefaultLogging logging;
     using Clock = MergeCoordinator::Clock;
     MergeCoordinatorOptions options;
     options.wait_for_peers = 30s;
     options.active = 8s;
     options.retry = 2s;
     const std::size_t n = 64;
-    const auto self = random_peer(), slow = random_peer(), gone = random_peer(), other_arch = random_peer();
+    const auto self = random_peer(), slow = random_peer(), gone = random_peer(),
+               other_arch = random_peer();
     MergeCoordinator m(self, "small", n, 20, options);
     Clock::time_point t{};
 
@@ -203,7 +220,9 @@ TEST_CASE("a coordinator waits for active peers, leaves out departed ones and co
     CHECK(m.participants().size() == 3);
 }
 
-TEST_CASE("coordinators of one group that see the same commitments merge to the same hash", "[merge]") {
+TEST_CASE("coordinators of one group that see the same commitments merge to the same hash",
+          "[merge]") {
+    DefaultLogging logging;
     using Clock = MergeCoordinator::Clock;
     const std::size_t n = 256;
     std::vector<crypto::PeerId> ids;
