@@ -96,10 +96,16 @@ Result<PeerRecord> open_peer_record(ByteSpan envelope) {
     return record;
 }
 
+Result<PeerRecord> open_peer_record(ByteSpan envelope, const crypto::PeerId& expected) {
+    BOOST_OUTCOME_TRY(record, open_peer_record(envelope));
+    if (record.peer_id != expected) return Errc::peer_id_mismatch;
+    return record;
+}
+
 Result<PeerRecord> PeerRecordStore::add(ByteSpan envelope,
                                         const std::optional<crypto::PeerId>& expected) {
-    BOOST_OUTCOME_TRY(record, open_peer_record(envelope));
-    if (expected && record.peer_id != *expected) return Errc::peer_id_mismatch;
+    BOOST_OUTCOME_TRY(record, expected ? open_peer_record(envelope, *expected)
+                                       : open_peer_record(envelope));
     auto it = m_records.find(record.peer_id);
     if (it != m_records.end()) {
         if (record.seq <= it->second.seq) return Errc::stale_record;

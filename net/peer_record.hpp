@@ -49,6 +49,9 @@ Result<Bytes> seal_peer_record(const PeerRecord& record, const crypto::PrivateKe
 // Verifies an envelope and returns its record: size cap, payload type, signature over the
 // signing buffer, and the record's peer id against the envelope key's.
 Result<PeerRecord> open_peer_record(ByteSpan envelope);
+// As open_peer_record, and the record must be `expected`'s (peer_id_mismatch otherwise): for
+// records relayed by a third party under a peer id it claims.
+Result<PeerRecord> open_peer_record(ByteSpan envelope, const crypto::PeerId& expected);
 
 // The newest verified record per peer, bounded: when full, the record stored longest ago goes.
 // Keeps the envelope bytes so it can be passed on (PX) with the issuer's signature intact.
