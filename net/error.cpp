@@ -46,6 +46,8 @@ public:
             case Errc::connection_limit: return "connection limit reached";
             case Errc::dial_backoff: return "dial backoff in effect";
             case Errc::invalid_state: return "operation invalid in the current state";
+            case Errc::bad_record_type: return "signed envelope does not hold a peer record";
+            case Errc::stale_record: return "peer record is not newer than the one stored";
         }
         return "unknown net error";
     }

@@ -49,6 +49,9 @@ enum class Errc {
     connection_limit,
     dial_backoff,
     invalid_state,
+    // signed peer records (RFC 0002/0003)
+    bad_record_type,
+    stale_record,
 };
 
 const std::error_category& net_category() noexcept;

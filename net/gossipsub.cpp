@@ -582,7 +582,12 @@ void Router::send_prune(const PeerId& peer, const std::string& topic, bool do_px
     auto px = select_peers(topic, m_options.prune_peers, [&](const PeerId& candidate) {
         return candidate != peer && m_score.score(candidate) >= 0;
     });
-    for (const auto& candidate : px) prune->add_peers()->set_peerid(peer_bytes(candidate));
+    for (const auto& candidate : px) {
+        auto* info = prune->add_peers();
+        info->set_peerid(peer_bytes(candidate));
+        const Bytes* record = m_record_lookup ? m_record_lookup(candidate) : nullptr;
+        if (record) info->set_signedpeerrecord(record->data(), record->size());
+    }
 }
 
 void Router::add_backoff(const PeerId& peer, const std::string& topic, Duration backoff, Time now) {

@@ -204,6 +204,9 @@ class Router {
 
     void set_validator(const std::string& topic, Validator validator);
     void set_app_score(const crypto::PeerId& peer, double score);
+    // Signed peer record envelopes to attach to the PX entries of PRUNEs (null: none known).
+    using RecordLookup = std::function<const Bytes*(const crypto::PeerId&)>;
+    void set_peer_record_lookup(RecordLookup lookup) { m_record_lookup = std::move(lookup); }
 
     // Introspection.
     double score(const crypto::PeerId& peer) const { return m_score.score(peer); }
@@ -259,6 +262,7 @@ class Router {
     crypto::PeerId m_self;
     Options m_options;
     std::mt19937_64 m_rng;
+    RecordLookup m_record_lookup;
     std::uint64_t m_seqno;
     std::uint64_t m_next_serial = 1;
     std::uint64_t m_heartbeat_ticks = 0;

@@ -77,6 +77,7 @@ Result<Multiaddr> Host::listen(const Multiaddr& addr) {
     }
     Multiaddr bound = endpoint_multiaddr(acceptor->local_endpoint());
     m_listen_addrs.push_back(bound);
+    seal_own_record();
     m_acceptors.push_back(acceptor);
     asio::co_spawn(m_executor, accept_loop(acceptor), detail::LogException{"accept loop"});
     net_log().info("listening on {}", bound.with_peer_id(m_peer_id).to_string());
@@ -247,6 +248,7 @@ asio::awaitable<void> Host::answer_identify(std::shared_ptr<Stream> stream) {
     info.protocols = protocols();
     info.agent_version = m_options.agent_version;
     info.protocol_version = std::string(kIdentifyProtocolVersion);
+    if (!m_signed_record.empty()) info.signed_peer_record = m_signed_record;
     auto body = encode_identify(info);
     if (!body) {
         net_log().warn("identify answer failed phase=identify error={} peer={}",
@@ -323,6 +325,14 @@ asio::awaitable<Result<IdentifyInfo>> Host::identify(std::shared_ptr<Connection>
     if (!*alive) co_return info;
     stream.value()->set_deadline(Clock::time_point::max());
     m_identified[peer] = info.value();
+    if (info.value().signed_peer_record) {
+        // A bad or stale record costs the peer nothing but the record: its addresses stay known
+        // from identify itself.
+        auto stored = m_records.add(*info.value().signed_peer_record, peer);
+        if (!stored && stored.error() != Errc::stale_record)
+            net_log().debug("peer record rejected error={} peer={}", stored.error().message(),
+                            peer.to_base58());
+    }
     net_log().debug("identified agent={} protocols={} peer={}", info.value().agent_version,
                     info.value().protocols.size(), peer.to_base58());
     if (m_on_identify) m_on_identify(connection, info.value());
@@ -370,6 +380,15 @@ asio::awaitable<Result<std::shared_ptr<Stream>>> Host::open_stream(const crypto:
     auto connection = connection_to(peer);
     if (!connection) co_return HostErrc::no_connection;
     co_return co_await connection->open_stream(std::move(protocol));
+}
+
+void Host::seal_own_record() {
+    // Unix milliseconds keep seq increasing across restarts without persisting it (RFC 0003).
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    m_record_seq = std::max(m_record_seq + 1, static_cast<std::uint64_t>(now.count()));
+    auto sealed = seal_peer_record(PeerRecord{m_peer_id, m_record_seq, m_listen_addrs}, m_identity);
+    if (sealed) m_signed_record = std::move(sealed).value();
 }
 
 void Host::record_dial_failure(const std::string& key) {

@@ -31,6 +31,7 @@
 #include "net/identify.hpp"
 #include "net/multiaddr.hpp"
 #include "net/noise.hpp"
+#include "net/peer_record.hpp"
 #include "net/stream.hpp"
 
 namespace swarmd::net {
@@ -115,6 +116,10 @@ class Host {
     std::size_t connection_count() const noexcept { return m_connections.size(); }
     // The last identify record received from each connected peer.
     const IdentifyInfo* identified(const crypto::PeerId& peer) const;
+    // Verified signed peer records learned through identify, newest seq per peer.
+    const PeerRecordStore& peer_records() const noexcept { return m_records; }
+    // Our own signed record of the current listen addresses (empty before listen()).
+    const Bytes& signed_peer_record() const noexcept { return m_signed_record; }
 
     void on_identify(IdentifyHandler handler) { m_on_identify = std::move(handler); }
     void on_connection_closed(ConnectionHandler handler) { m_on_closed = std::move(handler); }
@@ -149,6 +154,7 @@ class Host {
     Connection::InboundStreamHandler stream_handler();
     Connection::ClosedHandler closed_handler();
     void record_dial_failure(const std::string& key);
+    void seal_own_record();
 
     boost::asio::any_io_executor m_executor;
     crypto::PrivateKey m_identity;
@@ -161,6 +167,9 @@ class Host {
     std::vector<Multiaddr> m_listen_addrs;
     std::vector<std::shared_ptr<Connection>> m_connections;
     std::unordered_map<crypto::PeerId, IdentifyInfo> m_identified;
+    PeerRecordStore m_records;
+    Bytes m_signed_record;
+    std::uint64_t m_record_seq = 0;
     std::map<std::string, Backoff> m_backoff;
     std::unordered_map<crypto::PeerId, std::shared_ptr<PendingDial>> m_pending_dials;
     std::unordered_map<crypto::PeerId, std::size_t> m_inbound_pings;

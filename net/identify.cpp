@@ -17,6 +17,8 @@ Result<Bytes> encode_identify(const IdentifyInfo& info) {
     if (info.observed_addr)
         msg.set_observedaddr(info.observed_addr->data(), info.observed_addr->size());
     for (const std::string& protocol : info.protocols) msg.add_protocols(protocol);
+    if (info.signed_peer_record)
+        msg.set_signedpeerrecord(info.signed_peer_record->data(), info.signed_peer_record->size());
     if (msg.ByteSizeLong() > kMaxIdentifyMessageSize) return Errc::message_too_large;
     Bytes out(msg.ByteSizeLong());
     msg.SerializeWithCachedSizesToArray(out.data());
@@ -46,6 +48,10 @@ Result<IdentifyInfo> decode_identify(ByteSpan body) {
     info.protocols.assign(msg.protocols().begin(), msg.protocols().end());
     info.agent_version = msg.agentversion();
     info.protocol_version = msg.protocolversion();
+    if (msg.has_signedpeerrecord()) {
+        const ByteSpan bytes = as_bytes(msg.signedpeerrecord());
+        info.signed_peer_record.emplace(bytes.begin(), bytes.end());
+    }
     return info;
 }
 

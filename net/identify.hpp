@@ -25,6 +25,8 @@ struct IdentifyInfo {
     std::vector<std::string> protocols;
     std::string agent_version;
     std::string protocol_version;
+    // A signed peer record envelope (net/peer_record.hpp), verified by the host, not here.
+    std::optional<Bytes> signed_peer_record;
 };
 
 // The Identify protobuf body (no length prefix). Fails with message_too_large when it would not

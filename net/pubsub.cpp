@@ -30,7 +30,10 @@ Pubsub::Pubsub(asio::any_io_executor executor, Host& host, crypto::PrivateKey ke
     : m_executor(executor),
       m_host(host),
       m_router(std::move(key), std::move(options)),
-      m_heartbeat(executor) {}
+      m_heartbeat(executor) {
+    m_router.set_peer_record_lookup(
+        [&host](const crypto::PeerId& peer) { return host.peer_records().envelope(peer); });
+}
 
 gossipsub::Time Pubsub::now() const { return std::chrono::steady_clock::now(); }
 
@@ -174,7 +177,8 @@ void Pubsub::apply(gossipsub::Actions actions) {
         if (handler != m_handlers.end() && handler->second) handler->second(delivery);
     }
     for (const auto& connect : actions.connects) {
-        if (m_on_px) m_on_px(connect.peer);
+        auto record = open_peer_record(connect.signed_peer_record, connect.peer);
+        if (m_on_px && record) m_on_px(connect.peer, record.value().addresses);
     }
     for (const auto& drop : actions.disconnects) {
         net_log().info("dropping gossip peer: {} peer={}", drop.reason.message(), drop.peer.to_base58());

@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/gossipsub.hpp"
+#include "net/multiaddr.hpp"
 
 namespace swarmd::net {
 
@@ -27,7 +28,10 @@ struct IdentifyInfo;
 class Pubsub : public std::enable_shared_from_this<Pubsub> {
 public:
     using MessageHandler = std::function<void(const gossipsub::Delivery&)>;
-    using PeerExchangeHandler = std::function<void(const crypto::PeerId&)>;
+    // A PX peer with the addresses of its verified signed record (PX entries without a valid
+    // record are dropped: a bare peer id cannot be dialed).
+    using PeerExchangeHandler =
+        std::function<void(const crypto::PeerId&, const std::vector<Multiaddr>&)>;
 
     Pubsub(boost::asio::any_io_executor executor, Host& host, crypto::PrivateKey key,
            gossipsub::Options options = {});

@@ -263,6 +263,12 @@ private:
             auto j = joiner.lock();
             return j ? j->known_peers() : std::vector<bootstrap::PeerInfo>{};
         });
+        m_pubsub->on_peer_exchange([this](const crypto::PeerId& peer,
+                                          const std::vector<net::Multiaddr>& addrs) {
+            std::vector<std::string> text;
+            for (const auto& a : addrs) text.push_back(a.to_string());
+            if (m_joiner && !text.empty()) m_joiner->add_candidate(peer, std::move(text));
+        });
         m_joiner->start();
     }
 

@@ -11,6 +11,7 @@
 
 #include "net/error.hpp"
 #include "net/host.hpp"
+#include "net/peer_record.hpp"
 #include "tests/interop/js_peer.hpp"
 #include "tests/net/host_fixture.hpp"
 
@@ -58,6 +59,10 @@ TEST_CASE("js-libp2p dials swarmd: identify and ping both ways", "[interop]") {
             CHECK(contains(protocols, "/ipfs/ping/1.0.0"));
             const auto listen = identify["listenAddrs"].get<std::vector<std::string>>();
             CHECK(contains(listen, addr.value().without_peer_id().to_string()));
+            // js verified our signed peer record (it drops identify when a record fails).
+            REQUIRE(identify.contains("signedPeerRecord"));
+            CHECK(contains(identify["signedPeerRecord"]["addresses"].get<std::vector<std::string>>(),
+                           addr.value().without_peer_id().to_string()));
 
             for (int i = 0; i < 3; ++i) {
                 auto ping = co_await js.expect("ping");
@@ -103,6 +108,13 @@ TEST_CASE("swarmd dials js-libp2p: identify, ping, and js identifies and pings b
             REQUIRE(!info.value().listen_addrs.empty());
             CHECK(Multiaddr::from_bytes(info.value().listen_addrs[0]).value() ==
                   js_addr.value().without_peer_id());
+            const Bytes* js_record = host.peer_records().envelope(connection.value()->remote_peer());
+            REQUIRE(js_record != nullptr);
+            auto opened = open_peer_record(*js_record);
+            REQUIRE(opened);
+            const auto& addrs = opened.value().addresses;
+            CHECK(std::find(addrs.begin(), addrs.end(), js_addr.value().without_peer_id()) !=
+                  addrs.end());
 
             auto rtts = co_await host.ping(connection.value(), 3);
             REQUIRE(rtts);

@@ -55,7 +55,11 @@ function identifyLine (r) {
     protocolVersion: r.protocolVersion,
     protocols: r.protocols,
     listenAddrs: r.listenAddrs.map(a => a.toString()),
-    observedAddr: r.observedAddr?.toString()
+    observedAddr: r.observedAddr?.toString(),
+    signedPeerRecord: r.signedPeerRecord && {
+      seq: r.signedPeerRecord.seq.toString(),
+      addresses: r.signedPeerRecord.addresses.map(a => a.toString())
+    }
   }
 }
 
