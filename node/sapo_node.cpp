@@ -113,6 +113,11 @@ void SapoNode::start() {
 }
 
 void SapoNode::peer_identified() {
+    // A connection alone is not a swarm (the first peer is often a relay-only bootstrap node):
+    // rounds begin once another trainer's heartbeat is heard, see on_status().
+}
+
+void SapoNode::begin_rounds() {
     if (!m_engine || m_begun || m_stopping) return;
     m_begun = true;
     category_logger("node")->info(
@@ -351,6 +356,7 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
     m_beats[author] = std::move(beat);
     feed_coordinator(author);
     update_floor();
+    begin_rounds();  // another trainer is there, and now counts in the pacing floor
 }
 
 void SapoNode::heartbeat(json& beat) const {

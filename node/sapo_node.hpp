@@ -80,6 +80,7 @@ class SapoNode {
     void publish(std::uint64_t round, Bytes batch);
     void on_progress(const SapoProgress& p);
     void on_commit(SharedWeights weights);
+    void begin_rounds();
     void update_floor();
     void publish_heartbeat();
     void merge_tick();

@@ -65,7 +65,9 @@ fi
 swarm_id=$("$swarmd" "${spec_args[@]}" spec show --id)
 echo "testnet: swarm $swarm_id, $nodes nodes + 1 bootstrap node, data in $dir"
 
-base=$((20000 + RANDOM % 20000))
+# Ports stay below the kernel's ephemeral range (32768 and up), where outgoing connections
+# would take them.
+base=$((10000 + RANDOM % 20000))
 start_node() {  # name index extra-args...
     local name=$1 i=$2; shift 2
     mkdir -p "$dir/$name"

@@ -34,7 +34,8 @@ e2e_init() {
     trap 'exit 130' INT TERM
     "$swarmd" spec show --canonical > "$e2e_dir/spec.toml"
     sed -i -E "s/^rounds = .*/rounds = $1/; s/^merge_round = .*/merge_round = $1/" "$e2e_dir/spec.toml"
-    e2e_base=$((20000 + RANDOM % 20000))
+    # Below the kernel's ephemeral range (32768 and up), where outgoing connections take ports.
+    e2e_base=$((10000 + RANDOM % 20000))
     "$swarmd" keygen --out "$e2e_dir/boot/identity.key" > "$e2e_dir/boot.id"
     e2e_boot="/ip4/127.0.0.1/tcp/$e2e_base/p2p/$(cat "$e2e_dir/boot.id")"
 }
