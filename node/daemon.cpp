@@ -300,6 +300,8 @@ private:
         };
         serve_sync(m_host, swarm_id_bytes(), std::move(source));
         m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
+        m_engine->on_checkpoint_due(
+            [this](std::uint64_t after, std::uint64_t through) { reconcile_checkpoint(after, through); });
         // Training waits for the first peer, so early updates are not made for nobody; a node
         // that stays alone trains alone after a while.
         m_alone_timer.expires_after(kTrainAloneAfter);
@@ -362,7 +364,7 @@ private:
                     if (m_stopping) co_return;
                     // The swarm moved on while we fetched: its freshest rounds come from gossip.
                     const auto now = std::chrono::steady_clock::now();
-                    state.round = std::max(state.round, m_admission.floor(m_peer_id, now, kPacingActive));
+                    state.round = std::max(state.round, pacing_floor(now));
                     m_engine->catch_up(std::move(state));
                 }
                 m_log->info("joined the swarm: training starts");
@@ -386,9 +388,17 @@ private:
         return out;
     }
 
+    // The slowest directly connected author whose round still advances. Authors that stalled or
+    // left no longer hold us back, and authors heard only through gossip never do: identities
+    // cost nothing, connections do (the joiner bounds them), and each neighbour paces against
+    // its own neighbours, so pacing still spreads through the swarm.
+    std::uint64_t pacing_floor(std::chrono::steady_clock::time_point now) const {
+        return m_admission.floor(m_peer_id, now, kPacingActive,
+                                 [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; });
+    }
+
     void update_floor() {
-        // Authors silent for a while (left, or stalled) no longer hold us back.
-        if (m_engine) m_engine->set_swarm_floor(m_admission.floor(m_peer_id, std::chrono::steady_clock::now(), kPacingActive));
+        if (m_engine) m_engine->set_swarm_floor(pacing_floor(std::chrono::steady_clock::now()));
     }
 
     Bytes swarm_id_bytes() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
@@ -400,25 +410,51 @@ private:
         for (const auto& info : m_joiner->known_peers()) reconcile_with(info.peer, merge_round);
     }
 
-    void reconcile_with(const crypto::PeerId& peer_id, std::uint64_t merge_round) {
-            asio::co_spawn(
-                m_io,
-                [this, peer = peer_id, merge_round]() -> asio::awaitable<void> {
-                    auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), merge_round);
-                    if (!updates) {
-                        category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
-                                                        peer.to_base58());
-                        co_return;
-                    }
-                    category_logger("merge")->debug("sync: {} updates peer={}", updates.value().size(),
+    // Fetches the peer's updates in (after, through] into the engine; `done` runs afterwards,
+    // whether the fetch worked or not.
+    void reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through, std::uint64_t after = 0,
+                        std::function<void()> done = {}) {
+        asio::co_spawn(
+            m_io,
+            [this, peer = peer_id, through, after]() -> asio::awaitable<void> {
+                auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), through, after);
+                if (!updates) {
+                    category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
                                                     peer.to_base58());
-                    for (auto& u : updates.value()) {
-                        if (m_engine) m_engine->receive(std::move(u));
-                    }
-                },
-                [](std::exception_ptr e) {
-                    if (e) category_logger("merge")->error("sync task failed");
-                });
+                    co_return;
+                }
+                category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}", updates.value().size(),
+                                                after, through, peer.to_base58());
+                for (auto& u : updates.value()) {
+                    if (m_engine) m_engine->receive(std::move(u));
+                }
+            },
+            [done = std::move(done)](std::exception_ptr e) {
+                if (e) category_logger("merge")->error("sync task failed");
+                if (done) done();
+            });
+    }
+
+    // Before a canonical checkpoint: the same anti-entropy as the merge's, over the rounds the
+    // checkpoint adds, with every connected trainer.
+    void reconcile_checkpoint(std::uint64_t after, std::uint64_t through) {
+        if (m_stopping || !m_engine) return;
+        std::vector<crypto::PeerId> peers;
+        for (const auto& beat : recent_trainer_beats()) {
+            if (m_host.connection_to(beat.peer)) peers.push_back(beat.peer);
+        }
+        category_logger("train")->debug("reconciling rounds ({}, {}] with {} peers before a checkpoint", after, through,
+                                        peers.size());
+        if (peers.empty()) {
+            m_engine->reconciled(through);
+            return;
+        }
+        auto left = std::make_shared<std::size_t>(peers.size());
+        for (const auto& peer : peers) {
+            reconcile_with(peer, through, after, [this, left, through] {
+                if (--*left == 0 && m_engine) m_engine->reconciled(through);
+            });
+        }
     }
 
     void on_progress(const ZoProgress& p) {

@@ -17,7 +17,11 @@ Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, 
     auto& a = it->second;
     // Liveness counts whatever the verdict: a node that fell behind the window must still hold
     // the fast ones back (pacing), or it would never get back inside it.
-    a.latest = std::max(a.latest, view > 0 ? std::min(round, view + w) : round);
+    const auto seen = view > 0 ? std::min(round, view + w) : round;
+    if (seen > a.latest) {
+        a.latest = seen;
+        a.advanced = now;
+    }
     a.last_seen = now;
     if (window != Admit::accept) return window;
     // Counters below the window can never be hit again (those rounds are refused as stale).
@@ -37,11 +41,11 @@ void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now) {
     }
 }
 
-std::uint64_t UpdateAdmission::floor(const crypto::PeerId& self, Clock::time_point now,
-                                     Clock::duration active) const {
+std::uint64_t UpdateAdmission::floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
+                                     const std::function<bool(const crypto::PeerId&)>& counts) const {
     std::uint64_t floor = 0;
     for (const auto& [id, a] : m_authors) {
-        if (id == self || now - a.last_seen > active) continue;
+        if (id == self || now - a.advanced > active || !counts(id)) continue;
         if (floor == 0 || a.latest < floor) floor = a.latest;
     }
     return floor;

@@ -9,12 +9,16 @@
 // - Author cap: at most `max_authors` authors are tracked. Authors that fell behind the window
 //   or went quiet make room; when every slot holds an active author, new authors are refused
 //   until one leaves. Authors already tracked are never evicted by newcomers.
-// Every message of a tracked author, taken or not, counts as a sign of life at its round: that
-// is what pacing (floor()) reads, so that fast nodes wait for one that fell behind the window.
+// Every message of a tracked author, taken or not, moves its latest round forward: that is what
+// pacing (floor()) reads, so that fast nodes wait for one that fell behind the window. Only
+// progress counts as life: an author holds others back only while its latest round advances,
+// and only when the caller counts it (the daemon counts directly connected peers), so that
+// identities made for free cannot pin the floor by repeating an old round.
 // Sans-I/O: the caller passes the view and the time. The merge's anti-entropy does not pass
 // here; it is bounded per request by the sync protocol's caps.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string_view>
 
@@ -49,9 +53,10 @@ public:
     // `view` 0 means the receiver has no view yet (not training): only the caps apply.
     Admit admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view, Clock::time_point now);
 
-    // The lowest latest round among authors heard from within `active` (self excluded), 0 when none:
-    // the slowest peer a node paces itself against.
-    std::uint64_t floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active) const;
+    // The lowest latest round among the authors `counts` accepts whose latest round advanced
+    // within `active` (self excluded), 0 when none: the slowest peer a node paces itself against.
+    std::uint64_t floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
+                        const std::function<bool(const crypto::PeerId&)>& counts) const;
 
     std::size_t authors() const noexcept { return m_authors.size(); }
     // Per-round counters held in total (memory is O(authors * window)).
@@ -61,6 +66,7 @@ private:
     struct Author {
         std::uint64_t latest = 0;
         Clock::time_point last_seen;
+        Clock::time_point advanced;  // when `latest` last grew
         std::map<std::uint64_t, std::uint32_t> per_round;  // rounds within the window only
     };
     void make_room(std::uint64_t view, Clock::time_point now);

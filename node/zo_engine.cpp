@@ -286,6 +286,10 @@ void ZoEngine::catch_up(CatchUp state) {
     });
 }
 
+void ZoEngine::reconciled(std::uint64_t through) {
+    asio::post(m_compute, [this, through] { m_reconciled = std::max(m_reconciled, through); });
+}
+
 void ZoEngine::request_merge(std::uint64_t round) {
     asio::post(m_compute, [this, round] {
         if (m_stopping || round == 0 || round >= m_merge_round) return;
@@ -330,6 +334,17 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
     const auto through = std::min((round - lag) / every * every, m_merge_round);
     const auto& from = m_canon.empty() ? m_base : m_canon.back();
     if (through <= from.through_round) return;
+    if (m_on_checkpoint_due && m_reconciled < through) {
+        // Not before the peers' updates for these rounds are in: an update some node refused
+        // (it arrived outside that node's staleness window) would otherwise split the hashes.
+        if (m_reconcile_asked < through) {
+            m_reconcile_asked = through;
+            asio::post(m_io, [handler = m_on_checkpoint_due, after = from.through_round, through] {
+                handler(after, through);
+            });
+        }
+        return;
+    }
     std::vector<training::Update> range;
     for (const auto& u : m_log->updates()) {
         if (u.round > from.through_round && u.round <= through) range.push_back(u);

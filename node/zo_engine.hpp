@@ -80,6 +80,7 @@ public:
     using ProgressHandler = std::function<void(const ZoProgress&)>;
     using UpdatesHandler = std::function<void(std::vector<training::Update>)>;
     using MergeHandler = std::function<void(std::uint64_t merge_round)>;
+    using ReconcileHandler = std::function<void(std::uint64_t after, std::uint64_t through)>;
 
     // Loads the data set, opens the log and rebuilds the replica from it. Throws on start-up
     // failure (missing data set, unwritable log).
@@ -108,6 +109,13 @@ public:
     void catch_up(CatchUp state);
     // Called on the io thread each time a merge starts, so the daemon can fetch what peers hold.
     void on_merge_started(MergeHandler handler) { m_on_merge = std::move(handler); }
+    // Called on the io thread when a canonical checkpoint through `through` is due: the daemon
+    // fetches the peers' updates in (after, through], hands them to receive() and then calls
+    // reconciled(through), so that nodes checkpoint the same update set and announce the same
+    // hash. Without a handler, checkpoints are made from the local set alone.
+    void on_checkpoint_due(ReconcileHandler handler) { m_on_checkpoint_due = std::move(handler); }
+    // The updates fetched for rounds <= through have been handed to receive() (from the io thread).
+    void reconciled(std::uint64_t through);
     // Merge at `round` instead of the spec's merge round (a swarm merge request). Only lowers
     // the merge round; a node already past it stops training and merges at it.
     void request_merge(std::uint64_t round);
@@ -138,6 +146,9 @@ private:
     PublishHandler m_publish;
     ProgressHandler m_on_progress;
     MergeHandler m_on_merge;
+    ReconcileHandler m_on_checkpoint_due;
+    std::uint64_t m_reconcile_asked = 0;  // the last checkpoint round the daemon was asked to reconcile
+    std::uint64_t m_reconciled = 0;       // rounds <= this hold the peers' updates too
 
     std::unique_ptr<training::Task> m_task;
     training::ZoOptions m_zo;

@@ -115,3 +115,21 @@ e2e_same_hash() {
     [[ $(echo "$hashes" | wc -l) -eq 1 && -n "$hashes" ]] || e2e_fail "merged hashes differ: $(echo $hashes)"
     echo "$hashes"
 }
+
+# e2e_checkpoints INDEX: "round hash" per canonical checkpoint the node announces.
+e2e_checkpoints() {
+    curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null |
+        python3 -c 'import json, sys
+for r, h in json.load(sys.stdin).get("checkpoints", []): print(r, h)' 2>/dev/null || true
+}
+
+# e2e_checkpoints_agree INDEX...: fails when two nodes announce different hashes for a round;
+# prints how many (round, node) announcements were compared.
+e2e_checkpoints_agree() {
+    local i all
+    all=$(for i in "$@"; do e2e_checkpoints "$i"; done | sort | uniq)
+    local split
+    split=$(echo "$all" | awk 'NF == 2 { n[$1]++ } END { for (r in n) if (n[r] > 1) print r }')
+    [[ -z "$split" ]] || e2e_fail "checkpoint hashes differ at rounds: $(echo $split)"
+    for i in "$@"; do e2e_checkpoints "$i"; done | awk 'NF == 2' | wc -l
+}

@@ -6,7 +6,8 @@
 #   - the SIGKILLed node resumes at a round >= the one it reported, with every update it had
 #     reported in its log;
 #   - SIGTERM exits with status 0 within 5 s, and the node restarts cleanly from that state;
-#   - the late node catches up (from a checkpoint several peers announce, usually);
+#   - every canonical checkpoint announced by two nodes has the same hash (update sets are
+#     reconciled before checkpointing), and the late node joins from one;
 #   - at the merge every node reports the same hash, and held-out accuracy is well above chance.
 source "$(dirname "$0")/lib.sh"
 rounds=${SWARMD_E2E_ROUNDS:-600}
@@ -19,6 +20,9 @@ for i in 1 2 3 4; do e2e_start "node$i" "$i" --bootstrap "$e2e_boot" --round-int
 # Late join.
 e2e_wait_round 1 $((rounds / 4)) 120
 e2e_log "node1 at round $(e2e_field 1 round): node5 joins"
+compared=$(e2e_checkpoints_agree 1 2 3 4)
+e2e_log "nodes 1-4 announce $compared checkpoints; every round held twice has one hash"
+[[ $compared -ge 4 ]] || e2e_fail "only $compared checkpoints announced by round $((rounds / 4))"
 e2e_start node5 5 --bootstrap "$e2e_boot" --round-interval-ms "$interval"
 
 # Crash: SIGKILL, then restart.
@@ -59,13 +63,10 @@ if grep -q "torn tail\|cannot \|failed;" "$e2e_dir/node3/log"; then e2e_fail "no
 e2e_wait_merged 150 1 2 3 4 5
 hash=$(e2e_same_hash 1 2 3 4 5)
 grep -q "caught up: " "$e2e_dir/node5/log" || e2e_fail "node5 did not catch up with the swarm"
-# Usually from a checkpoint two peers agree on; when the announced hashes disagree at that moment
-# (an update at the edge of the window reached some nodes only), the whole log is fetched instead.
-if grep -q "joined from the canonical checkpoint" "$e2e_dir/node5/log"; then
-    e2e_log "node5 joined from a verified checkpoint: $(grep -o 'through round [0-9]* ([0-9]* updates)' "$e2e_dir/node5/log" | head -1)"
-else
-    e2e_log "node5 joined without a checkpoint (no two peers announced the same hash): it fetched the log"
-fi
+grep -q "joined from the canonical checkpoint" "$e2e_dir/node5/log" || e2e_fail "node5 did not join from a checkpoint"
+e2e_log "node5 joined from a verified checkpoint: $(grep -o 'through round [0-9]* ([0-9]* updates)' "$e2e_dir/node5/log" | head -1)"
+compared=$(e2e_checkpoints_agree 1 2 3 4 5)
+e2e_log "after the merge, nodes 1-5 announce $compared checkpoints, in agreement"
 accuracy=$(e2e_field 1 accuracy)
 e2e_log "all 5 nodes merged to $hash; held-out accuracy $accuracy"
 awk -v a="$accuracy" 'BEGIN { exit !(a > 0.5) }' || e2e_fail "accuracy $accuracy is not well above chance (0.1)"

@@ -82,18 +82,41 @@ TEST_CASE("a full admission table refuses new authors while its authors are acti
     CHECK(a.authors() == 1);
 }
 
-TEST_CASE("the pacing floor is the slowest active author, self excluded", "[admission]") {
+TEST_CASE("the pacing floor is the slowest advancing author, self excluded", "[admission]") {
     UpdateAdmission a({4, 1});
     const auto self = fresh_peer(), slow = fresh_peer(), fast = fresh_peer();
+    const auto all = [](const crypto::PeerId&) { return true; };
     auto now = Clock::now();
     a.admit(self, 3, 0, now);
     a.admit(slow, 7, 0, now);
     a.admit(fast, 9, 0, now);
-    CHECK(a.floor(self, now, std::chrono::seconds(5)) == 7);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 7);
     now += std::chrono::seconds(6);
     a.admit(fast, 10, 0, now);
-    CHECK(a.floor(self, now, std::chrono::seconds(5)) == 10);  // the slow one went quiet
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 10);  // the slow one went quiet
     // A node far behind our window is refused, yet still holds us back, so it can catch up.
-    CHECK(a.admit(slow, 2, 20, now) == Admit::stale);
-    CHECK(a.floor(self, now, std::chrono::seconds(5)) == 7);
+    CHECK(a.admit(slow, 8, 20, now) == Admit::stale);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 8);
+    // Only the authors the caller counts (the daemon: directly connected peers) hold us back.
+    CHECK(a.floor(self, now, std::chrono::seconds(5), [&](const crypto::PeerId& p) { return p != slow; }) == 10);
+}
+
+TEST_CASE("an author repeating an old round cannot hold the pacing floor", "[admission]") {
+    UpdateAdmission a({4, 1});
+    const auto self = fresh_peer(), honest = fresh_peer(), stuck = fresh_peer();
+    const auto all = [](const crypto::PeerId&) { return true; };
+    auto now = Clock::now();
+    a.admit(stuck, 5, 0, now);
+    for (std::uint64_t r = 5; r < 40; ++r) {
+        now += std::chrono::milliseconds(500);
+        a.admit(honest, r, r, now);
+        // The stuck author sends its old round again and again: stale, over cap, and no progress.
+        for (int i = 0; i < 10; ++i) a.admit(stuck, 5, r, now);
+    }
+    // It was heard from a moment ago, but its round has not moved for 17 s.
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 39);
+    // Advancing again makes it count again.
+    now += std::chrono::milliseconds(100);
+    a.admit(stuck, 36, 39, now);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 36);
 }
