@@ -11,6 +11,7 @@
 #include "bootstrap/error.hpp"
 #include "bootstrap/log.hpp"
 #include "net/host.hpp"
+#include "net/spawn.hpp"
 
 namespace swarmd::bootstrap {
 namespace asio = boost::asio;
@@ -30,14 +31,7 @@ std::optional<crypto::PeerId> peer_of(const std::string& address) {
     return addr.value().peer_id();
 }
 
-void log_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        boot_log().error("join task failed: {}", ex.what());
-    }
-}
+const net::LogException log_exception{"join task", boot_log};
 
 }  // namespace
 

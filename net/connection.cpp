@@ -4,7 +4,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "net/detail/spawn.hpp"
+#include "net/spawn.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/detail/upgrade.hpp"
 #include "net/error.hpp"
@@ -52,7 +52,7 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     m_on_stream = std::move(on_stream);
     m_on_closed = std::move(on_closed);
     m_deadline = Clock::now() + m_options.handshake_timeout;
-    asio::co_spawn(executor(), watchdog(), detail::LogException{"connection watchdog"});
+    asio::co_spawn(executor(), watchdog(), LogException{"connection watchdog"});
 
     auto remote = co_await detail::upgrade(m_channel, m_outbound, std::move(identity),
                                            m_expected_remote, m_phase);
@@ -81,9 +81,9 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     touch();
     net_log().debug("connection open dir={} addr={} peer={}", m_outbound ? "out" : "in",
                     m_remote_addr.to_string(), m_remote.to_base58());
-    asio::co_spawn(executor(), reader(), detail::LogException{"connection reader"});
-    asio::co_spawn(executor(), writer(), detail::LogException{"connection writer"});
-    asio::co_spawn(executor(), keepalive(), detail::LogException{"connection keepalive"});
+    asio::co_spawn(executor(), reader(), LogException{"connection reader"});
+    asio::co_spawn(executor(), writer(), LogException{"connection writer"});
+    asio::co_spawn(executor(), keepalive(), LogException{"connection keepalive"});
     co_return success();
 }
 

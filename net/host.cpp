@@ -8,7 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "net/detail/spawn.hpp"
+#include "net/spawn.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/error.hpp"
 #include "net/host_error.hpp"
@@ -79,7 +79,7 @@ Result<Multiaddr> Host::listen(const Multiaddr& addr) {
     m_listen_addrs.push_back(bound);
     seal_own_record();
     m_acceptors.push_back(acceptor);
-    asio::co_spawn(m_executor, accept_loop(acceptor), detail::LogException{"accept loop"});
+    asio::co_spawn(m_executor, accept_loop(acceptor), LogException{"accept loop"});
     net_log().info("listening on {}", bound.with_peer_id(m_peer_id).to_string());
     return bound.with_peer_id(m_peer_id);
 }
@@ -126,7 +126,7 @@ Connection::InboundStreamHandler Host::stream_handler() {
     return [this, alive = m_alive](std::shared_ptr<Stream> stream) {
         if (!*alive) return;
         asio::co_spawn(m_executor, serve_stream(std::move(stream)),
-                       detail::LogException{"inbound stream"});
+                       LogException{"inbound stream"});
     };
 }
 
@@ -171,7 +171,7 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
                                                        std::nullopt, m_options.connection);
         m_connections.push_back(connection);
         asio::co_spawn(m_executor, serve_inbound(std::move(connection)),
-                       detail::LogException{"inbound connection"});
+                       LogException{"inbound connection"});
     }
 }
 
@@ -183,7 +183,7 @@ asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection
     if (keep_one_connection(connection) != connection) co_return;
     if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection),
-                       detail::LogException{"identify"});
+                       LogException{"identify"});
 }
 
 std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Connection>& fresh) {
@@ -513,7 +513,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     if (auto kept = keep_one_connection(connection); kept != connection) co_return kept;
     if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection),
-                       detail::LogException{"identify"});
+                       LogException{"identify"});
     co_return connection;
 }
 

@@ -7,7 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "net/host.hpp"
-#include "net/detail/spawn.hpp"
+#include "net/spawn.hpp"
 #include "net/log.hpp"
 #include "net/stream.hpp"
 
@@ -47,7 +47,7 @@ void Pubsub::start() {
                            });
     }
     asio::co_spawn(m_executor, [self = shared_from_this()] { return self->heartbeat_loop(); },
-                   detail::LogException{"gossip task"});
+                   LogException{"gossip task"});
 }
 
 void Pubsub::stop() {
@@ -82,7 +82,7 @@ void Pubsub::ensure_peer(const crypto::PeerId& peer, bool outbound, gossipsub::P
                    [self = shared_from_this(), peer, link, protocol] {
                        return self->open_outbound(peer, link, protocol);
                    },
-                   detail::LogException{"gossip task"});
+                   LogException{"gossip task"});
 }
 
 asio::awaitable<void> Pubsub::open_outbound(crypto::PeerId peer, std::shared_ptr<Link> link,

@@ -8,6 +8,9 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "net/spawn.hpp"
+#include "node/logging.hpp"
+
 namespace swarmd::node {
 
 namespace asio = boost::asio;
@@ -30,14 +33,8 @@ namespace {
 
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
-void log_failure(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::warn("http: handler failed: {}", ex.what());
-    }
-}
+spdlog::logger& http_log() { return *category_logger("node"); }
+const net::LogException log_failure{"http handler", http_log};
 
 bool is_json(const http::request<http::string_body>& req) {
     std::string type(req[http::field::content_type]);
