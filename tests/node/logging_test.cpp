@@ -20,10 +20,17 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
+// The loggers are process-wide: a test that points them at its own stream points them back at
+// stderr when it ends, however it ends, so that no later test writes to a destroyed stream.
+struct RestoreLogging {
+    ~RestoreLogging() { setup_logging(LogOptions{}); }
+};
+
 }  // namespace
 
 TEST_CASE("the debug option lowers only the named categories to debug", "[logging]") {
     std::ostringstream out;
+    RestoreLogging restore;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
     LogOptions options;
     options.debug = {"net", "gossip"};
@@ -63,6 +70,7 @@ TEST_CASE("the debug option lowers only the named categories to debug", "[loggin
 
 TEST_CASE("the json log format writes one JSON object per line", "[logging]") {
     std::ostringstream out;
+    RestoreLogging restore;
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
     LogOptions options;
     options.format = LogFormat::json;
@@ -83,7 +91,6 @@ TEST_CASE("the json log format writes one JSON object per line", "[logging]") {
     auto second = nlohmann::json::parse(lines[1]);
     CHECK(second["level"] == "warn");
     CHECK(second["msg"] == "no peers");
-    setup_logging(LogOptions{}, sink);
 }
 
 TEST_CASE("log option values are checked", "[logging]") {
