@@ -91,23 +91,32 @@ int main() {
         Update u{author, 100 + k, 0, static_cast<std::int8_t>(k)};
         signed_updates.push_back({u, node::sign_update(key, topic, u)});
     }
-    const double t_sign = bench::best_seconds(kReps, [&] {
-        for (const auto& s : signed_updates) sink = node::sign_update(key, topic, s.update).bytes[0];
-    }) / kK;
-    const double t_verify = bench::best_seconds(kReps, [&] {
-        for (const auto& s : signed_updates) sink = node::verify_update(topic, s) ? 1 : 0;
-    }) / kK;
-    std::printf("\nauthor signature per update: verify %.1f us, sign %.1f us; apply (rademacher) %.1f us;"
-                " verify/apply %.3f\n",
-                t_verify * 1e6, t_sign * 1e6, t_apply_rademacher * 1e6, t_verify / t_apply_rademacher);
+    const double t_sign =
+        bench::best_seconds(kReps,
+                            [&] {
+                                for (const auto& s : signed_updates)
+                                    sink = node::sign_update(key, topic, s.update).bytes[0];
+                            }) /
+        kK;
+    const double t_verify = bench::best_seconds(kReps,
+                                                [&] {
+                                                    for (const auto& s : signed_updates)
+                                                        sink =
+                                                            node::verify_update(topic, s) ? 1 : 0;
+                                                }) /
+                            kK;
+    std::printf(
+        "\nauthor signature per update: verify %.1f us, sign %.1f us; apply (rademacher) %.1f us;"
+        " verify/apply %.3f\n",
+        t_verify * 1e6, t_sign * 1e6, t_apply_rademacher * 1e6, t_verify / t_apply_rademacher);
 
     // Bytes per update: the log record and the sync record of an update from an Ed25519 peer id
     // (38 bytes), now with the signature evidence (8-byte seqno, 64-byte signature); gossipsub's
     // own framing (topic, seqno, from, signature) is not counted here.
     const SignedUpdate one = signed_updates[0];
     const double record = static_cast<double>(encode_record(one).size());
-    const double sync_record =
-        static_cast<double>(node::encode_sync_records(std::span<const SignedUpdate>(&one, 1)).size());
+    const double sync_record = static_cast<double>(
+        node::encode_sync_records(std::span<const SignedUpdate>(&one, 1)).size());
     const double evidence = 8 + 64;
     const double dense = static_cast<double>(theta.size() * sizeof(float));
     std::printf(

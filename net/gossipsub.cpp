@@ -680,10 +680,9 @@ Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time no
     ++m_stats.published;
     forward(cached, m_self, m_self, true, now);
     if (m_options.deliver_own && m_subscriptions.contains(topic)) {
-        m_out.deliveries.push_back(Delivery{topic, Bytes(data.begin(), data.end()), m_self,
-                                            m_seqno - 1, cached->id, m_self,
-                                            Bytes(message.signature().begin(),
-                                                  message.signature().end())});
+        m_out.deliveries.push_back(
+            Delivery{topic, Bytes(data.begin(), data.end()), m_self, m_seqno - 1, cached->id,
+                     m_self, Bytes(message.signature().begin(), message.signature().end())});
     }
     if (debug_on()) log().debug("published topic={} bytes={}", topic, data.size());
     return flush();

@@ -213,7 +213,8 @@ private:
                 auto u = decode_zo_message(d.data, d.author.bytes());
                 if (!u || d.signature.size() != std::tuple_size_v<crypto::Signature>) return;
                 training::SignedUpdate signed_update{std::move(*u), {d.seqno, {}}};
-                std::copy(d.signature.begin(), d.signature.end(), signed_update.signature.bytes.begin());
+                std::copy(d.signature.begin(), d.signature.end(),
+                          signed_update.signature.bytes.begin());
                 m_engine->receive(std::move(signed_update));
                 update_floor();
             });
@@ -312,7 +313,8 @@ private:
         };
         serve_sync(m_host, swarm_id_bytes(), std::move(source));
         m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
-        m_engine->on_sync_report([this](const crypto::PeerId& peer, const SyncIntake& in) { on_sync_report(peer, in); });
+        m_engine->on_sync_report(
+            [this](const crypto::PeerId& peer, const SyncIntake& in) { on_sync_report(peer, in); });
         // Training waits for the first peer, so early updates are not made for nobody; a node
         // that stays alone trains alone after a while.
         m_alone_timer.expires_after(kTrainAloneAfter);
@@ -438,20 +440,25 @@ private:
     void on_sync_report(const crypto::PeerId& peer, const SyncIntake& in) {
         auto count = [this](const char* reason, std::size_t n) {
             if (n == 0) return;
-            m_metrics.counter("swarmd_sync_records_dropped_total", "Sync records not taken, by reason",
-                              fmt::format("reason=\"{}\"", reason)).add(n);
+            m_metrics
+                .counter("swarmd_sync_records_dropped_total", "Sync records not taken, by reason",
+                         fmt::format("reason=\"{}\"", reason))
+                .add(n);
         };
         count("forged", in.forged);
         count("unchecked", in.unchecked);
         count("invalid", in.invalid);
         count("over_author_cap", in.over_cap);
-        m_metrics.counter("swarmd_sync_records_accepted_total", "Sync records verified and added to the log")
+        m_metrics
+            .counter("swarmd_sync_records_accepted_total",
+                     "Sync records verified and added to the log")
             .add(in.accepted);
         auto log = category_logger("merge");
-        log->debug("sync answer: {} new, {} known, {} late, {} over the author cap, {} invalid, {} forged "
-                   "({} unchecked after it) peer={}",
-                   in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
-                   peer.to_base58());
+        log->debug(
+            "sync answer: {} new, {} known, {} late, {} over the author cap, {} invalid, {} forged "
+            "({} unchecked after it) peer={}",
+            in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
+            peer.to_base58());
         if (!in.refused()) return;
         const auto strikes = ++m_sync_strikes[peer];
         m_pubsub->router().set_app_score(peer, -kSyncStrikePenalty * static_cast<double>(strikes));

@@ -58,7 +58,8 @@ asio::awaitable<std::optional<T>> await_callback(Start start) {
     co_return std::move(*result);
 }
 
-asio::awaitable<void> send_updates(net::Stream& stream, std::span<const training::SignedUpdate> all) {
+asio::awaitable<void> send_updates(net::Stream& stream,
+                                   std::span<const training::SignedUpdate> all) {
     Bytes count;
     put_be(count, all.size(), 8);
     if (!co_await stream.write_length_prefixed(count)) co_return;
@@ -189,7 +190,9 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
         const auto r = request.value();
         if (r.kind == SyncRequest::Kind::updates) {
             auto updates = co_await await_callback<std::vector<training::SignedUpdate>>(
-                [&](SyncSource::UpdatesDone done) { source.updates(r.after, r.through, std::move(done)); });
+                [&](SyncSource::UpdatesDone done) {
+                    source.updates(r.after, r.through, std::move(done));
+                });
             if (updates) co_await send_updates(*stream, *updates);
             co_return;
         }
@@ -208,16 +211,15 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
     });
 }
 
-asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(net::Host& host,
-                                                                           const crypto::PeerId& peer,
-                                                                           Bytes swarm_id,
-                                                                           std::uint64_t through,
-                                                                           std::uint64_t after) {
+asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
+    std::uint64_t after) {
     auto stream = co_await host.open_stream(peer, std::string(kSyncProtocol));
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     s.set_deadline(std::chrono::steady_clock::now() + kSyncTimeout);
-    const Bytes request = encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
+    const Bytes request =
+        encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
     if (auto w = co_await s.write_length_prefixed(request); !w) co_return w.error();
     s.close_write();
     auto count_bytes = co_await s.read_length_prefixed(8);

@@ -97,7 +97,7 @@ namespace {
 
 // The gossip message an update's signature covers (net/gossipsub_message.hpp).
 net::gossipsub::pb::Message zo_gossip_message(std::string_view topic, const training::Update& u,
-                                   std::uint64_t seqno) {
+                                              std::uint64_t seqno) {
     net::gossipsub::pb::Message m;
     m.set_from(std::string(as_string_view(u.author)));
     m.set_data(std::string(as_string_view(encode_zo_message(u))));
@@ -125,8 +125,9 @@ bool verify_update(std::string_view topic, const training::SignedUpdate& s) {
                               s.signature.bytes);
 }
 
-ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey key, ZoEngineOptions options,
-                   asio::io_context& io, PublishHandler publish, ProgressHandler progress)
+ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey key,
+                   ZoEngineOptions options, asio::io_context& io, PublishHandler publish,
+                   ProgressHandler progress)
     : m_spec(spec),
       m_swarm_id(swarm_id.bytes().begin(), swarm_id.bytes().end()),
       m_topic(zo_topic(swarm_id)),
@@ -156,9 +157,10 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     log_options.future_window = static_cast<std::uint64_t>(spec.zo.staleness);
     auto log = training::UpdateLog::open(m_options.dir / "updates.log", log_options);
     if (!log && log.error() == training::Errc::unsupported_log) {
-        throw std::runtime_error((m_options.dir / "updates.log").string() +
-                                 " was written by an older swarmd, without update signatures: move it away and "
-                                 "start again to rejoin from the swarm");
+        throw std::runtime_error(
+            (m_options.dir / "updates.log").string() +
+            " was written by an older swarmd, without update signatures: move it away and "
+            "start again to rejoin from the swarm");
     }
     if (!log) throw std::runtime_error("cannot open the update log: " + log.error().message());
     m_log.emplace(std::move(log.value()));
@@ -289,7 +291,8 @@ SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
     for (const auto& s : batch.updates) authors.insert(s.update.author);
     const Bytes* last_taken = nullptr;
     if (authors.size() > m_options.max_sync_authors) {
-        last_taken = &*std::next(authors.begin(), static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1);
+        last_taken = &*std::next(authors.begin(),
+                                 static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1);
     }
     const auto directions = static_cast<std::uint64_t>(m_spec.zo.directions);
     for (std::size_t i = 0; i < batch.updates.size(); ++i) {
@@ -316,7 +319,8 @@ SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
         }
     }
     if (m_on_sync_report) {
-        asio::post(m_io, [handler = m_on_sync_report, peer = batch.peer, in] { handler(peer, in); });
+        asio::post(m_io,
+                   [handler = m_on_sync_report, peer = batch.peer, in] { handler(peer, in); });
     }
     return in;
 }
@@ -325,8 +329,9 @@ std::set<Bytes> ZoEngine::merge_authors() const {
     std::set<Bytes> authors;
     for (const auto& u : m_log->updates()) authors.insert(u.author);
     if (authors.size() <= m_options.max_sync_authors) return {};
-    authors.erase(std::next(authors.begin(), static_cast<std::ptrdiff_t>(m_options.max_sync_authors)),
-                  authors.end());
+    authors.erase(
+        std::next(authors.begin(), static_cast<std::ptrdiff_t>(m_options.max_sync_authors)),
+        authors.end());
     return authors;
 }
 
@@ -335,7 +340,8 @@ void ZoEngine::updates(std::uint64_t after, std::uint64_t through, UpdatesHandle
         std::vector<training::SignedUpdate> out;
         const auto& all = m_log->updates();
         for (std::size_t i = 0; i < all.size(); ++i) {
-            if (all[i].round > after && all[i].round <= through) out.push_back(m_log->signed_update(i));
+            if (all[i].round > after && all[i].round <= through)
+                out.push_back(m_log->signed_update(i));
         }
         asio::post(m_io, [done, out = std::move(out)]() mutable { done(std::move(out)); });
     });
@@ -384,8 +390,8 @@ void ZoEngine::catch_up(CatchUp state) {
             take_synced(batch);
         }
         if (state.round > m_round.load()) {
-            log->info("caught up: {} updates fetched, {} new; training from round {} (was {})", fetched,
-                      m_progress.updates - before, state.round, m_round.load());
+            log->info("caught up: {} updates fetched, {} new; training from round {} (was {})",
+                      fetched, m_progress.updates - before, state.round, m_round.load());
             m_round = state.round;
             m_progress.round = state.round - 1;
         }

@@ -4,9 +4,9 @@
 // hands it received updates; it hands back the updates it made and its progress, by post().
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <functional>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -106,8 +106,9 @@ public:
     // Loads the data set, opens the log and rebuilds the replica from it. `key` is the node's
     // identity: its own updates are logged signed with it. Throws on start-up failure (missing
     // data set, unwritable log, a log of an older format).
-    ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey key, ZoEngineOptions options,
-             boost::asio::io_context& io, PublishHandler publish, ProgressHandler progress);
+    ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey key,
+             ZoEngineOptions options, boost::asio::io_context& io, PublishHandler publish,
+             ProgressHandler progress);
     ~ZoEngine();
 
     void start();

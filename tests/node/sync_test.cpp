@@ -8,10 +8,10 @@
 #include "net/error.hpp"
 #include "net/gossipsub_message.hpp"
 #include "net/host.hpp"
-#include "training/params.hpp"
 #include "node/logging.hpp"
 #include "node/sync.hpp"
 #include "node/zo_engine.hpp"
+#include "training/params.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
@@ -20,8 +20,8 @@ namespace {
 
 const std::string kTopic = "/swarmd/zo/test";
 
-training::SignedUpdate signed_by(const crypto::PrivateKey& key, std::uint64_t round, std::uint32_t index,
-                                 std::int8_t q) {
+training::SignedUpdate signed_by(const crypto::PrivateKey& key, std::uint64_t round,
+                                 std::uint32_t index, std::int8_t q) {
     training::Update u{crypto::PeerId::from_public_key(key.public_key()).bytes(), round, index, q};
     auto sig = sign_update(key, kTopic, u);
     return {std::move(u), sig};
@@ -44,8 +44,8 @@ TEST_CASE("zo messages and sync records round-trip and reject hostile input", "[
     bad[0] = 2;  // unknown version
     CHECK_FALSE(decode_zo_message(bad, author));
 
-    std::vector<training::SignedUpdate> updates{signed_by(key, 1234567, 7, -42), signed_by(key, 1, 0, 127),
-                                                signed_by(key, 2, 0, -127)};
+    std::vector<training::SignedUpdate> updates{
+        signed_by(key, 1234567, 7, -42), signed_by(key, 1, 0, 127), signed_by(key, 2, 0, -127)};
     auto records = encode_sync_records(updates);
     const std::size_t record_size = author.size() + kSignedRecordFixed;
     CHECK(records.size() == 3 * record_size);
@@ -176,7 +176,8 @@ TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on 
     Bytes swarm(32, 0x5a);
     const auto key = crypto::PrivateKey::generate();
     std::vector<training::SignedUpdate> log;
-    for (std::uint64_t r = 1; r <= 50; ++r) log.push_back(signed_by(key, r, 0, static_cast<std::int8_t>(r)));
+    for (std::uint64_t r = 1; r <= 50; ++r)
+        log.push_back(signed_by(key, r, 0, static_cast<std::int8_t>(r)));
     std::vector<float> params(40000);
     for (std::size_t i = 0; i < params.size(); ++i) params[i] = static_cast<float>(i) * 0.5f;
     const crypto::Digest hash = training::model_hash(params);
