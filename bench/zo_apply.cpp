@@ -1,12 +1,18 @@
-// bench-deps: swarmd_training
+// bench-deps: swarmd_training swarmd_node
 // Applying peers' updates: every node applies every peer's update each round, so one applied
 // update must cost far less than a forward pass. Prints, on a ~1.1M-parameter MLP (batch 64):
 // time per applied update / one forward pass, and the fused apply of K=64 updates against
-// generating their z alone and against K separate full passes.
+// generating their z alone and against K separate full passes; then what checking an update's
+// author signature (a sync record, node/sync.hpp) costs next to applying the update, and the
+// bytes the signature evidence adds to a log record and a sync record.
 #include <cstdio>
 #include <cstring>
 
 #include "bench/zo_common.hpp"
+#include "crypto/keys.hpp"
+#include "crypto/peer_id.hpp"
+#include "node/sync.hpp"
+#include "node/zo_engine.hpp"
 #include "training/params.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
@@ -42,6 +48,7 @@ int main() {
     std::printf("one forward pass: %.3f ms\n\n", t_fwd * 1e3);
     std::printf("%-11s %14s %14s %18s %16s\n", "z", "apply/update", "update/forward",
                 "fused64/keystream", "separate/fused");
+    double t_apply_rademacher = 0;
     for (auto dist : {ZDist::rademacher, ZDist::gaussian}) {
         const ApplyRule rule{swarm, dist, 1e-3f, 0.02f};
         auto work = theta;
@@ -66,21 +73,55 @@ int main() {
             }
             sink = ks[0];
         });
+        if (dist == ZDist::rademacher) t_apply_rademacher = t_fused / kK;
         std::printf("%-11s %11.3f ms %14.3f %18.2f %16.2f\n",
                     dist == ZDist::rademacher ? "rademacher" : "gaussian", t_fused / kK * 1e3,
                     t_fused / kK / t_fwd, t_fused / t_z, t_separate / t_fused);
     }
     std::printf("\ngoals: update/forward <= 0.1 (Rademacher); fused64/keystream <= 1.5\n");
 
-    // Bytes per update: the log record of an update from an Ed25519 peer id (38 bytes), plus
-    // the 64-byte signature gossip adds; gossipsub's own framing (topic, seqno, from) is not
-    // counted here.
-    Update u{Bytes(38, 0xab), 123456, 0, -17};
-    const double record = static_cast<double>(encode_record(u).size());
+    // Author signatures: what a node pays to check a synced update (node::verify_update: the
+    // StrictSign payload rebuilt, one Ed25519 verification) and to sign its own, against applying
+    // one update to this model.
+    const auto key = crypto::PrivateKey::generate();
+    const Bytes author = crypto::PeerId::from_public_key(key.public_key()).bytes();
+    const std::string topic = "/swarmd/zo/0123456789abcdef";
+    std::vector<SignedUpdate> signed_updates;
+    for (std::size_t k = 0; k < kK; ++k) {
+        Update u{author, 100 + k, 0, static_cast<std::int8_t>(k)};
+        signed_updates.push_back({u, node::sign_update(key, topic, u)});
+    }
+    const double t_sign =
+        bench::best_seconds(kReps,
+                            [&] {
+                                for (const auto& s : signed_updates)
+                                    sink = node::sign_update(key, topic, s.update).bytes[0];
+                            }) /
+        kK;
+    const double t_verify = bench::best_seconds(kReps,
+                                                [&] {
+                                                    for (const auto& s : signed_updates)
+                                                        sink =
+                                                            node::verify_update(topic, s) ? 1 : 0;
+                                                }) /
+                            kK;
+    std::printf(
+        "\nauthor signature per update: verify %.1f us, sign %.1f us; apply (rademacher) %.1f us;"
+        " verify/apply %.3f\n",
+        t_verify * 1e6, t_sign * 1e6, t_apply_rademacher * 1e6, t_verify / t_apply_rademacher);
+
+    // Bytes per update: the log record and the sync record of an update from an Ed25519 peer id
+    // (38 bytes), now with the signature evidence (8-byte seqno, 64-byte signature); gossipsub's
+    // own framing (topic, seqno, from, signature) is not counted here.
+    const SignedUpdate one = signed_updates[0];
+    const double record = static_cast<double>(encode_record(one).size());
+    const double sync_record = static_cast<double>(
+        node::encode_sync_records(std::span<const SignedUpdate>(&one, 1)).size());
+    const double evidence = 8 + 64;
     const double dense = static_cast<double>(theta.size() * sizeof(float));
     std::printf(
-        "\nbytes per update: log record %.0f, + signature %.0f; dense fp32 gradient %.0f; "
-        "ratio dense/(record+signature) %.0f\n",
-        record, record + 64, dense, dense / (record + 64));
+        "bytes per update: log record %.0f (was %.0f unsigned), sync record %.0f (was %.0f); "
+        "dense fp32 gradient %.0f; ratio dense/log record %.0f\n",
+        record, record - evidence, sync_record, sync_record - evidence, dense, dense / record);
     return 0;
 }

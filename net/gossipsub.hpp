@@ -53,6 +53,9 @@ struct Delivery {
     std::uint64_t seqno = 0;
     MessageId id;
     crypto::PeerId received_from;
+    // The author's StrictSign signature: with author, data, seqno and topic it lets the
+    // application keep evidence that others can re-verify (node/zo_engine.hpp).
+    Bytes signature;
 };
 
 // Runs before a message is forwarded; reject counts against the sending peer's score (P4).

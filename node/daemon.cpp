@@ -51,6 +51,9 @@ constexpr std::chrono::seconds kPacingActive{5};
 // A merge request names a round this far ahead of the requester's, so that every node hears it
 // before it gets there.
 constexpr std::uint64_t kMinMergeLead = 10;
+// Gossip score (application-specific, P5) a peer loses per sync answer carrying forged or
+// invalid records: the second costs it gossip (-4000), the fourth gets it graylisted (-10000).
+constexpr double kSyncStrikePenalty = 2500.0;
 
 crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
     return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
@@ -207,7 +210,12 @@ private:
             m_pubsub->subscribe(topic, [this](const net::gossipsub::Delivery& d) {
                 m_updates_in.add();
                 if (!m_engine) return;  // a bootstrap node only relays
-                if (auto u = decode_zo_message(d.data, d.author.bytes())) m_engine->receive(std::move(*u));
+                auto u = decode_zo_message(d.data, d.author.bytes());
+                if (!u || d.signature.size() != std::tuple_size_v<crypto::Signature>) return;
+                training::SignedUpdate signed_update{std::move(*u), {d.seqno, {}}};
+                std::copy(d.signature.begin(), d.signature.end(),
+                          signed_update.signature.bytes.begin());
+                m_engine->receive(std::move(signed_update));
                 update_floor();
             });
         }
@@ -217,6 +225,11 @@ private:
         using net::gossipsub::Validation;
         auto u = decode_zo_message(d.data, d.author.bytes());
         if (!u) return Validation::reject;  // malformed: counts against the sender
+        // The log keeps each update's signature for others to re-verify from the author's id
+        // alone (node/sync.hpp): an id that does not embed an Ed25519 key cannot be checked so.
+        if (d.signature.size() != std::tuple_size_v<crypto::Signature> || !d.author.public_key()) {
+            return Validation::reject;
+        }
         if (u->index >= static_cast<std::uint64_t>(m_spec.zo.directions) || u->round == 0 ||
             u->round > static_cast<std::uint64_t>(m_spec.merge_round)) {
             return Validation::reject;
@@ -278,7 +291,7 @@ private:
         options.round_interval = m_options.round_interval;
         options.merge_grace = m_options.merge_grace;
         m_engine = std::make_unique<ZoEngine>(
-            m_spec, m_swarm_id, m_peer_id.bytes(), options, m_io,
+            m_spec, m_swarm_id, copy_key(m_identity), options, m_io,
             [this](std::vector<training::Update> updates) {
                 for (const auto& u : updates) {
                     auto published = m_pubsub->publish(zo_topic(m_swarm_id), encode_zo_message(u));
@@ -302,6 +315,8 @@ private:
         m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
         m_engine->on_checkpoint_due(
             [this](std::uint64_t after, std::uint64_t through) { reconcile_checkpoint(after, through); });
+        m_engine->on_sync_report(
+            [this](const crypto::PeerId& peer, const SyncIntake& in) { on_sync_report(peer, in); });
         // Training waits for the first peer, so early updates are not made for nobody; a node
         // that stays alone trains alone after a while.
         m_alone_timer.expires_after(kTrainAloneAfter);
@@ -425,9 +440,7 @@ private:
                 }
                 category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}", updates.value().size(),
                                                 after, through, peer.to_base58());
-                for (auto& u : updates.value()) {
-                    if (m_engine) m_engine->receive(std::move(u));
-                }
+                if (m_engine) m_engine->receive_synced({peer, std::move(updates.value())});
             },
             [done = std::move(done)](std::exception_ptr e) {
                 if (e) category_logger("merge")->error("sync task failed");
@@ -455,6 +468,36 @@ private:
                 if (--*left == 0 && m_engine) m_engine->reconciled(through);
             });
         }
+    }
+
+    // What the engine made of a peer's sync answer. A record whose signature does not verify
+    // was made up by the sender (or by whoever it took it from unverified, which an honest node
+    // never does): it costs the sender its gossip standing, a step per refused answer.
+    void on_sync_report(const crypto::PeerId& peer, const SyncIntake& in) {
+        auto count = [this](const char* reason, std::size_t n) {
+            if (n == 0) return;
+            m_metrics
+                .counter("swarmd_sync_records_dropped_total", "Sync records not taken, by reason",
+                         fmt::format("reason=\"{}\"", reason))
+                .add(n);
+        };
+        count("forged", in.forged);
+        count("unchecked", in.unchecked);
+        count("invalid", in.invalid);
+        count("over_author_cap", in.over_cap);
+        m_metrics
+            .counter("swarmd_sync_records_accepted_total",
+                     "Sync records verified and added to the log")
+            .add(in.accepted);
+        auto log = category_logger("merge");
+        log->debug(
+            "sync answer: {} new, {} known, {} late, {} over the author cap, {} invalid, {} forged "
+            "({} unchecked after it) peer={}",
+            in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
+            peer.to_base58());
+        if (!in.refused()) return;
+        const auto strikes = ++m_sync_strikes[peer];
+        m_pubsub->router().set_app_score(peer, -kSyncStrikePenalty * static_cast<double>(strikes));
     }
 
     void on_progress(const ZoProgress& p) {
@@ -696,6 +739,8 @@ private:
     bool m_training_started = false;  // the join (or training alone) has begun
     bool m_engine_started = false;    // the engine trains; its round is the validator's view
     std::optional<std::uint64_t> m_merge_round_started;
+    // Refused sync answers per peer (forged or invalid records); each lowers its gossip score.
+    std::map<crypto::PeerId, std::uint32_t> m_sync_strikes;
     asio::steady_timer m_alone_timer{m_io};
 };
 

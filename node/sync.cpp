@@ -20,14 +20,16 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kSwarmIdSize = 32;
-constexpr std::size_t kRequestV1Size = kSwarmIdSize + 8;
-constexpr std::size_t kRequestV2Size = kSwarmIdSize + 2 + 16;
-constexpr std::uint8_t kRequestV2 = 2;
+constexpr std::size_t kRequestSize = kSwarmIdSize + 2 + 16;
+constexpr std::uint8_t kRequestV2 = 2;  // checkpoint requests only
+constexpr std::uint8_t kRequestV3 = 3;
 constexpr std::uint8_t kKindUpdates = 1;
 constexpr std::uint8_t kKindCheckpoint = 2;
 constexpr std::size_t kSliceHeaderSize = 1 + 8 + 8 + 32;
 constexpr std::size_t kMaxAuthor = 64;
-constexpr std::size_t kMaxChunkBytes = kSyncChunkUpdates * (1 + kMaxAuthor + kZoMessageSize);
+constexpr std::size_t kSignatureSize = std::tuple_size_v<crypto::Signature>;
+static_assert(kSignedRecordFixed == 1 + kZoMessageSize + 8 + kSignatureSize);
+constexpr std::size_t kMaxChunkBytes = kSyncChunkUpdates * (kSignedRecordFixed + kMaxAuthor);
 constexpr std::chrono::seconds kSyncTimeout{30};
 
 void put_be(Bytes& out, std::uint64_t v, int bytes) {
@@ -56,7 +58,8 @@ asio::awaitable<std::optional<T>> await_callback(Start start) {
     co_return std::move(*result);
 }
 
-asio::awaitable<void> send_updates(net::Stream& stream, std::span<const training::Update> all) {
+asio::awaitable<void> send_updates(net::Stream& stream,
+                                   std::span<const training::SignedUpdate> all) {
     Bytes count;
     put_be(count, all.size(), 8);
     if (!co_await stream.write_length_prefixed(count)) co_return;
@@ -94,36 +97,46 @@ asio::awaitable<void> send_slice(net::Stream& stream, const std::optional<Checkp
 
 }  // namespace
 
-Bytes encode_sync_records(std::span<const training::Update> updates) {
+Bytes encode_sync_records(std::span<const training::SignedUpdate> updates) {
     Bytes out;
-    for (const auto& u : updates) {
-        out.push_back(static_cast<std::uint8_t>(u.author.size()));
-        append(out, u.author);
-        append(out, encode_zo_message(u));
+    for (const auto& s : updates) {
+        out.push_back(static_cast<std::uint8_t>(s.update.author.size()));
+        append(out, s.update.author);
+        append(out, encode_zo_message(s.update));
+        put_be(out, s.signature.seqno, 8);
+        append(out, s.signature.bytes);
     }
     return out;
 }
 
-Result<std::vector<training::Update>> decode_sync_records(ByteSpan bytes) {
-    std::vector<training::Update> out;
+Result<std::vector<training::SignedUpdate>> decode_sync_records(ByteSpan bytes) {
+    std::vector<training::SignedUpdate> out;
     while (!bytes.empty()) {
         const std::size_t len = bytes[0];
-        if (len == 0 || len > kMaxAuthor || bytes.size() < 1 + len + kZoMessageSize) {
+        if (len == 0 || len > kMaxAuthor || bytes.size() < len + kSignedRecordFixed) {
             return net::Errc::truncated_message;
         }
-        Bytes author(bytes.begin() + 1, bytes.begin() + 1 + static_cast<std::ptrdiff_t>(len));
-        if (!crypto::PeerId::from_bytes(author)) return net::Errc::bad_peer_id;
-        auto u = decode_zo_message(bytes.subspan(1 + len, kZoMessageSize), std::move(author));
+        const auto author_bytes = bytes.subspan(1, len);
+        auto id = crypto::PeerId::from_bytes(author_bytes);
+        if (!id) return net::Errc::bad_peer_id;
+        // Only an id that embeds its key lets the receiver check the signature.
+        if (!id.value().public_key()) return net::Errc::bad_peer_id;
+        auto u = decode_zo_message(bytes.subspan(1 + len, kZoMessageSize),
+                                   Bytes(author_bytes.begin(), author_bytes.end()));
         if (!u) return net::Errc::protocol_error;
-        out.push_back(std::move(*u));
-        bytes = bytes.subspan(1 + len + kZoMessageSize);
+        const std::uint8_t* tail = bytes.data() + 1 + len + kZoMessageSize;
+        training::SignedUpdate s{std::move(*u), {}};
+        s.signature.seqno = get_be(tail, 8);
+        std::copy(tail + 8, tail + 8 + kSignatureSize, s.signature.bytes.begin());
+        out.push_back(std::move(s));
+        bytes = bytes.subspan(len + kSignedRecordFixed);
     }
     return out;
 }
 
 Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request) {
     Bytes out(swarm_id.begin(), swarm_id.end());
-    out.push_back(kRequestV2);
+    out.push_back(kRequestV3);
     if (request.kind == SyncRequest::Kind::updates) {
         out.push_back(kKindUpdates);
         put_be(out, request.after, 8);
@@ -138,19 +151,15 @@ Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request) {
 }
 
 Result<SyncRequest> decode_sync_request(ByteSpan swarm_id, ByteSpan bytes) {
-    if (bytes.size() != kRequestV1Size && bytes.size() != kRequestV2Size) {
-        return net::Errc::protocol_error;
-    }
+    if (bytes.size() != kRequestSize) return net::Errc::protocol_error;
     if (swarm_id.size() != kSwarmIdSize || !std::equal(swarm_id.begin(), swarm_id.end(), bytes.begin())) {
         return net::Errc::protocol_not_supported;
     }
     const std::uint8_t* p = bytes.data() + kSwarmIdSize;
     SyncRequest r;
-    if (bytes.size() == kRequestV1Size) {
-        r.through = get_be(p, 8);
-        return r;
+    if (p[0] != kRequestV3 && !(p[0] == kRequestV2 && p[1] == kKindCheckpoint)) {
+        return net::Errc::protocol_not_supported;
     }
-    if (p[0] != kRequestV2) return net::Errc::protocol_not_supported;
     if (p[1] == kKindUpdates) {
         r.after = get_be(p + 2, 8);
         r.through = get_be(p + 10, 8);
@@ -171,7 +180,7 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
     host.set_handler(std::string(kSyncProtocol), [swarm_id, source](std::shared_ptr<net::Stream> stream)
                                                      -> asio::awaitable<void> {
         stream->set_deadline(std::chrono::steady_clock::now() + kSyncTimeout);
-        auto bytes = co_await stream->read_length_prefixed(kRequestV2Size);
+        auto bytes = co_await stream->read_length_prefixed(kRequestSize);
         auto request = bytes ? decode_sync_request(swarm_id, bytes.value())
                              : Result<SyncRequest>(bytes.error());
         if (!request) {
@@ -180,8 +189,10 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
         }
         const auto r = request.value();
         if (r.kind == SyncRequest::Kind::updates) {
-            auto updates = co_await await_callback<std::vector<training::Update>>(
-                [&](SyncSource::UpdatesDone done) { source.updates(r.after, r.through, std::move(done)); });
+            auto updates = co_await await_callback<std::vector<training::SignedUpdate>>(
+                [&](SyncSource::UpdatesDone done) {
+                    source.updates(r.after, r.through, std::move(done));
+                });
             if (updates) co_await send_updates(*stream, *updates);
             co_return;
         }
@@ -200,22 +211,15 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
     });
 }
 
-asio::awaitable<Result<std::vector<training::Update>>> fetch_updates(net::Host& host,
-                                                                     const crypto::PeerId& peer,
-                                                                     Bytes swarm_id,
-                                                                     std::uint64_t through,
-                                                                     std::uint64_t after) {
+asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
+    std::uint64_t after) {
     auto stream = co_await host.open_stream(peer, std::string(kSyncProtocol));
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     s.set_deadline(std::chrono::steady_clock::now() + kSyncTimeout);
-    Bytes request;
-    if (after == 0) {  // the version 1 form, which every node answers
-        request = swarm_id;
-        put_be(request, through, 8);
-    } else {
-        request = encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
-    }
+    const Bytes request =
+        encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
     if (auto w = co_await s.write_length_prefixed(request); !w) co_return w.error();
     s.close_write();
     auto count_bytes = co_await s.read_length_prefixed(8);
@@ -223,7 +227,7 @@ asio::awaitable<Result<std::vector<training::Update>>> fetch_updates(net::Host& 
     if (count_bytes.value().size() != 8) co_return net::Errc::protocol_error;
     const std::uint64_t count = get_be(count_bytes.value().data(), 8);
     if (count > kMaxSyncUpdates) co_return net::Errc::message_too_large;
-    std::vector<training::Update> out;
+    std::vector<training::SignedUpdate> out;
     std::uint64_t received = 0;
     while (received < count) {
         auto chunk = co_await s.read_length_prefixed(kMaxChunkBytes);
@@ -233,7 +237,7 @@ asio::awaitable<Result<std::vector<training::Update>>> fetch_updates(net::Host& 
         received += records.value().size();
         if (received > count) co_return net::Errc::protocol_error;
         for (auto& u : records.value()) {
-            if (u.round > after && u.round <= through) out.push_back(std::move(u));
+            if (u.update.round > after && u.update.round <= through) out.push_back(std::move(u));
         }
     }
     co_return out;

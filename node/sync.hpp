@@ -3,14 +3,19 @@
 // reconciliation and for joining late. A request is one length-prefixed message that starts with
 // the swarm id (32 bytes); everything is checked and capped on both sides.
 //
-// Requests, told apart by length so that version 1 peers keep working:
-//   v1 (40 bytes): swarm id | u64be through                    updates with round <= through
-//   v2 (50 bytes): swarm id | u8 version = 2 | u8 kind | 16 bytes:
-//     kind 1, updates:    u64be after | u64be through          after < round <= through
-//     kind 2, checkpoint: u64be round | u32be offset | u32be count
-//                         values [offset, offset+count) of the canonical checkpoint through round
-// Updates response: u64be count, then uvarint-length-prefixed chunks, each a run of records
-// u8 author_len | author | zo message (node/zo_engine.hpp), until the count is reached.
+// Requests (50 bytes): swarm id | u8 version | u8 kind | 16 bytes:
+//   kind 1, updates:    u64be after | u64be through          after < round <= through
+//   kind 2, checkpoint: u64be round | u32be offset | u32be count
+//                       values [offset, offset+count) of the canonical checkpoint through round
+// Version 3 is current. Version 2 update requests (and the 40-byte version 1 form) asked for
+// unsigned records, which are no longer served: the stream is reset. Version 2 checkpoint
+// requests are answered as version 3 ones.
+// Updates response: u64be count, then uvarint-length-prefixed chunks, each a run of signed
+// records (kSignedRecordFixed + author bytes each)
+//   u8 author_len | author | zo message (node/zo_engine.hpp) | u64be seqno | signature (64)
+// until the count is reached. seqno and signature are the author's StrictSign evidence: the
+// receiver re-verifies every record (verify_update) before it uses it, so a node that answers
+// sync requests cannot make up updates in another author's name.
 // Checkpoint response: u8 status (0 held, 1 not held) | u64be n_params | u64be update_count |
 // model hash (32); when held, length-prefixed chunks of f32le values (at most kSyncChunkFloats
 // each) until min(count, n_params - offset) values have been sent.
@@ -26,6 +31,7 @@
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
 #include "crypto/result.hpp"
+#include "training/update_log.hpp"
 #include "training/zo.hpp"
 
 namespace swarmd::net {
@@ -39,8 +45,19 @@ inline constexpr std::size_t kSyncChunkUpdates = 1024;
 inline constexpr std::size_t kMaxCheckpointParams = std::size_t{1} << 26;  // 256 MiB of f32
 inline constexpr std::size_t kSyncChunkFloats = 16 * 1024;
 
-Bytes encode_sync_records(std::span<const training::Update> updates);
-Result<std::vector<training::Update>> decode_sync_records(ByteSpan bytes);
+// Record bytes besides the author: zo message, seqno, signature (and the author's length).
+inline constexpr std::size_t kSignedRecordFixed = 1 + 14 + 8 + 64;
+
+Bytes encode_sync_records(std::span<const training::SignedUpdate> updates);
+// Structure only: fails on a truncated record or an author whose peer id does not embed its
+// Ed25519 key (its signature could not be checked). Signatures are checked by verify_update.
+Result<std::vector<training::SignedUpdate>> decode_sync_records(ByteSpan bytes);
+
+// What one peer answered to an updates request, decoded but not yet verified.
+struct SyncBatch {
+    crypto::PeerId peer;
+    std::vector<training::SignedUpdate> updates;
+};
 
 // A slice of a canonical checkpoint as the sync protocol carries it.
 struct CheckpointSlice {
@@ -63,12 +80,13 @@ struct SyncRequest {
     std::uint32_t count = 0;
 };
 Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request);
-// Fails on a wrong size, another swarm, an unknown version or kind, or after > through.
+// Fails on a wrong size, another swarm, an unknown version or kind, an update request of a
+// version before 3, or after > through.
 Result<SyncRequest> decode_sync_request(ByteSpan swarm_id, ByteSpan bytes);
 
 // What a node serves; both answer on the io thread through their callbacks.
 struct SyncSource {
-    using UpdatesDone = std::function<void(std::vector<training::Update>)>;
+    using UpdatesDone = std::function<void(std::vector<training::SignedUpdate>)>;
     using SliceDone = std::function<void(std::optional<CheckpointSlice>)>;
     std::function<void(std::uint64_t after, std::uint64_t through, UpdatesDone)> updates;
     std::function<void(std::uint64_t round, std::uint64_t offset, std::uint64_t count, SliceDone)>
@@ -76,8 +94,9 @@ struct SyncSource {
 };
 void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source);
 
-// Updates with after < round <= through that the peer holds (after = 0: from the start).
-boost::asio::awaitable<Result<std::vector<training::Update>>> fetch_updates(
+// Updates with after < round <= through that the peer holds (after = 0: from the start), as
+// the peer sent them: the caller verifies them (verify_update) before use.
+boost::asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
     std::uint64_t after = 0);
 // values [offset, offset + count) of the peer's canonical checkpoint through `round`; the

@@ -11,9 +11,11 @@
 #include "crypto/encoding.hpp"
 #include "crypto/file.hpp"
 #include "crypto/peer_id.hpp"
+#include "net/gossipsub_message.hpp"
 #include "node/logging.hpp"
 #include "training/checkpoint.hpp"
 #include "training/data.hpp"
+#include "training/error.hpp"
 #include "training/models.hpp"
 #include "training/params.hpp"
 
@@ -91,11 +93,46 @@ std::optional<training::Update> decode_zo_message(ByteSpan data, Bytes author) {
     return u;
 }
 
-ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, Bytes author, ZoEngineOptions options,
-                   asio::io_context& io, PublishHandler publish, ProgressHandler progress)
+namespace {
+
+// The gossip message an update's signature covers (net/gossipsub_message.hpp).
+net::gossipsub::pb::Message zo_gossip_message(std::string_view topic, const training::Update& u,
+                                              std::uint64_t seqno) {
+    net::gossipsub::pb::Message m;
+    m.set_from(std::string(as_string_view(u.author)));
+    m.set_data(std::string(as_string_view(encode_zo_message(u))));
+    m.set_seqno(net::gossipsub::encode_seqno(seqno));
+    m.set_topic(std::string(topic));
+    return m;
+}
+
+}  // namespace
+
+training::UpdateSignature sign_update(const crypto::PrivateKey& key, std::string_view topic,
+                                      const training::Update& u) {
+    training::UpdateSignature s;
+    s.seqno = kOwnSeqnoBit | u.round << 8 | (u.index & 0xff);  // rounds < 2^27, directions <= 64
+    s.bytes = key.sign(net::gossipsub::signed_payload(zo_gossip_message(topic, u, s.seqno)));
+    return s;
+}
+
+bool verify_update(std::string_view topic, const training::SignedUpdate& s) {
+    auto id = crypto::PeerId::from_bytes(s.update.author);
+    if (!id) return false;
+    const auto key = id.value().public_key();
+    return key && key->verify(net::gossipsub::signed_payload(
+                                  zo_gossip_message(topic, s.update, s.signature.seqno)),
+                              s.signature.bytes);
+}
+
+ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey key,
+                   ZoEngineOptions options, asio::io_context& io, PublishHandler publish,
+                   ProgressHandler progress)
     : m_spec(spec),
       m_swarm_id(swarm_id.bytes().begin(), swarm_id.bytes().end()),
-      m_author(std::move(author)),
+      m_topic(zo_topic(swarm_id)),
+      m_key(std::move(key)),
+      m_author(crypto::PeerId::from_public_key(m_key.public_key()).bytes()),
       m_options(std::move(options)),
       m_io(io),
       m_publish(std::move(publish)),
@@ -119,6 +156,12 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, Bytes author, ZoEn
     training::LogOptions log_options;
     log_options.future_window = static_cast<std::uint64_t>(spec.zo.staleness);
     auto log = training::UpdateLog::open(m_options.dir / "updates.log", log_options);
+    if (!log && log.error() == training::Errc::unsupported_log) {
+        throw std::runtime_error(
+            (m_options.dir / "updates.log").string() +
+            " was written by an older swarmd, without update signatures: move it away and "
+            "start again to rejoin from the swarm");
+    }
     if (!log) throw std::runtime_error("cannot open the update log: " + log.error().message());
     m_log.emplace(std::move(log.value()));
     if (m_log->dropped_tail_bytes() > 0) {
@@ -214,9 +257,9 @@ void ZoEngine::stop() {
     m_thread.join();
 }
 
-void ZoEngine::receive(training::Update update) {
+void ZoEngine::receive(training::SignedUpdate update) {
     asio::post(m_compute, [this, u = std::move(update)] {
-        if (m_stopping || u.round > m_merge_round) return;
+        if (m_stopping || u.update.round > m_merge_round) return;
         if (!accept(u)) return;
         if (m_merging && m_progress.merge_state == "merged") {
             // A late update changes the merged set: merge again once things settle.
@@ -226,11 +269,79 @@ void ZoEngine::receive(training::Update update) {
     });
 }
 
+void ZoEngine::receive_synced(SyncBatch batch) {
+    asio::post(m_compute, [this, batch = std::move(batch)] {
+        if (m_stopping) return;
+        const auto intake = take_synced(batch);
+        if (intake.accepted > 0 && m_merging && m_progress.merge_state == "merged") {
+            m_progress.merge_state = "waiting";
+            begin_merge();
+        }
+    });
+}
+
+SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
+    SyncIntake in;
+    // The authors taken: the first max_sync_authors in byte order among those this node knows
+    // (its log's and this answer's). An author left out has that many known authors before
+    // it, all in the swarm's union, so it is not among the union's first either: nodes that
+    // reach the same union take the same authors, whatever order answers arrive in.
+    std::set<Bytes> authors;
+    for (const auto& u : m_log->updates()) authors.insert(u.author);
+    for (const auto& s : batch.updates) authors.insert(s.update.author);
+    const Bytes* last_taken = nullptr;
+    if (authors.size() > m_options.max_sync_authors) {
+        last_taken = &*std::next(authors.begin(),
+                                 static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1);
+    }
+    const auto directions = static_cast<std::uint64_t>(m_spec.zo.directions);
+    for (std::size_t i = 0; i < batch.updates.size(); ++i) {
+        const auto& s = batch.updates[i];
+        const auto& u = s.update;
+        if (u.index >= directions || u.round == 0) {
+            ++in.invalid;
+        } else if (u.round > m_merge_round) {
+            ++in.late;
+        } else if (m_log->contains(u)) {
+            ++in.known;
+        } else if (last_taken != nullptr && *last_taken < u.author) {
+            ++in.over_cap;
+        } else if (!verify_update(m_topic, s)) {
+            // The sender served what no author signed: nothing more of its answer is worth
+            // checking.
+            ++in.forged;
+            in.unchecked = batch.updates.size() - i - 1;
+            break;
+        } else if (accept(s)) {
+            ++in.accepted;
+        } else {
+            ++in.known;  // an equal key earlier in the same answer
+        }
+    }
+    if (m_on_sync_report) {
+        asio::post(m_io,
+                   [handler = m_on_sync_report, peer = batch.peer, in] { handler(peer, in); });
+    }
+    return in;
+}
+
+std::set<Bytes> ZoEngine::merge_authors() const {
+    std::set<Bytes> authors;
+    for (const auto& u : m_log->updates()) authors.insert(u.author);
+    if (authors.size() <= m_options.max_sync_authors) return {};
+    authors.erase(
+        std::next(authors.begin(), static_cast<std::ptrdiff_t>(m_options.max_sync_authors)),
+        authors.end());
+    return authors;
+}
+
 void ZoEngine::updates(std::uint64_t after, std::uint64_t through, UpdatesHandler done) {
     asio::post(m_compute, [this, after, through, done = std::move(done)] {
-        std::vector<training::Update> out;
-        for (const auto& u : m_log->updates()) {
-            if (u.round > after && u.round <= through) out.push_back(u);
+        std::vector<training::SignedUpdate> out;
+        const auto& all = m_log->updates();
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            if (all[i].round > after && all[i].round <= through)
+                out.push_back(m_log->signed_update(i));
         }
         asio::post(m_io, [done, out = std::move(out)]() mutable { done(std::move(out)); });
     });
@@ -273,12 +384,14 @@ void ZoEngine::catch_up(CatchUp state) {
             }
         }
         const auto before = m_progress.updates;
-        for (const auto& u : state.updates) {
-            if (u.round <= m_merge_round) accept(u);
+        std::size_t fetched = 0;
+        for (const auto& batch : state.batches) {
+            fetched += batch.updates.size();
+            take_synced(batch);
         }
         if (state.round > m_round.load()) {
             log->info("caught up: {} updates fetched, {} new; training from round {} (was {})",
-                      state.updates.size(), m_progress.updates - before, state.round, m_round.load());
+                      fetched, m_progress.updates - before, state.round, m_round.load());
             m_round = state.round;
             m_progress.round = state.round - 1;
         }
@@ -305,10 +418,11 @@ void ZoEngine::request_merge(std::uint64_t round) {
     });
 }
 
-bool ZoEngine::accept(const training::Update& u) {
+bool ZoEngine::accept(const training::SignedUpdate& s) {
+    const auto& u = s.update;
     // Every update up to the merge round is kept (the validator already refused later ones), so
     // the merge sees the same set everywhere even when a peer ran ahead of us.
-    auto admitted = m_log->append(u, m_merge_round);
+    auto admitted = m_log->append(s, m_merge_round);
     if (!admitted) {
         category_logger("train")->error("update log append failed: {}", admitted.error().message());
         return false;
@@ -387,7 +501,7 @@ void ZoEngine::step() {
     const auto started = std::chrono::steady_clock::now();
     auto batch = sample_batch(m_author, r, m_zo.batch, m_task->train_size());
     auto result = training::zo_step(*m_task, m_theta, m_swarm_id, m_author, r, batch, m_zo);
-    for (const auto& u : result.updates) accept(u);
+    for (const auto& u : result.updates) accept({u, sign_update(m_key, m_topic, u)});
     asio::post(m_io, [publish = m_publish, updates = result.updates] { publish(updates); });
     m_progress.round = r;
     m_progress.loss = result.loss;
@@ -431,8 +545,9 @@ void ZoEngine::finish_merge() {
     // node holding the same update set writes the same bits.
     std::vector<training::Update> updates;
     std::map<Bytes, std::size_t> per_author;
+    const auto taken = merge_authors();
     for (const auto& u : m_log->updates()) {
-        if (u.round > m_merge_round) continue;
+        if (u.round > m_merge_round || (!taken.empty() && !taken.contains(u.author))) continue;
         updates.push_back(u);
         ++per_author[u.author];
     }

@@ -4,11 +4,12 @@
 // hands it received updates; it hands back the updates it made and its progress, by post().
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <functional>
-#include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,8 +21,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
+#include "crypto/peer_id.hpp"
 #include "node/spec.hpp"
 #include "node/sync.hpp"
+#include "node/zo_admission.hpp"
 #include "training/checkpoint.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
@@ -53,8 +57,21 @@ struct ZoProgress {
 // What a late or restarted node fetched from its peers before training.
 struct CatchUp {
     std::optional<training::Checkpoint> checkpoint;  // verified canonical state, when fetched
-    std::vector<training::Update> updates;           // log suffix
+    std::vector<SyncBatch> batches;                  // log suffix, per peer, not yet verified
     std::uint64_t round = 0;                         // the swarm's round: train from here on
+};
+
+// What became of one peer's sync answer. Every record is checked in this order, and counted
+// under the first check it fails:
+struct SyncIntake {
+    std::size_t accepted = 0;
+    std::size_t invalid = 0;    // index >= directions or round 0: no honest node sends it
+    std::size_t late = 0;       // beyond the merge round (it may have been lowered meanwhile)
+    std::size_t known = 0;      // (author, round, index) already in the log: not re-verified
+    std::size_t over_cap = 0;   // an author outside the ones taken from sync (max_sync_authors)
+    std::size_t forged = 0;     // the signature does not verify: the rest of the answer is dropped
+    std::size_t unchecked = 0;  // dropped unverified after a forgery
+    bool refused() const noexcept { return invalid > 0 || forged > 0; }
 };
 
 struct ZoEngineOptions {
@@ -72,28 +89,41 @@ struct ZoEngineOptions {
     // Canonical checkpoints are made at multiples of this round, once the node is far enough
     // past them (twice the staleness window) that gossip no longer adds updates to them.
     std::uint64_t checkpoint_every = kDefaultCheckpointEvery;
+    // Authors taken from sync answers (merge reconciliation, late join), and authors the merge
+    // replays: those first in canonical (byte) order among the authors a node knows, so that
+    // nodes holding the same union of updates take the same ones.
+    std::size_t max_sync_authors = AdmissionOptions::kDefaultMaxAuthors;
 };
 
 class ZoEngine {
 public:
     using PublishHandler = std::function<void(std::vector<training::Update>)>;
     using ProgressHandler = std::function<void(const ZoProgress&)>;
-    using UpdatesHandler = std::function<void(std::vector<training::Update>)>;
     using MergeHandler = std::function<void(std::uint64_t merge_round)>;
     using ReconcileHandler = std::function<void(std::uint64_t after, std::uint64_t through)>;
+    using UpdatesHandler = std::function<void(std::vector<training::SignedUpdate>)>;
+    using SyncReportHandler = std::function<void(const crypto::PeerId& peer, const SyncIntake&)>;
 
-    // Loads the data set, opens the log and rebuilds the replica from it. Throws on start-up
-    // failure (missing data set, unwritable log).
-    ZoEngine(const Spec& spec, const SwarmId& swarm_id, Bytes author, ZoEngineOptions options,
-             boost::asio::io_context& io, PublishHandler publish, ProgressHandler progress);
+    // Loads the data set, opens the log and rebuilds the replica from it. `key` is the node's
+    // identity: its own updates are logged signed with it. Throws on start-up failure (missing
+    // data set, unwritable log, a log of an older format).
+    ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey key,
+             ZoEngineOptions options, boost::asio::io_context& io, PublishHandler publish,
+             ProgressHandler progress);
     ~ZoEngine();
 
     void start();
     // Finishes the current step and joins the compute thread.
     void stop();
 
-    // From the io thread: an update that passed the topic validator.
-    void receive(training::Update update);
+    // From the io thread: an update that passed the topic validator (gossipsub verified its
+    // signature, which comes with it).
+    void receive(training::SignedUpdate update);
+    // From the io thread: a peer's sync answer. Each record is bounds-checked, capped and its
+    // signature verified on the compute thread before it is used; the outcome goes to the
+    // sync report handler on the io thread.
+    void receive_synced(SyncBatch batch);
+    void on_sync_report(SyncReportHandler handler) { m_on_sync_report = std::move(handler); }
     // The round the node works on; the validator's window is relative to it.
     std::uint64_t current_round() const noexcept { return m_round.load(); }
     // The slowest recently active peer's round, from the io thread. A node keeps within the
@@ -126,7 +156,12 @@ private:
     void step();
     void schedule_step(std::chrono::milliseconds delay);
     // Appends a new update to the log and applies it; false for a duplicate or a failed append.
-    bool accept(const training::Update& u);
+    bool accept(const training::SignedUpdate& u);
+    // Verifies and takes what one peer's sync answer adds (compute thread), and reports it.
+    SyncIntake take_synced(const SyncBatch& batch);
+    // The authors the log holds, when they are more than max_sync_authors: the ones the merge
+    // replays (the first max_sync_authors in byte order). Empty: every author.
+    std::set<Bytes> merge_authors() const;
     training::Checkpoint genesis() const;
     std::vector<std::pair<std::uint64_t, crypto::Digest>> held_checkpoints() const;
     std::uint64_t log_count_through(std::uint64_t round) const;
@@ -140,6 +175,8 @@ private:
 
     const Spec m_spec;
     const Bytes m_swarm_id;
+    const std::string m_topic;  // the zo topic, which update signatures cover
+    const crypto::PrivateKey m_key;
     const Bytes m_author;
     ZoEngineOptions m_options;
     boost::asio::io_context& m_io;
@@ -149,6 +186,7 @@ private:
     ReconcileHandler m_on_checkpoint_due;
     std::uint64_t m_reconcile_asked = 0;  // the last checkpoint round the daemon was asked to reconcile
     std::uint64_t m_reconciled = 0;       // rounds <= this hold the peers' updates too
+    SyncReportHandler m_on_sync_report;
 
     std::unique_ptr<training::Task> m_task;
     training::ZoOptions m_zo;
@@ -181,5 +219,16 @@ inline constexpr std::size_t kZoMessageSize = 14;
 Bytes encode_zo_message(const training::Update& u);
 // Fails on a wrong size or version; `author` is the message's verified author.
 std::optional<training::Update> decode_zo_message(ByteSpan data, Bytes author);
+
+// An update's signature is the StrictSign signature of the gossip message {from = author,
+// data = encode_zo_message(update), seqno, topic = zo_topic(swarm)} (net/gossipsub_message.hpp).
+// The signature of a received update is the one its gossip message carried; a node signs its
+// own in a seqno space of their own (the top bit set, then round and index), apart from the
+// wall-clock seqnos its gossip router uses, so that the two never share a message id.
+inline constexpr std::uint64_t kOwnSeqnoBit = std::uint64_t{1} << 63;
+training::UpdateSignature sign_update(const crypto::PrivateKey& key, std::string_view topic,
+                                      const training::Update& u);
+// True when the author's key (from its Ed25519 peer id) verifies the signature.
+bool verify_update(std::string_view topic, const training::SignedUpdate& u);
 
 }  // namespace swarmd::node

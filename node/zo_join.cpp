@@ -1,7 +1,6 @@
 #include "node/zo_join.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 
 #include "crypto/encoding.hpp"
@@ -126,8 +125,7 @@ asio::awaitable<CatchUp> fetch_catch_up(net::Host& host, Bytes swarm_id, std::ve
                 continue;
             }
             log->debug("sync of rounds ({}, {}]: {} updates peer={}", lo, hi, updates.value().size(), peer.to_base58());
-            out.updates.insert(out.updates.end(), std::make_move_iterator(updates.value().begin()),
-                               std::make_move_iterator(updates.value().end()));
+            out.batches.push_back({peer, std::move(updates.value())});
             done = true;
         }
     }

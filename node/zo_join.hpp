@@ -54,6 +54,7 @@ JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, con
 // hash (falling back to whole copies from each holder in turn), then the log from the checkpoint
 // (or from a little before own_round) split into round ranges over every trainer. A range whose
 // peer fails is asked of the next. Never throws; what could not be fetched is simply absent.
+// The log ranges come back per peer, unverified: ZoEngine::catch_up verifies every record.
 boost::asio::awaitable<CatchUp> fetch_catch_up(net::Host& host, Bytes swarm_id, std::vector<PeerBeat> beats,
                                                JoinPlan plan, std::uint64_t own_round, JoinOptions options);
 

@@ -21,6 +21,8 @@ class Category final : public std::error_category {
                 return "malformed or corrupt checkpoint";
             case Errc::checkpoint_mismatch:
                 return "checkpoint is for a different model";
+            case Errc::unsupported_log:
+                return "update log of an unsupported format version";
         }
         return "unknown training error";
     }

@@ -9,6 +9,7 @@ enum class Errc {
     bad_update,           // an update record is malformed (author too long, ...)
     bad_checkpoint,       // a checkpoint's header, size or integrity hash is wrong
     checkpoint_mismatch,  // a checkpoint for a different model (parameter count or hash)
+    unsupported_log,      // an update log written in another format version
 };
 
 const std::error_category& training_category() noexcept;

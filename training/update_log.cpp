@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -16,9 +17,18 @@ namespace swarmd::training {
 
 namespace {
 
-constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kVersion = 2;
 constexpr std::size_t kHeader = 8;
-constexpr std::size_t kFixedPayload = 1 + 8 + 4 + 1 + 1;
+constexpr std::size_t kSignatureSize = std::tuple_size_v<crypto::Signature>;
+// Offsets in the payload.
+constexpr std::size_t kRoundAt = 1;
+constexpr std::size_t kIndexAt = kRoundAt + 8;
+constexpr std::size_t kQAt = kIndexAt + 4;
+constexpr std::size_t kSeqnoAt = kQAt + 1;
+constexpr std::size_t kSignatureAt = kSeqnoAt + 8;
+constexpr std::size_t kAuthorLenAt = kSignatureAt + kSignatureSize;
+constexpr std::size_t kFixedPayload = kAuthorLenAt + 1;
+constexpr std::size_t kMaxPayload = kFixedPayload + LogOptions::kMaxAuthorBytes;
 
 std::shared_ptr<spdlog::logger> train_log() {
     auto l = spdlog::get("train");
@@ -52,12 +62,16 @@ bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
 
 }  // namespace
 
-Bytes encode_record(const Update& u) {
+Bytes encode_record(const SignedUpdate& s) {
+    const Update& u = s.update;
     Bytes payload;
+    payload.reserve(kFixedPayload + u.author.size());
     payload.push_back(kVersion);
     put_le(payload, u.round, 8);
     put_le(payload, u.index, 4);
     payload.push_back(static_cast<std::uint8_t>(u.q));
+    put_le(payload, s.signature.seqno, 8);
+    append(payload, s.signature.bytes);
     payload.push_back(static_cast<std::uint8_t>(u.author.size()));
     append(payload, u.author);
     Bytes out;
@@ -95,7 +109,7 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
         }
         const auto len = static_cast<std::size_t>(get_le(&data[pos], 4));
         const auto sum = static_cast<std::uint32_t>(get_le(&data[pos + 4], 4));
-        if (len < kFixedPayload || len > kFixedPayload + LogOptions::kMaxAuthorBytes) {
+        if (len == 0 || len > kMaxPayload) {
             why = "bad record length";
             break;
         }
@@ -108,16 +122,31 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
             why = "record checksum mismatch";
             break;
         }
-        if (p[0] != kVersion || p[14] != len - kFixedPayload) {
+        if (p[0] != kVersion) {
+            // A whole, intact record of another format: not damage to repair but a log this
+            // version cannot vouch for (version 1 kept no signatures). Leave it as it is.
+            train_log()->error(
+                "update log {}: record format version {} at byte {}, this swarmd writes version "
+                "{}; move the log away to start afresh (the node then fetches the swarm's log)",
+                path.string(), p[0], pos, kVersion);
+            return make_error_code(Errc::unsupported_log);
+        }
+        if (len < kFixedPayload || p[kAuthorLenAt] != len - kFixedPayload) {
             why = "bad record fields";
             break;
         }
         Update u;
-        u.round = get_le(p + 1, 8);
-        u.index = static_cast<std::uint32_t>(get_le(p + 9, 4));
-        u.q = static_cast<std::int8_t>(p[13]);
+        u.round = get_le(p + kRoundAt, 8);
+        u.index = static_cast<std::uint32_t>(get_le(p + kIndexAt, 4));
+        u.q = static_cast<std::int8_t>(p[kQAt]);
         u.author.assign(p + kFixedPayload, p + len);
-        if (log.m_seen.insert(key(u)).second) log.m_updates.push_back(std::move(u));
+        if (log.m_seen.insert(key(u)).second) {
+            UpdateSignature sig;
+            sig.seqno = get_le(p + kSeqnoAt, 8);
+            std::copy(p + kSignatureAt, p + kSignatureAt + kSignatureSize, sig.bytes.begin());
+            log.m_updates.push_back(std::move(u));
+            log.m_signatures.push_back(sig);
+        }
         pos += kHeader + len;
     }
     if (why != nullptr) {
@@ -137,6 +166,7 @@ UpdateLog::UpdateLog(UpdateLog&& other) noexcept
     : m_fd(std::exchange(other.m_fd, -1)),
       m_options(other.m_options),
       m_updates(std::move(other.m_updates)),
+      m_signatures(std::move(other.m_signatures)),
       m_seen(std::move(other.m_seen)),
       m_size(other.m_size),
       m_dropped(other.m_dropped) {}
@@ -147,6 +177,7 @@ UpdateLog& UpdateLog::operator=(UpdateLog&& other) noexcept {
         m_fd = std::exchange(other.m_fd, -1);
         m_options = other.m_options;
         m_updates = std::move(other.m_updates);
+        m_signatures = std::move(other.m_signatures);
         m_seen = std::move(other.m_seen);
         m_size = other.m_size;
         m_dropped = other.m_dropped;
@@ -160,13 +191,14 @@ UpdateLog::~UpdateLog() {
 
 bool UpdateLog::contains(const Update& u) const { return m_seen.count(key(u)) != 0; }
 
-Result<Admission> UpdateLog::append(const Update& u, std::uint64_t current_round) {
+Result<Admission> UpdateLog::append(const SignedUpdate& s, std::uint64_t current_round) {
+    const Update& u = s.update;
     if (u.author.size() > LogOptions::kMaxAuthorBytes) return make_error_code(Errc::bad_update);
     if (u.round > current_round && u.round - current_round > m_options.future_window) {
         return Admission::future;
     }
     if (contains(u)) return Admission::duplicate;
-    const Bytes record = encode_record(u);
+    const Bytes record = encode_record(s);
     if (!write_all(m_fd, record.data(), record.size()) ||
         (m_options.sync && ::fdatasync(m_fd) != 0)) {
         // Leave no torn record behind: the next append would follow it and be lost on reopen.
@@ -179,6 +211,7 @@ Result<Admission> UpdateLog::append(const Update& u, std::uint64_t current_round
     m_size += record.size();
     m_seen.insert(key(u));
     m_updates.push_back(u);
+    m_signatures.push_back(s.signature);
     return Admission::accepted;
 }
 

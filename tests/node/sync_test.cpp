@@ -5,17 +5,33 @@
 #include "../net/host_fixture.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
+#include "net/error.hpp"
+#include "net/gossipsub_message.hpp"
 #include "net/host.hpp"
-#include "training/params.hpp"
 #include "node/logging.hpp"
 #include "node/sync.hpp"
 #include "node/zo_engine.hpp"
+#include "training/params.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
 
+namespace {
+
+const std::string kTopic = "/swarmd/zo/test";
+
+training::SignedUpdate signed_by(const crypto::PrivateKey& key, std::uint64_t round,
+                                 std::uint32_t index, std::int8_t q) {
+    training::Update u{crypto::PeerId::from_public_key(key.public_key()).bytes(), round, index, q};
+    auto sig = sign_update(key, kTopic, u);
+    return {std::move(u), sig};
+}
+
+}  // namespace
+
 TEST_CASE("zo messages and sync records round-trip and reject hostile input", "[sync]") {
-    const auto author = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).bytes();
+    const auto key = crypto::PrivateKey::generate();
+    const auto author = crypto::PeerId::from_public_key(key.public_key()).bytes();
     training::Update u{author, 1234567890123ULL, 7, -42};
     auto msg = encode_zo_message(u);
     REQUIRE(msg.size() == kZoMessageSize);
@@ -28,11 +44,14 @@ TEST_CASE("zo messages and sync records round-trip and reject hostile input", "[
     bad[0] = 2;  // unknown version
     CHECK_FALSE(decode_zo_message(bad, author));
 
-    std::vector<training::Update> updates{u, {author, 1, 0, 127}, {author, 2, 0, -127}};
+    std::vector<training::SignedUpdate> updates{
+        signed_by(key, 1234567, 7, -42), signed_by(key, 1, 0, 127), signed_by(key, 2, 0, -127)};
     auto records = encode_sync_records(updates);
+    const std::size_t record_size = author.size() + kSignedRecordFixed;
+    CHECK(records.size() == 3 * record_size);
     CHECK(decode_sync_records(records).value() == updates);
     for (std::size_t n = 1; n < records.size(); ++n) {
-        if (n % (1 + author.size() + kZoMessageSize) == 0) continue;  // whole records are valid
+        if (n % record_size == 0) continue;  // whole records are valid
         CHECK(decode_sync_records(ByteSpan(records.data(), n)).has_error());
     }
     auto not_a_peer = records;
@@ -41,12 +60,65 @@ TEST_CASE("zo messages and sync records round-trip and reject hostile input", "[
     auto zero_author = records;
     zero_author[0] = 0;
     CHECK(decode_sync_records(zero_author).has_error());
+    // A hashed peer id (sha2-256 multihash) is a valid id, but its key is not in it: nothing to
+    // check the signature with.
+    auto hashed = updates[0];
+    hashed.update.author = Bytes{0x12, 0x20};
+    hashed.update.author.resize(34, 0x77);
+    REQUIRE(crypto::PeerId::from_bytes(hashed.update.author));
+    const std::vector<training::SignedUpdate> one{hashed};
+    CHECK(decode_sync_records(encode_sync_records(one)).has_error());
 }
 
-TEST_CASE("sync requests round-trip in both versions and reject hostile input", "[sync]") {
+TEST_CASE("the sync verifier rejects forged records", "[sync]") {
+    const auto key = crypto::PrivateKey::generate();
+    const auto other = crypto::PrivateKey::generate();
+    const auto good = signed_by(key, 42, 3, 17);
+    CHECK(verify_update(kTopic, good));
+    CHECK((good.signature.seqno & kOwnSeqnoBit) != 0);
+    // Through the wire format, as a sync answer carries it.
+    const std::vector<training::SignedUpdate> sent{good};
+    auto received = decode_sync_records(encode_sync_records(sent)).value();
+    REQUIRE(received.size() == 1);
+    CHECK(verify_update(kTopic, received[0]));
+
+    auto forged = [&](auto&& change) {
+        auto f = good;
+        change(f);
+        const std::vector<training::SignedUpdate> one{f};
+        auto decoded = decode_sync_records(encode_sync_records(one));
+        REQUIRE(decoded);
+        return !verify_update(kTopic, decoded.value()[0]);
+    };
+    CHECK(forged([](auto& f) { f.signature.bytes[10] ^= 1; }));  // wrong signature
+    CHECK(forged([](auto& f) { f.signature.bytes.fill(0); }));
+    CHECK(forged([&](auto& f) {  // wrong author: another node's id on this node's signature
+        f.update.author = crypto::PeerId::from_public_key(other.public_key()).bytes();
+    }));
+    CHECK(forged([](auto& f) { f.update.q = 18; }));  // altered q
+    CHECK(forged([](auto& f) { f.update.q = static_cast<std::int8_t>(-f.update.q); }));
+    CHECK(forged([](auto& f) { f.update.round = 43; }));
+    CHECK(forged([](auto& f) { f.update.index = 2; }));
+    CHECK(forged([](auto& f) { ++f.signature.seqno; }));
+    // Signed by another key in this author's name.
+    CHECK(forged([&](auto& f) { f.signature = sign_update(other, kTopic, f.update); }));
+    // Signed for another swarm's topic.
+    CHECK_FALSE(verify_update("/swarmd/zo/other", good));
+
+    // The signature of a real gossip message, as the router hands it over, verifies as well.
+    const auto author = crypto::PeerId::from_public_key(key.public_key());
+    const auto data = encode_zo_message(good.update);
+    const auto m = net::gossipsub::make_signed_message(key, author, kTopic, data, 987654321, false);
+    training::SignedUpdate from_gossip{good.update, {987654321, {}}};
+    std::copy(m.signature().begin(), m.signature().end(), from_gossip.signature.bytes.begin());
+    CHECK(verify_update(kTopic, from_gossip));
+}
+
+TEST_CASE("sync requests round-trip and reject hostile input", "[sync]") {
     Bytes swarm(32, 0xab);
     SyncRequest updates{SyncRequest::Kind::updates, 40, 90};
     auto bytes = encode_sync_request(swarm, updates);
+    CHECK(bytes[32] == 3);
     auto back = decode_sync_request(swarm, bytes);
     REQUIRE(back);
     CHECK(back.value().kind == SyncRequest::Kind::updates);
@@ -58,30 +130,34 @@ TEST_CASE("sync requests round-trip in both versions and reject hostile input", 
     slice.round = 120;
     slice.offset = 4096;
     slice.count = 2048;
-    auto sb = decode_sync_request(swarm, encode_sync_request(swarm, slice));
+    auto slice_bytes = encode_sync_request(swarm, slice);
+    auto sb = decode_sync_request(swarm, slice_bytes);
     REQUIRE(sb);
     CHECK(sb.value().kind == SyncRequest::Kind::checkpoint);
     CHECK(sb.value().round == 120);
     CHECK(sb.value().offset == 4096);
     CHECK(sb.value().count == 2048);
+    // A version 2 checkpoint request is still answered; a version 2 update request asked for
+    // unsigned records, and is refused.
+    slice_bytes[32] = 2;
+    CHECK(decode_sync_request(swarm, slice_bytes).has_value());
+    auto v2_updates = bytes;
+    v2_updates[32] = 2;
+    CHECK(decode_sync_request(swarm, v2_updates).error() == net::Errc::protocol_not_supported);
 
-    // Version 1: swarm id and a through round.
+    // Version 1: swarm id and a through round, for unsigned records.
     Bytes v1 = swarm;
     for (int i = 0; i < 7; ++i) v1.push_back(0);
     v1.push_back(77);
-    auto old = decode_sync_request(swarm, v1);
-    REQUIRE(old);
-    CHECK(old.value().after == 0);
-    CHECK(old.value().through == 77);
+    CHECK(decode_sync_request(swarm, v1).has_error());
 
     for (std::size_t n = 0; n < bytes.size(); ++n) {
-        if (n == v1.size()) continue;
         CHECK(decode_sync_request(swarm, ByteSpan(bytes.data(), n)).has_error());
     }
     Bytes other(32, 0xcd);
     CHECK(decode_sync_request(other, bytes).has_error());  // another swarm
     auto bad_version = bytes;
-    bad_version[32] = 3;
+    bad_version[32] = 4;
     CHECK(decode_sync_request(swarm, bad_version).has_error());
     auto bad_kind = bytes;
     bad_kind[33] = 9;
@@ -98,18 +174,19 @@ TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on 
     net::Host client(io.get_executor(), crypto::PrivateKey::generate());
     const auto addr = server.listen(net::Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
     Bytes swarm(32, 0x5a);
-    const auto author = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).bytes();
-    std::vector<training::Update> log;
-    for (std::uint64_t r = 1; r <= 50; ++r) log.push_back({author, r, 0, static_cast<std::int8_t>(r)});
+    const auto key = crypto::PrivateKey::generate();
+    std::vector<training::SignedUpdate> log;
+    for (std::uint64_t r = 1; r <= 50; ++r)
+        log.push_back(signed_by(key, r, 0, static_cast<std::int8_t>(r)));
     std::vector<float> params(40000);
     for (std::size_t i = 0; i < params.size(); ++i) params[i] = static_cast<float>(i) * 0.5f;
     const crypto::Digest hash = training::model_hash(params);
 
     SyncSource source;
     source.updates = [&](std::uint64_t after, std::uint64_t through, SyncSource::UpdatesDone done) {
-        std::vector<training::Update> out;
+        std::vector<training::SignedUpdate> out;
         for (const auto& u : log) {
-            if (u.round > after && u.round <= through) out.push_back(u);
+            if (u.update.round > after && u.update.round <= through) out.push_back(u);
         }
         asio::post(io, [done, out] { done(out); });
     };
@@ -131,10 +208,12 @@ TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on 
         auto all = co_await fetch_updates(client, server.peer_id(), swarm, 30);
         REQUIRE(all);
         CHECK(all.value().size() == 30);
+        for (const auto& u : all.value()) CHECK(verify_update(kTopic, u));
+        CHECK(all.value() == std::vector<training::SignedUpdate>(log.begin(), log.begin() + 30));
         auto range = co_await fetch_updates(client, server.peer_id(), swarm, 45, 40);
         REQUIRE(range);
         REQUIRE(range.value().size() == 5);
-        CHECK(range.value().front().round == 41);
+        CHECK(range.value().front().update.round == 41);
 
         std::vector<float> assembled;
         for (std::uint64_t offset = 0; offset < params.size(); offset += 15000) {

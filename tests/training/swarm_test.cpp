@@ -89,7 +89,7 @@ SimResult simulate(const Task& task, std::size_t n, const fs::path& dir) {
             std::vector<Update> arrived;
             for (auto it = in_flight.begin(); it != in_flight.end();) {
                 if (it->to == k && it->deliver_round <= r) {
-                    if (node.log.append(it->update, r).value() == Admission::accepted) {
+                    if (node.log.append({it->update, {}}, r).value() == Admission::accepted) {
                         arrived.push_back(it->update);
                     }
                     it = in_flight.erase(it);
@@ -103,7 +103,7 @@ SimResult simulate(const Task& task, std::size_t n, const fs::path& dir) {
             const auto step = zo_step(task, node.theta, kSwarm, node.author, r,
                                       sample_batch(node.rng, node.shard, o.batch), o);
             for (const auto& u : step.updates) {
-                if (node.log.append(u, r).value() != Admission::accepted) {
+                if (node.log.append({u, {}}, r).value() != Admission::accepted) {
                     FAIL("a node's own update was not accepted by its log");
                 }
                 for (std::size_t peer = 0; peer < n; ++peer) {
@@ -146,7 +146,9 @@ TEST_CASE("4 virtual nodes converge to one model and beat a single node", "[swar
     // equal, then every node replays canonically.
     for (auto& a : sim.nodes) {
         for (auto& b : sim.nodes) {
-            for (const auto& u : b.log.updates()) (void)a.log.append(u, kRounds).value();
+            for (std::size_t i = 0; i < b.log.updates().size(); ++i) {
+                (void)a.log.append(b.log.signed_update(i), kRounds).value();
+            }
         }
     }
     std::vector<crypto::Digest> hashes;
@@ -163,8 +165,8 @@ TEST_CASE("4 virtual nodes converge to one model and beat a single node", "[swar
     {
         auto joiner = UpdateLog::open(dir.path / "joiner.log").value();
         std::size_t accepted = 0;
-        for (const auto& u : sim.nodes[2].log.updates()) {
-            accepted += joiner.append(u, kRounds).value() == Admission::accepted ? 1 : 0;
+        for (std::size_t i = 0; i < sim.nodes[2].log.updates().size(); ++i) {
+            accepted += joiner.append(sim.nodes[2].log.signed_update(i), kRounds).value() == Admission::accepted ? 1 : 0;
         }
         CHECK(accepted == 4 * kRounds);
         auto theta = init_params(task->layout(), kSwarm, kInitSeed);

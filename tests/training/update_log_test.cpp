@@ -6,6 +6,8 @@
 #include <fstream>
 #include <random>
 
+#include <zlib.h>
+
 #include "crypto/file.hpp"
 #include "training/checkpoint.hpp"
 #include "training/error.hpp"
@@ -28,8 +30,15 @@ struct TempDir {
     ~TempDir() { fs::remove_all(path); }
 };
 
-Update upd(std::uint8_t author, std::uint64_t round, std::uint32_t index, std::int8_t q) {
-    return {Bytes{0x00, 0x24, author}, round, index, q};
+// An update with a made-up signature that differs per update: the log stores evidence, it
+// does not check it (node/sync.hpp does).
+SignedUpdate upd(std::uint8_t author, std::uint64_t round, std::uint32_t index, std::int8_t q) {
+    SignedUpdate s{{Bytes{0x00, 0x24, author}, round, index, q}, {}};
+    s.signature.seqno = (std::uint64_t{author} << 56) | (round << 8) | index;
+    for (std::size_t i = 0; i < s.signature.bytes.size(); ++i) {
+        s.signature.bytes[i] = static_cast<std::uint8_t>(author * 31 + round * 7 + index + i);
+    }
+    return s;
 }
 
 const ApplyRule kRule{Bytes{1, 2, 3}, ZDist::rademacher, 1e-2f, 0.02f};
@@ -48,8 +57,8 @@ TEST_CASE("update log persists accepted updates across reopen", "[log]") {
     auto log = UpdateLog::open(path).value();
     CHECK(log.dropped_tail_bytes() == 0);
     REQUIRE(log.updates().size() == 3);
-    CHECK(log.updates()[1] == upd(2, 0, 0, -7));
-    CHECK(log.updates()[2] == upd(1, 1, 0, 127));
+    CHECK(log.signed_update(1) == upd(2, 0, 0, -7));
+    CHECK(log.signed_update(2) == upd(1, 1, 0, 127));
     CHECK(log.append(upd(3, 1, 2, -127), 1).value() == Admission::accepted);
     CHECK(UpdateLog::open(path).value().updates().size() == 4);
 }
@@ -67,8 +76,8 @@ TEST_CASE("duplicates and far-future updates are rejected", "[log]") {
     CHECK(log.append(upd(1, 8, 0, 1), 5).value() == Admission::future);
     CHECK(log.append(upd(1, ~std::uint64_t{0}, 0, 1), 5).value() == Admission::future);
     CHECK(log.updates().size() == 3);
-    Update big = upd(1, 5, 9, 1);
-    big.author.resize(LogOptions::kMaxAuthorBytes + 1);
+    SignedUpdate big = upd(1, 5, 9, 1);
+    big.update.author.resize(LogOptions::kMaxAuthorBytes + 1);
     CHECK(log.append(big, 5).error() == Errc::bad_update);
     // Rejections survive a restart: the duplicate stays rejected after reopening.
     auto reopened = UpdateLog::open(dir.path / "u.log", o).value();
@@ -111,7 +120,7 @@ TEST_CASE("a torn or corrupt tail is detected and dropped on reopen", "[log]") {
         auto again = UpdateLog::open(path).value();
         CHECK(again.dropped_tail_bytes() == 0);
         CHECK(again.updates().size() == 5);
-        CHECK(again.updates().back() == upd(2, 0, 0, 9));
+        CHECK(again.signed_update(4) == upd(2, 0, 0, 9));
     }
     SECTION("garbage length") {
         {
@@ -124,6 +133,65 @@ TEST_CASE("a torn or corrupt tail is detected and dropped on reopen", "[log]") {
     }
 }
 
+TEST_CASE("update log round-trips each update's signature evidence", "[log]") {
+    TempDir dir;
+    const auto path = dir.path / "updates.log";
+    std::vector<SignedUpdate> written;
+    {
+        auto log = UpdateLog::open(path).value();
+        for (std::uint8_t a = 1; a <= 3; ++a) {
+            for (std::uint64_t r = 1; r <= 4; ++r) {
+                written.push_back(upd(a, r, static_cast<std::uint32_t>(r % 2), static_cast<std::int8_t>(a * r)));
+                REQUIRE(log.append(written.back(), r).value() == Admission::accepted);
+            }
+        }
+        // A duplicate key keeps the first evidence, whatever the second carries.
+        auto other = upd(1, 1, 1, 1);
+        other.signature.bytes.fill(0xee);
+        CHECK(log.append(other, 1).value() == Admission::duplicate);
+    }
+    auto log = UpdateLog::open(path).value();
+    REQUIRE(log.updates().size() == written.size());
+    REQUIRE(log.signatures().size() == written.size());
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        CHECK(log.signed_update(i) == written[i]);
+        CHECK(log.updates()[i] == written[i].update);
+    }
+    CHECK(log.file_bytes() == written.size() * encode_record(written[0]).size());
+}
+
+TEST_CASE("a log of another format version is refused, untouched", "[log]") {
+    TempDir dir;
+    const auto path = dir.path / "updates.log";
+    // A version 1 record, as swarmd 0.1 wrote it: no seqno, no signature.
+    Bytes payload{1};
+    for (int i = 0; i < 8; ++i) payload.push_back(i == 0 ? 5 : 0);  // round 5
+    for (int i = 0; i < 4; ++i) payload.push_back(0);                // index 0
+    payload.push_back(0x11);                                         // q
+    payload.push_back(3);
+    append(payload, Bytes{0x00, 0x24, 0x07});
+    const auto sum = static_cast<std::uint32_t>(crc32(0L, payload.data(), static_cast<uInt>(payload.size())));
+    Bytes v1;
+    for (int i = 0; i < 4; ++i) v1.push_back(static_cast<std::uint8_t>(payload.size() >> (8 * i)));
+    for (int i = 0; i < 4; ++i) v1.push_back(static_cast<std::uint8_t>(sum >> (8 * i)));
+    append(v1, payload);
+    REQUIRE_FALSE(write_file_atomic(path, v1));
+    auto opened = UpdateLog::open(path);
+    REQUIRE(opened.has_error());
+    CHECK(opened.error() == Errc::unsupported_log);
+    CHECK(fs::file_size(path) == v1.size());  // not "repaired" into an empty log
+
+    SECTION("also behind current records") {
+        {
+            std::ofstream f(path, std::ios::binary | std::ios::trunc);
+            const Bytes good = encode_record(upd(1, 1, 0, 1));
+            f.write(reinterpret_cast<const char*>(good.data()), static_cast<long>(good.size()));
+            f.write(reinterpret_cast<const char*>(v1.data()), static_cast<long>(v1.size()));
+        }
+        CHECK(UpdateLog::open(path).error() == Errc::unsupported_log);
+    }
+}
+
 TEST_CASE("checkpoint plus log suffix equals full canonical replay", "[checkpoint]") {
     TempDir dir;
     std::mt19937_64 rng(9);
@@ -132,7 +200,7 @@ TEST_CASE("checkpoint plus log suffix equals full canonical replay", "[checkpoin
     std::vector<Update> log;
     for (std::uint64_t r = 0; r < 20; ++r) {
         for (std::uint8_t a = 0; a < 3; ++a) {
-            log.push_back(upd(a, r, 0, static_cast<std::int8_t>(rng() % 255 - 127)));
+            log.push_back(upd(a, r, 0, static_cast<std::int8_t>(rng() % 255 - 127)).update);
         }
     }
     std::shuffle(log.begin(), log.end(), rng);  // arrival order is not canonical
