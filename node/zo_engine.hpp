@@ -22,6 +22,7 @@
 #include "crypto/hash.hpp"
 #include "node/spec.hpp"
 #include "node/sync.hpp"
+#include "node/update_trace.hpp"
 #include "training/checkpoint.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
@@ -72,6 +73,7 @@ struct ZoEngineOptions {
     // Canonical checkpoints are made at multiples of this round, once the node is far enough
     // past them (twice the staleness window) that gossip no longer adds updates to them.
     std::uint64_t checkpoint_every = kDefaultCheckpointEvery;
+    UpdateTrace* trace = nullptr;  // when set, records every update applied to the replica
 };
 
 class ZoEngine {
