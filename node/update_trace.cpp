@@ -28,26 +28,26 @@ UpdateTrace::~UpdateTrace() {
 
 void UpdateTrace::record(Event event, const training::Update& update) noexcept {
     const auto n = m_events.fetch_add(1, std::memory_order_relaxed);
-    if (n >= m_max_events) {
+    if (n > m_max_events) return;
+    try {
         if (n == m_max_events) {
             category_logger("train")->warn("update trace: {} events written; tracing stops", n);
+            return;
         }
-        return;
-    }
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    const auto ns = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-                    static_cast<std::uint64_t>(ts.tv_nsec);
-    try {
+        timespec ts{};
+        ::clock_gettime(CLOCK_MONOTONIC, &ts);
+        const auto ns = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+                        static_cast<std::uint64_t>(ts.tv_nsec);
         const auto line =
             fmt::format("{} {} {} {} {}\n", ns, event == Event::publish ? "publish" : "apply",
                         crypto::hex_encode(update.author), update.round, update.index);
         if (::write(m_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) &&
-            n == 0) {
-            category_logger("train")->warn("update trace: write failed: {}", std::strerror(errno));
+            !m_failed.exchange(true)) {
+            category_logger("train")->warn("update trace: a write failed: {}",
+                                           std::strerror(errno));
         }
     } catch (...) {
-        // Out of memory while formatting: the trace is only a measurement aid.
+        // Out of memory while formatting or logging: the trace is only a measurement aid.
     }
 }
 

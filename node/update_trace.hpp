@@ -34,6 +34,7 @@ class UpdateTrace {
     int m_fd = -1;
     std::uint64_t m_max_events;
     std::atomic<std::uint64_t> m_events{0};
+    std::atomic<bool> m_failed{false};  // a write failed (warned once)
 };
 
 }  // namespace swarmd::node
