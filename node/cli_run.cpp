@@ -143,6 +143,10 @@ void add_run_commands(CLI::App& app, CliContext& ctx) {
     run->add_option("--merge-grace-ms", *grace_ms, "Time to wait for late updates before merging")
         ->capture_default_str()
         ->check(CLI::Range(0L, 3600L * 1000));
+    // For bench/testnet: not shown in --help.
+    run->add_option("--trace-updates", options->trace_updates,
+                    "Append a line per ZO update published or applied to this file")
+        ->group("");
     ctx.on_run(run, [&ctx, options, round_ms, grace_ms] {
         options->round_interval = std::chrono::milliseconds(*round_ms);
         options->merge_grace = std::chrono::milliseconds(*grace_ms);

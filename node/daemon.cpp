@@ -32,6 +32,7 @@
 #include "node/sapo_node.hpp"
 #include "node/spec.hpp"
 #include "node/sync.hpp"
+#include "node/update_trace.hpp"
 #include "node/zo_admission.hpp"
 #include "node/zo_engine.hpp"
 #include "node/zo_join.hpp"
@@ -290,6 +291,10 @@ private:
         options.dir = m_config.data_dir / "zo";
         options.round_interval = m_options.round_interval;
         options.merge_grace = m_options.merge_grace;
+        if (!m_options.trace_updates.empty()) {
+            m_trace = std::make_unique<UpdateTrace>(m_options.trace_updates);
+            options.trace = m_trace.get();
+        }
         m_engine = std::make_unique<ZoEngine>(
             m_spec, m_swarm_id, copy_key(m_identity), options, m_io,
             [this](std::vector<training::Update> updates) {
@@ -297,6 +302,7 @@ private:
                     auto published = m_pubsub->publish(zo_topic(m_swarm_id), encode_zo_message(u));
                     if (published) {
                         m_updates_out.add();
+                        if (m_trace) m_trace->record(UpdateTrace::Event::publish, u);
                     } else {
                         category_logger("gossip")->debug("publish failed: {}", published.error().message());
                     }
@@ -573,6 +579,8 @@ private:
             {"messages_in", stats.messages_received},
             {"messages_out", stats.messages_sent},
             {"bytes_out", stats.bytes_sent},
+            {"control_bytes_out", stats.control_bytes_sent},
+            {"messages_published", stats.published},
             {"updates_in", m_updates_in.value()},
             {"updates_out", m_updates_out.value()},
             {"rounds", m_spec.rounds},
@@ -721,6 +729,7 @@ private:
     bootstrap::Hello m_hello;
     std::shared_ptr<net::Pubsub> m_pubsub;
     std::shared_ptr<bootstrap::Joiner> m_joiner;
+    std::unique_ptr<UpdateTrace> m_trace;  // outlives the engine that records into it
     std::unique_ptr<ZoEngine> m_engine;
     std::unique_ptr<SapoNode> m_sapo;  // SAPO mode (node/sapo_node.*), trainer or relay
     std::unique_ptr<HttpServer> m_http;

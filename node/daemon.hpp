@@ -19,6 +19,7 @@ struct RunOptions {
     std::chrono::milliseconds round_interval = kDefaultRoundInterval;
     std::chrono::milliseconds merge_grace = kDefaultMergeGrace;
     std::chrono::milliseconds status_interval = kDefaultStatusInterval;
+    std::string trace_updates;  // ZO: append update publish/apply events here (bench/testnet)
 };
 
 // Runs until SIGINT/SIGTERM; returns the process exit code. Start-up problems print one line.

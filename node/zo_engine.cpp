@@ -438,6 +438,7 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
     }
     while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
     training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
+    if (m_options.trace) m_options.trace->record(UpdateTrace::Event::apply, u);
     return true;
 }
 

@@ -25,6 +25,7 @@
 #include "crypto/peer_id.hpp"
 #include "node/spec.hpp"
 #include "node/sync.hpp"
+#include "node/update_trace.hpp"
 #include "node/zo_admission.hpp"
 #include "training/checkpoint.hpp"
 #include "training/update_log.hpp"
@@ -93,6 +94,7 @@ struct ZoEngineOptions {
     // replays: those first in canonical (byte) order among the authors a node knows, so that
     // nodes holding the same union of updates take the same ones.
     std::size_t max_sync_authors = AdmissionOptions::kDefaultMaxAuthors;
+    UpdateTrace* trace = nullptr;  // when set, records every update applied to the replica
 };
 
 class ZoEngine {
