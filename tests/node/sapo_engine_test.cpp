@@ -17,6 +17,12 @@
 #include "rl/sampler.hpp"
 #include "rl/swarm.hpp"
 
+// LibTorch's headers bring glog, whose CHECK (abort on failure) replaces Catch's: put Catch's back
+// so that every check is reported and counted.
+#undef CHECK
+#define CHECK(...) \
+    INTERNAL_CATCH_TEST("CHECK", Catch::ResultDisposition::ContinueOnFailure, __VA_ARGS__)
+
 using namespace swarmd;
 using namespace swarmd::node;
 using namespace std::chrono_literals;
