@@ -261,8 +261,10 @@ asio::awaitable<Result<BaseFetchResult>> fetch_base(net::Host& host, Bytes swarm
                 if (e && --state->workers == 0) state->done.cancel();
             });
     }
-    boost::system::error_code ec;
-    co_await state->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (state->workers > 0) {
+        boost::system::error_code ec;  // operation_aborted: the last worker is done
+        co_await state->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (state->missing > 0) co_return state->last_error;
     if (weights_hash(policy, state->result.weights) != hash) co_return SapoSyncErrc::hash_mismatch;
     co_return std::move(state->result);
