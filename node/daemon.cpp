@@ -662,6 +662,7 @@ private:
     }
 
     std::uint64_t merge_round() const {
+        if (m_sapo) return m_sapo->merge_round();
         return m_progress.merge_round > 0 ? m_progress.merge_round : static_cast<std::uint64_t>(m_spec.merge_round);
     }
 
@@ -671,11 +672,13 @@ private:
         auto error = [](unsigned status, const std::string& what) {
             return HttpResponse{status, "application/json", json{{"error", what}}.dump() + "\n"};
         };
-        if (!m_engine) return error(409, "this node does not train: ask a training node");
+        const bool sapo = m_sapo && m_sapo->trains();
+        if (!m_engine && !sapo) return error(409, "this node does not train: ask a training node");
         auto j = body.empty() ? json::object() : json::parse(body, nullptr, false);
         if (!j.is_object()) return error(400, "the body must be a JSON object");
-        const std::uint64_t lead = std::max<std::uint64_t>(kMinMergeLead, 2 * static_cast<std::uint64_t>(m_spec.zo.staleness));
-        std::uint64_t round = m_engine->current_round() + lead;
+        const auto staleness = static_cast<std::uint64_t>(sapo ? m_spec.sapo.staleness : m_spec.zo.staleness);
+        const std::uint64_t lead = std::max<std::uint64_t>(kMinMergeLead, 2 * staleness);
+        std::uint64_t round = (sapo ? m_sapo->current_round() : m_engine->current_round()) + lead;
         if (auto r = j.find("round"); r != j.end()) {
             if (!r->is_number_unsigned() || r->get<std::uint64_t>() == 0) return error(400, "round must be a positive integer");
             round = r->get<std::uint64_t>();
@@ -695,6 +698,7 @@ private:
     // Any node of the swarm may ask for an early merge. Requests only lower the merge round, so
     // concurrent requests settle on the lowest one everywhere, whatever order they arrive in.
     void on_merge_request(const crypto::PeerId& from, std::uint64_t round) {
+        if (m_sapo) return m_sapo->request_merge(from, round);
         if (!m_engine || round == 0 || round >= merge_round()) return;
         category_logger("merge")->info("merge requested at round {} peer={}", round, from.to_base58());
         m_engine->request_merge(round);

@@ -90,22 +90,37 @@ SapoEngine::SapoEngine(const Spec& spec, const PolicySpec& policy, std::string a
       m_publish(std::move(publish)),
       m_on_progress(std::move(progress)),
       m_on_commit(std::move(commit)),
+      m_merge_round(static_cast<std::uint64_t>(spec.merge_round)),
       m_work(m_compute.get_executor()),
       m_timer(m_compute) {
     std::filesystem::create_directories(m_options.dir);
+    m_progress.merge_round = m_merge_round;
 }
 
 SapoEngine::~SapoEngine() { stop(); }
 
-void SapoEngine::start() {
+std::filesystem::path SapoEngine::base_path() const {
+    return m_options.dir / ("base-" + m_policy_spec.name + ".pt");
+}
+
+bool SapoEngine::has_cached_base() const {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(base_path(), ec);
+}
+
+void SapoEngine::start(SharedWeights fetched) {
     m_thread = std::thread([this] {
         training::set_compute_threads(1);
         m_compute.run();
     });
-    asio::post(m_compute, [this] {
+    asio::post(m_compute, [this, fetched = std::move(fetched)] {
         try {
-            prepare();
+            prepare(fetched);
         } catch (const std::exception& e) {
+            if (m_abort) {
+                category_logger("rl")->info("base policy not made: {}", e.what());
+                return;
+            }
             category_logger("rl")->error("cannot prepare the policy: {}", e.what());
             return;
         }
@@ -124,6 +139,7 @@ void SapoEngine::begin() {
 
 void SapoEngine::stop() {
     if (!m_thread.joinable()) return;
+    m_abort = true;  // the warm-up checks it between steps: stopping never waits for all of it
     asio::post(m_compute, [this] {
         m_stopping = true;
         m_timer.cancel();
@@ -133,47 +149,79 @@ void SapoEngine::stop() {
     m_thread.join();
 }
 
+void SapoEngine::request_merge(std::uint64_t round) {
+    asio::post(m_compute, [this, round] {
+        if (m_stopping || m_committed || round == 0 || round >= m_merge_round) return;
+        category_logger("merge")->info("merge round lowered to {} (was {})", round,
+                                       m_merge_round.load());
+        m_merge_round = round;
+        m_progress.merge_round = round;
+        report();
+    });
+}
+
 void SapoEngine::receive(rl::CheckedBatch batch) {
     asio::post(m_compute, [this, b = std::move(batch)]() mutable {
         if (m_node && !m_stopping) m_node->receive(std::move(b));
     });
 }
 
-void SapoEngine::prepare() {
+void SapoEngine::prepare(SharedWeights fetched) {
     const auto log = category_logger("rl");
     const auto& sapo = m_spec.sapo;
     const auto& name = m_policy_spec.name;
 
     // The base policy: the same for every node of an architecture (seeded by the spec and the
     // name), made once and cached, so a restart does not redo the warm-up.
-    const auto base_path = m_options.dir / ("base-" + name + ".pt");
+    const auto base_path = this->base_path();
     std::optional<rl::Policy> base;
-    if (auto loaded = rl::load_policy(base_path);
-        loaded && same_shape(loaded.value(), m_policy_spec.shape)) {
-        base = loaded.value();
-        log->info("base policy {} loaded from {}", name, base_path.string());
-    } else {
-        const auto seed =
-            rl::mix_seed({static_cast<std::uint64_t>(m_spec.seed), name_word(name), kBaseSeedTag});
-        torch::manual_seed(seed);
+    if (fetched) {
+        // Verified against the hash its holders announced before it got here.
         base = rl::Policy(policy_options(m_policy_spec.shape));
-        rl::WarmupOptions w;
-        w.steps = static_cast<int>(m_policy_spec.warmup_steps);
-        w.mix = task_mix(sapo);
-        rl::Rng rng(seed);
-        const auto started = std::chrono::steady_clock::now();
-        log->info("base policy {}: {} parameters, supervised warm-up of {} steps", name,
-                  (*base)->parameter_count(), w.steps);
-        const auto losses = rl::warmup(*base, w, rng);
-        log->info("base policy {} ready in {:.1f} s (loss {:.3f} -> {:.3f})", name,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                  losses.empty() ? 0.0f : losses.front(), losses.empty() ? 0.0f : losses.back());
-        save_atomically(*base, base_path);
+        if (rl::load_parameters(*base, *fetched)) {
+            m_progress.base_source = "fetched";
+            save_atomically(*base, base_path);
+        } else {
+            log->warn("the fetched base policy {} has {} values, not {}: making it here", name,
+                      fetched->size(), (*base)->parameter_count());
+            base.reset();
+        }
     }
-    const auto base_weights = rl::flatten_parameters(*base);
-    m_progress.base_hash = crypto::hex_encode(weights_hash(name, base_weights));
-    m_progress.parameters = base_weights.size();
-    m_parameters = base_weights.size();
+    if (!base) {
+        if (auto loaded = rl::load_policy(base_path);
+            loaded && same_shape(loaded.value(), m_policy_spec.shape)) {
+            base = loaded.value();
+            m_progress.base_source = "cached";
+            log->info("base policy {} loaded from {}", name, base_path.string());
+        } else {
+            const auto seed = rl::mix_seed(
+                {static_cast<std::uint64_t>(m_spec.seed), name_word(name), kBaseSeedTag});
+            torch::manual_seed(seed);
+            base = rl::Policy(policy_options(m_policy_spec.shape));
+            rl::WarmupOptions w;
+            w.steps = static_cast<int>(m_policy_spec.warmup_steps);
+            w.mix = task_mix(sapo);
+            w.cancelled = [this] { return m_abort.load(); };
+            rl::Rng rng(seed);
+            const auto started = std::chrono::steady_clock::now();
+            log->info("base policy {}: {} parameters, supervised warm-up of {} steps", name,
+                      (*base)->parameter_count(), w.steps);
+            const auto losses = rl::warmup(*base, w, rng);
+            // An interrupted warm-up is not the base policy: nothing of it is cached.
+            if (m_abort) throw std::runtime_error("the node is stopping (warm-up interrupted)");
+            m_progress.base_source = "built";
+            log->info(
+                "base policy {} ready in {:.1f} s (loss {:.3f} -> {:.3f})", name,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                losses.empty() ? 0.0f : losses.front(), losses.empty() ? 0.0f : losses.back());
+            save_atomically(*base, base_path);
+        }
+    }
+    auto base_weights = std::make_shared<const std::vector<float>>(rl::flatten_parameters(*base));
+    m_progress.base_hash = crypto::hex_encode(weights_hash(name, *base_weights));
+    m_progress.parameters = base_weights->size();
+    m_parameters = base_weights->size();
+    m_progress.base = std::move(base_weights);
 
     rl::NodeOptions o;
     o.group_size = static_cast<std::size_t>(sapo.completions);
@@ -218,14 +266,25 @@ void SapoEngine::schedule_step(std::chrono::milliseconds delay) {
 
 void SapoEngine::step() {
     if (m_stopping || m_committed) return;
+    const auto floor = m_floor.load();
+    if (!m_stepped) {
+        // A late joiner starts in the swarm's round window, at its slowest active node, not at
+        // round 1: the others would pace themselves down to it, and its rollouts would be stale
+        // to all of them.
+        m_stepped = true;
+        if (floor > 0 && static_cast<std::uint64_t>(floor) > m_round) {
+            category_logger("train")->info("joining the swarm at round {}", floor);
+            m_round = static_cast<std::uint64_t>(floor);
+        }
+        m_progress.start_round = m_round;
+    }
     const auto r = m_round.load();
-    if (r > static_cast<std::uint64_t>(m_spec.merge_round)) {
+    if (r > m_merge_round) {
         commit();
         return;
     }
     // Self-pacing, not a barrier: wait only while ahead of the slowest recently active author
     // by more than half the staleness window, so that our rollouts stay usable to it.
-    const auto floor = m_floor.load();
     const auto lead =
         std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.sapo.staleness) / 2);
     if (floor >= 0 && r > static_cast<std::uint64_t>(floor) + lead) {
@@ -269,7 +328,7 @@ void SapoEngine::commit() {
     auto weights =
         std::make_shared<const std::vector<float>>(rl::flatten_parameters(m_node->policy()));
     category_logger("merge")->info(
-        "round {} reached: committing policy {} ({})", m_spec.merge_round, m_policy_spec.name,
+        "round {} reached: committing policy {} ({})", m_merge_round.load(), m_policy_spec.name,
         crypto::hex_encode(weights_hash(m_policy_spec.name, *weights)).substr(0, 16));
     m_progress.phase = "committed";
     report();
@@ -306,7 +365,7 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         nlohmann::json manifest = {
             {"mode", "sapo"},
             {"policy", m_policy_spec.name},
-            {"merge_round", m_spec.merge_round},
+            {"merge_round", m_merge_round.load()},
             {"parameters", merged.size()},
             {"participants", participants},
             {"merged_hash", crypto::hex_encode(outcome.hash)},

@@ -45,8 +45,12 @@ struct SapoProgress {
     std::uint64_t external_last = 0;   // in the last round
     std::uint64_t groups_trained = 0;  // groups with signal (nonzero advantages)
     rl::PoolStats pool;
-    std::string base_hash;  // hex weights_hash of the base policy
+    std::string base_hash;    // hex weights_hash of the base policy
+    std::string base_source;  // cached, built (supervised warm-up) or fetched (from peers)
+    SharedWeights base;       // the base policy's weights, served to late joiners
     std::uint64_t parameters = 0;
+    std::uint64_t merge_round = 0;  // the spec's, or lower when a merge was requested
+    std::uint64_t start_round = 0;  // the first round this run trained (late joiners skip ahead)
 };
 
 // The merged model the engine wrote.
@@ -84,19 +88,28 @@ class SapoEngine {
                ProgressHandler progress, CommitHandler commit);
     ~SapoEngine();
 
-    // Starts the compute thread: the base policy is loaded from the data dir or made by the
-    // supervised warm-up (and cached), or a saved policy is resumed. Rounds wait for begin().
-    void start();
+    // Starts the compute thread: the base policy is `fetched` (verified weights from peers),
+    // loaded from the data dir, or made by the supervised warm-up, and cached; then a saved
+    // policy is resumed. Rounds wait for begin().
+    void start(SharedWeights fetched = nullptr);
+    // Whether the data dir holds this architecture's base policy (no fetch or warm-up needed).
+    bool has_cached_base() const;
     // Rounds start (the node joined the swarm, or waited long enough alone).
     void begin();
-    // Finishes the current step, saves the policy and joins the compute thread.
+    // Finishes the current step (or interrupts the warm-up), saves the policy and joins the
+    // compute thread.
     void stop();
+    // Lowers the merge round (a merge request); a higher one, or one after our commitment, is
+    // ignored. A node already past the round commits at its next step.
+    void request_merge(std::uint64_t round);
+    std::uint64_t merge_round() const noexcept { return m_merge_round.load(); }
 
     // From the io thread: a batch that passed the topic validator.
     void receive(rl::CheckedBatch batch);
     std::uint64_t current_round() const noexcept { return m_round.load(); }
     // The slowest recently active peer's round (none: no peer heard from), for self-pacing. A
-    // peer still making its base policy counts as round 0, so rounds wait for it.
+    // peer still making its base policy counts as round 0, so rounds wait for it. A node whose
+    // first round is behind the floor (it joined late) starts at the floor instead.
     void set_swarm_floor(std::optional<std::uint64_t> round) noexcept {
         m_floor = round ? static_cast<std::int64_t>(*round) : -1;
     }
@@ -108,7 +121,8 @@ class SapoEngine {
     std::uint64_t parameter_count() const noexcept { return m_parameters.load(); }
 
   private:
-    void prepare();
+    void prepare(SharedWeights fetched);
+    std::filesystem::path base_path() const;
     void step();
     void schedule_step(std::chrono::milliseconds delay);
     void commit();
@@ -130,9 +144,12 @@ class SapoEngine {
     std::atomic<std::uint64_t> m_round{1};
     std::atomic<std::int64_t> m_floor{-1};
     std::atomic<std::uint64_t> m_parameters{0};
+    std::atomic<std::uint64_t> m_merge_round;
+    std::atomic<bool> m_abort{false};  // set by stop() from the io thread, read by the warm-up
     bool m_begun = false;
     bool m_ready = false;
     bool m_committed = false;
+    bool m_stepped = false;
 
     boost::asio::io_context m_compute;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> m_work;

@@ -7,6 +7,7 @@
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
 #include "node/logging.hpp"
+#include "node/sapo_sync.hpp"
 
 namespace swarmd::node {
 namespace asio = boost::asio;
@@ -18,6 +19,9 @@ namespace {
 constexpr std::size_t kMaxValidatedWaiting = 256;
 constexpr std::size_t kMaxMergedFromInBeat = 32;
 constexpr std::size_t kGossipOverhead = 4096;  // signature, key, topic, framing
+// Peers that must announce the same base policy before a node fetches it instead of making it:
+// one peer alone could announce anything.
+constexpr std::size_t kMinBaseAgree = 2;
 
 std::optional<crypto::PeerId> peer_from_text(const std::string& text) {
     auto id = crypto::PeerId::parse(text);
@@ -47,6 +51,7 @@ SapoNode::SapoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, c
       m_options(std::move(options)),
       m_alone_timer(io),
       m_merge_timer(io),
+      m_base_timer(io),
       m_batches_in(metrics.counter("swarmd_rollout_batches_received_total",
                                    "Rollout batches accepted from peers")),
       m_batches_out(
@@ -99,7 +104,18 @@ void SapoNode::start() {
                             [this](const crypto::Digest& h) {
                                 return m_merge ? m_merge->weights(h) : nullptr;
                             }});
-    m_engine->start();
+    serve_base(m_host, swarm_id, [this](const crypto::Digest& h) {
+        return m_base_hash && *m_base_hash == h ? m_base : nullptr;
+    });
+    if (m_engine->has_cached_base()) {
+        start_engine(nullptr);
+    } else {
+        // No base policy here: fetch it if peers announce one, else make it (try_base).
+        m_base_timer.expires_after(m_options.base_wait);
+        m_base_timer.async_wait([this](boost::system::error_code ec) {
+            if (!ec && !m_stopping) try_base(true);
+        });
+    }
     // A node that stays alone trains alone after a while.
     m_alone_timer.expires_after(m_options.train_alone_after);
     m_alone_timer.async_wait([this](boost::system::error_code ec) {
@@ -110,6 +126,113 @@ void SapoNode::start() {
         m_begun = true;
         m_engine->begin();
     });
+}
+
+void SapoNode::try_base(bool waited_enough) {
+    if (m_base_phase != BasePhase::waiting || m_stopping) return;
+    const auto& policy = m_engine->policy_spec().name;
+    std::map<crypto::PeerId, BaseAnnouncement> announced;
+    bool peer_of_policy = false, anyone_holds = false;
+    for (const auto& [peer, beat] : m_beats) {
+        if (beat.policy != policy) continue;
+        peer_of_policy = true;
+        anyone_holds = anyone_holds || beat.base_hash.has_value();
+        announced[peer] = {beat.policy, beat.base_hash, beat.base_parameters};
+    }
+    if (auto agreed = agree_on_base(announced, policy, kMinBaseAgree)) {
+        std::vector<crypto::PeerId> connected;
+        for (const auto& h : agreed->holders) {
+            if (m_host.connection_to(h)) connected.push_back(h);
+        }
+        if (connected.size() >= kMinBaseAgree || (waited_enough && !connected.empty())) {
+            fetch_base_from(std::move(connected), agreed->hash, agreed->parameters);
+            return;
+        }
+    }
+    if (waited_enough) {
+        start_engine(nullptr, "no two connected peers announced one");
+    } else if (peer_of_policy && !anyone_holds) {
+        start_engine(nullptr, "the peers of this policy are making it too");
+    }
+}
+
+void SapoNode::fetch_base_from(std::vector<crypto::PeerId> holders, crypto::Digest hash,
+                               std::uint64_t parameters) {
+    m_base_phase = BasePhase::fetching;
+    m_base_timer.cancel();
+    category_logger("node")->info("fetching base policy {} ({}) from {} peers",
+                                  m_engine->policy_spec().name,
+                                  crypto::hex_encode(hash).substr(0, 16), holders.size());
+    asio::co_spawn(m_io, fetch_base_task(std::move(holders), hash, parameters),
+                   [](std::exception_ptr e) {
+                       if (e) category_logger("node")->error("base policy fetch failed");
+                   });
+}
+
+asio::awaitable<void> SapoNode::fetch_base_task(std::vector<crypto::PeerId> holders,
+                                                crypto::Digest hash, std::uint64_t parameters) {
+    const Bytes swarm_id(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
+    const auto started = Clock::now();
+    const auto policy = m_engine->policy_spec().name;
+    auto got = co_await fetch_base(m_host, swarm_id, hash, policy, parameters, holders);
+    // Weights that do not match: one holder lied or broke. Each alone is verified on its
+    // own, so an honest holder still serves the whole.
+    if (!got && got.error() == SapoSyncErrc::hash_mismatch && holders.size() > 1) {
+        for (const auto& holder : holders) {
+            if (m_stopping) co_return;
+            category_logger("node")->warn(
+                "base policy slices did not verify: asking for the whole alone peer={}",
+                holder.to_base58());
+            // (Not a braced list inside co_await: GCC 12 cannot keep its array in the frame.)
+            std::vector<crypto::PeerId> alone(1, holder);
+            got = co_await fetch_base(m_host, swarm_id, hash, policy, parameters, alone);
+            if (got) break;
+        }
+    }
+    if (m_stopping) co_return;
+    if (!got) {
+        category_logger("node")->warn("base policy {} not fetched: {}", policy,
+                                      got.error().message());
+        start_engine(nullptr, "the fetch failed");
+        co_return;
+    }
+    m_base_holders = got.value().slices_from.size();
+    std::string spread;
+    for (const auto& [peer, n] : got.value().slices_from)
+        spread += fmt::format(" {}:{}", peer.to_base58().substr(0, 12), n);
+    category_logger("node")->info(
+        "base policy {} fetched from {} peers in {:.1f} s, hash verified (slices{})", policy,
+        m_base_holders, std::chrono::duration<double>(Clock::now() - started).count(), spread);
+    start_engine(std::make_shared<const std::vector<float>>(std::move(got.value().weights)));
+}
+
+void SapoNode::start_engine(SharedWeights fetched, std::string_view making_because) {
+    if (m_base_phase == BasePhase::started || m_stopping) return;
+    m_base_phase = BasePhase::started;
+    m_base_timer.cancel();
+    if (!making_because.empty()) {
+        category_logger("node")->info("making base policy {} here: {}",
+                                      m_engine->policy_spec().name, making_because);
+    }
+    m_engine->start(std::move(fetched));
+}
+
+std::uint64_t SapoNode::current_round() const { return m_engine ? m_engine->current_round() : 0; }
+
+std::uint64_t SapoNode::merge_round() const {
+    return m_engine ? m_engine->merge_round() : static_cast<std::uint64_t>(m_spec.merge_round);
+}
+
+void SapoNode::request_merge(const crypto::PeerId& from, std::uint64_t round) {
+    if (!m_engine || m_stopping || round == 0 || round >= merge_round()) return;
+    if (m_merge) {
+        category_logger("merge")->debug(
+            "merge request for round {} ignored: committed at round {} already peer={}", round,
+            merge_round(), from.to_base58());
+        return;
+    }
+    category_logger("merge")->info("merge requested at round {} peer={}", round, from.to_base58());
+    m_engine->request_merge(round);
 }
 
 void SapoNode::peer_identified() {
@@ -130,6 +253,7 @@ void SapoNode::stop() {
     m_stopping = true;
     m_alone_timer.cancel();
     m_merge_timer.cancel();
+    m_base_timer.cancel();
     if (m_engine) m_engine->stop();
 }
 
@@ -146,6 +270,11 @@ Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
     if (batch.author != d.author.to_base58()) return reject("author is not the signer");
     if (batch.round == 0 || batch.round > static_cast<std::uint64_t>(m_spec.merge_round))
         return reject("round");
+    // Past a requested merge round: its author may not have heard the request yet.
+    if (batch.round > merge_round()) {
+        m_batches_ignored.add();
+        return Validation::ignore;
+    }
     for (const auto& g : batch.groups) {
         if (g.group.completions.size() != static_cast<std::size_t>(m_spec.sapo.completions)) {
             return reject("group size");
@@ -235,20 +364,23 @@ void SapoNode::on_progress(const SapoProgress& p) {
     const bool new_round = p.round != m_progress.round;
     const bool phase_changed = p.phase != m_progress.phase;
     m_progress = p;
+    if (p.base && !m_base) {
+        m_base = p.base;
+        m_base_hash = digest_from_hex(p.base_hash);
+    }
     update_floor();
     if ((new_round && (p.round % 10 == 0 || p.round == 1)) || phase_changed) {
         category_logger("train")->info(
             "round {}/{} reward {:.3f} (last 10: {:.3f}) external {} peers {} [{}]", p.round,
-            m_spec.merge_round, p.reward, p.recent_reward, p.external_used,
-            m_host.connection_count(), m_merge ? m_merge->state() : p.phase);
+            p.merge_round, p.reward, p.recent_reward, p.external_used, m_host.connection_count(),
+            m_merge ? m_merge->state() : p.phase);
     }
 }
 
 void SapoNode::on_commit(SharedWeights weights) {
     if (m_stopping) return;
     const auto& policy = m_engine->policy_spec().name;
-    m_merge.emplace(m_self, policy, weights->size(), static_cast<std::uint64_t>(m_spec.merge_round),
-                    m_options.merge);
+    m_merge.emplace(m_self, policy, weights->size(), m_engine->merge_round(), m_options.merge);
     m_merge->commit(std::move(weights), Clock::now());
     for (const auto& [peer, beat] : m_beats) feed_coordinator(peer);
     publish_heartbeat();
@@ -345,6 +477,11 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
                                                 parameters->get<std::uint64_t>()};
         }
     }
+    if (auto b = j.find("base_hash"); b != j.end() && b->is_string()) {
+        beat.base_hash = digest_from_hex(b->get<std::string>());
+    }
+    if (auto b = j.find("base_parameters"); b != j.end() && b->is_number_unsigned())
+        beat.base_parameters = b->get<std::uint64_t>();
     if (auto m = j.find("merged_from"); m != j.end() && m->is_array()) {
         for (const auto& e : *m) {
             if (beat.merged_from.size() >= kMaxMergedFromInBeat) break;
@@ -357,6 +494,7 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
     feed_coordinator(author);
     update_floor();
     begin_rounds();  // another trainer is there, and now counts in the pacing floor
+    if (m_engine && m_base_phase == BasePhase::waiting) try_base(false);
 }
 
 void SapoNode::heartbeat(json& beat) const {
@@ -365,6 +503,8 @@ void SapoNode::heartbeat(json& beat) const {
     beat["policy"] = m_engine->policy_spec().name;
     beat["reward"] = m_progress.recent_reward;
     beat["base_hash"] = m_progress.base_hash;
+    beat["base_parameters"] = m_progress.base_hash.empty() ? 0 : m_progress.parameters;
+    beat["merge_round"] = merge_round();
     beat["merge_state"] = m_merge ? m_merge->state() : m_progress.phase;
     beat["merged_hash"] = m_merged ? crypto::hex_encode(m_merged->hash) : "";
     beat["accuracy"] = m_merged ? m_merged->accuracy : -1.0;
@@ -393,6 +533,9 @@ void SapoNode::status(json& j) const {
     if (!m_engine) return;
     heartbeat(j);
     j["phase"] = m_progress.phase;
+    j["base_source"] = m_progress.base_source;
+    j["base_holders"] = m_base_holders;
+    j["start_round"] = m_progress.start_round;
     j["loss"] = m_progress.loss;
     j["reward_last_round"] = m_progress.reward;
     j["cumulative_reward"] = m_progress.cumulative_reward;

@@ -1,8 +1,10 @@
 #pragma once
 // The daemon's SAPO mode, on the io thread: the rollouts topic (validator and delivery), the
-// SAPO engine on its compute thread, self-pacing against the slowest active author, the final
-// merge over /swarmd/merge/1.0.0 per architecture group, and the SAPO fields of heartbeats,
-// /api/status and /metrics. The daemon owns the host, gossip and HTTP and calls in here.
+// SAPO engine on its compute thread, the base policy (cached, fetched from peers over
+// /swarmd/sapo-sync/1.0.0, or made here), self-pacing against the slowest active author, merge
+// requests, the final merge over /swarmd/merge/1.0.0 per architecture group, and the SAPO fields
+// of heartbeats, /api/status and /metrics. The daemon owns the host, gossip and HTTP and calls in
+// here.
 #include <chrono>
 #include <deque>
 #include <map>
@@ -14,6 +16,7 @@
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -36,6 +39,7 @@ struct SapoNodeOptions {
     static constexpr std::chrono::seconds kDefaultTrainAloneAfter{30};
     static constexpr std::chrono::milliseconds kDefaultMergeTick{500};
     static constexpr std::chrono::seconds kDefaultAuthorActive{5};
+    static constexpr std::chrono::seconds kDefaultBaseWait{8};
 
     bool relay_only = false;    // a bootstrap node validates and relays; it trains nothing
     std::string policy;         // the architecture to run; empty: the spec's first
@@ -44,6 +48,9 @@ struct SapoNodeOptions {
     std::chrono::milliseconds train_alone_after = kDefaultTrainAloneAfter;
     std::chrono::milliseconds merge_tick = kDefaultMergeTick;
     std::chrono::milliseconds author_active = kDefaultAuthorActive;  // for pacing
+    // A node without a cached base policy waits at most this long for two peers to announce
+    // the same one before making it itself.
+    std::chrono::milliseconds base_wait = kDefaultBaseWait;
     MergeCoordinatorOptions merge;
 };
 
@@ -56,8 +63,9 @@ class SapoNode {
              SapoNodeOptions options);
     ~SapoNode();
 
-    // Subscribes to the rollouts topic, serves the merge protocol and starts the engine (its
-    // base policy first); rounds start at the first peer or after train_alone_after.
+    // Subscribes to the rollouts topic, serves the merge and base policy protocols and starts
+    // the engine once its base policy is there (cached, fetched from peers or made here);
+    // rounds start at the first trainer heard or after train_alone_after.
     void start();
     // A peer was identified: the node has joined.
     void peer_identified();
@@ -73,6 +81,13 @@ class SapoNode {
     void update_metrics();
 
     std::string topic() const;
+    bool trains() const noexcept { return m_engine != nullptr; }
+    std::uint64_t current_round() const;
+    // The spec's merge round, or the lowest one a merge request named.
+    std::uint64_t merge_round() const;
+    // A signed merge request (ours or a peer's) names `round`: requests only lower the merge
+    // round, so concurrent ones settle on the lowest everywhere.
+    void request_merge(const crypto::PeerId& from, std::uint64_t round);
 
   private:
     net::gossipsub::Validation validate(const net::gossipsub::Delivery& d);
@@ -86,6 +101,14 @@ class SapoNode {
     void merge_tick();
     void start_fetch(MergeCoordinator::Fetch fetch);
     void feed_coordinator(const crypto::PeerId& peer);
+    void try_base(bool waited_enough);
+    void fetch_base_from(std::vector<crypto::PeerId> holders, crypto::Digest hash,
+                         std::uint64_t parameters);
+    boost::asio::awaitable<void> fetch_base_task(std::vector<crypto::PeerId> holders,
+                                                 crypto::Digest hash, std::uint64_t parameters);
+    // Starts the engine with the fetched base policy, or with none: cached, or made here (then
+    // `making_because` says why, for the log).
+    void start_engine(SharedWeights fetched, std::string_view making_because = {});
 
     boost::asio::io_context& m_io;
     net::Host& m_host;
@@ -105,6 +128,12 @@ class SapoNode {
     bool m_begun = false;
     bool m_stopping = false;
 
+    enum class BasePhase { waiting, fetching, started };
+    BasePhase m_base_phase = BasePhase::waiting;
+    SharedWeights m_base;  // served to late joiners once the engine has it
+    std::optional<crypto::Digest> m_base_hash;
+    std::size_t m_base_holders = 0;  // peers the base policy was fetched from
+
     // Validated batches waiting for their delivery (the router validates, then delivers).
     std::unordered_map<std::string, rl::CheckedBatch> m_validated;
     std::deque<std::string> m_validated_order;
@@ -115,6 +144,8 @@ class SapoNode {
         std::string policy;
         std::optional<WeightsCommitment> commitment;
         std::vector<crypto::PeerId> merged_from;
+        std::optional<crypto::Digest> base_hash;
+        std::uint64_t base_parameters = 0;
         Clock::time_point at;
         std::uint64_t round = 0;
         double reward = -1.0;
@@ -123,6 +154,7 @@ class SapoNode {
 
     boost::asio::steady_timer m_alone_timer;
     boost::asio::steady_timer m_merge_timer;
+    boost::asio::steady_timer m_base_timer;
 
     Counter& m_batches_in;
     Counter& m_batches_out;

@@ -262,6 +262,7 @@ std::vector<float> warmup(Policy& policy, const WarmupOptions& options, Rng& rng
     std::vector<float> losses;
     losses.reserve(options.steps);
     for (int step = 0; step < options.steps; ++step) {
+        if (options.cancelled && options.cancelled()) break;
         std::vector<Tokens> prompts, targets;
         for (int i = 0; i < options.batch; ++i) {
             const TaskId task = options.mix.draw(rng);

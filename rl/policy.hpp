@@ -6,6 +6,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,8 @@ struct WarmupOptions {
     TaskMix mix;
     // Probability that a training target carries a systematic mistake, per level.
     std::array<double, kLevelCount> noise = {0.1, 0.2, 0.3, 0.4};
+    // Asked before every step: true ends the warm-up early (a node asked to stop).
+    std::function<bool()> cancelled;
 };
 
 // Supervised warm-up on generated solutions with noise and systematic mistakes. Returns the

@@ -26,13 +26,16 @@ e2e_cleanup() {
     if [[ -n "${SWARMD_E2E_KEEP:-}" ]]; then echo "data kept in $e2e_dir"; else rm -rf "$e2e_dir"; fi
 }
 
-# e2e_init ROUNDS: a variant of the default spec with ROUNDS rounds (merge at the last one).
+# e2e_init ROUNDS [SPEC]: a variant of SPEC (the default spec when none) with ROUNDS rounds
+# (merge at the last one).
 e2e_init() {
     [[ -x "$swarmd" ]] || "$e2e_root/scripts/build.sh" --target swarmd >/dev/null
     e2e_dir=$(mktemp -d "${TMPDIR:-/tmp}/swarmd-e2e.XXXXXX")
     trap e2e_cleanup EXIT
     trap 'exit 130' INT TERM
-    "$swarmd" spec show --canonical > "$e2e_dir/spec.toml"
+    local spec_args=()
+    [[ -z "${2:-}" ]] || spec_args=(--spec "$2")
+    "$swarmd" "${spec_args[@]}" spec show --canonical > "$e2e_dir/spec.toml"
     sed -i -E "s/^rounds = .*/rounds = $1/; s/^merge_round = .*/merge_round = $1/" "$e2e_dir/spec.toml"
     # Below the kernel's ephemeral range (32768 and up), where outgoing connections take ports.
     e2e_base=$((10000 + RANDOM % 20000))

@@ -17,6 +17,12 @@
 #include "rl/sampler.hpp"
 #include "rl/swarm.hpp"
 
+// LibTorch's headers bring glog, whose CHECK (abort on failure) replaces Catch's: put Catch's back
+// so that every check is reported and counted.
+#undef CHECK
+#define CHECK(...) \
+    INTERNAL_CATCH_TEST("CHECK", Catch::ResultDisposition::ContinueOnFailure, __VA_ARGS__)
+
 using namespace swarmd;
 using namespace swarmd::node;
 using namespace std::chrono_literals;
@@ -197,4 +203,108 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
     CHECK(again.progress.front().base_hash == base_hash);
     CHECK(weights_hash("tiny", *again.committed) == weights_hash("tiny", *run.committed));
     engine->stop();
+}
+
+TEST_CASE(
+    "a merge request lowers the merge round, a late engine starts at the swarm's round, "
+    "and a fetched base policy is used as it is",
+    "[sapo]") {
+    DefaultLogging logging;
+    auto spec = parse_spec(kSpec).value();
+    spec.rounds = 30;
+    spec.merge_round = 30;
+    TempDir dir;
+    SapoEngineOptions options;
+    options.dir = dir.path / "sapo";
+    options.round_interval = 0ms;
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+
+    // The base policy another node made (a first engine, stopped once it is ready).
+    SharedWeights base;
+    std::string base_hash;
+    {
+        SapoEngineOptions other = options;
+        other.dir = dir.path / "other";
+        SapoEngine maker(
+            spec, choose_policy(spec, ""), peer_name(), other, io, [](std::uint64_t, Bytes) {},
+            [&](const SapoProgress& p) {
+                if (p.base && !base) {  // later reports may still be queued
+                    base = p.base;
+                    base_hash = p.base_hash;
+                    io.stop();
+                }
+            },
+            [](SharedWeights) {});
+        maker.start();
+        io.run_for(60s);
+        maker.stop();
+    }
+    REQUIRE(base);
+
+    Run run;
+    SapoEngine engine(
+        spec, choose_policy(spec, ""), peer_name(), options, io,
+        [&](std::uint64_t round, Bytes batch) {
+            run.published.emplace_back(round, std::move(batch));
+        },
+        [&](const SapoProgress& p) { run.progress.push_back(p); },
+        [&](SharedWeights w) {
+            run.committed = std::move(w);
+            io.stop();
+        });
+    CHECK_FALSE(engine.has_cached_base());
+    CHECK(engine.merge_round() == 30);
+    engine.request_merge(4);
+    engine.request_merge(12);  // later than the current request: changes nothing
+    engine.request_merge(0);
+    engine.set_swarm_floor(3);  // the swarm is at round 3 already
+    engine.start(base);
+    engine.begin();
+    io.restart();
+    io.run_for(60s);
+    REQUIRE(run.committed);
+    CHECK(engine.merge_round() == 4);
+    // It trained rounds 3 and 4 only, and committed at the requested round.
+    REQUIRE(run.published.size() == 2);
+    CHECK(run.published[0].first == 3);
+    CHECK(run.published[1].first == 4);
+    const auto& last = run.progress.back();
+    CHECK(last.phase == "committed");
+    CHECK(last.merge_round == 4);
+    CHECK(last.start_round == 3);
+    CHECK(last.base_source == "fetched");
+    CHECK(last.base_hash == base_hash);
+    CHECK(engine.has_cached_base());  // cached for the next start
+    // A request after the commitment changes nothing: the weights are committed.
+    engine.request_merge(2);
+    io.restart();
+    io.run_for(200ms);
+    CHECK(engine.merge_round() == 4);
+    engine.stop();
+}
+
+TEST_CASE("stopping during the supervised warm-up returns at once and caches nothing", "[sapo]") {
+    DefaultLogging logging;
+    auto spec = parse_spec(kSpec).value();
+    spec.sapo.policies[0].warmup_steps = 1000000;  // hours of warm-up
+    TempDir dir;
+    SapoEngineOptions options;
+    options.dir = dir.path / "sapo";
+    asio::io_context io;
+    std::vector<SapoProgress> progress;
+    SapoEngine engine(
+        spec, choose_policy(spec, ""), peer_name(), options, io, [](std::uint64_t, Bytes) {},
+        [&](const SapoProgress& p) { progress.push_back(p); }, [](SharedWeights) {});
+    engine.start();
+    engine.begin();
+    std::this_thread::sleep_for(500ms);  // well inside the warm-up
+    const auto asked = std::chrono::steady_clock::now();
+    engine.stop();
+    const auto took = std::chrono::steady_clock::now() - asked;
+    CHECK(took < 1s);
+    io.poll();
+    CHECK(progress.empty());  // never ready
+    CHECK_FALSE(engine.has_cached_base());
+    CHECK_FALSE(std::filesystem::exists(options.dir / "policy.pt"));
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# End to end, SAPO: `swarmd merge` on one node of a long swarm (3000 rounds) publishes a signed
+# merge request; every SAPO node lowers its merge round to the requested one and each
+# architecture group merges there, to one model per group.
+source "$(dirname "$0")/lib.sh"
+e2e_init 3000 "$e2e_root/docs/examples/sapo-testnet.toml"
+e2e_start_boot
+policies=(tiny small tiny)
+for i in 1 2 3; do
+    e2e_start "node$i" "$i" --bootstrap "$e2e_boot" --round-interval-ms 200 --policy "${policies[$((i - 1))]}"
+done
+for i in 1 2 3; do e2e_wait_round "$i" 5 240; done
+answer=$("$swarmd" --http "$(e2e_http 2)" merge) || e2e_fail "swarmd merge failed: $answer"
+e2e_log "$answer"
+requested=$(echo "$answer" | awk '{print $NF}')
+[[ "$requested" =~ ^[0-9]+$ && "$requested" -lt 3000 ]] || e2e_fail "unexpected answer: $answer"
+# A request for a later round lowers nothing.
+"$swarmd" --http "$(e2e_http 1)" merge --round 2999 >/dev/null 2>&1 && e2e_fail "a later merge round was accepted"
+deadline=$((SECONDS + 30))
+for i in 1 2 3; do
+    until [[ "$(e2e_field "$i" merge_round)" == "$requested" ]]; do
+        [[ $SECONDS -lt $deadline ]] || e2e_fail "node$i's merge round is $(e2e_field "$i" merge_round), not $requested"
+        sleep 0.5
+    done
+done
+e2e_log "every node merges at round $requested"
+e2e_wait_merged 240 1 2 3
+for i in 1 2 3; do
+    grep -q "\"merge_round\": $requested" "$e2e_dir/node$i/final/manifest.json" || e2e_fail "node$i's manifest does not name round $requested"
+done
+tiny=$(e2e_same_hash 1 3)
+grep -c '"peer_id"' "$e2e_dir/node1/final/manifest.json" | grep -qx 2 || e2e_fail "the tiny group did not merge both its nodes"
+e2e_log "all 3 nodes merged at round $requested; the tiny group to $tiny"
+# The bootstrap node trains nothing, so it refuses to start a merge.
+if "$swarmd" --http "$(e2e_http 0)" merge >/dev/null 2>&1; then e2e_fail "the bootstrap node accepted a merge request"; fi
+e2e_log "PASS"
