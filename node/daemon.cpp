@@ -502,7 +502,9 @@ private:
             in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
             peer.to_base58());
         if (!in.refused()) return;
-        const auto strikes = ++m_sync_strikes[peer];
+        // Bounded like the heartbeat table: past it, newcomers are charged one strike each time.
+        const bool tracked = m_sync_strikes.contains(peer) || m_sync_strikes.size() < kMaxPeerStatuses;
+        const auto strikes = tracked ? ++m_sync_strikes[peer] : 1;
         m_pubsub->router().set_app_score(peer, -kSyncStrikePenalty * static_cast<double>(strikes));
     }
 

@@ -1,0 +1,116 @@
+// The engine's intake of sync answers: every record is bounds-checked and its author signature
+// verified before it reaches the log; what fails is counted per sender.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "crypto/keys.hpp"
+#include "crypto/peer_id.hpp"
+#include "node/logging.hpp"
+#include "node/spec.hpp"
+#include "node/zo_engine.hpp"
+
+using namespace swarmd;
+using namespace swarmd::node;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("swarmd_engine_sync_" + std::to_string(::getpid()) +
+                                            "_" + std::to_string(std::random_device{}()));
+        fs::create_directories(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("the engine takes only verified, in-bounds records from a sync answer",
+          "[sync][engine]") {
+    setup_logging({});
+    TempDir dir;
+    Spec spec = default_spec();
+    const auto swarm = SwarmId::of(spec);
+    const auto topic = zo_topic(swarm);
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io);  // run_for waits for the engine's posts
+    ZoEngineOptions options;
+    options.dir = dir.path / "zo";
+    options.round_interval = std::chrono::hours(1);  // one own step at start, then quiet
+    ZoEngine engine(
+        spec, swarm, crypto::PrivateKey::generate(), options, io, [](auto) {}, [](const auto&) {});
+    std::vector<std::pair<crypto::PeerId, SyncIntake>> reports;
+    engine.on_sync_report(
+        [&](const crypto::PeerId& peer, const SyncIntake& in) { reports.emplace_back(peer, in); });
+    engine.start();
+
+    const auto author_key = crypto::PrivateKey::generate();
+    const auto author = crypto::PeerId::from_public_key(author_key.public_key()).bytes();
+    const auto impostor = crypto::PrivateKey::generate();
+    auto signed_update = [&](std::uint64_t round, std::uint32_t index, std::int8_t q) {
+        training::Update u{author, round, index, q};
+        return training::SignedUpdate{u, sign_update(author_key, topic, u)};
+    };
+    const auto sender =
+        crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    auto wait_reports = [&](std::size_t n) {
+        for (int i = 0; i < 3000 && reports.size() < n; ++i)
+            io.run_for(std::chrono::milliseconds(10));
+        REQUIRE(reports.size() == n);
+    };
+
+    // Two good records, then one whose q was altered after signing: it and the rest of the
+    // answer are dropped.
+    auto altered = signed_update(4, 0, 9);
+    altered.update.q = -9;
+    engine.receive_synced(
+        {sender,
+         {signed_update(1, 0, 5), signed_update(2, 0, 6), altered, signed_update(3, 0, 7)}});
+    wait_reports(1);
+    CHECK(reports[0].first == sender);
+    CHECK(reports[0].second.accepted == 2);
+    CHECK(reports[0].second.forged == 1);
+    CHECK(reports[0].second.unchecked == 1);
+    CHECK(reports[0].second.refused());
+
+    // Another node's signature in this author's name; an out-of-bounds index and round 0; an
+    // update already held (not verified again, even with another byte).
+    auto impersonated = signed_update(5, 0, 1);
+    impersonated.signature = sign_update(impostor, topic, impersonated.update);
+    auto known = signed_update(1, 0, 100);
+    known.signature.bytes.fill(0);
+    engine.receive_synced({sender,
+                           {signed_update(6, static_cast<std::uint32_t>(spec.zo.directions), 1),
+                            signed_update(0, 0, 1), known, impersonated}});
+    wait_reports(2);
+    CHECK(reports[1].second.invalid == 2);
+    CHECK(reports[1].second.known == 1);
+    CHECK(reports[1].second.forged == 1);
+    CHECK(reports[1].second.accepted == 0);
+
+    // What the log now serves for this author: exactly the two verified updates, with their
+    // signatures, which verify.
+    std::optional<std::vector<training::SignedUpdate>> served;
+    engine.updates(0, static_cast<std::uint64_t>(spec.merge_round),
+                   [&](auto all) { served = std::move(all); });
+    for (int i = 0; i < 3000 && !served; ++i) io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(served);
+    std::vector<training::SignedUpdate> of_author;
+    for (const auto& s : *served) {
+        CHECK(verify_update(topic, s));  // the engine's own updates are logged signed too
+        if (s.update.author == author) of_author.push_back(s);
+    }
+    REQUIRE(of_author.size() == 2);
+    CHECK(of_author[0] == signed_update(1, 0, 5));
+    CHECK(of_author[1] == signed_update(2, 0, 6));
+    engine.stop();
+}
