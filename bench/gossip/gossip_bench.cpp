@@ -48,7 +48,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/host.hpp"
-#include "net/detail/spawn.hpp"
+#include "net/spawn.hpp"
 #include "net/pubsub.hpp"
 
 extern char** environ;
@@ -107,7 +107,7 @@ class BenchNode {
             if (line.empty()) continue;
             const json command = json::parse(line, nullptr, false);
             if (command.is_discarded()) continue;
-            asio::co_spawn(m_io, run(command), net::detail::LogException{"bench command"});
+            asio::co_spawn(m_io, run(command), net::LogException{"bench command"});
         }
         m_pubsub->stop();
         m_host->stop();
