@@ -298,8 +298,7 @@ Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
         }
     }
     m_seen.insert(key);
-    auto& seen = m_author_rounds[d.author];
-    seen = {std::max(seen.first, batch.round), Clock::now()};
+    if (m_host.connection_to(d.author)) m_pacing.note(d.author, batch.round, Clock::now());
     if (m_engine) {
         m_validated.emplace(d.id, std::move(batch));
         m_validated_order.push_back(d.id);
@@ -332,25 +331,11 @@ void SapoNode::publish(std::uint64_t round, Bytes batch) {
 }
 
 void SapoNode::update_floor() {
-    // A peer's progress is the later of its last rollout batch and its last heartbeat; the
-    // floor is the slowest peer's. Peers not heard from recently (left, stalled) do not count.
-    const auto now = Clock::now();
-    std::map<crypto::PeerId, std::uint64_t> progress;
-    for (auto it = m_author_rounds.begin(); it != m_author_rounds.end();) {
-        if (now - it->second.second > m_options.author_active) {
-            it = m_author_rounds.erase(it);
-            continue;
-        }
-        progress[it->first] = it->second.first;
-        ++it;
-    }
-    for (const auto& [peer, beat] : m_beats) {
-        if (now - beat.at > m_options.merge.active) continue;
-        auto& p = progress[peer];
-        p = std::max(p, beat.round);
-    }
-    std::optional<std::uint64_t> floor;
-    for (const auto& [peer, round] : progress) floor = std::min(floor.value_or(round), round);
+    // A neighbour's progress is the latest round of its rollout batches and heartbeats; the
+    // floor is the slowest neighbour's whose round advanced recently (node/pacing.hpp).
+    const auto connected = [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; };
+    m_pacing.forget_if([&](const crypto::PeerId& peer) { return !connected(peer); });
+    const auto floor = m_pacing.floor(Clock::now(), m_options.author_active, connected);
     if (m_engine) m_engine->set_swarm_floor(floor);
     // Forget (author, round) pairs that can no longer pass the window.
     if (m_engine) {
@@ -490,6 +475,7 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
         }
     }
     if (beat.policy.empty()) return;  // a relay, or another mode
+    if (m_host.connection_to(author)) m_pacing.note(author, beat.round, Clock::now());
     m_beats[author] = std::move(beat);
     feed_coordinator(author);
     update_floor();

@@ -24,6 +24,7 @@
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub.hpp"
 #include "node/metrics.hpp"
+#include "node/pacing.hpp"
 #include "node/sapo_engine.hpp"
 #include "node/sapo_merge.hpp"
 #include "node/spec.hpp"
@@ -138,7 +139,7 @@ class SapoNode {
     std::unordered_map<std::string, rl::CheckedBatch> m_validated;
     std::deque<std::string> m_validated_order;
     std::set<std::pair<crypto::PeerId, std::uint64_t>> m_seen;  // (author, round) accepted
-    std::map<crypto::PeerId, std::pair<std::uint64_t, Clock::time_point>> m_author_rounds;
+    PacingFloor m_pacing;  // connected peers' progress
 
     struct PeerBeat {
         std::string policy;
