@@ -460,6 +460,10 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
         }
         return;
     }
+    // Past the author cap the merge replays only the first authors in byte order, a set that a
+    // later author can still change: no checkpoint then, so that none disagrees with the merge
+    // (late joiners fetch the whole log instead).
+    if (!merge_authors().empty()) return;
     std::vector<training::Update> range;
     for (const auto& u : m_log->updates()) {
         if (u.round > from.through_round && u.round <= through) range.push_back(u);
