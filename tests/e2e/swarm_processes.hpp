@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,17 +36,32 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// A TCP port on 127.0.0.1 that nothing listens on right now.
+// A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range
+// (32768 and up), where outgoing connections take their ports: a port the kernel handed out
+// could be taken by a dial before the node listens on it. Ports are drawn at random, so that
+// processes picking ports at once rarely collide, and never handed out twice by one process.
 inline unsigned short free_tcp_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
+    static std::set<unsigned short> given;
+    static unsigned seed = static_cast<unsigned>(::getpid()) * 7919u ^
+                           static_cast<unsigned>(Clock::now().time_since_epoch().count());
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        seed = seed * 1103515245u + 12345u;
+        const auto port = static_cast<unsigned short>(10000 + (seed >> 8) % 20000);
+        if (given.contains(port)) continue;
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) break;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        ::close(fd);
+        if (free) {
+            given.insert(port);
+            return port;
+        }
+    }
+    throw std::runtime_error("no free TCP port on 127.0.0.1 in 10000-29999");
 }
 
 // GET http://127.0.0.1:<port><target> (HTTP/1.0, so the server closes); the body, or nothing
