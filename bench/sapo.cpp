@@ -2,8 +2,8 @@
 // SAPO at our scale in one run: silo (8 local / 0 external) against sharing mixes, selection
 // strategies and importance correction, N = 4 and 8 in-process nodes, several seeds. Prints
 // cumulative reward and its ratio to the silo measured in the same run, with the same seeds.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <array>
@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/zo_common.hpp"
 #include "rl/grpo.hpp"
 #include "rl/policy.hpp"
 #include "rl/swarm.hpp"
@@ -39,11 +40,14 @@ struct Config {
 };
 
 struct RunResult {
-    std::vector<double> cum_reward;    // per node: sum over rounds of the mean local reward
-    std::vector<double> rollouts;      // per node: rollouts generated
+    std::vector<double> cum_reward;            // per node: sum over rounds of the mean local reward
+    std::vector<double> rollouts;              // per node: rollouts generated
     std::vector<std::vector<float>> accuracy;  // per node: greedy accuracy per eval entry
-    double signal_groups = 0.0;        // mean groups with reward variance per step
+    double signal_groups = 0.0;                // mean groups with reward variance per step
     double seconds = 0.0;
+    // Wall time per phase: generate (sampling, scoring, encoding), receive (decoding and
+    // re-verification), train (selection and the GRPO step), final evaluation.
+    double generate_s = 0.0, receive_s = 0.0, train_s = 0.0, eval_s = 0.0;
 };
 
 struct Settings {
@@ -90,9 +94,9 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 Policy base_policy(const Settings& s, std::uint64_t seed) {
-    const auto path = std::filesystem::path(s.cache_dir) /
-                      ("sapo_base_" + std::to_string(seed) + "_" +
-                       std::to_string(s.warmup_steps) + ".pt");
+    const auto path =
+        std::filesystem::path(s.cache_dir) /
+        ("sapo_base_" + std::to_string(seed) + "_" + std::to_string(s.warmup_steps) + ".pt");
     if (auto loaded = load_policy(path)) return loaded.value();
     torch::manual_seed(seed);
     Policy policy(PolicyOptions{});
@@ -106,10 +110,10 @@ Policy base_policy(const Settings& s, std::uint64_t seed) {
     const auto losses = warmup(policy, w, rng);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("# base policy seed %llu: %lld params, warm-up %d steps in %.0f s, loss %.3f -> %.3f\n",
-                static_cast<unsigned long long>(seed),
-                static_cast<long long>(policy->parameter_count()), w.steps, secs, losses.front(),
-                losses.back());
+    std::printf(
+        "# base policy seed %llu: %lld params, warm-up %d steps in %.0f s, loss %.3f -> %.3f\n",
+        static_cast<unsigned long long>(seed), static_cast<long long>(policy->parameter_count()),
+        w.steps, secs, losses.front(), losses.back());
     (void)save_policy(policy, path);
     return policy;
 }
@@ -120,7 +124,7 @@ struct Mix {
     std::string name;
     TaskMix shared;  // homogeneous mixes
     bool special = false;
-    TaskMix eval;    // greedy accuracy is reported per entry of this mix
+    TaskMix eval;  // greedy accuracy is reported per entry of this mix
 };
 
 TaskMix node_mix(const Mix& mix, int level, int node) {
@@ -153,8 +157,29 @@ RunResult run(const Settings& s, const Policy& base, const Config& c, const Mix&
     r.cum_reward.assign(n, 0.0);
     r.rollouts.assign(n, 0.0);
     double signal = 0.0;
+    using Clock = std::chrono::steady_clock;
+    auto lap = [](Clock::time_point& t) {
+        const auto now = Clock::now();
+        const double d = std::chrono::duration<double>(now - t).count();
+        t = now;
+        return d;
+    };
+    auto& nodes = swarm.nodes();
     for (int round = 0; round < s.rounds; ++round) {
-        const auto stats = swarm.run_round(round);
+        // InMemorySwarm::run_round, phase by phase.
+        const auto u = static_cast<std::uint64_t>(round);
+        auto t = Clock::now();
+        std::vector<swarmd::Bytes> batches;
+        for (auto& node : nodes) batches.push_back(node->generate(u));
+        r.generate_s += lap(t);
+        for (auto& node : nodes) {
+            if (node->options().sampler.external == 0) continue;
+            for (const auto& b : batches) node->receive(b);
+        }
+        r.receive_s += lap(t);
+        std::vector<RoundStats> stats;
+        for (auto& node : nodes) stats.push_back(node->train(u));
+        r.train_s += lap(t);
         for (int i = 0; i < n; ++i) {
             r.cum_reward[i] += stats[i].local_reward / stats[i].local_rollouts;
             r.rollouts[i] += stats[i].local_rollouts;
@@ -162,9 +187,11 @@ RunResult run(const Settings& s, const Policy& base, const Config& c, const Mix&
         }
     }
     r.signal_groups = signal / (static_cast<double>(s.rounds) * n);
+    auto t_eval = Clock::now();
     for (auto& node : swarm.nodes()) {
         r.accuracy.push_back(greedy_accuracy(node->policy(), mix.eval, s.eval_per_entry, 0xe7a1));
     }
+    r.eval_s = lap(t_eval);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }
@@ -197,20 +224,21 @@ std::vector<Config> configs_for(const Settings& s) {
             for (Selection sel : {Selection::uniform, Selection::variance_first,
                                   Selection::rare_success, Selection::most_signal}) {
                 for (Correction cor : {Correction::none, Correction::token}) {
-                    std::string name = std::to_string(local) + "/" + std::to_string(external) + " " +
-                                       std::string(selection_name(sel));
+                    std::string name = std::to_string(local) + "/" + std::to_string(external) +
+                                       " " + std::string(selection_name(sel));
                     if (cor != Correction::none) name += "+IS";
                     configs.push_back({name, static_cast<std::size_t>(local),
                                        static_cast<std::size_t>(external), sel, cor, k});
                 }
             }
         }
-        configs.push_back({"4/4 variance+seqIS", 4, 4, Selection::variance_first,
-                           Correction::sequence, k});
+        configs.push_back(
+            {"4/4 variance+seqIS", 4, 4, Selection::variance_first, Correction::sequence, k});
     } else {
         configs.push_back({"4/4 uniform", 4, 4, Selection::uniform, Correction::none, k});
         configs.push_back({"4/4 variance", 4, 4, Selection::variance_first, Correction::none, k});
-        configs.push_back({"4/4 variance+IS", 4, 4, Selection::variance_first, Correction::token, k});
+        configs.push_back(
+            {"4/4 variance+IS", 4, 4, Selection::variance_first, Correction::token, k});
         configs.push_back({"4/4 rare+IS", 4, 4, Selection::rare_success, Correction::token, k});
         configs.push_back({"4/4 signal+IS", 4, 4, Selection::most_signal, Correction::token, k});
     }
@@ -254,7 +282,9 @@ int main(int argc, char** argv) {
     s.cache_dir = std::filesystem::temp_directory_path().string();
     app.add_option("--cache-dir", s.cache_dir, "where base policies are cached");
     CLI11_PARSE(app, argc, argv);
-    torch::set_num_threads(1);
+    // One compute thread per run, OpenBLAS's own pool included: OpenBLAS ignores torch's
+    // setting, and its second thread spinning on these tiny matrices cost most of the time.
+    swarmd::bench::single_thread();
 
     const std::vector<Config> configs = configs_for(s);
     const int max_n = *std::max_element(s.nodes.begin(), s.nodes.end());
@@ -271,8 +301,8 @@ int main(int argc, char** argv) {
             std::printf("#   %-9s", std::string(family_name(f)).c_str());
             for (std::uint8_t l = 0; l < kLevelCount; ++l) {
                 const auto fi = static_cast<std::size_t>(f);
-                base_reward[fi][l] = sampled_reward(bases.back(), TaskMix::one_family(f, l), 128,
-                                                    0xba5e, 1.0f, rng);
+                base_reward[fi][l] =
+                    sampled_reward(bases.back(), TaskMix::one_family(f, l), 128, 0xba5e, 1.0f, rng);
                 std::printf(" %.3f", base_reward[fi][l]);
             }
             std::printf("\n");
@@ -355,15 +385,18 @@ int main(int argc, char** argv) {
         for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
             const Job& job = jobs[j];
             const int seed = s.seed_offset + job.seed;
-            RunResult r = run(s, bases[job.seed % bases.size()], configs[job.config],
-                              mixes[job.mix], job.n,
-                              mix_seed({0x5a90, static_cast<std::uint64_t>(seed)}));
+            RunResult r =
+                run(s, bases[job.seed % bases.size()], configs[job.config], mixes[job.mix], job.n,
+                    mix_seed({0x5a90, static_cast<std::uint64_t>(seed)}));
             std::lock_guard lock(out_mutex);
             const double elapsed =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-            std::fprintf(stderr, "  [%zu/%zu %.0f s] %s N=%d %s seed %d: cum %.2f (%.0f s)\n",
+            std::fprintf(stderr,
+                         "  [%zu/%zu %.0f s] %s N=%d %s seed %d: cum %.2f (%.1f s: generate %.1f, "
+                         "receive %.1f, train %.1f, eval %.1f)\n",
                          j + 1, jobs.size(), elapsed, mixes[job.mix].name.c_str(), job.n,
-                         configs[job.config].name.c_str(), seed, mean(r.cum_reward), r.seconds);
+                         configs[job.config].name.c_str(), seed, mean(r.cum_reward), r.seconds,
+                         r.generate_s, r.receive_s, r.train_s, r.eval_s);
             results[job.mix][job.config][job.n][job.seed] = std::move(r);
         }
     };
@@ -384,10 +417,11 @@ int main(int argc, char** argv) {
 
     for (std::size_t m = 0; m < mixes.size(); ++m) {
         const Mix& mix = mixes[m];
-        std::printf("\n## mix=%s rounds=%d seeds=%d..%d (G=8, one Adam step per round, lr %g, "
-                    "rho_max %g, external scale %g)\n",
-                    mix.name.c_str(), s.rounds, s.seed_offset, s.seed_offset + s.seeds - 1, s.lr,
-                    s.rho_max, s.external_scale);
+        std::printf(
+            "\n## mix=%s rounds=%d seeds=%d..%d (G=8, one Adam step per round, lr %g, "
+            "rho_max %g, external scale %g)\n",
+            mix.name.c_str(), s.rounds, s.seed_offset, s.seed_offset + s.seeds - 1, s.lr, s.rho_max,
+            s.external_scale);
         std::printf("%-20s %3s %16s %15s %8s %14s %7s %6s  greedy acc per family:", "config", "N",
                     "cum reward", "ratio to silo", "rollouts", "reward/rollout", "signal", "acc");
         for (auto [f, l] : mix.eval.entries) {
