@@ -1,6 +1,5 @@
 #pragma once
 // Shared helpers of the bench/zo_*.cpp benchmarks (header-only, no LibTorch).
-#include <dlfcn.h>
 #include <time.h>
 
 #include <algorithm>
@@ -15,14 +14,8 @@
 
 namespace swarmd::bench {
 
-// One compute thread everywhere, including OpenBLAS's own pool (it ignores torch's setting).
-inline void single_thread() {
-    training::set_compute_threads(1);
-    using SetThreads = void (*)(int);
-    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-        f(1);
-    }
-}
+// One compute thread everywhere, including OpenBLAS's own pool.
+inline void single_thread() { training::set_compute_threads(1); }
 
 inline void print_blas() {
     std::error_code ec;

@@ -1,6 +1,8 @@
 // The only LibTorch translation unit of training/.
 #include "training/models.hpp"
 
+#include <dlfcn.h>
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -291,6 +293,12 @@ std::unique_ptr<Task> make_char_lm(const std::string& text, const CharLmOptions&
     return std::make_unique<CharLm>(text, options);
 }
 
-void set_compute_threads(int threads) { torch::set_num_threads(threads); }
+void set_compute_threads(int threads) {
+    torch::set_num_threads(threads);
+    // Debian's pthread OpenBLAS keeps a pool of its own that ignores torch's setting: with
+    // one compute thread wanted, its second thread only spins against the first.
+    using SetThreads = void (*)(int);
+    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(threads);
+}
 
 }  // namespace swarmd::training

@@ -78,7 +78,8 @@ struct CharLmOptions {
 std::unique_ptr<Task> make_char_lm(const std::string& text, const CharLmOptions& options = {});
 inline constexpr std::size_t kCharVocab = 96;
 
-// Intra-op threads of the compute backend (tiny models run fastest on one).
+// Intra-op threads of the compute backend, LibTorch's and OpenBLAS's (tiny models run fastest
+// on one).
 void set_compute_threads(int threads);
 
 // Which BLAS library the process has loaded (LibTorch calls the system libblas.so.3).
