@@ -100,16 +100,24 @@ std::vector<Multiaddr> dialable(const Multiaddr& bound, const crypto::PeerId& id
     return out.empty() ? std::vector<Multiaddr>{bound} : out;
 }
 
-// Binds every address and prints the dialable forms, one per line.
-void listen_and_print(Host& host, const std::vector<std::string>& addrs) {
+// Binds every address; returns the dialable forms.
+std::vector<std::string> listen_all(Host& host, const std::vector<std::string>& addrs) {
+    std::vector<std::string> out;
     for (const std::string& text : addrs) {
         auto bound = host.listen(parse_addr(text));
         if (!bound) fail("cannot listen on " + text + ": " + bound.error().message());
-        for (const Multiaddr& addr : dialable(bound.value(), host.peer_id()))
-            std::cout << addr.to_string() << "\n";
+        for (const Multiaddr& addr : dialable(bound.value(), host.peer_id())) out.push_back(addr.to_string());
     }
+    return out;
+}
+
+void print_lines(const std::vector<std::string>& lines) {
+    for (const auto& line : lines) std::cout << line << "\n";
     std::cout << std::flush;
 }
+
+// Binds every address and prints the dialable forms, one per line.
+void listen_and_print(Host& host, const std::vector<std::string>& addrs) { print_lines(listen_all(host, addrs)); }
 
 // One line whatever the payload: printable ASCII as is, backslash and other bytes escaped.
 std::string escape_line(ByteSpan data) {
@@ -300,7 +308,7 @@ struct GossipHost {
 int run_sub(const P2pArgs& args) {
     asio::io_context io;
     GossipHost node(io, load_key(args.key_file));
-    listen_and_print(node.host, args.listen);
+    const auto addresses = listen_all(node.host, args.listen);
     std::size_t received = 0;
     asio::steady_timer done(io, asio::steady_timer::time_point::max());
     node.pubsub->subscribe(args.topic, [&](const net::gossipsub::Delivery& d) {
@@ -311,6 +319,21 @@ int run_sub(const P2pArgs& args) {
     run_body(io, node.host, [&]() -> asio::awaitable<std::optional<std::string>> {
         std::vector<crypto::PeerId> reached;
         if (auto error = co_await node.dial_all(args.peers, reached)) co_return error;
+        // Our addresses say "ready": printed once every --peer is in our mesh for the topic (or
+        // after --wait), since a message we receive before a peer joins our mesh is forwarded
+        // to that peer neither now nor later by gossip (gossip goes to peers outside the mesh).
+        auto& router = node.pubsub->router();
+        const auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::duration<double>(args.wait_seconds));
+        auto meshed = [&] {
+            auto mesh = router.mesh_peers(args.topic);
+            return std::all_of(reached.begin(), reached.end(), [&](const crypto::PeerId& p) {
+                return std::find(mesh.begin(), mesh.end(), p) != mesh.end();
+            });
+        };
+        while (!meshed() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(kPollInterval);
+        print_lines(addresses);
         boost::system::error_code ec;
         co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         // We relay too: the other subscribers may still need the last messages from us (or
@@ -406,7 +429,8 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
 
     auto* sub = p2p->add_subcommand(
         "sub",
-        "Subscribe to a gossipsub topic: print our multiaddrs, then one line per message "
+        "Subscribe to a gossipsub topic: print our multiaddrs once in the mesh with every --peer, "
+        "then one line per message "
         "(from=<author> id=<message id, hex> data=<payload, non-printable bytes as \\xNN>)");
     sub->add_option("topic", args->topic, "Topic")->required();
     sub->add_option("--listen", args->listen, "Multiaddr to listen on (repeatable)")
@@ -416,6 +440,9 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
     sub->add_option("--peer", args->peers, "Peer to dial, with /p2p/<id> (repeatable)")
         ->type_name("MADDR")
         ->allow_extra_args(false);
+    sub->add_option("--wait", args->wait_seconds,
+                    "Seconds to wait for the mesh with the --peer peers before printing our addresses")
+        ->capture_default_str();
     sub->add_option("--count", args->count,
                     "Exit after this many messages (relaying one heartbeat longer)")
         ->default_str("0, never");
