@@ -464,12 +464,21 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
     // later author can still change: no checkpoint then, so that none disagrees with the merge
     // (late joiners fetch the whole log instead).
     if (!merge_authors().empty()) return;
-    std::vector<training::Update> range;
-    for (const auto& u : m_log->updates()) {
-        if (u.round > from.through_round && u.round <= through) range.push_back(u);
+    // The canonical checkpoint through `through` is genesis with the rounds replayed one
+    // `every`-round chunk at a time: the fused apply groups updates, so one long replay and a
+    // chain of short ones differ in the last bits. A node that rebuilds from an older base
+    // (genesis after a late update, or a fetched checkpoint) replays the same chunks, and
+    // announces the same hash as a node that made every checkpoint in turn.
+    training::Checkpoint c{through, from.update_count, {}, from.params};
+    for (auto start = from.through_round; start < through; start += every) {
+        const auto end = std::min(start + every, through);
+        std::vector<training::Update> chunk;
+        for (const auto& u : m_log->updates()) {
+            if (u.round > start && u.round <= end) chunk.push_back(u);
+        }
+        c.update_count += chunk.size();
+        training::replay(c.params, std::move(chunk), m_rule);
     }
-    training::Checkpoint c{through, from.update_count + range.size(), {}, from.params};
-    training::replay(c.params, std::move(range), m_rule);
     c.model_hash = training::model_hash(c.params);
     if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, c)) {
         category_logger("train")->error("cannot write the checkpoint: {}", ec.message());
