@@ -126,13 +126,18 @@ e2e_checkpoints() {
 for r, h in json.load(sys.stdin).get("checkpoints", []): print(r, h)' 2>/dev/null || true
 }
 
+# e2e_checkpoint_splits INDEX...: the rounds for which two nodes announce different hashes.
+e2e_checkpoint_splits() {
+    local i
+    for i in "$@"; do e2e_checkpoints "$i"; done | sort | uniq |
+        awk 'NF == 2 { n[$1]++ } END { for (r in n) if (n[r] > 1) print r }' | sort -n | tr '\n' ' '
+}
+
 # e2e_checkpoints_agree INDEX...: fails when two nodes announce different hashes for a round;
 # prints how many (round, node) announcements were compared.
 e2e_checkpoints_agree() {
-    local i all
-    all=$(for i in "$@"; do e2e_checkpoints "$i"; done | sort | uniq)
-    local split
-    split=$(echo "$all" | awk 'NF == 2 { n[$1]++ } END { for (r in n) if (n[r] > 1) print r }')
-    [[ -z "$split" ]] || e2e_fail "checkpoint hashes differ at rounds: $(echo $split)"
+    local split i
+    split=$(e2e_checkpoint_splits "$@")
+    [[ -z "$split" ]] || e2e_fail "checkpoint hashes differ at rounds: $split"
     for i in "$@"; do e2e_checkpoints "$i"; done | awk 'NF == 2' | wc -l
 }
