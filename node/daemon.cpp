@@ -31,6 +31,7 @@
 #include "node/metrics.hpp"
 #include "node/sapo_node.hpp"
 #include "node/spec.hpp"
+#include "node/status_message.hpp"
 #include "node/sync.hpp"
 #include "node/update_trace.hpp"
 #include "node/zo_admission.hpp"
@@ -44,10 +45,17 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
-constexpr std::size_t kMaxStatusMessage = 4096;
 constexpr std::size_t kMaxPeerStatuses = 1024;
+// Table entries that one neighbour may have brought in (authors heard only through it): one
+// connection cannot fill the table with made-up trainers.
+constexpr std::size_t kMaxStatusesPerForwarder = kMaxPeerStatuses / 4;
+// A heartbeat author not heard for this many heartbeat intervals is forgotten.
+constexpr int kForgetAfterBeats = 30;
+// Status messages per author: a burst, then this many per heartbeat interval (a node sends one
+// heartbeat per interval, and SAPO one more when it commits its weights).
+constexpr double kStatusBurst = 8;
+constexpr double kStatusPerInterval = 2;
 constexpr std::chrono::seconds kTrainAloneAfter{30};
-constexpr std::size_t kMaxAnnouncedCheckpoints = 8;
 constexpr std::chrono::seconds kPacingActive{5};
 // A merge request names a round this far ahead of the requester's, so that every node hears it
 // before it gets there.
@@ -91,27 +99,56 @@ struct PeerStatus {
     double accuracy = -1.0;
     std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;  // canonical (round, hash)
     std::chrono::steady_clock::time_point heard;
+    crypto::PeerId received_from;  // the neighbour that brought in the first heartbeat
+};
+
+// Per-author token buckets for the status topic, bounded in authors: a bucket that has filled
+// up again carries no state worth keeping and is dropped when the table is full.
+class StatusRate {
+  public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t kMaxAuthors = 4096;
+
+    StatusRate(double burst, double per_second) : m_burst(burst), m_rate(per_second) {}
+
+    bool admit(const crypto::PeerId& author, Clock::time_point now) {
+        auto it = m_buckets.find(author);
+        if (it == m_buckets.end()) {
+            if (m_buckets.size() >= kMaxAuthors) prune(now);
+            if (m_buckets.size() >= kMaxAuthors) return false;
+            it = m_buckets.emplace(author, Bucket{m_burst, now}).first;
+        }
+        refill(it->second, now);
+        if (it->second.tokens < 1.0) return false;
+        it->second.tokens -= 1.0;
+        return true;
+    }
+
+  private:
+    struct Bucket {
+        double tokens;
+        Clock::time_point at;
+    };
+    void refill(Bucket& b, Clock::time_point now) const {
+        const double dt = std::chrono::duration<double>(now - b.at).count();
+        b.tokens = std::min(m_burst, b.tokens + dt * m_rate);
+        b.at = now;
+    }
+    void prune(Clock::time_point now) {
+        for (auto it = m_buckets.begin(); it != m_buckets.end();) {
+            refill(it->second, now);
+            it = it->second.tokens >= m_burst ? m_buckets.erase(it) : std::next(it);
+        }
+    }
+
+    double m_burst;
+    double m_rate;
+    std::map<crypto::PeerId, Bucket> m_buckets;
 };
 
 json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
     json out = json::array();
     for (const auto& [round, hash] : checkpoints) out.push_back({round, crypto::hex_encode(hash)});
-    return out;
-}
-
-// [[round, "hex hash"], ...] from a heartbeat; malformed entries are skipped, the list is capped.
-std::vector<std::pair<std::uint64_t, crypto::Digest>> parse_checkpoints(const json& j) {
-    std::vector<std::pair<std::uint64_t, crypto::Digest>> out;
-    if (!j.is_array()) return out;
-    for (const auto& e : j) {
-        if (out.size() >= kMaxAnnouncedCheckpoints) break;
-        if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_string()) continue;
-        auto bytes = crypto::hex_decode(e[1].get<std::string>());
-        if (!bytes || bytes.value().size() != 32) continue;
-        crypto::Digest d;
-        std::copy(bytes.value().begin(), bytes.value().end(), d.begin());
-        out.emplace_back(e[0].get<std::uint64_t>(), d);
-    }
     return out;
 }
 
@@ -129,8 +166,14 @@ public:
           m_status_timer(m_io),
           m_signals(m_io, SIGINT, SIGTERM),
           m_admission(AdmissionOptions{static_cast<std::uint64_t>(m_spec.zo.staleness),
-                                       static_cast<std::uint32_t>(m_spec.zo.directions)}) {
+                                       static_cast<std::uint32_t>(m_spec.zo.directions)}),
+          m_status_rate(kStatusBurst, kStatusPerInterval / std::chrono::duration<double>(
+                                                               options.status_interval).count()) {
         m_log = category_logger("node");
+        for (const auto& text : m_spec.merge_operators) {
+            // The spec parser checked each one.
+            m_operators.push_back(crypto::PeerId::parse(text).value());
+        }
     }
 
     int run() {
@@ -200,11 +243,8 @@ private:
         m_pubsub->subscribe(status_topic(m_swarm_id), [this](const net::gossipsub::Delivery& d) {
             on_status(d);
         });
-        m_pubsub->set_validator(status_topic(m_swarm_id), [](const net::gossipsub::Delivery& d) {
-            if (d.data.size() > kMaxStatusMessage) return net::gossipsub::Validation::reject;
-            auto j = json::parse(d.data.begin(), d.data.end(), nullptr, false);
-            return j.is_object() ? net::gossipsub::Validation::accept : net::gossipsub::Validation::reject;
-        });
+        m_pubsub->set_validator(status_topic(m_swarm_id),
+                                [this](const net::gossipsub::Delivery& d) { return validate_status(d); });
         if (m_spec.mode == Mode::zo) {
             const auto topic = zo_topic(m_swarm_id);
             m_pubsub->set_validator(topic, [this](const net::gossipsub::Delivery& d) { return validate_zo(d); });
@@ -343,6 +383,7 @@ private:
         options.round_interval = m_options.round_interval;
         m_sapo = std::make_unique<SapoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_peer_id, m_metrics,
                                             options);
+        m_sapo->set_heartbeat_source([this] { return own_heartbeat(); });
         m_sapo->start();
     }
 
@@ -523,31 +564,113 @@ private:
         m_round_gauge.set(static_cast<double>(p.round));
     }
 
+    // The status topic carries heartbeats and merge orders of a fixed schema (node/status_message.hpp);
+    // anything else, and a merge order not signed by one of the spec's operators, is rejected:
+    // never forwarded, and held against the peer that sent it. Each author gets a bounded rate;
+    // what is over it is ignored (not forwarded, not held against the forwarder).
+    net::gossipsub::Validation validate_status(const net::gossipsub::Delivery& d) {
+        using net::gossipsub::Validation;
+        auto refuse = [&](std::string_view reason, Validation v) {
+            m_metrics
+                .counter("swarmd_status_refused_total", "Status topic messages refused, by reason",
+                         fmt::format("reason=\"{}\"", reason))
+                .add();
+            category_logger("gossip")->debug("status message refused: {} peer={} from={}", reason,
+                                             d.author.to_base58(), d.received_from.to_base58());
+            return v;
+        };
+        auto msg = decode_status(d.data, m_swarm_id.bytes());
+        if (!msg) return refuse(status_refusal(msg.error()), Validation::reject);
+        const MergeOrder* order = std::get_if<MergeOrder>(&msg.value());
+        if (auto* beat = std::get_if<Heartbeat>(&msg.value()); beat && beat->order) order = &*beat->order;
+        if (order && !is_operator(order->signer)) return refuse("not_operator", Validation::reject);
+        if (d.author != m_peer_id && !m_status_rate.admit(d.author, std::chrono::steady_clock::now())) {
+            return refuse("rate", Validation::ignore);
+        }
+        return Validation::accept;
+    }
+
+    static std::string_view status_refusal(std::error_code ec) {
+        switch (static_cast<StatusErrc>(ec.value())) {
+            case StatusErrc::too_large: return "too_large";
+            case StatusErrc::not_json: return "not_json";
+            case StatusErrc::unknown_type: return "unknown_type";
+            case StatusErrc::unknown_field: return "unknown_field";
+            case StatusErrc::bad_field: return "bad_field";
+            case StatusErrc::bad_order_signature: return "bad_signature";
+        }
+        return "invalid";
+    }
+
+    bool is_operator(const crypto::PeerId& peer) const {
+        return std::find(m_operators.begin(), m_operators.end(), peer) != m_operators.end();
+    }
+
     void on_status(const net::gossipsub::Delivery& d) {
-        auto j = json::parse(d.data.begin(), d.data.end(), nullptr, false);
-        if (!j.is_object()) return;
-        if (j.value("type", "") == "merge_request") {
-            if (auto r = j.find("merge_round"); r != j.end() && r->is_number_unsigned()) {
-                on_merge_request(d.author, r->get<std::uint64_t>());
-            }
+        auto msg = decode_status(d.data, m_swarm_id.bytes());
+        if (!msg) return;  // the validator let only valid ones through
+        if (auto* order = std::get_if<MergeOrder>(&msg.value())) return on_merge_order(*order);
+        auto& beat = std::get<Heartbeat>(msg.value());
+        if (d.author == m_peer_id) return;
+        // A trainer that heard a merge order this node missed (it was away) passes it on.
+        if (beat.order) on_merge_order(*beat.order);
+        const auto id = d.author.to_base58();
+        if (!m_peers.contains(id) && !admit_status_author(d)) {
+            m_metrics
+                .counter("swarmd_status_refused_total", "Status topic messages refused, by reason",
+                         "reason=\"table_full\"")
+                .add();
             return;
         }
-        if (m_peers.size() >= kMaxPeerStatuses && !m_peers.contains(d.author.to_base58())) return;
-        PeerStatus s;
+        PeerStatus& s = m_peers[id];
+        if (s.heard == std::chrono::steady_clock::time_point{}) s.received_from = d.received_from;
         s.peer = d.author;
         s.heard = std::chrono::steady_clock::now();
-        s.trainer = j.value("role", "") == "trainer";
-        if (auto c = j.find("checkpoints"); c != j.end()) s.checkpoints = parse_checkpoints(*c);
-        if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned()) s.round = r->get<std::uint64_t>();
-        if (auto m = j.find("merge_state"); m != j.end() && m->is_string()) s.merge_state = m->get<std::string>();
-        if (auto h = j.find("merged_hash"); h != j.end() && h->is_string()) s.merged_hash = h->get<std::string>();
-        if (auto a = j.find("accuracy"); a != j.end() && a->is_number()) s.accuracy = a->get<double>();
-        // A trainer that heard a merge request this node missed (it was away) passes it on.
-        if (auto m = j.find("merge_round"); s.trainer && m != j.end() && m->is_number_unsigned()) {
-            on_merge_request(d.author, m->get<std::uint64_t>());
+        s.trainer = beat.trainer;
+        s.round = beat.round;
+        s.checkpoints = beat.checkpoints;
+        s.merge_state = beat.merge_state;
+        s.merged_hash = beat.merged_hash ? crypto::hex_encode(*beat.merged_hash) : "";
+        s.accuracy = beat.accuracy;
+        if (m_sapo) m_sapo->on_status(d.author, beat);
+    }
+
+    // A heartbeat author not in the table yet. Directly connected peers always get in (an
+    // authenticated connection each, which the host bounds), in place of the stalest author
+    // heard only through gossip; others only while the table and their neighbour's share of it
+    // have room.
+    bool admit_status_author(const net::gossipsub::Delivery& d) {
+        const bool direct = m_host.connection_to(d.author) != nullptr;
+        if (!direct) {
+            if (m_peers.size() >= kMaxPeerStatuses) return false;
+            const auto via = std::count_if(m_peers.begin(), m_peers.end(), [&](const auto& e) {
+                return e.second.received_from == d.received_from && !m_host.connection_to(e.second.peer);
+            });
+            return static_cast<std::size_t>(via) < kMaxStatusesPerForwarder;
         }
-        m_peers[d.author.to_base58()] = s;
-        if (m_sapo) m_sapo->on_status(d.author, j);
+        if (m_peers.size() < kMaxPeerStatuses) return true;
+        auto stalest = m_peers.end();
+        for (auto it = m_peers.begin(); it != m_peers.end(); ++it) {
+            if (m_host.connection_to(it->second.peer)) continue;
+            if (stalest == m_peers.end() || it->second.heard < stalest->second.heard) stalest = it;
+        }
+        if (stalest == m_peers.end()) return false;
+        forget_status(stalest);
+        return true;
+    }
+
+    void forget_status(std::map<std::string, PeerStatus>::iterator it) {
+        if (m_sapo) m_sapo->forget(it->second.peer);
+        m_peers.erase(it);
+    }
+
+    void prune_statuses() {
+        const auto cutoff = std::chrono::steady_clock::now() - kForgetAfterBeats * m_options.status_interval;
+        for (auto it = m_peers.begin(); it != m_peers.end();) {
+            auto next = std::next(it);
+            if (it->second.heard < cutoff) forget_status(it);
+            it = next;
+        }
     }
 
     json status_json() const {
@@ -646,21 +769,26 @@ private:
         m_status_timer.async_wait([this](boost::system::error_code ec) {
             if (ec || m_stopping) return;
             update_floor();
-            json beat = {{"type", "status"},
-                         {"role", m_options.bootstrap_node ? "relay" : "trainer"},
-                         {"round", m_progress.round},
-                         {"merge_round", merge_round()},
-                         {"checkpoints", checkpoints_json(m_progress.checkpoints)},
-                         {"merge_state", m_options.bootstrap_node ? "relay" : m_progress.merge_state},
-                         {"merged_hash", m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : ""},
-                         {"accuracy", json_number(m_progress.accuracy)},
-                         {"peers", m_host.connection_count()},
-                         {"version", kVersion}};
-            if (m_sapo) m_sapo->heartbeat(beat);
-            const auto text = beat.dump();
-            (void)m_pubsub->publish(status_topic(m_swarm_id), as_bytes(text));
+            prune_statuses();
+            (void)m_pubsub->publish(status_topic(m_swarm_id), encode_status(own_heartbeat()));
             start_status();
         });
+    }
+
+    Heartbeat own_heartbeat() const {
+        Heartbeat beat;
+        beat.trainer = !m_options.bootstrap_node;
+        beat.round = m_progress.round;
+        beat.merge_round = merge_round();
+        beat.checkpoints = m_progress.checkpoints;
+        beat.merge_state = m_options.bootstrap_node ? "relay" : m_progress.merge_state;
+        beat.merged_hash = m_progress.merged_hash;
+        beat.accuracy = json_number(m_progress.accuracy);
+        beat.peers = m_host.connection_count();
+        beat.version = kVersion;
+        beat.order = m_merge_order;
+        if (m_sapo) m_sapo->heartbeat(beat);
+        return beat;
     }
 
     std::uint64_t merge_round() const {
@@ -688,22 +816,39 @@ private:
         if (round >= merge_round()) {
             return error(409, fmt::format("the swarm already merges at round {}", merge_round()));
         }
-        json request = {{"type", "merge_request"}, {"merge_round", round}};
-        const auto text = request.dump();
-        if (auto published = m_pubsub->publish(status_topic(m_swarm_id), as_bytes(text)); !published) {
-            return error(503, "cannot publish the merge request: " + published.error().message());
+        if (!is_operator(m_peer_id)) {
+            return error(403, m_operators.empty()
+                                  ? fmt::format("this swarm's spec names no merge operators: it merges at round {} "
+                                                "(spec key merge_operators, docs/security.md)",
+                                                merge_round())
+                                  : fmt::format("this node ({}) is not one of the swarm's merge operators "
+                                                "(spec key merge_operators)",
+                                                m_peer_id.to_base58()));
         }
-        on_merge_request(m_peer_id, round);
+        const auto order = MergeOrder::sign(m_identity, m_swarm_id.bytes(), round);
+        if (auto published = m_pubsub->publish(status_topic(m_swarm_id), encode_status(order)); !published) {
+            return error(503, "cannot publish the merge order: " + published.error().message());
+        }
+        on_merge_order(order);
         return HttpResponse{200, "application/json", json{{"merge_round", round}}.dump() + "\n"};
     }
 
-    // Any node of the swarm may ask for an early merge. Requests only lower the merge round, so
-    // concurrent requests settle on the lowest one everywhere, whatever order they arrive in.
-    void on_merge_request(const crypto::PeerId& from, std::uint64_t round) {
-        if (m_sapo) return m_sapo->request_merge(from, round);
-        if (!m_engine || round == 0 || round >= merge_round()) return;
-        category_logger("merge")->info("merge requested at round {} peer={}", round, from.to_base58());
-        m_engine->request_merge(round);
+    // An early merge needs a merge order signed by one of the spec's operators (the validator
+    // refused every other one). Orders only lower the merge round, so concurrent ones settle on
+    // the lowest everywhere, whatever order they arrive in; the one followed is passed on in
+    // our heartbeats.
+    void on_merge_order(const MergeOrder& order) {
+        if (!is_operator(order.signer) || order.round == 0 || order.round >= merge_round()) return;
+        if (m_sapo) {
+            m_sapo->request_merge(order.signer, order.round);
+        } else if (m_engine) {
+            category_logger("merge")->info("merge ordered at round {} peer={}", order.round,
+                                           order.signer.to_base58());
+            m_engine->request_merge(order.round);
+        } else {
+            return;
+        }
+        if (order.round == merge_round()) m_merge_order = order;
     }
 
     void shutdown(int signal) {
@@ -754,6 +899,9 @@ private:
     bool m_training_started = false;  // the join (or training alone) has begun
     bool m_engine_started = false;    // the engine trains; its round is the validator's view
     std::optional<std::uint64_t> m_merge_round_started;
+    std::vector<crypto::PeerId> m_operators;  // the spec's merge operators
+    std::optional<MergeOrder> m_merge_order;  // the order our merge round comes from
+    StatusRate m_status_rate;
     // Refused sync answers per peer (forged or invalid records); each lowers its gossip score.
     std::map<crypto::PeerId, std::uint32_t> m_sync_strikes;
     asio::steady_timer m_alone_timer{m_io};

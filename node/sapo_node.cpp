@@ -17,16 +17,10 @@ using net::gossipsub::Validation;
 namespace {
 
 constexpr std::size_t kMaxValidatedWaiting = 256;
-constexpr std::size_t kMaxMergedFromInBeat = 32;
 constexpr std::size_t kGossipOverhead = 4096;  // signature, key, topic, framing
 // Peers that must announce the same base policy before a node fetches it instead of making it:
 // one peer alone could announce anything.
 constexpr std::size_t kMinBaseAgree = 2;
-
-std::optional<crypto::PeerId> peer_from_text(const std::string& text) {
-    auto id = crypto::PeerId::parse(text);
-    return id ? std::optional(id.value()) : std::nullopt;
-}
 
 std::optional<crypto::Digest> digest_from_hex(const std::string& text) {
     auto bytes = crypto::hex_decode(text);
@@ -443,38 +437,20 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
         });
 }
 
-void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
-    if (author == m_self) return;
+void SapoNode::on_status(const crypto::PeerId& author, const Heartbeat& b) {
+    if (author == m_self || b.policy.empty()) return;  // a relay, or another mode
     PeerBeat beat;
     beat.at = Clock::now();
-    if (auto p = j.find("policy"); p != j.end() && p->is_string())
-        beat.policy = p->get<std::string>();
-    if (auto r = j.find("round"); r != j.end() && r->is_number_unsigned())
-        beat.round = r->get<std::uint64_t>();
-    if (auto r = j.find("reward"); r != j.end() && r->is_number()) beat.reward = r->get<double>();
-    if (auto c = j.find("commit"); c != j.end() && c->is_object()) {
-        const auto hash = digest_from_hex(c->value("hash", ""));
-        const auto round = c->find("round");
-        const auto parameters = c->find("parameters");
-        if (hash && round != c->end() && round->is_number_unsigned() && parameters != c->end() &&
-            parameters->is_number_unsigned()) {
-            beat.commitment = WeightsCommitment{beat.policy, round->get<std::uint64_t>(), *hash,
-                                                parameters->get<std::uint64_t>()};
-        }
+    beat.policy = b.policy;
+    beat.round = b.round;
+    beat.reward = b.reward;
+    if (b.commit) {
+        beat.commitment =
+            WeightsCommitment{beat.policy, b.commit->round, b.commit->hash, b.commit->parameters};
     }
-    if (auto b = j.find("base_hash"); b != j.end() && b->is_string()) {
-        beat.base_hash = digest_from_hex(b->get<std::string>());
-    }
-    if (auto b = j.find("base_parameters"); b != j.end() && b->is_number_unsigned())
-        beat.base_parameters = b->get<std::uint64_t>();
-    if (auto m = j.find("merged_from"); m != j.end() && m->is_array()) {
-        for (const auto& e : *m) {
-            if (beat.merged_from.size() >= kMaxMergedFromInBeat) break;
-            if (!e.is_string()) continue;
-            if (auto id = peer_from_text(e.get<std::string>())) beat.merged_from.push_back(*id);
-        }
-    }
-    if (beat.policy.empty()) return;  // a relay, or another mode
+    beat.base_hash = b.base_hash;
+    beat.base_parameters = b.base_parameters;
+    beat.merged_from = b.merged_from;
     if (m_host.connection_to(author)) m_pacing.note(author, beat.round, Clock::now());
     m_beats[author] = std::move(beat);
     feed_coordinator(author);
@@ -483,41 +459,45 @@ void SapoNode::on_status(const crypto::PeerId& author, const json& j) {
     if (m_engine && m_base_phase == BasePhase::waiting) try_base(false);
 }
 
-void SapoNode::heartbeat(json& beat) const {
+void SapoNode::forget(const crypto::PeerId& author) { m_beats.erase(author); }
+
+void SapoNode::heartbeat(Heartbeat& beat) const {
     if (!m_engine) return;
-    beat["round"] = m_progress.round;
-    beat["policy"] = m_engine->policy_spec().name;
-    beat["reward"] = m_progress.recent_reward;
-    beat["base_hash"] = m_progress.base_hash;
-    beat["base_parameters"] = m_progress.base_hash.empty() ? 0 : m_progress.parameters;
-    beat["merge_round"] = merge_round();
-    beat["merge_state"] = m_merge ? m_merge->state() : m_progress.phase;
-    beat["merged_hash"] = m_merged ? crypto::hex_encode(m_merged->hash) : "";
-    beat["accuracy"] = m_merged ? m_merged->accuracy : -1.0;
+    beat.round = m_progress.round;
+    beat.policy = m_engine->policy_spec().name;
+    beat.reward = m_progress.recent_reward;
+    beat.base_hash = digest_from_hex(m_progress.base_hash);
+    beat.base_parameters = m_progress.base_hash.empty() ? 0 : m_progress.parameters;
+    beat.merge_round = merge_round();
+    beat.merge_state = m_merge ? m_merge->state() : m_progress.phase;
+    beat.merged_hash = m_merged ? std::optional(m_merged->hash) : std::nullopt;
+    beat.accuracy = m_merged ? m_merged->accuracy : -1.0;
     if (m_merge && m_merge->own_commitment()) {
-        const auto& c = *m_merge->own_commitment();
-        beat["commit"] = {
-            {"hash", crypto::hex_encode(c.hash)}, {"round", c.round}, {"parameters", c.parameters}};
-        json from = json::array();
+        const auto c = *m_merge->own_commitment();  // returned by value
+        beat.commit = BeatCommit{c.hash, c.round, c.parameters};
+        beat.merged_from.clear();
         for (const auto& p : m_merge->participants()) {
-            if (from.size() >= kMaxMergedFromInBeat) break;
-            if (p != m_self) from.push_back(p.to_base58());
+            if (beat.merged_from.size() >= kMaxMergedFromInBeat) break;
+            if (p != m_self) beat.merged_from.push_back(p);
         }
-        beat["merged_from"] = from;
     }
 }
 
 void SapoNode::publish_heartbeat() {
-    json beat = {{"peers", m_host.connection_count()}};
-    heartbeat(beat);
-    const auto text = beat.dump();
-    (void)m_pubsub.publish(status_topic(m_swarm_id), as_bytes(text));
+    if (m_heartbeat_source) (void)m_pubsub.publish(status_topic(m_swarm_id), encode_status(m_heartbeat_source()));
 }
 
 void SapoNode::status(json& j) const {
     j["mesh"][topic()] = m_pubsub.router().mesh_peers(topic()).size();
     if (!m_engine) return;
-    heartbeat(j);
+    Heartbeat own;
+    heartbeat(own);
+    json fields;
+    add_heartbeat_fields(own, fields);
+    for (const char* key : {"round", "policy", "reward", "base_hash", "base_parameters", "merge_round",
+                            "merge_state", "merged_hash", "accuracy", "commit", "merged_from"}) {
+        if (fields.contains(key)) j[key] = fields[key];
+    }
     j["phase"] = m_progress.phase;
     j["base_source"] = m_progress.base_source;
     j["base_holders"] = m_base_holders;

@@ -7,6 +7,7 @@
 // here.
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +29,7 @@
 #include "node/sapo_engine.hpp"
 #include "node/sapo_merge.hpp"
 #include "node/spec.hpp"
+#include "node/status_message.hpp"
 
 namespace swarmd::net {
 class Host;
@@ -73,10 +75,15 @@ class SapoNode {
     // Finishes the current step, saves the policy and stops the timers.
     void stop();
 
-    // A heartbeat from another node (already parsed; the status validator checked it is JSON).
-    void on_status(const crypto::PeerId& author, const nlohmann::json& beat);
-    // Adds or replaces the SAPO fields of our heartbeat / status JSON.
-    void heartbeat(nlohmann::json& beat) const;
+    // A heartbeat from another node, as the status validator let it through.
+    void on_status(const crypto::PeerId& author, const Heartbeat& beat);
+    // The daemon forgot the author's heartbeat (stale, or to make room): so does this.
+    void forget(const crypto::PeerId& author);
+    // Sets the SAPO fields of our heartbeat.
+    void heartbeat(Heartbeat& beat) const;
+    // The node's whole heartbeat (the daemon's fields and ours), for the extra one published
+    // when this node commits its weights.
+    void set_heartbeat_source(std::function<Heartbeat()> source) { m_heartbeat_source = std::move(source); }
     void status(nlohmann::json& status) const;
     // Sets the SAPO metrics (called before /metrics renders).
     void update_metrics();
@@ -153,6 +160,7 @@ class SapoNode {
     };
     std::map<crypto::PeerId, PeerBeat> m_beats;
 
+    std::function<Heartbeat()> m_heartbeat_source;
     boost::asio::steady_timer m_alone_timer;
     boost::asio::steady_timer m_merge_timer;
     boost::asio::steady_timer m_base_timer;

@@ -6,6 +6,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/peer_id.hpp"
 #include "node/default_spec.hpp"
 #include "node/detail/toml_util.hpp"
 
@@ -187,6 +188,12 @@ toml::table to_table(const Spec& spec) {
     toml::table root{{"format", spec.format},        {"name", spec.name},
                      {"mode", to_string(spec.mode)}, {"seed", spec.seed},
                      {"rounds", spec.rounds},        {"merge_round", spec.merge_round}};
+    // Only when set, so that a spec without operators keeps the id it had before the key existed.
+    if (!spec.merge_operators.empty()) {
+        toml::array operators;
+        for (const auto& op : spec.merge_operators) operators.push_back(op);
+        root.insert("merge_operators", std::move(operators));
+    }
     if (spec.mode == Mode::zo) {
         const ZoSpec& zo = spec.zo;
         toml::array hidden;
@@ -262,6 +269,18 @@ FieldResult<Spec> parse_spec(std::string_view toml_text) {
     spec.rounds = r.integer("rounds", spec.mode == Mode::zo ? kDefaultZoRounds : kDefaultSapoRounds,
                             IntRange{1, kMaxRounds});
     spec.merge_round = r.integer("merge_round", spec.rounds, IntRange{1, spec.rounds});
+    spec.merge_operators = r.texts("merge_operators", {}, 0, kMaxMergeOperators, 128);
+    for (std::size_t i = 0; i < spec.merge_operators.size() && !r.failed(); ++i) {
+        const auto& text = spec.merge_operators[i];
+        const std::string key = "merge_operators[" + std::to_string(i) + "]";
+        auto id = crypto::PeerId::parse(text);
+        if (!id || !id.value().public_key()) {
+            r.fail(key, detail::show(text) + " is not an Ed25519 peer id (12D3KooW...)");
+        } else if (std::count(spec.merge_operators.begin(), spec.merge_operators.end(), text) > 1) {
+            r.fail(key, detail::show(text) + " is listed twice");
+        }
+    }
+    std::sort(spec.merge_operators.begin(), spec.merge_operators.end());
     if (spec.mode == Mode::zo) {
         const auto* zo = r.table("zo");
         r.not_used("sapo", "not used when mode = \"zo\" (remove it or set mode = \"sapo\")");

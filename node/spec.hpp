@@ -119,6 +119,9 @@ struct Spec {
     std::int64_t seed = 0;
     std::int64_t rounds = 0;
     std::int64_t merge_round = 0;  // 1..rounds; defaults to rounds
+    // Peer ids (base58, sorted, distinct) whose signed merge orders may bring the merge
+    // forward (`swarmd merge`); none: only merge_round counts (docs/security.md).
+    std::vector<std::string> merge_operators;
     ZoSpec zo;                     // meaningful when mode == zo
     SapoSpec sapo;                 // meaningful when mode == sapo
 
@@ -129,6 +132,7 @@ struct Spec {
 inline constexpr std::size_t kMaxSpecFileSize = 64 * 1024;
 inline constexpr std::size_t kMaxNameLength = 64;
 inline constexpr std::size_t kMaxPathLength = 4096;
+inline constexpr std::size_t kMaxMergeOperators = 16;
 
 // Task families a SAPO spec may name (rl::family_name).
 inline constexpr std::array<std::string_view, 8> kTaskFamilies = {

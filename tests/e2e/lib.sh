@@ -43,6 +43,38 @@ e2e_init() {
     e2e_boot="/ip4/127.0.0.1/tcp/$e2e_base/p2p/$(cat "$e2e_dir/boot.id")"
 }
 
+# e2e_operator NAME: NAME's identity (made here) becomes a merge operator of the swarm, the one
+# whose `swarmd merge` the others follow. Call it before starting any node: it changes the spec.
+e2e_operator() {
+    local id
+    id=$("$swarmd" keygen --out "$e2e_dir/$1/identity.key")
+    sed -i -E "s/^(merge_round = .*)$/\1\nmerge_operators = [\"$id\"]/" "$e2e_dir/spec.toml"
+    grep -q "$id" "$e2e_dir/spec.toml" || e2e_fail "could not name $1 a merge operator"
+}
+
+e2e_status_topic() {
+    echo "swarmd/$("$swarmd" --spec "$e2e_dir/spec.toml" spec show | awk '/^# swarm id/ {print $4}')/status/1"
+}
+
+# e2e_maddr INDEX: the node's libp2p address with its peer id.
+e2e_maddr() {
+    echo "/ip4/127.0.0.1/tcp/$((e2e_base + 2 * $1))/p2p/$(e2e_field "$1" peer_id)"
+}
+
+# e2e_metric INDEX NAME_AND_LABELS: the value of one /metrics sample (0 when absent).
+e2e_metric() {
+    local v
+    v=$(curl -sf --max-time 3 "http://$(e2e_http "$1")/metrics" | awk -v k="$2" '$1 == k {print $2}' | head -1)
+    echo "${v:-0}"
+}
+
+# e2e_hostile_pub INDEX DATA: a fresh identity publishes DATA on the status topic through node
+# INDEX alone, as a real libp2p peer.
+e2e_hostile_pub() {
+    "$swarmd" p2p pub "$(e2e_status_topic)" "$2" --peer "$(e2e_maddr "$1")" --wait 3 >/dev/null 2>&1 ||
+        e2e_fail "the hostile peer could not publish through node $1"
+}
+
 e2e_http() { echo "127.0.0.1:$((e2e_base + 2 * $1 + 1))"; }
 
 # e2e_start NAME INDEX ARGS...: starts (or restarts, keeping its data) a node in the background.
