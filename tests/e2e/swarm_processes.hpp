@@ -184,6 +184,7 @@ public:
     std::string listen_addr() const { return "/ip4/127.0.0.1/tcp/" + std::to_string(m_p2p_port); }
     std::string p2p_addr() const { return listen_addr() + "/p2p/" + m_peer_id; }
     const std::string& peer_id() const { return m_peer_id; }
+    unsigned short http_port() const { return m_http_port; }
     const fs::path& dir() const { return m_dir; }
     std::string log_tail(std::size_t lines = 15) const {
         std::ifstream in(m_dir / "log");
