@@ -1,6 +1,7 @@
 #include "node/sapo_merge.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace swarmd::node {
 
@@ -16,6 +17,26 @@ std::vector<float> average_weights(std::vector<MergeInput> inputs) {
     const float n = static_cast<float>(inputs.size());
     for (float& v : sum) v /= n;
     return sum;
+}
+
+WeightsVerdict check_weights(const std::vector<float>& weights, std::uint64_t parameters,
+                             float max_abs) {
+    if (weights.size() != parameters) return WeightsVerdict::wrong_size;
+    for (const float v : weights) {
+        if (!std::isfinite(v)) return WeightsVerdict::not_finite;
+        if (std::fabs(v) > max_abs) return WeightsVerdict::out_of_range;
+    }
+    return WeightsVerdict::accepted;
+}
+
+const char* to_string(WeightsVerdict v) {
+    switch (v) {
+        case WeightsVerdict::accepted: return "accepted";
+        case WeightsVerdict::wrong_size: return "wrong_size";
+        case WeightsVerdict::not_finite: return "not_finite";
+        case WeightsVerdict::out_of_range: return "out_of_range";
+    }
+    return "unknown";
 }
 
 MergeCoordinator::MergeCoordinator(crypto::PeerId self, std::string policy,
@@ -39,12 +60,34 @@ void MergeCoordinator::commit(SharedWeights weights, Clock::time_point now) {
     m_committed_at = now;
 }
 
+MergeCoordinator::Peer* MergeCoordinator::track(const crypto::PeerId& peer,
+                                                Clock::time_point now) {
+    if (const auto it = m_peers.find(peer); it != m_peers.end()) return &it->second;
+    if (m_peers.size() >= m_options.max_peers) {
+        // Evict peers that left and whose weights we do not hold (those are merge inputs).
+        std::erase_if(m_peers, [&](const auto& entry) {
+            const Peer& p = entry.second;
+            return now - p.last_heard > m_options.active &&
+                   !(p.commitment && weights(p.commitment->hash));
+        });
+        if (m_peers.size() >= m_options.max_peers) return nullptr;
+    }
+    return &m_peers[peer];
+}
+
+bool MergeCoordinator::refused(const crypto::Digest& hash) const {
+    const auto it = m_weights.find(hash);
+    return it != m_weights.end() && it->second.refused;
+}
+
 void MergeCoordinator::heard(const crypto::PeerId& peer, const std::string& policy,
                              const std::optional<WeightsCommitment>& commitment,
                              const std::vector<crypto::PeerId>& merged_from,
                              Clock::time_point now) {
     if (peer == m_self || policy != m_policy) return;
-    Peer& p = m_peers[peer];
+    Peer* tracked = track(peer, now);
+    if (!tracked) return;
+    Peer& p = *tracked;
     p.last_heard = now;
     if (commitment && acceptable(*commitment)) p.commitment = commitment;
     p.merged_from = std::set<crypto::PeerId>(merged_from.begin(), merged_from.end());
@@ -53,7 +96,9 @@ void MergeCoordinator::heard(const crypto::PeerId& peer, const std::string& poli
 void MergeCoordinator::committed(const crypto::PeerId& peer, const WeightsCommitment& commitment,
                                  Clock::time_point now) {
     if (peer == m_self || !acceptable(commitment)) return;
-    Peer& p = m_peers[peer];
+    Peer* tracked = track(peer, now);
+    if (!tracked) return;
+    Peer& p = *tracked;
     p.last_heard = now;
     p.commitment = commitment;
 }
@@ -64,7 +109,7 @@ std::vector<MergeCoordinator::Fetch> MergeCoordinator::fetches(Clock::time_point
     for (const auto& [author, peer] : m_peers) {
         if (!peer.commitment) continue;
         Held& held = m_weights[peer.commitment->hash];
-        if (held.weights || held.in_flight || now < held.retry_at) continue;
+        if (held.weights || held.refused || held.in_flight || now < held.retry_at) continue;
         Fetch f{peer.commitment->hash, author, {author}};
         for (const auto& [other, p] : m_peers) {
             if (other != author && p.merged_from.contains(author)) f.sources.push_back(other);
@@ -75,10 +120,18 @@ std::vector<MergeCoordinator::Fetch> MergeCoordinator::fetches(Clock::time_point
     return out;
 }
 
-void MergeCoordinator::weights_arrived(const crypto::Digest& hash, SharedWeights weights) {
+WeightsVerdict MergeCoordinator::weights_arrived(const crypto::Digest& hash,
+                                                 SharedWeights weights) {
     Held& held = m_weights[hash];
     held.in_flight = false;
-    if (weights && weights->size() == m_parameters) held.weights = std::move(weights);
+    const auto verdict = weights ? check_weights(*weights, m_parameters, m_options.max_abs)
+                                 : WeightsVerdict::wrong_size;
+    if (verdict == WeightsVerdict::accepted) {
+        held.weights = std::move(weights);
+    } else {
+        held.refused = true;
+    }
+    return verdict;
 }
 
 void MergeCoordinator::fetch_failed(const crypto::Digest& hash, Clock::time_point now) {
@@ -96,6 +149,7 @@ std::vector<crypto::PeerId> MergeCoordinator::pending(Clock::time_point now) con
     std::vector<crypto::PeerId> out;
     for (const auto& [id, peer] : m_peers) {
         if (now - peer.last_heard > m_options.active) continue;  // left: not waited for
+        if (peer.commitment && refused(peer.commitment->hash)) continue;  // served junk
         if (!peer.commitment || !weights(peer.commitment->hash)) out.push_back(id);
     }
     return out;

@@ -31,15 +31,32 @@ struct MergeInput {
 // node that averages the same set gets the same bits. All inputs must have the same size.
 std::vector<float> average_weights(std::vector<MergeInput> inputs);
 
+// Whether fetched weights may enter the average. The hash only proves that the author
+// committed to these values, not that they are sane: one peer serving NaN, infinity or 1e30
+// would ruin the whole group's merged model, so such weights are refused (the robust aggregate
+// against subtler outliers is the reliability work's).
+enum class WeightsVerdict { accepted, wrong_size, not_finite, out_of_range };
+WeightsVerdict check_weights(const std::vector<float>& weights, std::uint64_t parameters,
+                             float max_abs);
+const char* to_string(WeightsVerdict v);
+
 struct MergeCoordinatorOptions {
     using Duration = std::chrono::steady_clock::duration;
     static constexpr std::chrono::seconds kDefaultWaitForPeers{30};
     static constexpr std::chrono::seconds kDefaultActive{8};
     static constexpr std::chrono::seconds kDefaultRetry{2};
+    // Far above any trained policy's weights (they stay within a few units), far below what
+    // overflows a float sum over thousands of peers.
+    static constexpr float kDefaultMaxAbs = 1e4f;
+    static constexpr std::size_t kDefaultMaxPeers = 1024;
 
     Duration wait_for_peers = kDefaultWaitForPeers;  // after our commitment, at most
     Duration active = kDefaultActive;                // a peer heard from this recently is present
     Duration retry = kDefaultRetry;                  // between fetch attempts of the same weights
+    float max_abs = kDefaultMaxAbs;                  // a weight beyond this refuses the whole set
+    // Peers of the group tracked at once. A new peer beyond this first evicts peers no longer
+    // heard from; if every tracked peer is live it is not tracked (and not waited for).
+    std::size_t max_peers = kDefaultMaxPeers;
 };
 
 class MergeCoordinator {
@@ -68,8 +85,9 @@ class MergeCoordinator {
     };
     // Weights to fetch now; each is in flight until weights_arrived or fetch_failed.
     std::vector<Fetch> fetches(Clock::time_point now);
-    // Verified weights (the fetch checked the hash).
-    void weights_arrived(const crypto::Digest& hash, SharedWeights weights);
+    // Weights whose hash the fetch checked. Refused weights (see check_weights) are never
+    // fetched again, and the peer that committed to them is no longer waited for.
+    WeightsVerdict weights_arrived(const crypto::Digest& hash, SharedWeights weights);
     void fetch_failed(const crypto::Digest& hash, Clock::time_point now);
 
     // The inputs of a merge when one is due: the set is complete (or the wait is over) and it
@@ -88,6 +106,7 @@ class MergeCoordinator {
     std::optional<crypto::Digest> merged_hash() const { return m_merged_hash; }
     // Peers of our group heard from recently that we still wait for.
     std::vector<crypto::PeerId> pending(Clock::time_point now) const;
+    std::size_t tracked_peers() const noexcept { return m_peers.size(); }
 
   private:
     struct Peer {
@@ -99,8 +118,12 @@ class MergeCoordinator {
         SharedWeights weights;
         bool in_flight = false;
         Clock::time_point retry_at{};
+        bool refused = false;
     };
     bool acceptable(const WeightsCommitment& c) const;
+    // The entry of `peer`, or null when the table is full of live peers.
+    Peer* track(const crypto::PeerId& peer, Clock::time_point now);
+    bool refused(const crypto::Digest& hash) const;
 
     crypto::PeerId m_self;
     std::string m_policy;

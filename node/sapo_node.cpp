@@ -54,7 +54,14 @@ SapoNode::SapoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, c
                                          "Rollout batches rejected (malformed, lying, off-spec)")),
       m_batches_ignored(
           metrics.counter("swarmd_rollout_batches_ignored_total",
-                          "Rollout batches ignored (duplicate or outside the round window)")) {
+                          "Rollout batches ignored (duplicate or outside the round window)")),
+      m_weights_not_finite(metrics.counter("swarmd_merge_weights_refused_total",
+                                           "Fetched merge weights refused", "reason=\"not_finite\"")),
+      m_weights_out_of_range(metrics.counter("swarmd_merge_weights_refused_total",
+                                             "Fetched merge weights refused",
+                                             "reason=\"out_of_range\"")),
+      m_weights_wrong_size(metrics.counter("swarmd_merge_weights_refused_total",
+                                           "Fetched merge weights refused", "reason=\"wrong_size\"")) {
     const auto& sapo = spec.sapo;
     // The caps follow the spec: a batch is at most `local` groups of `completions` rollouts of
     // at most `max_tokens` tokens, and fits in one gossip message.
@@ -422,8 +429,17 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
                 if (w) {
                     category_logger("merge")->debug("weights of {} fetched peer={}",
                                                     f.author.to_base58(), source.to_base58());
-                    m_merge->weights_arrived(
+                    const auto verdict = m_merge->weights_arrived(
                         f.hash, std::make_shared<const std::vector<float>>(std::move(w.value())));
+                    if (verdict != WeightsVerdict::accepted) {
+                        category_logger("merge")->warn(
+                            "weights of {} refused ({}): left out of the merge peer={}",
+                            f.author.to_base58(), to_string(verdict), source.to_base58());
+                        (verdict == WeightsVerdict::not_finite       ? m_weights_not_finite
+                         : verdict == WeightsVerdict::out_of_range ? m_weights_out_of_range
+                                                                    : m_weights_wrong_size)
+                            .add();
+                    }
                     co_return;
                 }
                 category_logger("merge")->debug("weights of {} not fetched: {} peer={}",

@@ -2,6 +2,10 @@
 // canonical average, and the coordinator's agreement rules (wait, leave out, converge).
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+#include <map>
+
 #include <boost/asio/io_context.hpp>
 
 #include "net/host.hpp"
@@ -258,4 +262,108 @@ TEST_CASE("coordinators of one group that see the same commitments merge to the 
         merged.push_back(weights_hash("small", average_weights(*inputs)));
     }
     for (const auto& h : merged) CHECK(h == merged[0]);
+}
+
+TEST_CASE("weights that are not finite or far out of range are left out of the merge",
+          "[merge][hostile]") {
+    DefaultLogging logging;
+    using Clock = MergeCoordinator::Clock;
+    const std::size_t n = 64;
+    const auto self = random_peer(), honest = random_peer();
+    MergeCoordinator m(self, "small", n, 20);
+    Clock::time_point t{};
+    const auto own = weights_of(n, 1.0f);
+    m.commit(own, t);
+
+    // Hostile peers commit to poisoned weights. Each commitment is honest about its hash, so
+    // the fetch's hash check passes: the values themselves must be refused.
+    asio::io_context io;
+    net::Host a(io.get_executor(), crypto::PrivateKey::generate());
+    net::Host b(io.get_executor(), crypto::PrivateKey::generate());
+    std::map<crypto::Digest, SharedWeights> served;
+    auto poison = [&](float v, std::size_t at) {
+        auto w = std::make_shared<std::vector<float>>(*weights_of(n, 2.0f));
+        (*w)[at] = v;
+        served[weights_hash("small", *w)] = w;
+        return WeightsCommitment{"small", 20, weights_hash("small", *w), n};
+    };
+    const std::vector<std::pair<WeightsCommitment, WeightsVerdict>> hostile{
+        {poison(std::numeric_limits<float>::quiet_NaN(), 3), WeightsVerdict::not_finite},
+        {poison(std::numeric_limits<float>::infinity(), 0), WeightsVerdict::not_finite},
+        {poison(-1e30f, n - 1), WeightsVerdict::out_of_range},
+        {poison(2e4f, 7), WeightsVerdict::out_of_range}};
+    const auto honest_w = weights_of(n, 3.0f);
+    const WeightsCommitment honest_c{"small", 20, weights_hash("small", *honest_w), n};
+    served[honest_c.hash] = honest_w;
+    serve_merge(b, kSwarm,
+                MergeServer{[]() -> std::optional<WeightsCommitment> { return std::nullopt; },
+                            [&](const crypto::Digest& h) -> SharedWeights {
+                                const auto it = served.find(h);
+                                return it == served.end() ? nullptr : it->second;
+                            }});
+    auto addr = b.listen(net::Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+
+    std::map<crypto::Digest, WeightsVerdict> expected{{honest_c.hash, WeightsVerdict::accepted}};
+    for (const auto& [c, verdict] : hostile) {
+        m.heard(random_peer(), "small", c, {}, t);
+        expected[c.hash] = verdict;
+    }
+    m.heard(honest, "small", honest_c, {}, t);
+    auto fetches = m.fetches(t);
+    REQUIRE(fetches.size() == hostile.size() + 1);
+
+    net::testing::run(io, [&]() -> asio::awaitable<void> {
+        REQUIRE(co_await a.dial(addr));
+        for (const auto& f : fetches) {
+            auto got = co_await fetch_weights(a, b.peer_id(), kSwarm, f.hash, "small", n);
+            REQUIRE(got);
+            const auto verdict = m.weights_arrived(
+                f.hash, std::make_shared<const std::vector<float>>(std::move(got.value())));
+            CHECK(verdict == expected.at(f.hash));
+        }
+    });
+
+    // The poisoned commitments are neither waited for nor fetched again: the merge is due at
+    // once, over our own and the honest weights, and its result is finite.
+    CHECK(m.pending(t).empty());
+    CHECK(m.fetches(t + 1min).empty());
+    auto inputs = m.due(t);
+    REQUIRE(inputs);
+    REQUIRE(inputs->size() == 2);
+    const auto merged = average_weights(*inputs);
+    REQUIRE(merged.size() == n);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(std::isfinite(merged[i]));
+        CHECK(merged[i] == Approx(((*own)[i] + (*honest_w)[i]) / 2));
+    }
+    CHECK(check_weights(*own, n + 1, 1e4f) == WeightsVerdict::wrong_size);
+}
+
+TEST_CASE("the merge coordinator tracks a bounded number of peers and evicts departed ones",
+          "[merge][hostile]") {
+    DefaultLogging logging;
+    using Clock = MergeCoordinator::Clock;
+    MergeCoordinatorOptions options;
+    options.active = 8s;
+    options.max_peers = 16;
+    const std::size_t n = 8;
+    MergeCoordinator m(random_peer(), "small", n, 20, options);
+    Clock::time_point t{};
+    // A Sybil crowd announces commitments: only max_peers are tracked (and fetched).
+    for (int i = 0; i < 1000; ++i) {
+        const auto w = weights_of(n, static_cast<float>(i));
+        m.heard(random_peer(), "small", WeightsCommitment{"small", 20, weights_hash("small", *w), n},
+                {}, t);
+    }
+    CHECK(m.tracked_peers() == options.max_peers);
+    m.commit(weights_of(n, 0.5f), t);
+    CHECK(m.fetches(t).size() == options.max_peers);
+    // While they are live a newcomer is not tracked; once they are gone it takes their place.
+    const auto late = random_peer();
+    m.heard(late, "small", std::nullopt, {}, t + 1s);
+    CHECK(m.tracked_peers() == options.max_peers);
+    CHECK(m.pending(t + 1s).size() == options.max_peers);
+    m.heard(late, "small", std::nullopt, {}, t + 20s);
+    CHECK(m.tracked_peers() == 1);
+    CHECK(m.pending(t + 20s) == std::vector{late});
 }
