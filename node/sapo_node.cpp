@@ -54,14 +54,7 @@ SapoNode::SapoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, c
                                          "Rollout batches rejected (malformed, lying, off-spec)")),
       m_batches_ignored(
           metrics.counter("swarmd_rollout_batches_ignored_total",
-                          "Rollout batches ignored (duplicate or outside the round window)")),
-      m_weights_not_finite(metrics.counter("swarmd_merge_weights_refused_total",
-                                           "Fetched merge weights refused", "reason=\"not_finite\"")),
-      m_weights_out_of_range(metrics.counter("swarmd_merge_weights_refused_total",
-                                             "Fetched merge weights refused",
-                                             "reason=\"out_of_range\"")),
-      m_weights_wrong_size(metrics.counter("swarmd_merge_weights_refused_total",
-                                           "Fetched merge weights refused", "reason=\"wrong_size\"")) {
+                          "Rollout batches ignored (duplicate or outside the round window)")) {
     const auto& sapo = spec.sapo;
     // The caps follow the spec: a batch is at most `local` groups of `completions` rollouts of
     // at most `max_tokens` tokens, and fits in one gossip message.
@@ -435,9 +428,10 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
                         category_logger("merge")->warn(
                             "weights of {} refused ({}): left out of the merge peer={}",
                             f.author.to_base58(), to_string(verdict), source.to_base58());
-                        (verdict == WeightsVerdict::not_finite       ? m_weights_not_finite
-                         : verdict == WeightsVerdict::out_of_range ? m_weights_out_of_range
-                                                                    : m_weights_wrong_size)
+                        m_metrics
+                            .counter("swarmd_merge_weights_refused_total",
+                                     "Fetched merge weights refused, by reason",
+                                     fmt::format("reason=\"{}\"", to_string(verdict)))
                             .add();
                     }
                     co_return;

@@ -169,9 +169,6 @@ class SapoNode {
     Counter& m_batches_out;
     Counter& m_batches_rejected;
     Counter& m_batches_ignored;
-    Counter& m_weights_not_finite;
-    Counter& m_weights_out_of_range;
-    Counter& m_weights_wrong_size;
 };
 
 }  // namespace swarmd::node
