@@ -1,5 +1,7 @@
 #include "net/connection.hpp"
 
+#include <limits>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -75,6 +77,7 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     yamux.max_inbound_streams = m_options.max_streams * 2 + 1;
     yamux.max_outbound_streams = m_options.max_streams;
     m_muxer.emplace(yamux);
+    m_muxer->allow_data(m_options.max_write_backlog);
     // An RTT sample right away lets the core grow busy streams' windows from the start.
     (void)m_muxer->ping(Clock::now());
     flush();
@@ -177,9 +180,13 @@ Result<void> Connection::stream_write(std::uint32_t id, ByteSpan data) {
     return written;
 }
 
+bool Connection::write_backlogged(std::uint32_t id) const {
+    return m_muxer->queued_bytes(id) > m_options.max_write_backlog;
+}
+
 bool Connection::stream_write_blocked(std::uint32_t id) {
     if (m_state != State::open || !m_muxer->has_stream(id)) return false;
-    if (m_muxer->queued_bytes(id) <= m_options.max_write_backlog) return false;
+    if (!write_backlogged(id)) return false;
     m_blocked_writers.push_back(id);
     return true;
 }
@@ -191,12 +198,48 @@ void Connection::wake_writers() {
     for (std::uint32_t id : blocked) {
         auto it = m_streams.find(id);
         if (it == m_streams.end()) continue;
-        if (m_muxer->has_stream(id) && m_muxer->queued_bytes(id) > m_options.max_write_backlog) {
+        if (m_muxer->has_stream(id) && write_backlogged(id)) {
             m_blocked_writers.push_back(id);
         } else {
             it->second.stream->wake_writer();
         }
     }
+}
+
+std::size_t Connection::unread_bytes() const {
+    std::size_t total = 0;
+    for (const auto& [id, entry] : m_streams) total += entry.stream->buffered();
+    return total;
+}
+
+void Connection::stream_released(std::uint32_t id) {
+    auto it = m_streams.find(id);
+    if (m_state != State::open || it == m_streams.end()) return;
+    it->second.stream->discard_inbound();
+    if (it->second.remote_end) return;
+    arm_release_deadline(id, std::numeric_limits<std::size_t>::max());
+}
+
+void Connection::arm_release_deadline(std::uint32_t id, std::size_t queued_before) {
+    auto timer = std::make_shared<asio::steady_timer>(executor(), m_options.half_close_timeout);
+    timer->async_wait([weak = weak_from_this(), id, queued_before,
+                       timer](const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->m_state != State::open) return;
+        auto it = self->m_streams.find(id);
+        if (it == self->m_streams.end()) return;  // closed by both sides meanwhile
+        // Our answer still leaving at the peer's pace is progress: give it another period.
+        const std::size_t queued = self->m_muxer->queued_bytes(id);
+        if (queued > 0 && queued < queued_before) {
+            self->arm_release_deadline(id, queued);
+            return;
+        }
+        net_log().debug("released stream reset: peer kept it half-open id={} peer={}", id,
+                        self->m_remote.to_base58());
+        auto stream = it->second.stream;
+        stream->fail(Errc::timeout);
+        self->stream_reset(id);
+    });
 }
 
 void Connection::stream_consumed(std::uint32_t id, std::size_t n) {
@@ -294,6 +337,12 @@ void Connection::handle(const YamuxEvent& event) {
     auto stream = it->second.stream;
     if (event.kind == Kind::data) {
         stream->deliver(event.data);
+        if (stream->buffered() > 0 && unread_bytes() > m_options.max_unread) {
+            net_log().warn("unread inbound data over budget: {} bytes over {} streams peer={}",
+                           unread_bytes(), m_streams.size(), m_remote.to_base58());
+            close_after_flush(Errc::inbound_budget);
+            return;
+        }
     } else if (event.kind == Kind::remote_fin) {
         stream->deliver_end();
         it->second.remote_end = true;
@@ -333,10 +382,14 @@ asio::awaitable<void> Connection::writer() {
         for (const Bytes& chunk : m_outbound_queue) append(batch, chunk);
         m_outbound_queue.clear();
         auto written = co_await m_channel.write_plain(batch);
-        if (!written && m_state == State::open) {
+        if (m_state != State::open) co_return;
+        if (!written) {
             stop(written.error(), Phase::session);
             co_return;
         }
+        m_outbound_bytes -= batch.size();
+        flush();  // the socket took the batch: streams may send what waited for it
+        wake_writers();
     }
 }
 
@@ -368,12 +421,35 @@ asio::awaitable<void> Connection::keepalive() {
     }
 }
 
+void Connection::allow_data() {
+    // Data leaves the streams' queues only while the socket keeps up: what waits for the socket
+    // stays below max_write_backlog, so the outbound queue grows only by control frames.
+    const std::size_t limit = m_options.max_write_backlog;
+    m_muxer->allow_data(m_outbound_bytes < limit ? limit - m_outbound_bytes : 0);
+    if (m_muxer->has_output()) flush();
+}
+
 void Connection::flush() {
     if (!m_muxer) return;
     Bytes out = m_muxer->take_output();
-    if (out.empty()) return;
+    if (out.empty()) {
+        if (m_state == State::open) allow_data();
+        return;
+    }
+    if (m_state == State::closed) return;
+    m_outbound_bytes += out.size();
     m_outbound_queue.push_back(std::move(out));
+    if (m_outbound_bytes > m_options.max_outbound_queue) {
+        // Pongs, window updates and data pile up behind a socket the peer does not drain.
+        net_log().warn("peer does not read: {} bytes queued over the limit of {} addr={} peer={}",
+                       m_outbound_bytes, m_options.max_outbound_queue, m_remote_addr.to_string(),
+                       m_remote.to_base58());
+        m_outbound_queue.clear();
+        stop(Errc::peer_not_reading, Phase::session);
+        return;
+    }
     m_writer_wake.cancel_one();
+    allow_data();
 }
 
 void Connection::touch() {

@@ -39,6 +39,9 @@ struct ConnectionOptions {
     static constexpr std::size_t kDefaultMaxStreams = 256;
     static constexpr std::size_t kDefaultMaxWriteBacklog = 1024 * 1024;
     static constexpr std::chrono::seconds kDefaultDrainTimeout{5};
+    static constexpr std::size_t kDefaultMaxOutboundQueue = 32 * 1024 * 1024;
+    static constexpr std::size_t kDefaultMaxUnread = 32 * 1024 * 1024;
+    static constexpr std::chrono::seconds kDefaultHalfCloseTimeout{10};
 
     std::chrono::steady_clock::duration handshake_timeout = kDefaultHandshakeTimeout;
     // A connection on which nothing arrives for this long is closed; yamux pings every quarter
@@ -49,8 +52,19 @@ struct ConnectionOptions {
     // Streams open at once (both directions); an inbound stream beyond it closes the connection
     // with too_many_streams.
     std::size_t max_streams = kDefaultMaxStreams;
-    // A stream's write() waits while more than this many bytes wait for the peer's window.
+    // A stream's write() waits while more than this many bytes wait for the peer's window, or
+    // while the connection's outbound queue holds more than this.
     std::size_t max_write_backlog = kDefaultMaxWriteBacklog;
+    // Bytes queued for the socket (frames the peer has not read yet, pongs and window updates
+    // included). Beyond it the peer is not reading: the connection closes with peer_not_reading.
+    // Twice the largest yamux window, so one busy stream to a slow but honest reader fits.
+    std::size_t max_outbound_queue = kDefaultMaxOutboundQueue;
+    // Bytes received but not yet read by the application, over all streams. Beyond it the
+    // connection closes with inbound_budget.
+    std::size_t max_unread = kDefaultMaxUnread;
+    // Once the handler of a stream is done (release()), the remote has this long to close its
+    // side; then the stream is reset. Data arriving meanwhile is dropped.
+    std::chrono::steady_clock::duration half_close_timeout = kDefaultHalfCloseTimeout;
     // A draining connection (drain(), or a GoAway from the remote while streams are open) lets
     // its open streams finish for at most this long before the socket closes.
     std::chrono::steady_clock::duration drain_timeout = kDefaultDrainTimeout;
@@ -107,6 +121,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void stream_consumed(std::uint32_t id, std::size_t n);
     void stream_close_write(std::uint32_t id);
     void stream_reset(std::uint32_t id);
+    // The application is done with stream id: FIN if not sent, drop what arrives, and reset it
+    // unless the remote closes within half_close_timeout.
+    void stream_released(std::uint32_t id);
+
+    // Bytes queued for the socket, and unread bytes held for the application.
+    std::size_t outbound_queued() const noexcept { return m_outbound_bytes; }
+    std::size_t unread_bytes() const;
 
   private:
     boost::asio::awaitable<void> reader();
@@ -119,7 +140,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void begin_drain(std::error_code reason);
     void finish_drain_if_idle();
     void flush();
+    void allow_data();
     void touch();
+    bool write_backlogged(std::uint32_t id) const;
+    void arm_release_deadline(std::uint32_t id, std::size_t queued_before);
 
     struct StreamEntry {
         std::shared_ptr<Stream> stream;
@@ -142,6 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ClosedHandler m_on_closed;
 
     std::deque<Bytes> m_outbound_queue;
+    std::size_t m_outbound_bytes = 0;  // queued plus the batch being written
     bool m_closing = false;
     std::error_code m_closing_reason;
     bool m_draining = false;

@@ -48,6 +48,9 @@ public:
             case Errc::invalid_state: return "operation invalid in the current state";
             case Errc::bad_record_type: return "signed envelope does not hold a peer record";
             case Errc::stale_record: return "peer record is not newer than the one stored";
+            case Errc::peer_not_reading: return "peer does not read: outbound queue over its limit";
+            case Errc::inbound_budget: return "unread inbound data over the connection's budget";
+            case Errc::address_limit: return "per-address connection limit reached";
         }
         return "unknown net error";
     }

@@ -52,6 +52,10 @@ enum class Errc {
     // signed peer records (RFC 0002/0003)
     bad_record_type,
     stale_record,
+    // resource limits a hostile peer runs into
+    peer_not_reading,
+    inbound_budget,
+    address_limit,
 };
 
 const std::error_category& net_category() noexcept;

@@ -236,7 +236,10 @@ asio::awaitable<void> Host::serve_stream(std::shared_ptr<Stream> stream) {
         stream->reset();
         co_return;
     }
+    auto owned = stream;
     co_await handler->second(std::move(stream));
+    // Whatever the handler left open must not hold the peer's data or a stream slot for ever.
+    owned->release();
 }
 
 asio::awaitable<void> Host::answer_identify(std::shared_ptr<Stream> stream) {

@@ -148,7 +148,21 @@ void Stream::set_deadline(std::chrono::steady_clock::time_point deadline) {
     });
 }
 
+void Stream::release() {
+    if (m_error) return;
+    close_write();
+    if (auto connection = m_connection.lock()) connection->stream_released(m_id);
+}
+
+void Stream::discard_inbound() {
+    m_discarding = true;
+    m_inbound.clear();
+    m_inbound.shrink_to_fit();
+    m_inbound_offset = 0;
+}
+
 void Stream::deliver(ByteSpan data) {
+    if (m_discarding) return;
     append(m_inbound, data);
     m_read_wake.cancel();
 }

@@ -47,6 +47,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
     void reset();
     // Resets the stream if it is still open at `deadline`; for request/response timeouts.
     void set_deadline(std::chrono::steady_clock::time_point deadline);
+    // The owner is done with the stream (the host calls it when a handler returns): our side is
+    // closed, further data is dropped, and the stream is reset unless the peer closes its side
+    // within the connection's half_close_timeout.
+    void release();
 
     std::uint32_t id() const noexcept { return m_id; }
     bool outbound() const noexcept { return m_outbound; }
@@ -63,10 +67,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
     void wake_writer();
     // Bytes pushed back to the front of the read buffer (multistream leftovers).
     void unread(Bytes data);
+    // Drops the read buffer and whatever arrives later.
+    void discard_inbound();
+    std::size_t buffered() const noexcept { return m_inbound.size() - m_inbound_offset; }
 
   private:
     boost::asio::awaitable<void> wait(boost::asio::steady_timer& timer);
-    std::size_t buffered() const noexcept { return m_inbound.size() - m_inbound_offset; }
 
     std::weak_ptr<Connection> m_connection;
     crypto::PeerId m_remote;
@@ -78,6 +84,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
     std::size_t m_unread_pending = 0;
     bool m_remote_closed = false;
     bool m_local_closed = false;
+    bool m_discarding = false;
     std::error_code m_error;
     boost::asio::steady_timer m_read_wake;
     boost::asio::steady_timer m_write_wake;

@@ -263,13 +263,14 @@ void YamuxSession::maybe_credit(std::uint32_t id, Stream& s) {
 
 std::size_t YamuxSession::send_data(std::uint32_t id, Stream& s, ByteSpan data) {
     std::size_t sent = 0;
-    while (sent < data.size() && s.send_window > 0) {
-        const std::size_t n = static_cast<std::size_t>(
-            std::min<std::uint64_t>({data.size() - sent, s.send_window, m_options.max_frame_data}));
+    while (sent < data.size() && s.send_window > 0 && m_data_budget > 0) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(
+            {data.size() - sent, s.send_window, m_options.max_frame_data, m_data_budget}));
         send_header(kTypeData, 0, id, static_cast<std::uint32_t>(n));
         append(m_output, data.subspan(sent, n));
         sent += n;
         s.send_window -= n;
+        m_data_budget -= n;
     }
     return sent;
 }
@@ -335,6 +336,23 @@ Result<void> YamuxSession::write(std::uint32_t id, ByteSpan data) {
     append(s.send_queue, data);
     flush(id, s);
     return success();
+}
+
+void YamuxSession::allow_data(std::size_t bytes) {
+    const bool more = bytes > m_data_budget;
+    m_data_budget = bytes;
+    if (!more || m_error) return;
+    std::vector<std::uint32_t> waiting;
+    for (const auto& [id, s] : m_streams)
+        if (s.send_head < s.send_queue.size()) waiting.push_back(id);
+    // Lowest id first, so the order is the same on every run.
+    std::sort(waiting.begin(), waiting.end());
+    for (std::uint32_t id : waiting) {
+        if (m_data_budget == 0) break;
+        auto it = m_streams.find(id);
+        flush(id, it->second);
+        remove_if_done(id);
+    }
 }
 
 Result<void> YamuxSession::close(std::uint32_t id) {

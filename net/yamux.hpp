@@ -13,6 +13,7 @@
 // Windows only grow once an RTT is known, so the host should ping() when the session starts (and
 // every 30 s as keepalive, as go and js do).
 #include <array>
+#include <cstddef>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -99,6 +100,11 @@ public:
     // Announces that no new streams will be accepted.
     void go_away(YamuxGoAway code = YamuxGoAway::normal);
 
+    // Data payload bytes the session may still emit before more is allowed; data beyond it waits
+    // in the streams' queues, as if the peer's window were shut. Control frames are not counted.
+    // Setting it sends what queued data now fits. Unlimited by default.
+    void allow_data(std::size_t bytes);
+
     // Frames to write to the connection.
     Bytes take_output() { return std::move(m_output); }
     bool has_output() const noexcept { return !m_output.empty(); }
@@ -154,6 +160,7 @@ private:
     std::size_t m_inbound = 0;
     std::size_t m_outbound = 0;
     Bytes m_output;
+    std::size_t m_data_budget = SIZE_MAX;
 
     // Frame decoding state.
     std::array<std::uint8_t, 12> m_header{};

@@ -16,6 +16,7 @@
 #include "net/host.hpp"
 #include "net/multistream.hpp"
 #include "net/yamux.hpp"
+#include "tests/net/attacker.hpp"
 #include "tests/net/host_fixture.hpp"
 
 using namespace swarmd;
@@ -24,68 +25,7 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using swarmd::net::testing::run;
 
-namespace {
-
-struct Closed {
-    std::error_code reason;
-    std::optional<Phase> phase;
-};
-
-// A host under attack plus a record of how its connections ended.
-struct Target {
-    explicit Target(asio::io_context& io, HostOptions options = {})
-        : host(io.get_executor(), crypto::PrivateKey::generate(), std::move(options)) {
-        addr = host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
-        host.on_connection_closed([this](const std::shared_ptr<Connection>& c) {
-            closed.push_back({c->close_reason(), c->failed_phase()});
-        });
-    }
-    Host host;
-    Multiaddr addr;
-    std::vector<Closed> closed;
-};
-
-asio::awaitable<asio::ip::tcp::socket> connect_raw(const Multiaddr& addr) {
-    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
-    const auto endpoint = addr.tcp_endpoint().value();
-    co_await socket.async_connect({asio::ip::make_address(endpoint.host), endpoint.port},
-                                  asio::use_awaitable);
-    co_return socket;
-}
-
-// An attacker that completes the real upgrade (so it is past Noise) and then misbehaves.
-asio::awaitable<std::unique_ptr<detail::SecureChannel>> upgraded_attacker(const Multiaddr& addr) {
-    auto channel = std::make_unique<detail::SecureChannel>(co_await connect_raw(addr));
-    static const crypto::PrivateKey key = crypto::PrivateKey::generate();
-    auto identity = std::make_shared<NoiseIdentity>(key);
-    Phase phase{};
-    auto remote = co_await detail::upgrade(*channel, true, identity, addr.peer_id(), phase);
-    REQUIRE(remote);
-    co_return channel;
-}
-
-// The host still serves: a fresh, honest peer connects and pings.
-asio::awaitable<void> still_serving(asio::io_context& io, const Multiaddr& addr) {
-    Host honest(io.get_executor(), crypto::PrivateKey::generate());
-    auto connection = co_await honest.dial(addr);
-    REQUIRE(connection);
-    auto rtts = co_await honest.ping(connection.value());
-    CHECK(rtts);
-    connection.value()->close();
-    co_await testing::wait_until([&] { return honest.connection_count() == 0; });
-}
-
-void yamux_header(Bytes& out, std::uint8_t type, std::uint16_t flags, std::uint32_t id,
-                  std::uint32_t length) {
-    out.insert(out.end(),
-               {0, type, static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
-                static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
-                static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id),
-                static_cast<std::uint8_t>(length >> 24), static_cast<std::uint8_t>(length >> 16),
-                static_cast<std::uint8_t>(length >> 8), static_cast<std::uint8_t>(length)});
-}
-
-}  // namespace
+using namespace swarmd::net::testing;
 
 TEST_CASE("oversized multistream length prefix closes with message_too_large", "[host][hostile]") {
     asio::io_context io;
