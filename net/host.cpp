@@ -35,6 +35,29 @@ std::string peer_text(const std::optional<crypto::PeerId>& peer) {
     return peer ? peer->to_base58() : "unknown";
 }
 
+bool is_orderly(std::error_code reason) {
+    return !reason || reason == Errc::connection_closed || reason == Errc::go_away_received;
+}
+
+// A short, bounded label for a failed connection's reason, for /metrics.
+std::string failure_label(std::error_code reason) {
+    if (reason.category() != net_category()) return "io";
+    switch (static_cast<Errc>(reason.value())) {
+        case Errc::peer_not_reading: return "peer_not_reading";
+        case Errc::inbound_budget: return "inbound_budget";
+        case Errc::too_many_streams: return "too_many_streams";
+        case Errc::window_exceeded: return "window_exceeded";
+        case Errc::timeout: return "timeout";
+        case Errc::peer_id_mismatch: return "peer_id_mismatch";
+        default: return "protocol";
+    }
+}
+
+std::string ip_of(const Multiaddr& addr) {
+    auto endpoint = addr.tcp_endpoint();
+    return endpoint ? endpoint->host : std::string();
+}
+
 }  // namespace
 
 Host::Host(asio::any_io_executor executor, crypto::PrivateKey identity, HostOptions options)
@@ -138,6 +161,8 @@ Connection::ClosedHandler Host::closed_handler() {
         if (it == m_connections.end()) return;
         auto connection = *it;
         m_connections.erase(it);
+        if (!is_orderly(connection->close_reason()))
+            ++m_stats.failed_by_reason[failure_label(connection->close_reason())];
         if (!connection_to(connection->remote_peer()))
             m_identified.erase(connection->remote_peer());
         if (m_on_closed) m_on_closed(connection);
@@ -159,10 +184,10 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
             continue;
         }
         boost::system::error_code ignored;
-        const Multiaddr remote = endpoint_multiaddr(socket.remote_endpoint(ignored));
-        if (m_connections.size() >= m_options.max_connections) {
-            net_log().warn("connection refused phase=listen error={} addr={} peer=unknown",
-                           make_error_code(Errc::connection_limit).message(), remote.to_string());
+        const tcp::endpoint endpoint = socket.remote_endpoint(ignored);
+        const Multiaddr remote = endpoint_multiaddr(endpoint);
+        if (const char* reason = refusal(endpoint.address())) {
+            log_refusal(reason, remote);
             socket.close(ignored);
             continue;
         }
@@ -173,6 +198,53 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
         asio::co_spawn(m_executor, serve_inbound(std::move(connection)),
                        LogException{"inbound connection"});
     }
+}
+
+const char* Host::refusal(const asio::ip::address& ip) {
+    std::size_t inbound = 0;
+    std::size_t from_ip = 0;
+    std::size_t handshaking = 0;
+    const std::string text = ip.to_string();
+    for (const auto& connection : m_connections) {
+        if (connection->outbound()) continue;
+        ++inbound;
+        if (ip_of(connection->remote_addr()) != text) continue;
+        ++from_ip;
+        if (connection->state() == Connection::State::upgrading) ++handshaking;
+    }
+    if (inbound >= m_options.max_inbound) {
+        ++m_stats.refused_inbound_limit;
+        return "inbound connection limit reached";
+    }
+    if (ip.is_loopback() && !m_options.limit_loopback) return nullptr;
+    if (from_ip >= m_options.max_inbound_per_address) {
+        ++m_stats.refused_address_limit;
+        return "per-address connection limit reached";
+    }
+    if (handshaking >= m_options.max_handshakes_per_address) {
+        ++m_stats.refused_handshake_limit;
+        return "per-address handshake limit reached";
+    }
+    return nullptr;
+}
+
+void Host::log_refusal(const char* reason, const Multiaddr& remote) {
+    // One line per interval at most: a flood of sockets must not become a flood of log lines.
+    const Clock::time_point now = m_options.clock();
+    if (now < m_next_refusal_log) {
+        ++m_refusals_unlogged;
+        return;
+    }
+    if (m_refusals_unlogged > 0) {
+        net_log().warn("connection refused phase=listen error={} addr={} peer=unknown "
+                       "(and {} more refused since the last such line)",
+                       reason, remote.to_string(), m_refusals_unlogged);
+    } else {
+        net_log().warn("connection refused phase=listen error={} addr={} peer=unknown", reason,
+                       remote.to_string());
+    }
+    m_refusals_unlogged = 0;
+    m_next_refusal_log = now + m_options.refusal_log_interval;
 }
 
 asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection) {
@@ -493,7 +565,12 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     if (auto it = m_backoff.find(key);
         it != m_backoff.end() && m_options.clock() < it->second.until)
         co_return fail(Errc::dial_backoff);
-    if (m_connections.size() >= m_options.max_connections) co_return fail(Errc::connection_limit);
+    const auto outbound = static_cast<std::size_t>(std::count_if(
+        m_connections.begin(), m_connections.end(), [](const auto& c) { return c->outbound(); }));
+    if (outbound >= m_options.max_outbound) {
+        ++m_stats.refused_outbound_limit;
+        co_return fail(Errc::connection_limit);
+    }
 
     auto socket = co_await connect(*endpoint);
     if (!*alive) co_return HostErrc::host_stopped;

@@ -38,7 +38,11 @@ namespace swarmd::net {
 
 struct HostOptions {
     using Clock = std::chrono::steady_clock;
-    static constexpr std::size_t kDefaultMaxConnections = 128;
+    static constexpr std::size_t kDefaultMaxInbound = 128;
+    static constexpr std::size_t kDefaultMaxOutbound = 64;
+    static constexpr std::size_t kDefaultMaxInboundPerAddress = 8;
+    static constexpr std::size_t kDefaultMaxHandshakesPerAddress = 4;
+    static constexpr std::chrono::seconds kDefaultRefusalLogInterval{10};
     static constexpr std::chrono::seconds kDefaultDialTimeout{10};
     static constexpr std::chrono::seconds kDefaultIdentifyTimeout{10};
     static constexpr std::chrono::seconds kDefaultPingTimeout{10};
@@ -47,9 +51,19 @@ struct HostOptions {
     // The ping spec's limit on one peer's concurrent inbound ping streams.
     static constexpr std::size_t kDefaultMaxInboundPingStreams = 2;
 
-    // Open and upgrading connections, both directions; further inbound sockets are closed at once
-    // and dials fail with connection_limit.
-    std::size_t max_connections = kDefaultMaxConnections;
+    // Inbound connections (open and upgrading); further inbound sockets are closed at once.
+    std::size_t max_inbound = kDefaultMaxInbound;
+    // Outbound connections, counted apart so inbound sockets can never stop this host dialing
+    // out; a dial beyond it fails with connection_limit.
+    std::size_t max_outbound = kDefaultMaxOutbound;
+    // Inbound connections from one IP address, and how many of them may be handshaking at once.
+    std::size_t max_inbound_per_address = kDefaultMaxInboundPerAddress;
+    std::size_t max_handshakes_per_address = kDefaultMaxHandshakesPerAddress;
+    // Loopback is this machine (a local testnet runs every node on 127.0.0.1): the per-address
+    // limits skip it unless this is set.
+    bool limit_loopback = false;
+    // Refused sockets are logged at most once per interval, with a count of those in between.
+    Clock::duration refusal_log_interval = kDefaultRefusalLogInterval;
     Clock::duration dial_timeout = kDefaultDialTimeout;
     Clock::duration identify_timeout = kDefaultIdentifyTimeout;
     Clock::duration ping_timeout = kDefaultPingTimeout;
@@ -66,6 +80,17 @@ struct HostOptions {
     bool identify_on_connect = true;
     // Injectable for backoff tests.
     std::function<Clock::time_point()> clock = [] { return Clock::now(); };
+};
+
+// What the host refused or closed, and why; exported by the daemon on /metrics.
+struct HostStats {
+    std::uint64_t refused_inbound_limit = 0;      // max_inbound reached
+    std::uint64_t refused_address_limit = 0;      // max_inbound_per_address reached
+    std::uint64_t refused_handshake_limit = 0;    // max_handshakes_per_address reached
+    std::uint64_t refused_outbound_limit = 0;     // dials beyond max_outbound
+    // Connections that ended in failure, by reason (peer_not_reading, inbound_budget,
+    // too_many_streams, window_exceeded, timeout, protocol, io).
+    std::map<std::string, std::uint64_t> failed_by_reason;
 };
 
 using StreamHandler = std::function<boost::asio::awaitable<void>(std::shared_ptr<Stream>)>;
@@ -114,6 +139,7 @@ class Host {
 
     std::shared_ptr<Connection> connection_to(const crypto::PeerId& peer) const;
     std::size_t connection_count() const noexcept { return m_connections.size(); }
+    const HostStats& stats() const noexcept { return m_stats; }
     // The last identify record received from each connected peer.
     const IdentifyInfo* identified(const crypto::PeerId& peer) const;
     // Verified signed peer records learned through identify, newest seq per peer.
@@ -154,6 +180,9 @@ class Host {
     Connection::InboundStreamHandler stream_handler();
     Connection::ClosedHandler closed_handler();
     void record_dial_failure(const std::string& key);
+    // Why an inbound socket from `ip` must be refused, or empty to accept it.
+    const char* refusal(const boost::asio::ip::address& ip);
+    void log_refusal(const char* reason, const Multiaddr& remote);
     void seal_own_record();
 
     boost::asio::any_io_executor m_executor;
@@ -173,6 +202,9 @@ class Host {
     std::map<std::string, Backoff> m_backoff;
     std::unordered_map<crypto::PeerId, std::shared_ptr<PendingDial>> m_pending_dials;
     std::unordered_map<crypto::PeerId, std::size_t> m_inbound_pings;
+    HostStats m_stats;
+    Clock::time_point m_next_refusal_log{};
+    std::uint64_t m_refusals_unlogged = 0;
     IdentifyHandler m_on_identify;
     ConnectionHandler m_on_closed;
     std::shared_ptr<bool> m_alive;

@@ -741,6 +741,16 @@ private:
         m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
         m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)").set(json_number(m_progress.accuracy));
         m_metrics.gauge("swarmd_merged", "1 once the final merge is written").set(m_progress.merge_state == "merged" ? 1 : 0);
+        const net::HostStats& host = m_host.stats();
+        const char* refused_help = "Inbound sockets and dials the host refused, by limit";
+        const char* refused = "swarmd_net_connections_refused_total";
+        m_metrics.counter(refused, refused_help, "reason=\"inbound_limit\"").set(host.refused_inbound_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"address_limit\"").set(host.refused_address_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"handshake_limit\"").set(host.refused_handshake_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"outbound_limit\"").set(host.refused_outbound_limit);
+        for (const auto& [reason, count] : host.failed_by_reason)
+            m_metrics.counter("swarmd_net_connections_failed_total", "Connections that ended in failure, by reason",
+                              fmt::format("reason=\"{}\"", reason)).set(count);
         if (m_sapo) m_sapo->update_metrics();
         return m_metrics.render_prometheus();
     }

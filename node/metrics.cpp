@@ -1,5 +1,8 @@
 #include "node/metrics.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -56,26 +59,23 @@ Gauge& Metrics::gauge(const std::string& name, const std::string& help, const st
 }
 
 std::string Metrics::render_prometheus() const {
+    // One group per metric family, in order of first registration: labelled samples registered
+    // later (a new refusal reason) still join their family, as the text format requires.
     std::ostringstream out;
-    std::string last_name;
-    for (const auto& e : m_entries) {
-        // HELP and TYPE once per metric family, before its first sample.
-        if (e.name != last_name) {
-            bool seen = false;
-            for (const auto& prev : m_entries) {
-                if (&prev == &e) break;
-                if (prev.name == e.name) seen = true;
-            }
-            if (!seen) {
-                out << "# HELP " << e.name << ' ' << e.help << '\n';
-                out << "# TYPE " << e.name << ' ' << (e.is_counter ? "counter" : "gauge") << '\n';
-            }
-            last_name = e.name;
+    std::vector<const std::string*> done;
+    for (const auto& first : m_entries) {
+        if (std::any_of(done.begin(), done.end(), [&](const std::string* n) { return *n == first.name; }))
+            continue;
+        done.push_back(&first.name);
+        out << "# HELP " << first.name << ' ' << first.help << '\n';
+        out << "# TYPE " << first.name << ' ' << (first.is_counter ? "counter" : "gauge") << '\n';
+        for (const auto& e : m_entries) {
+            if (e.name != first.name) continue;
+            out << e.name;
+            if (!e.labels.empty()) out << '{' << e.labels << '}';
+            out << ' ' << (e.is_counter ? std::to_string(e.counter.value()) : format_double(e.gauge.value()))
+                << '\n';
         }
-        out << e.name;
-        if (!e.labels.empty()) out << '{' << e.labels << '}';
-        out << ' ' << (e.is_counter ? std::to_string(e.counter.value()) : format_double(e.gauge.value()))
-            << '\n';
     }
     return out.str();
 }

@@ -11,6 +11,8 @@ namespace swarmd::node {
 class Counter {
 public:
     void add(std::uint64_t n = 1) noexcept { m_value.fetch_add(n, std::memory_order_relaxed); }
+    // For a monotonic count kept elsewhere (the host's stats), copied at scrape time.
+    void set(std::uint64_t v) noexcept { m_value.store(v, std::memory_order_relaxed); }
     std::uint64_t value() const noexcept { return m_value.load(std::memory_order_relaxed); }
 
 private:

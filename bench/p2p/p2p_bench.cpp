@@ -86,7 +86,7 @@ asio::awaitable<bool> send_bulk(std::shared_ptr<Connection> connection, std::siz
 Results bench_swarmd(std::size_t handshakes, std::size_t total_bytes) {
     HostOptions options;
     options.identify_on_connect = false;
-    options.max_connections = 4096;
+    options.max_inbound = 4096;
     asio::io_context server_io;
     Host server(server_io.get_executor(), crypto::PrivateKey::generate(), options);
     server.set_handler(kBenchProtocol, serve_bench);

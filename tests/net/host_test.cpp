@@ -184,7 +184,7 @@ TEST_CASE("a silent listener fails the handshake with timeout", "[host]") {
 TEST_CASE("connection limit refuses further peers", "[host]") {
     asio::io_context io;
     HostOptions limited;
-    limited.max_connections = 1;
+    limited.max_inbound = 1;
     Host server(io.get_executor(), crypto::PrivateKey::generate(), limited);
     Host c1(io.get_executor(), crypto::PrivateKey::generate());
     Host c2(io.get_executor(), crypto::PrivateKey::generate());
@@ -196,6 +196,7 @@ TEST_CASE("connection limit refuses further peers", "[host]") {
         auto second = co_await c2.dial(addr);
         CHECK(!second);
         CHECK(server.connection_count() == 1);
+        CHECK(server.stats().refused_inbound_limit == 1);
         auto rtts = co_await c1.ping(first.value());
         CHECK(rtts);
     });

@@ -2,14 +2,20 @@
 // left full of unread data, and honest bulk transfers that must still fit under the same limits.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <string>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "net/error.hpp"
 #include "net/identify.hpp"
+#include "net/log.hpp"
 #include "net/multistream.hpp"
 #include "tests/net/attacker.hpp"
 
@@ -170,4 +176,103 @@ TEST_CASE("a bulk transfer larger than the outbound limit reaches an honest read
         CHECK(body.value().size() == kSize);
         CHECK(body.value()[kSize - 1] == static_cast<std::uint8_t>(((kSize - 1) % (8u << 20)) * 7));
     }, 60s);
+}
+
+namespace {
+
+// A raw socket from a chosen loopback address (the whole of 127.0.0.0/8 is this machine, so
+// tests can play peers at distinct addresses), left idle: it never starts the handshake.
+asio::awaitable<asio::ip::tcp::socket> idle_socket_from(const std::string& source,
+                                                        const Multiaddr& target) {
+    asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+    socket.open(asio::ip::tcp::v4());
+    socket.bind({asio::ip::make_address(source), 0});
+    const auto endpoint = target.tcp_endpoint().value();
+    co_await socket.async_connect({asio::ip::make_address(endpoint.host), endpoint.port},
+                                  asio::use_awaitable);
+    co_return socket;
+}
+
+// Counts the lines the net logger writes that contain `needle`, while it lives.
+struct LogCounter {
+    explicit LogCounter(std::string needle)
+        : sink(std::make_shared<spdlog::sinks::ostream_sink_mt>(out)), needle(std::move(needle)) {
+        net_log().sinks().push_back(sink);
+    }
+    ~LogCounter() {
+        auto& sinks = net_log().sinks();
+        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+    }
+    std::size_t count() const {
+        std::istringstream lines(out.str());
+        std::size_t n = 0;
+        for (std::string line; std::getline(lines, line);)
+            if (line.find(needle) != std::string::npos) ++n;
+        return n;
+    }
+    std::ostringstream out;
+    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink;
+    std::string needle;
+};
+
+}  // namespace
+
+TEST_CASE("idle sockets from one address hold at most its handshake slots; others still connect",
+          "[host][hostile][resources]") {
+    asio::io_context io;
+    HostOptions options;
+    options.limit_loopback = true;  // 127.0.0.2 plays a remote attacker, 127.0.0.1 an honest peer
+    Target target(io, options);
+    LogCounter refusals("connection refused");
+    run(io, [&]() -> asio::awaitable<void> {
+        std::vector<asio::ip::tcp::socket> idle;
+        for (int i = 0; i < 200; ++i)
+            idle.push_back(co_await idle_socket_from("127.0.0.2", target.addr));
+        co_await wait_until([&] {
+            const HostStats& s = target.host.stats();
+            return s.refused_handshake_limit + s.refused_address_limit >= 196;
+        });
+        CHECK(target.host.connection_count() == options.max_handshakes_per_address);
+        CHECK(target.host.stats().refused_handshake_limit == 196);
+        // 196 refusals, one log line.
+        CHECK(refusals.count() == 1);
+        co_await still_serving(io, target.addr);
+    });
+}
+
+TEST_CASE("a full inbound table does not stop the host dialing out", "[host][hostile][resources]") {
+    asio::io_context io;
+    HostOptions options;
+    options.max_inbound = 4;
+    Target target(io, options);
+    Host other(io.get_executor(), crypto::PrivateKey::generate());
+    auto other_addr = other.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+    run(io, [&]() -> asio::awaitable<void> {
+        std::vector<asio::ip::tcp::socket> idle;
+        for (int i = 0; i < 12; ++i)
+            idle.push_back(co_await idle_socket_from(fmt::format("127.0.0.{}", 3 + i), target.addr));
+        co_await wait_until([&] { return target.host.stats().refused_inbound_limit == 8; });
+        CHECK(target.host.stats().refused_inbound_limit == 8);
+        auto out = co_await target.host.dial(other_addr);
+        REQUIRE(out);
+        auto rtts = co_await target.host.ping(out.value());
+        CHECK(rtts);
+    });
+}
+
+TEST_CASE("connections that failed are counted by reason", "[host][hostile][resources]") {
+    asio::io_context io;
+    HostOptions options;
+    options.connection.max_streams = 4;
+    Target target(io, options);
+    run(io, [&]() -> asio::awaitable<void> {
+        auto attacker = co_await upgraded_attacker(target.addr);
+        Bytes frames;
+        for (std::uint32_t i = 0; i < 16; ++i) yamux_header(frames, 1, 0x1, 2 * i + 1, 0);
+        (void)co_await attacker->write_plain(frames);
+        co_await wait_until([&] { return !target.closed.empty(); });
+        const auto& failed = target.host.stats().failed_by_reason;
+        REQUIRE(failed.contains("too_many_streams"));
+        CHECK(failed.at("too_many_streams") == 1);
+    });
 }

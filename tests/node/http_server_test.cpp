@@ -143,3 +143,18 @@ TEST_CASE("metrics render in the Prometheus text format", "[metrics]") {
     CHECK_THROWS(m.gauge("swarmd_messages_in_total", "clash", "topic=\"zo\""));
     CHECK_THROWS(m.counter("9bad", "bad name"));
 }
+
+TEST_CASE("a labelled sample registered later still renders within its family", "[metrics]") {
+    Metrics m;
+    m.counter("swarmd_refused_total", "Refused", "reason=\"a\"").add(1);
+    m.gauge("swarmd_round", "Current training round").set(2);
+    m.counter("swarmd_refused_total", "Refused", "reason=\"b\"").set(5);
+    CHECK(m.render_prometheus() ==
+          "# HELP swarmd_refused_total Refused\n"
+          "# TYPE swarmd_refused_total counter\n"
+          "swarmd_refused_total{reason=\"a\"} 1\n"
+          "swarmd_refused_total{reason=\"b\"} 5\n"
+          "# HELP swarmd_round Current training round\n"
+          "# TYPE swarmd_round gauge\n"
+          "swarmd_round 2\n");
+}
