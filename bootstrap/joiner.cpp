@@ -79,6 +79,7 @@ Joiner::Clock::duration Joiner::jittered(Clock::duration d) {
 
 void Joiner::tick() {
     if (m_stopped) return;
+    maybe_save_store();
     const std::size_t have = m_connected.size();
     if (have > m_options.high_watermark) prune();
     if (have + m_in_flight >= m_options.target_peers) return;
@@ -212,6 +213,7 @@ void Joiner::record_result(const Candidate& candidate, std::error_code ec) {
         status.reached = false;
     } else {
         m_store.record_failure(candidate.key);
+        m_store_dirty = true;
         if (auto peer = crypto::PeerId::parse(candidate.key)) m_learned.erase(peer.value());
     }
 }
@@ -226,13 +228,16 @@ void Joiner::on_connected(const std::shared_ptr<net::Connection>& connection,
         auto addr = net::Multiaddr::parse(a);
         if (addr) addrs.push_back(addr.value().without_peer_id().to_string());
     }
+    // The peer speaks for its own addresses, within the scope it was reached from.
+    addrs = filter_learned(addrs, scope_of(connection->remote_addr()));
     // An inbound peer's ephemeral source port is useless for dialing back.
     if (addrs.empty() && connection->outbound()) {
         addrs.push_back(connection->remote_addr().without_peer_id().to_string());
     }
     if (!addrs.empty()) {
         m_store.observe(peer.to_base58(), addrs, unix_now());
-        save_store();
+        m_store_dirty = true;
+        maybe_save_store();
     }
 }
 
@@ -244,7 +249,13 @@ void Joiner::on_disconnected(const crypto::PeerId& peer) {
     m_timer.cancel();
 }
 
-void Joiner::add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs) {
+void Joiner::add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs,
+                           Scope informant) {
+    const std::size_t offered = addrs.size();
+    addrs = filter_learned(addrs, informant);
+    if (addrs.size() < offered)
+        boot_log().debug("learned addresses refused: {} of {} peer={}", offered - addrs.size(),
+                         offered, peer.to_base58());
     if (peer == m_host.peer_id() || m_connected.contains(peer) || addrs.empty()) return;
     constexpr std::size_t kMaxLearned = 256;
     if (m_learned.size() >= kMaxLearned && !m_learned.contains(peer)) return;
@@ -258,7 +269,9 @@ asio::awaitable<void> Joiner::exchange_with(crypto::PeerId peer) {
         boot_log().debug("peer exchange failed: {} peer={}", peers.error().message(), peer.to_base58());
         co_return;
     }
-    for (auto& info : peers.value()) add_candidate(info.peer, std::move(info.addrs));
+    auto connection = m_host.connection_to(peer);
+    const Scope informant = connection ? scope_of(connection->remote_addr()) : Scope::public_net;
+    for (auto& info : peers.value()) add_candidate(info.peer, std::move(info.addrs), informant);
     if (!m_stopped && !peers.value().empty()) m_timer.cancel();  // dial them now
 }
 
@@ -297,8 +310,17 @@ void Joiner::prune() {
     }
 }
 
+void Joiner::maybe_save_store() {
+    const auto now = Clock::now();
+    if (!m_store_dirty || now < m_next_store_save) return;
+    save_store();
+    m_next_store_save = now + m_options.store_save_interval;
+}
+
 void Joiner::save_store() {
+    m_store_dirty = false;
     if (m_options.peer_store_path.empty()) return;
+    ++m_store_saves;
     if (auto ec = m_store.save(m_options.peer_store_path)) {
         boot_log().warn("cannot save peer store {}: {}", m_options.peer_store_path.string(), ec.message());
     }

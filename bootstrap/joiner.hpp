@@ -20,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "bootstrap/address_filter.hpp"
 #include "bootstrap/hello.hpp"
 #include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_store.hpp"
@@ -44,6 +45,7 @@ struct JoinOptions {
     static constexpr std::chrono::seconds kDefaultMaxRetry{60};
     static constexpr double kDefaultJitter = 0.2;
     static constexpr std::chrono::seconds kDefaultDeferredDial{3};
+    static constexpr std::chrono::seconds kDefaultStoreSaveInterval{30};
 
     std::size_t target_peers = kDefaultTargetPeers;
     std::size_t low_watermark = kDefaultLowWatermark;
@@ -57,6 +59,9 @@ struct JoinOptions {
     // after this long, when the first has not (e.g. because it already has its target count).
     Duration deferred_dial = kDefaultDeferredDial;
     std::filesystem::path peer_store_path;  // empty: the peer store is not persisted
+    // The store is written when it changes, at most once per interval (and at stop()), so a
+    // peer that reconnects in a loop does not rewrite the file each time.
+    Duration store_save_interval = kDefaultStoreSaveInterval;
     Role role = Role::trainer;
 };
 
@@ -79,8 +84,10 @@ public:
     void on_connected(const std::shared_ptr<net::Connection>& connection,
                       const std::vector<std::string>& listen_addrs);
     void on_disconnected(const crypto::PeerId& peer);
-    // Peers learned from gossipsub PX or other peers' identify records.
-    void add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs);
+    // Peers learned from gossipsub PX or other peers' identify records, told by a peer of scope
+    // `informant`; addresses that bootstrap/address_filter.hpp refuses are dropped.
+    void add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs,
+                       Scope informant = Scope::public_net);
     // Peers the node wants to keep when pruning (e.g. gossip mesh members).
     void set_protected(std::function<bool(const crypto::PeerId&)> keep) { m_keep = std::move(keep); }
 
@@ -92,6 +99,8 @@ public:
     std::size_t dials_in_flight() const noexcept { return m_in_flight; }
     const std::vector<BootstrapStatus>& bootstrap_status() const noexcept { return m_status; }
     const PeerStore& peer_store() const noexcept { return m_store; }
+    // Times the peer store file was written.
+    std::size_t store_saves() const noexcept { return m_store_saves; }
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -114,6 +123,8 @@ private:
     void prune();
     boost::asio::awaitable<void> exchange_with(crypto::PeerId peer);
     void save_store();
+    // Saves the store if it changed and the save interval has passed.
+    void maybe_save_store();
     Clock::duration jittered(Clock::duration d);
 
     boost::asio::any_io_executor m_executor;
@@ -135,6 +146,9 @@ private:
     std::map<crypto::PeerId, Learned> m_learned;
     std::function<bool(const crypto::PeerId&)> m_keep;
     boost::asio::steady_timer m_timer;
+    bool m_store_dirty = false;
+    Clock::time_point m_next_store_save{};
+    std::size_t m_store_saves = 0;
     std::size_t m_in_flight = 0;
     std::size_t m_ticks_since_exchange = 0;
     bool m_stopped = false;

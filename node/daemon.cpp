@@ -321,7 +321,13 @@ private:
                                           const std::vector<net::Multiaddr>& addrs) {
             std::vector<std::string> text;
             for (const auto& a : addrs) text.push_back(a.to_string());
-            if (m_joiner && !text.empty()) m_joiner->add_candidate(peer, std::move(text));
+            // PX does not say who vouched for a record: a node that listens on loopback only is
+            // a local testnet and takes loopback peers; any other takes public addresses only.
+            bool local_only = !m_host.listen_addrs().empty();
+            for (const auto& a : m_host.listen_addrs())
+                if (bootstrap::scope_of(a) != bootstrap::Scope::loopback) local_only = false;
+            const auto informant = local_only ? bootstrap::Scope::loopback : bootstrap::Scope::public_net;
+            if (m_joiner && !text.empty()) m_joiner->add_candidate(peer, std::move(text), informant);
         });
         m_joiner->start();
     }
