@@ -14,6 +14,7 @@
 
 #include "node/cli.hpp"
 #include "node/daemon.hpp"
+#include "node/http_server.hpp"
 
 namespace swarmd::node {
 namespace {
@@ -21,7 +22,8 @@ namespace {
 // One HTTP request to http://<host:port><target>, with a deadline; throws on a transport
 // failure. A POST carries a JSON body.
 std::pair<unsigned, std::string> http_request(const std::string& address, const std::string& target,
-                                              const std::string* json_body = nullptr) {
+                                              const std::string* json_body = nullptr,
+                                              const std::string& token = {}) {
     namespace asio = boost::asio;
     namespace beast = boost::beast;
     namespace http = beast::http;
@@ -34,6 +36,7 @@ std::pair<unsigned, std::string> http_request(const std::string& address, const 
     stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
     http::request<http::string_body> req{json_body ? http::verb::post : http::verb::get, target, 11};
     req.set(http::field::host, address);
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
     if (json_body) {
         req.set(http::field::content_type, "application/json");
         req.body() = *json_body;
@@ -47,17 +50,22 @@ std::pair<unsigned, std::string> http_request(const std::string& address, const 
     return {parser.get().result_int(), parser.get().body()};
 }
 
-std::string http_get(const std::string& address, const std::string& target) {
-    auto [status, body] = http_request(address, target);
+std::string http_get(const std::string& address, const std::string& target, const std::string& token = {}) {
+    auto [status, body] = http_request(address, target, nullptr, token);
     if (status != 200) throw std::runtime_error("HTTP " + std::to_string(status));
     return body;
 }
 
-int request_merge(const std::string& address, long round) {
+int request_merge(const std::string& address, long round, const std::filesystem::path& data_dir) {
     const std::string body = round > 0 ? nlohmann::json{{"round", round}}.dump() : "{}";
+    const auto token_path = data_dir / kHttpTokenFileName;
+    auto token = read_http_token(token_path);
+    if (!token)
+        return cli_error("cannot read the node's HTTP token " + token_path.string() + ": " + token.error().message() +
+                         "; give the node's --data-dir");
     std::pair<unsigned, std::string> answer;
     try {
-        answer = http_request(address, "/api/merge", &body);
+        answer = http_request(address, "/api/merge", &body, token.value());
     } catch (const std::exception& e) {
         return cli_error("no swarmd answers on " + address + " (" + e.what() +
                          "); is the node running, and is --http the same?");
@@ -78,10 +86,12 @@ std::string fixed(double v, int digits) {
     return buf;
 }
 
-int print_status(const std::string& address, bool one_line) {
+int print_status(const std::string& address, bool one_line, const std::filesystem::path& data_dir) {
     nlohmann::json s;
+    // A node on a non-loopback address wants its token for reads too; send it when we have it.
+    auto token = read_http_token(data_dir / kHttpTokenFileName);
     try {
-        s = nlohmann::json::parse(http_get(address, "/api/status"));
+        s = nlohmann::json::parse(http_get(address, "/api/status", token ? token.value() : std::string()));
     } catch (const std::exception& e) {
         return cli_error("no swarmd answers on " + address + " (" + e.what() +
                          "); is the node running, and is --http the same?");
@@ -156,7 +166,7 @@ void add_run_commands(CLI::App& app, CliContext& ctx) {
     auto one_line = std::make_shared<bool>(false);
     auto* status = app.add_subcommand("status", "Show a running node's status (from its --http address)");
     status->add_flag("--line", *one_line, "One line of fixed fields, for scripts");
-    ctx.on_run(status, [&ctx, one_line] { return print_status(ctx.config().http, *one_line); });
+    ctx.on_run(status, [&ctx, one_line] { return print_status(ctx.config().http, *one_line, ctx.config().data_dir); });
 
     auto merge_round = std::make_shared<long>(0);
     auto* merge = app.add_subcommand(
@@ -164,7 +174,9 @@ void add_run_commands(CLI::App& app, CliContext& ctx) {
     merge->add_option("--round", *merge_round,
                       "Merge round to request (default: a little ahead of the node's round)")
         ->check(CLI::Range(1L, std::numeric_limits<long>::max()));
-    ctx.on_run(merge, [&ctx, merge_round] { return request_merge(ctx.config().http, *merge_round); });
+    ctx.on_run(merge, [&ctx, merge_round] {
+        return request_merge(ctx.config().http, *merge_round, ctx.config().data_dir);
+    });
 }
 
 }  // namespace swarmd::node

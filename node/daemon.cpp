@@ -757,6 +757,16 @@ private:
         for (const auto& [reason, count] : host.failed_by_reason)
             m_metrics.counter("swarmd_net_connections_failed_total", "Connections that ended in failure, by reason",
                               fmt::format("reason=\"{}\"", reason)).set(count);
+        if (m_http) {
+            const HttpStats& http = m_http->stats();
+            const char* help = "HTTP requests refused, by reason";
+            const char* name = "swarmd_http_refused_total";
+            m_metrics.counter(name, help, "reason=\"host\"").set(http.bad_host);
+            m_metrics.counter(name, help, "reason=\"origin\"").set(http.bad_origin);
+            m_metrics.counter(name, help, "reason=\"token\"").set(http.bad_token);
+            m_metrics.counter(name, help, "reason=\"too_large\"").set(http.too_large);
+            m_metrics.counter(name, help, "reason=\"evicted_slow\"").set(http.evicted);
+        }
         if (m_sapo) m_sapo->update_metrics();
         return m_metrics.render_prometheus();
     }
@@ -767,6 +777,12 @@ private:
         HttpOptions options;
         options.address = m_config.http.substr(0, colon);
         options.port = static_cast<std::uint16_t>(std::stoi(m_config.http.substr(colon + 1)));
+        const auto token_path = m_config.data_dir / kHttpTokenFileName;
+        auto token = load_or_create_http_token(token_path);
+        if (!token)
+            return cli_error("cannot use the HTTP token " + token_path.string() + ": " + token.error().message() +
+                             " (delete it to make a new one)");
+        options.token = token.value();
         m_http = std::make_unique<HttpServer>(m_io, options);
         m_http->route("/api/status", [this] { return HttpResponse{200, "application/json", status_json().dump() + "\n"}; });
         m_http->route("/metrics", [this] {
@@ -777,6 +793,12 @@ private:
         auto bound = m_http->start();
         if (!bound) return cli_error("cannot serve HTTP on " + m_config.http + ": " + bound.error().message());
         m_log->info("status on http://{}:{}/api/status", bound.value().address().to_string(), bound.value().port());
+        if (bound.value().address().is_loopback()) {
+            m_log->info("http: POST needs the bearer token in {}", token_path.string());
+        } else {
+            m_log->warn("http on a non-loopback address: every request needs the bearer token in {}",
+                        token_path.string());
+        }
         return 0;
     }
 

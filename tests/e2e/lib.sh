@@ -77,6 +77,15 @@ e2e_hostile_pub() {
 
 e2e_http() { echo "127.0.0.1:$((e2e_base + 2 * $1 + 1))"; }
 
+# e2e_merge INDEX ARGS...: `swarmd merge` through node INDEX, with that node's HTTP token.
+e2e_merge() {
+    local i=$1 name=node$1
+    shift
+    [[ $i == 0 ]] && name=boot
+    [[ -s "$e2e_dir/$name/http.token" ]] || e2e_fail "$name has no HTTP token"
+    "$swarmd" --data-dir "$e2e_dir/$name" --http "$(e2e_http "$i")" merge "$@"
+}
+
 # e2e_start NAME INDEX ARGS...: starts (or restarts, keeping its data) a node in the background.
 e2e_start() {
     local name=$1 i=$2; shift 2

@@ -15,16 +15,16 @@ for i in 1 2 3; do e2e_wait_round "$i" 5 240; done
 # A fresh identity's unsigned merge request, through node1 alone, moves nothing.
 e2e_hostile_pub 1 '{"type":"merge_request","merge_round":8}'
 [[ $(e2e_metric 1 'swarmd_status_refused_total{reason="bad_field"}') -ge 1 ]] || e2e_fail "node1 did not refuse the unsigned merge request"
-if "$swarmd" --http "$(e2e_http 3)" merge >/dev/null 2>&1; then e2e_fail "node3, no operator, started a merge"; fi
+if e2e_merge 3 >/dev/null 2>&1; then e2e_fail "node3, no operator, started a merge"; fi
 for i in 1 2 3; do
     [[ "$(e2e_field "$i" merge_round)" == 3000 ]] || e2e_fail "node$i's merge round moved without an operator's order"
 done
-answer=$("$swarmd" --http "$(e2e_http 2)" merge) || e2e_fail "swarmd merge failed: $answer"
+answer=$(e2e_merge 2) || e2e_fail "swarmd merge failed: $answer"
 e2e_log "$answer"
 requested=$(echo "$answer" | awk '{print $NF}')
 [[ "$requested" =~ ^[0-9]+$ && "$requested" -lt 3000 ]] || e2e_fail "unexpected answer: $answer"
 # A request for a later round lowers nothing.
-"$swarmd" --http "$(e2e_http 1)" merge --round 2999 >/dev/null 2>&1 && e2e_fail "a later merge round was accepted"
+e2e_merge 1 --round 2999 >/dev/null 2>&1 && e2e_fail "a later merge round was accepted"
 deadline=$((SECONDS + 30))
 for i in 1 2 3; do
     until [[ "$(e2e_field "$i" merge_round)" == "$requested" ]]; do
@@ -41,5 +41,5 @@ tiny=$(e2e_same_hash 1 3)
 grep -c '"peer_id"' "$e2e_dir/node1/final/manifest.json" | grep -qx 2 || e2e_fail "the tiny group did not merge both its nodes"
 e2e_log "all 3 nodes merged at round $requested; the tiny group to $tiny"
 # The bootstrap node trains nothing, so it refuses to start a merge.
-if "$swarmd" --http "$(e2e_http 0)" merge >/dev/null 2>&1; then e2e_fail "the bootstrap node accepted a merge request"; fi
+if e2e_merge 0 >/dev/null 2>&1; then e2e_fail "the bootstrap node accepted a merge request"; fi
 e2e_log "PASS"

@@ -25,7 +25,7 @@ e2e_hostile_pub 2 '{"type":"status","role":"trainer","round":2990,"merge_round":
 forged_sig=$(printf '0%.0s' $(seq 1 128))
 e2e_hostile_pub 2 "{\"type\":\"status\",\"role\":\"trainer\",\"round\":50,\"merge_order\":{\"merge_round\":45,\"operator\":\"$(e2e_field 1 peer_id)\",\"signature\":\"$forged_sig\"}}"
 # A trainer that is not an operator cannot start one either.
-if out=$("$swarmd" --http "$(e2e_http 3)" merge 2>&1); then e2e_fail "a node that is not an operator started a merge: $out"; fi
+if out=$(e2e_merge 3 2>&1); then e2e_fail "a node that is not an operator started a merge: $out"; fi
 e2e_log "refused as expected: $out"
 refused=0
 for reason in bad_field bad_signature; do
@@ -42,13 +42,13 @@ for i in 1 2 3; do
     [[ "$m" == 3000 ]] || e2e_fail "node$i now merges at round $m after the hostile messages"
 done
 e2e_log "node2 refused $refused hostile status messages and forwarded none; every node still merges at round 3000"
-answer=$("$swarmd" --http "$(e2e_http 1)" merge) || e2e_fail "swarmd merge failed: $answer"
+answer=$(e2e_merge 1) || e2e_fail "swarmd merge failed: $answer"
 e2e_log "$answer"
 requested=$(echo "$answer" | awk '{print $NF}')
 [[ "$requested" =~ ^[0-9]+$ && "$requested" -lt 3000 ]] || e2e_fail "unexpected answer: $answer"
 # A second request for a later round changes nothing; one for an earlier round than any node's
 # would be refused by none, so only check the later one.
-"$swarmd" --http "$(e2e_http 2)" merge --round 2999 >/dev/null 2>&1 || true
+e2e_merge 2 --round 2999 >/dev/null 2>&1 || true
 e2e_wait_merged 90 1 2 3
 for i in 1 2 3; do
     m=$(e2e_field "$i" merge_round)
@@ -58,5 +58,5 @@ done
 hash=$(e2e_same_hash 1 2 3)
 e2e_log "all 3 nodes merged at round $requested to $hash"
 # The bootstrap node trains nothing, so it refuses to start a merge.
-if "$swarmd" --http "$(e2e_http 0)" merge >/dev/null 2>&1; then e2e_fail "the bootstrap node accepted a merge request"; fi
+if e2e_merge 0 >/dev/null 2>&1; then e2e_fail "the bootstrap node accepted a merge request"; fi
 e2e_log "PASS"
