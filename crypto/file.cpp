@@ -73,15 +73,22 @@ std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan da
     return fsync_dir(dir);
 }
 
-std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size) {
+namespace {
+
+std::error_code read_opened(const std::filesystem::path& path, Bytes& out, std::size_t max_size, int extra_flags,
+                            unsigned refused_mode_bits) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags);
     if (fd < 0) return last_error();
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         auto ec = last_error();
         ::close(fd);
         return ec;
+    }
+    if (S_ISREG(st.st_mode) && (st.st_mode & refused_mode_bits) != 0) {
+        ::close(fd);
+        return std::make_error_code(std::errc::operation_not_permitted);
     }
     if (S_ISDIR(st.st_mode)) {
         ::close(fd);
@@ -106,6 +113,17 @@ std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::si
     ::close(fd);
     out.resize(done);
     return {};
+}
+
+}  // namespace
+
+std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size) {
+    return read_opened(path, out, max_size, 0, 0);
+}
+
+std::error_code read_secret_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size,
+                                 unsigned refused_mode_bits) {
+    return read_opened(path, out, max_size, O_NOFOLLOW, refused_mode_bits);
 }
 
 }  // namespace swarmd

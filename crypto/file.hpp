@@ -19,4 +19,11 @@ std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan da
 // directories (is_a_directory) and other non-regular files (invalid_argument).
 std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size);
 
+// read_file for secrets (keys, tokens): a symlink is refused (ELOOP, opened with O_NOFOLLOW) and
+// so is a file with any of `refused_mode_bits` set, checked with fstat on the opened file so no
+// rename between the check and the read can swap it; that refusal returns std::errc::
+// operation_not_permitted.
+std::error_code read_secret_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size,
+                                 unsigned refused_mode_bits = 077);
+
 }  // namespace swarmd

@@ -127,11 +127,11 @@ Result<void> write_key_file(const std::filesystem::path& path, const PrivateKey&
 }
 
 Result<PrivateKey> read_key_file(const std::filesystem::path& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return std::error_code(errno, std::generic_category());
-    if ((st.st_mode & 077) != 0) return Errc::key_file_permissions;
     Bytes pb;
-    if (auto ec = read_file(path, pb, kMaxKeyFileSize)) return ec;
+    if (auto ec = read_secret_file(path, pb, kMaxKeyFileSize, 077)) {
+        if (ec == std::errc::operation_not_permitted) return Errc::key_file_permissions;
+        return ec;
+    }
     auto key = PrivateKey::from_protobuf(pb);
     sodium_memzero(pb.data(), pb.size());
     return key;

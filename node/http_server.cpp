@@ -283,7 +283,7 @@ void HttpServer::route_post(const std::string& path, PostHandler handler) {
 
 Result<std::string> read_http_token(const std::filesystem::path& path) {
     Bytes raw;
-    if (auto ec = read_file(path, raw, 1024)) return ec;
+    if (auto ec = read_secret_file(path, raw, 1024, 077)) return ec;
     std::string token(raw.begin(), raw.end());
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
     const bool hex = token.size() == 64 && std::all_of(token.begin(), token.end(), [](unsigned char c) {

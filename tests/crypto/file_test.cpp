@@ -34,3 +34,23 @@ TEST_CASE("files are written atomically with their mode and read back", "[file]"
     CHECK(read_file(fifo, data, 100) == std::errc::invalid_argument);
     fs::remove_all(dir);
 }
+
+TEST_CASE("secret files refuse symlinks and modes open to others, checked on the opened file",
+          "[file][hostile]") {
+    const auto dir = fs::temp_directory_path() / ("swarmd-secret-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const auto path = dir / "secret";
+    REQUIRE_FALSE(write_file_atomic(path, as_bytes("key"), 0600));
+    Bytes data;
+    REQUIRE_FALSE(read_secret_file(path, data, 100));
+    CHECK(as_string_view(data) == "key");
+    // A link planted where the key should be (pointing at another user's file, say).
+    const auto link = dir / "link";
+    fs::create_symlink(path, link);
+    CHECK(read_secret_file(link, data, 100) == std::errc::too_many_symbolic_link_levels);
+    ::chmod(path.c_str(), 0644);
+    CHECK(read_secret_file(path, data, 100) == std::errc::operation_not_permitted);
+    CHECK_FALSE(read_file(path, data, 100));  // an ordinary read does not care
+    fs::remove_all(dir);
+}
