@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -482,9 +483,20 @@ private:
     // whether the fetch worked or not.
     void reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through, std::uint64_t after = 0,
                         std::function<void()> done = {}) {
+        // One sync per peer at a time: a peer cannot have this node hold several of its answers.
+        if (!m_syncing.insert(peer_id).second) {
+            category_logger("merge")->debug("sync skipped: one already running peer={}", peer_id.to_base58());
+            if (done) done();
+            return;
+        }
         asio::co_spawn(
             m_io,
             [this, peer = peer_id, through, after]() -> asio::awaitable<void> {
+                struct Release {
+                    std::set<crypto::PeerId>& syncing;
+                    crypto::PeerId peer;
+                    ~Release() { syncing.erase(peer); }
+                } release{m_syncing, peer};
                 auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), through, after);
                 if (!updates) {
                     category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
@@ -922,6 +934,7 @@ private:
     std::unique_ptr<ZoEngine> m_engine;
     std::unique_ptr<SapoNode> m_sapo;  // SAPO mode (node/sapo_node.*), trainer or relay
     std::unique_ptr<HttpServer> m_http;
+    std::set<crypto::PeerId> m_syncing;  // peers with a sync answer being read
     Metrics m_metrics;
     Counter& m_updates_in = m_metrics.counter("swarmd_updates_received_total", "ZO updates received");
     Counter& m_updates_out = m_metrics.counter("swarmd_updates_published_total", "ZO updates published");

@@ -324,7 +324,8 @@ std::string SwarmId::hex() const { return crypto::hex_encode(m_digest); }
 
 std::string SwarmId::short_hex() const { return hex().substr(0, 12); }
 
-std::string zo_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/zo/1"; }
+std::string zo_topic(const SwarmId& id) { return zo_topic(ByteSpan(id.bytes())); }
+std::string zo_topic(ByteSpan swarm_id) { return "swarmd/" + crypto::hex_encode(swarm_id) + "/zo/1"; }
 std::string rollouts_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/rollouts/1"; }
 std::string status_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/status/1"; }
 

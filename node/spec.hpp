@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/bytes.hpp"
 #include "node/field_error.hpp"
 
 namespace swarmd::node {
@@ -170,6 +171,8 @@ class SwarmId {
 
 // Gossip topics of a swarm: "swarmd/<hex id>/zo/1", ".../rollouts/1", ".../status/1".
 std::string zo_topic(const SwarmId& id);
+// The same from the swarm id's 32 bytes.
+std::string zo_topic(ByteSpan swarm_id);
 std::string rollouts_topic(const SwarmId& id);
 std::string status_topic(const SwarmId& id);
 // The topic that carries the spec mode's updates (zo or rollouts).

@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <random>
+#include <set>
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -213,7 +215,8 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
 
 asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
-    std::uint64_t after) {
+    std::uint64_t after, UpdatesCheck check) {
+    const std::string topic = zo_topic(ByteSpan(swarm_id));
     auto stream = co_await host.open_stream(peer, std::string(kSyncProtocol));
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
@@ -228,15 +231,36 @@ asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     const std::uint64_t count = get_be(count_bytes.value().data(), 8);
     if (count > kMaxSyncUpdates) co_return net::Errc::message_too_large;
     std::vector<training::SignedUpdate> out;
+    std::set<Bytes> authors;
+    std::set<training::Update> seen;  // identity without q
+    std::minstd_rand pick(std::random_device{}());
     std::uint64_t received = 0;
+    auto refuse = [&](std::error_code why) {
+        s.reset();
+        return why;
+    };
     while (received < count) {
         auto chunk = co_await s.read_length_prefixed(kMaxChunkBytes);
         if (!chunk) co_return chunk.error();
         auto records = decode_sync_records(chunk.value());
-        if (!records) co_return records.error();
-        received += records.value().size();
-        if (received > count) co_return net::Errc::protocol_error;
-        for (auto& u : records.value()) {
+        if (!records) co_return refuse(records.error());
+        auto& batch = records.value();
+        received += batch.size();
+        if (received > count) co_return refuse(net::Errc::protocol_error);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const auto& u = batch[i];
+            if (authors.insert(u.update.author).second) {
+                if (authors.size() > check.max_authors) co_return refuse(net::Errc::message_too_large);
+                if (!verify_update(topic, u)) co_return refuse(net::Errc::bad_signature);
+            }
+            if (!seen.insert(training::Update{u.update.author, u.update.round, u.update.index, 0}).second)
+                co_return refuse(net::Errc::protocol_error);
+        }
+        for (std::size_t k = 0; k < std::min(check.samples_per_chunk, batch.size()); ++k) {
+            const auto& u = batch[std::uniform_int_distribution<std::size_t>(0, batch.size() - 1)(pick)];
+            if (!verify_update(topic, u)) co_return refuse(net::Errc::bad_signature);
+        }
+        for (auto& u : batch) {
             if (u.update.round > after && u.update.round <= through) out.push_back(std::move(u));
         }
     }

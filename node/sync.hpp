@@ -94,11 +94,22 @@ struct SyncSource {
 };
 void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source);
 
-// Updates with after < round <= through that the peer holds (after = 0: from the start), as
-// the peer sent them: the caller verifies them (verify_update) before use.
+// What fetch_updates checks while it reads, so a hostile answer is cut off before it is held:
+// every record's author is new or known in this answer and at most max_authors authors appear
+// (fresh identities are free, so signatures alone would not bound an answer); the first record
+// of each author and `samples_per_chunk` random records of each chunk must verify; no record
+// appears twice. The engine still verifies every record it accepts.
+struct UpdatesCheck {
+    std::size_t max_authors = 256;
+    std::size_t samples_per_chunk = 8;
+};
+
+// Updates with after < round <= through that the peer holds (after = 0: from the start).
+// Fails with bad_signature, message_too_large (authors or records over the caps) or
+// protocol_error (a record twice) as soon as the answer shows it.
 boost::asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
-    std::uint64_t after = 0);
+    std::uint64_t after = 0, UpdatesCheck check = {});
 // values [offset, offset + count) of the peer's canonical checkpoint through `round`; the
 // answer's n_params must be expected_params. Errc::protocol_not_supported when not held.
 boost::asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(

@@ -9,6 +9,7 @@
 #include "net/gossipsub_message.hpp"
 #include "net/host.hpp"
 #include "node/logging.hpp"
+#include "node/spec.hpp"
 #include "node/sync.hpp"
 #include "node/zo_engine.hpp"
 #include "training/params.hpp"
@@ -18,7 +19,8 @@ using namespace swarmd::node;
 
 namespace {
 
-const std::string kTopic = "/swarmd/zo/test";
+const Bytes kSwarm(32, 0x5a);
+const std::string kTopic = zo_topic(ByteSpan(kSwarm));
 
 training::SignedUpdate signed_by(const crypto::PrivateKey& key, std::uint64_t round,
                                  std::uint32_t index, std::int8_t q) {
@@ -238,4 +240,89 @@ TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on 
     });
     client.stop();
     server.stop();
+}
+
+namespace {
+
+// A hostile sync server: announces `count` records and streams what `chunk(i)` makes, counting
+// the chunks it managed to send before the client hung up.
+struct HostileSync {
+    HostileSync(boost::asio::io_context& io, std::uint64_t count, std::function<Bytes(std::size_t)> chunk)
+        : server(io.get_executor(), crypto::PrivateKey::generate()), client(io.get_executor(), crypto::PrivateKey::generate()) {
+        addr = server.listen(net::Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+        server.set_handler(std::string(kSyncProtocol),
+                           [this, count, chunk](std::shared_ptr<net::Stream> stream) -> boost::asio::awaitable<void> {
+                               (void)co_await stream->read_length_prefixed(64);
+                               Bytes n;
+                               for (int i = 7; i >= 0; --i) n.push_back(static_cast<std::uint8_t>(count >> (8 * i)));
+                               if (!co_await stream->write_length_prefixed(n)) co_return;
+                               for (std::size_t i = 0;; ++i) {
+                                   const Bytes body = chunk(i);
+                                   if (body.empty()) break;
+                                   if (!co_await stream->write_length_prefixed(body)) co_return;
+                                   ++sent;
+                               }
+                               stream->close_write();
+                           });
+    }
+    net::Host server;
+    net::Host client;
+    net::Multiaddr addr;
+    std::size_t sent = 0;
+};
+
+Result<std::vector<training::SignedUpdate>> fetch_from(boost::asio::io_context& io, HostileSync& h) {
+    Result<std::vector<training::SignedUpdate>> got = net::Errc::invalid_state;
+    net::testing::run(io, [&]() -> boost::asio::awaitable<void> {
+        REQUIRE(co_await h.client.dial(h.addr));
+        got = co_await fetch_updates(h.client, h.server.peer_id(), kSwarm, 1u << 30);
+    }, std::chrono::seconds(60));
+    h.client.stop();
+    h.server.stop();
+    return got;
+}
+
+}  // namespace
+
+TEST_CASE("a sync answer of forged records is cut off at its first chunk", "[sync][hostile]") {
+    boost::asio::io_context io;
+    const auto victim = crypto::PrivateKey::generate();
+    // A million records "by" an honest author, none of them signed by it: 1024 per chunk.
+    std::vector<training::SignedUpdate> chunk;
+    for (std::uint32_t i = 0; i < kSyncChunkUpdates; ++i) {
+        auto u = signed_by(victim, 1 + i / 8, i % 8, 1);
+        u.signature.bytes[0] ^= 1;
+        chunk.push_back(u);
+    }
+    const Bytes body = encode_sync_records(chunk);
+    HostileSync h(io, kMaxSyncUpdates, [&](std::size_t i) { return i < 1024 ? body : Bytes{}; });
+    auto got = fetch_from(io, h);
+    REQUIRE(got.has_error());
+    CHECK(got.error() == net::Errc::bad_signature);
+    // The reset stops the server within what the stream's window let through.
+    CHECK(h.sent < 64);
+}
+
+TEST_CASE("a sync answer from more fresh identities than the author cap is refused", "[sync][hostile]") {
+    boost::asio::io_context io;
+    // Genuinely signed, each by its own throwaway key: 300 authors.
+    std::vector<training::SignedUpdate> records;
+    for (int a = 0; a < 300; ++a) records.push_back(signed_by(crypto::PrivateKey::generate(), 1, 0, 1));
+    const Bytes body = encode_sync_records(records);
+    HostileSync h(io, records.size(), [&](std::size_t i) { return i == 0 ? body : Bytes{}; });
+    auto got = fetch_from(io, h);
+    REQUIRE(got.has_error());
+    CHECK(got.error() == net::Errc::message_too_large);
+}
+
+TEST_CASE("a sync answer that repeats a record is refused", "[sync][hostile]") {
+    boost::asio::io_context io;
+    const auto key = crypto::PrivateKey::generate();
+    const auto one = signed_by(key, 3, 0, 1);
+    std::vector<training::SignedUpdate> records(10, one);
+    const Bytes body = encode_sync_records(records);
+    HostileSync h(io, records.size(), [&](std::size_t i) { return i == 0 ? body : Bytes{}; });
+    auto got = fetch_from(io, h);
+    REQUIRE(got.has_error());
+    CHECK(got.error() == net::Errc::protocol_error);
 }
