@@ -410,13 +410,13 @@ private:
                 const auto deadline = std::chrono::steady_clock::now() + 3 * m_options.status_interval +
                                       std::chrono::seconds(1);
                 while (!m_stopping && std::chrono::steady_clock::now() < deadline &&
-                       recent_trainer_beats().size() < JoinOptions::kDefaultMinAgree) {
+                       join_beats().size() < JoinOptions::kDefaultMinAgree) {
                     wait.expires_after(std::chrono::milliseconds(200));
                     boost::system::error_code ec;
                     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                 }
                 if (m_stopping) co_return;
-                auto beats = recent_trainer_beats();
+                auto beats = join_beats();
                 JoinOptions options;
                 options.staleness = static_cast<std::uint64_t>(m_spec.zo.staleness);
                 options.merge_round = static_cast<std::uint64_t>(m_spec.merge_round);
@@ -444,6 +444,21 @@ private:
                 m_log->error("joining failed; training from the local state");
                 if (!m_stopping) start_engine();
             });
+    }
+
+    // The trainers whose heartbeats a join counts (join_voters): directly connected, not
+    // negatively scored, one per remote address.
+    std::vector<PeerBeat> join_beats() const {
+        const auto beats = recent_trainer_beats();
+        return join_voters(
+            beats,
+            [this](const crypto::PeerId& peer) -> std::optional<std::string> {
+                auto connection = m_host.connection_to(peer);
+                if (!connection) return std::nullopt;
+                auto endpoint = connection->remote_addr().tcp_endpoint();
+                return endpoint ? endpoint->host : std::string();
+            },
+            [this](const crypto::PeerId& peer) { return m_pubsub->router().score(peer); });
     }
 
     std::vector<PeerBeat> recent_trainer_beats() const {

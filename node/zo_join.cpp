@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+
+#include <boost/asio/ip/address.hpp>
 
 #include "crypto/encoding.hpp"
 #include "net/host.hpp"
@@ -12,6 +15,25 @@
 namespace swarmd::node {
 namespace asio = boost::asio;
 
+std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats,
+                                  const std::function<std::optional<std::string>(const crypto::PeerId&)>& address_of,
+                                  const std::function<double(const crypto::PeerId&)>& score_of) {
+    std::vector<PeerBeat> sorted(beats.begin(), beats.end());
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.peer < b.peer; });
+    std::vector<PeerBeat> out;
+    std::set<std::string> addresses;
+    for (auto& beat : sorted) {
+        const auto address = address_of(beat.peer);
+        if (!address || score_of(beat.peer) < 0) continue;
+        boost::system::error_code ec;
+        const auto ip = boost::asio::ip::make_address(*address, ec);
+        const bool loopback = !ec && ip.is_loopback();
+        if (!loopback && !addresses.insert(*address).second) continue;
+        out.push_back(std::move(beat));
+    }
+    return out;
+}
+
 JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, const JoinOptions& options) {
     JoinPlan plan;
     if (beats.empty()) return plan;
@@ -20,7 +42,8 @@ JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, con
     std::nth_element(rounds.begin(), rounds.begin() + static_cast<std::ptrdiff_t>(rounds.size() / 2), rounds.end());
     plan.swarm_round = rounds[rounds.size() / 2];
 
-    const std::size_t need = std::max<std::size_t>(1, std::min(options.min_agree, beats.size()));
+    const std::size_t need =
+        std::max({std::size_t{1}, std::min(options.min_agree, beats.size()), beats.size() / 2 + 1});
     std::map<std::pair<std::uint64_t, crypto::Digest>, std::vector<crypto::PeerId>> announced;
     for (const auto& b : beats) {
         for (const auto& c : b.checkpoints) {

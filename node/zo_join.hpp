@@ -3,7 +3,9 @@
 // how far behind this node is and which canonical checkpoint several peers agree on; then fetch
 // that checkpoint in slices and the log after it in round ranges, each from a different peer,
 // over /swarmd/sync/1.0.0, verifying the checkpoint against the announced hash.
+#include <functional>
 #include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -28,9 +30,18 @@ struct PeerBeat {
     std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;
 };
 
+// The beats a join may count: identities are free and one connection can announce any number of
+// "trainers", so only peers this node is directly connected to, whose gossip score is not
+// negative, vote, and one per remote IP address (loopback excepted: a local testnet). address_of
+// gives a connected peer's remote IP, or nothing when it is not connected.
+std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats,
+                                  const std::function<std::optional<std::string>(const crypto::PeerId&)>& address_of,
+                                  const std::function<double(const crypto::PeerId&)>& score_of);
+
 struct JoinPlan {
     std::uint64_t swarm_round = 0;  // median of the announced rounds
-    // The newest checkpoint at least `min_agree` peers announced with the same hash, and them.
+    // The newest checkpoint that a majority of the voters (and at least min_agree of them)
+    // announced with the same hash, and them.
     std::optional<std::pair<std::uint64_t, crypto::Digest>> checkpoint;
     std::vector<crypto::PeerId> holders;
 };
@@ -45,9 +56,9 @@ struct JoinOptions {
     std::uint64_t n_params = 0;
 };
 
-// Pure: the plan for a node whose next round is own_round. A checkpoint is chosen only when it
-// is ahead of own_round. When fewer than min_agree trainers announced anything, every one of
-// them must agree.
+// Pure: the plan for a node whose next round is own_round, from the voters' beats (join_voters).
+// A checkpoint is chosen only when it is ahead of own_round and more than half of the voters,
+// and at least min_agree of them, announce it (every one of them when fewer than min_agree).
 JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, const JoinOptions& options);
 
 // Carries out the plan: the checkpoint (if any) in slices spread over its holders, verified by
