@@ -51,20 +51,21 @@ bool same_shape(const rl::Policy& p, const TransformerShape& s) {
            o.max_len() == s.max_len;
 }
 
-// Checkpoints are written beside and renamed, so a crash leaves the old one or the new one.
+// save_policy writes atomically and durably.
 void save_atomically(const rl::Policy& policy, const std::filesystem::path& path) {
-    auto tmp = path;
-    tmp += ".tmp";
-    if (auto saved = rl::save_policy(policy, tmp); !saved) {
-        category_logger("rl")->error("cannot write {}: {}", tmp.string(), saved.error().message());
-        return;
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) category_logger("rl")->error("cannot write {}: {}", path.string(), ec.message());
+    if (auto saved = rl::save_policy(policy, path); !saved)
+        category_logger("rl")->error("cannot write {}: {}", path.string(), saved.error().message());
 }
 
 }  // namespace
+
+std::uint64_t SapoEngine::shape_parameters() const {
+    if (m_shape_parameters == 0) {
+        torch::NoGradGuard no_grad;
+        m_shape_parameters = static_cast<std::uint64_t>(rl::Policy(policy_options(m_policy_spec.shape))->parameter_count());
+    }
+    return m_shape_parameters;
+}
 
 const PolicySpec& choose_policy(const Spec& spec, const std::string& name) {
     const auto& policies = spec.sapo.policies;

@@ -119,6 +119,9 @@ class SapoEngine {
 
     const PolicySpec& policy_spec() const noexcept { return m_policy_spec; }
     std::uint64_t parameter_count() const noexcept { return m_parameters.load(); }
+    // The parameter count of this node's policy shape, known before any base policy exists (a
+    // fetched base policy must have exactly this many). Computed once, on the calling thread.
+    std::uint64_t shape_parameters() const;
 
   private:
     void prepare(SharedWeights fetched);
@@ -144,6 +147,7 @@ class SapoEngine {
     std::atomic<std::uint64_t> m_round{1};
     std::atomic<std::int64_t> m_floor{-1};
     std::atomic<std::uint64_t> m_parameters{0};
+    mutable std::uint64_t m_shape_parameters = 0;
     std::atomic<std::uint64_t> m_merge_round;
     std::atomic<bool> m_abort{false};  // set by stop() from the io thread, read by the warm-up
     bool m_begun = false;

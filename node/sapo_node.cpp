@@ -1,5 +1,7 @@
 #include "node/sapo_node.hpp"
 
+#include "node/zo_join.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <nlohmann/json.hpp>
 
@@ -125,27 +127,45 @@ void SapoNode::start() {
 void SapoNode::try_base(bool waited_enough) {
     if (m_base_phase != BasePhase::waiting || m_stopping) return;
     const auto& policy = m_engine->policy_spec().name;
+    // Only peers that cost something vote (node/zo_join.hpp select_voters): connected directly,
+    // not negatively scored, one per remote address.
+    std::vector<crypto::PeerId> of_policy;
+    for (const auto& [peer, beat] : m_beats)
+        if (beat.policy == policy) of_policy.push_back(peer);
+    const auto voters = select_voters(
+        of_policy,
+        [this](const crypto::PeerId& peer) -> std::optional<std::string> {
+            auto connection = m_host.connection_to(peer);
+            if (!connection) return std::nullopt;
+            auto endpoint = connection->remote_addr().tcp_endpoint();
+            return endpoint ? endpoint->host : std::string();
+        },
+        [this](const crypto::PeerId& peer) { return m_pubsub.router().score(peer); });
     std::map<crypto::PeerId, BaseAnnouncement> announced;
-    bool peer_of_policy = false, anyone_holds = false;
-    for (const auto& [peer, beat] : m_beats) {
-        if (beat.policy != policy) continue;
-        peer_of_policy = true;
-        anyone_holds = anyone_holds || beat.base_hash.has_value();
+    std::size_t holding = 0;
+    for (const auto& peer : voters) {
+        const auto& beat = m_beats.at(peer);
+        if (beat.base_hash) ++holding;
         announced[peer] = {beat.policy, beat.base_hash, beat.base_parameters};
     }
-    if (auto agreed = agree_on_base(announced, policy, kMinBaseAgree)) {
-        std::vector<crypto::PeerId> connected;
-        for (const auto& h : agreed->holders) {
-            if (m_host.connection_to(h)) connected.push_back(h);
-        }
-        if (connected.size() >= kMinBaseAgree || (waited_enough && !connected.empty())) {
-            fetch_base_from(std::move(connected), agreed->hash, agreed->parameters);
+    const bool anyone_holds = holding > 0;
+    // A majority of the voters that announce a base, and at least two unless waiting is over.
+    const std::size_t majority = holding / 2 + 1;
+    const std::size_t need = waited_enough ? majority : std::max(kMinBaseAgree, majority);
+    if (auto agreed = agree_on_base(announced, policy, need)) {
+        // A size other than this node's shape is refused before anything is fetched or allocated.
+        if (agreed->parameters != m_engine->shape_parameters()) {
+            category_logger("node")->warn("peers announce base policy {} with {} parameters, this shape has {}: not fetched",
+                                          policy, agreed->parameters, m_engine->shape_parameters());
+            start_engine(nullptr, "the announced base policy does not fit this shape");
             return;
         }
+        fetch_base_from(std::move(agreed->holders), agreed->hash, agreed->parameters);
+        return;
     }
     if (waited_enough) {
-        start_engine(nullptr, "no two connected peers announced one");
-    } else if (peer_of_policy && !anyone_holds) {
+        start_engine(nullptr, "no majority of connected peers announced one");
+    } else if (!voters.empty() && !anyone_holds) {
         start_engine(nullptr, "the peers of this policy are making it too");
     }
 }

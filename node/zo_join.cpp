@@ -15,22 +15,32 @@
 namespace swarmd::node {
 namespace asio = boost::asio;
 
-std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats,
-                                  const std::function<std::optional<std::string>(const crypto::PeerId&)>& address_of,
-                                  const std::function<double(const crypto::PeerId&)>& score_of) {
-    std::vector<PeerBeat> sorted(beats.begin(), beats.end());
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.peer < b.peer; });
-    std::vector<PeerBeat> out;
+std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
+                                          const ScoreOf& score_of) {
+    std::sort(peers.begin(), peers.end());
+    std::vector<crypto::PeerId> out;
     std::set<std::string> addresses;
-    for (auto& beat : sorted) {
-        const auto address = address_of(beat.peer);
-        if (!address || score_of(beat.peer) < 0) continue;
+    for (auto& peer : peers) {
+        const auto address = address_of(peer);
+        if (!address || score_of(peer) < 0) continue;
         boost::system::error_code ec;
         const auto ip = boost::asio::ip::make_address(*address, ec);
         const bool loopback = !ec && ip.is_loopback();
         if (!loopback && !addresses.insert(*address).second) continue;
-        out.push_back(std::move(beat));
+        out.push_back(std::move(peer));
     }
+    return out;
+}
+
+std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats, const AddressOf& address_of,
+                                  const ScoreOf& score_of) {
+    std::vector<crypto::PeerId> peers;
+    for (const auto& b : beats) peers.push_back(b.peer);
+    const auto voters = select_voters(std::move(peers), address_of, score_of);
+    std::vector<PeerBeat> out;
+    for (const auto& b : beats)
+        if (std::find(voters.begin(), voters.end(), b.peer) != voters.end()) out.push_back(b);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.peer < b.peer; });
     return out;
 }
 

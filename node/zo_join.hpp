@@ -34,6 +34,11 @@ struct PeerBeat {
 // "trainers", so only peers this node is directly connected to, whose gossip score is not
 // negative, vote, and one per remote IP address (loopback excepted: a local testnet). address_of
 // gives a connected peer's remote IP, or nothing when it is not connected.
+using AddressOf = std::function<std::optional<std::string>(const crypto::PeerId&)>;
+using ScoreOf = std::function<double(const crypto::PeerId&)>;
+// The same rule over bare peer ids (SAPO's base-policy agreement uses it too).
+std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
+                                          const ScoreOf& score_of);
 std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats,
                                   const std::function<std::optional<std::string>(const crypto::PeerId&)>& address_of,
                                   const std::function<double(const crypto::PeerId&)>& score_of);

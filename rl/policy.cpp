@@ -1,5 +1,9 @@
 #include "rl/policy.hpp"
 
+#include <sstream>
+
+#include "crypto/file.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -370,7 +374,15 @@ Result<void> save_policy(const Policy& policy, const std::filesystem::path& path
         const auto& o = policy->options();
         archive.write(kOptionsKey,
                       torch::tensor({o.d_model(), o.layers(), o.heads(), o.max_len()}, torch::kLong));
-        archive.save_to(path.string());
+        // Serialized in memory, then written durably: a temporary beside the target, fsync,
+        // rename, fsync of the directory (crypto/file.hpp), so a crash keeps the old file or
+        // the new one and two writers never share a temporary.
+        std::ostringstream out;
+        archive.save_to(out);
+        const std::string bytes = out.str();
+        if (write_file_atomic(path, ByteSpan(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                              0644))
+            return Errc::checkpoint_io;
     } catch (const std::exception&) {
         return Errc::checkpoint_io;
     }

@@ -135,6 +135,7 @@ std::vector<float> flatten_parameters(const Policy& policy);
 bool load_parameters(Policy& policy, const std::vector<float>& values);
 
 // Checkpoint with the options, so a spec can name a base policy by path.
+// Written atomically and durably (fsync before and after the rename).
 Result<void> save_policy(const Policy& policy, const std::filesystem::path& path);
 Result<Policy> load_policy(const std::filesystem::path& path);
 
