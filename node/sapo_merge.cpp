@@ -112,7 +112,11 @@ std::vector<MergeCoordinator::Fetch> MergeCoordinator::fetches(Clock::time_point
         if (held.weights || held.refused || held.in_flight || now < held.retry_at) continue;
         Fetch f{peer.commitment->hash, author, {author}};
         for (const auto& [other, p] : m_peers) {
-            if (other != author && p.merged_from.contains(author)) f.sources.push_back(other);
+            if (other == author || !p.merged_from.contains(author)) continue;
+            auto& relayed = m_relayed[other];
+            if (!relayed.contains(f.hash) && relayed.size() >= m_options.max_relayed_per_source) continue;
+            relayed.insert(f.hash);
+            f.sources.push_back(other);
         }
         held.in_flight = true;
         out.push_back(std::move(f));

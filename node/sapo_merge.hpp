@@ -49,6 +49,7 @@ struct MergeCoordinatorOptions {
     // overflows a float sum over thousands of peers.
     static constexpr float kDefaultMaxAbs = 1e4f;
     static constexpr std::size_t kDefaultMaxPeers = 1024;
+    static constexpr std::size_t kDefaultMaxRelayedPerSource = 64;
 
     Duration wait_for_peers = kDefaultWaitForPeers;  // after our commitment, at most
     Duration active = kDefaultActive;                // a peer heard from this recently is present
@@ -57,6 +58,10 @@ struct MergeCoordinatorOptions {
     // Peers of the group tracked at once. A new peer beyond this first evicts peers no longer
     // heard from; if every tracked peer is live it is not tracked (and not waited for).
     std::size_t max_peers = kDefaultMaxPeers;
+    // Authors other than itself whose weights one peer is asked for (it says it merged them).
+    // Authors are free to make up, so without it one connection could have this node fetch and
+    // hold the weights of any number of "merged" identities; an author is always asked itself.
+    std::size_t max_relayed_per_source = kDefaultMaxRelayedPerSource;
 };
 
 class MergeCoordinator {
@@ -134,6 +139,7 @@ class MergeCoordinator {
     Clock::time_point m_committed_at{};
     std::map<crypto::PeerId, Peer> m_peers;  // our architecture group only
     std::map<crypto::Digest, Held> m_weights;
+    std::map<crypto::PeerId, std::set<crypto::Digest>> m_relayed;  // per source, weights asked for
     std::map<crypto::PeerId, crypto::Digest> m_last_set;
     std::vector<crypto::PeerId> m_participants;
     std::optional<crypto::Digest> m_merged_hash;

@@ -367,3 +367,31 @@ TEST_CASE("the merge coordinator tracks a bounded number of peers and evicts dep
     CHECK(m.tracked_peers() == 1);
     CHECK(m.pending(t + 20s) == std::vector{late});
 }
+
+TEST_CASE("one peer claiming to have merged a crowd of made-up authors relays only a bounded number",
+          "[merge][hostile]") {
+    DefaultLogging logging;
+    using Clock = MergeCoordinator::Clock;
+    MergeCoordinatorOptions options;
+    options.max_relayed_per_source = 8;
+    const std::size_t n = 8;
+    MergeCoordinator m(random_peer(), "small", n, 20, options);
+    Clock::time_point t{};
+    const auto relay = random_peer();
+    std::vector<crypto::PeerId> crowd;
+    for (int i = 0; i < 200; ++i) {
+        crowd.push_back(random_peer());
+        const auto w = weights_of(n, static_cast<float>(i));
+        m.heard(crowd.back(), "small", WeightsCommitment{"small", 20, weights_hash("small", *w), n}, {}, t);
+    }
+    m.heard(relay, "small", std::nullopt, crowd, t);
+    m.commit(weights_of(n, 0.5f), t);
+    const auto planned = m.fetches(t);
+    REQUIRE(planned.size() == 200);  // each author is still asked itself
+    std::size_t via_relay = 0;
+    for (const auto& f : planned) {
+        CHECK(f.sources.front() == f.author);
+        via_relay += std::count(f.sources.begin(), f.sources.end(), relay);
+    }
+    CHECK(via_relay == options.max_relayed_per_source);
+}
