@@ -14,6 +14,7 @@
 #include "net/host.hpp"
 #include "net/length_prefixed.hpp"
 #include "tests/e2e/swarm_processes.hpp"
+#include "tests/net/attacker.hpp"
 
 using namespace swarmd;
 using namespace swarmd::e2e;
@@ -55,6 +56,7 @@ TEST_CASE("a hostile peer cannot fill the heartbeat table, flood the status topi
     for (int i = 0; i < 150 && !(status = node.status()); ++i) ::usleep(200 * 1000);
     REQUIRE(status);
     const std::string topic = "swarmd/" + (*status)["swarm_id"].get<std::string>() + "/status/1";
+    const std::size_t rss_before = node.memory_kib("VmRSS");
 
     asio::io_context io;
     net::Host mallory(io.get_executor(), crypto::PrivateKey::generate());
@@ -125,6 +127,58 @@ TEST_CASE("a hostile peer cannot fill the heartbeat table, flood the status topi
     CHECK(table_full >= kFakeTrainers + 1 - static_cast<double>(kPerForwarder));
     CHECK(rate >= kFlood - kBurst - 2);
     CHECK(junk == kJunk);
+    const std::size_t growth_mib = (node.memory_kib("VmHWM") - std::min(rss_before, node.memory_kib("VmHWM"))) / 1024;
+    WARN("status flood: peak RSS of the node grew " << growth_mib << " MiB (bound 32 MiB)");
+    CHECK(growth_mib < 32);
+    node.kill(SIGTERM);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a peer that floods pings and never reads is cut off, the node's memory bounded",
+          "[e2e][hostile]") {
+    const auto dir = fs::temp_directory_path() / ("swarmd-pingflood-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    SwarmdProcess node(SWARMD_BINARY, dir / "node", {});
+    node.start({"--bootstrap-node"});
+    std::optional<json> status;
+    for (int i = 0; i < 150 && !(status = node.status()); ++i) ::usleep(200 * 1000);
+    REQUIRE(status);
+    const std::size_t rss_before = node.memory_kib("VmRSS");
+
+    asio::io_context io;
+    std::size_t sent = 0;
+    std::string failure;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto attacker = co_await net::testing::upgraded_attacker(net::Multiaddr::parse(node.p2p_addr()).value());
+            Bytes pings;
+            for (std::uint32_t i = 0; i < 5000; ++i) net::testing::yamux_header(pings, 2, 0x1, 0, i);
+            // 512 MiB of pings, never reading a pong: the node must hang up long before.
+            while (sent < 512u * 1024 * 1024) {
+                auto w = co_await attacker->write_plain(pings);
+                if (!w) break;
+                sent += pings.size();
+            }
+            if (sent >= 512u * 1024 * 1024) failure = "the node never hung up";
+            io.stop();
+        },
+        [&](std::exception_ptr e) {
+            if (e) failure = "attacker task threw";
+            io.stop();
+        });
+    io.run_for(std::chrono::seconds(120));
+    INFO(node.log_tail());
+    REQUIRE(failure.empty());
+    double cut = 0;
+    for (int i = 0; i < 50 && (cut = metric(node, R"(swarmd_net_connections_failed_total{reason="peer_not_reading"})")) < 1; ++i)
+        ::usleep(100 * 1000);
+    CHECK(cut == 1);
+    const std::size_t growth_mib = (node.memory_kib("VmHWM") - std::min(rss_before, node.memory_kib("VmHWM"))) / 1024;
+    WARN("ping flood on a real node: " << sent / (1024 * 1024) << " MiB of pings, peak RSS grew " << growth_mib
+                                       << " MiB (bound 128 MiB)");
+    CHECK(growth_mib < 128);
+    CHECK(node.status());  // still serving
     node.kill(SIGTERM);
     fs::remove_all(dir);
 }

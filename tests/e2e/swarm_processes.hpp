@@ -156,6 +156,15 @@ public:
         ::waitpid(m_pid, nullptr, 0);
         m_pid = -1;
     }
+    // A field of /proc/<pid>/status in KiB (VmRSS now, VmHWM the peak); 0 when not running.
+    std::size_t memory_kib(const std::string& field = "VmRSS") const {
+        if (m_pid <= 0) return 0;
+        std::ifstream in("/proc/" + std::to_string(m_pid) + "/status");
+        std::string line;
+        while (std::getline(in, line))
+            if (line.rfind(field + ":", 0) == 0) return std::stoul(line.substr(field.size() + 1));
+        return 0;
+    }
     bool running() {
         if (m_pid > 0 && ::waitpid(m_pid, nullptr, WNOHANG) != 0) m_pid = -1;
         return m_pid > 0;
