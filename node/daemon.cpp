@@ -178,6 +178,9 @@ public:
     }
 
     int run() {
+        if (!m_options.bootstrap_node && !may_train(m_spec, m_peer_id.bytes()))
+            m_log->warn("this identity {} is not among the spec's trainers: the swarm will refuse what it trains",
+                        m_peer_id.to_base58());
         for (const auto& text : m_config.listen) {
             auto addr = net::Multiaddr::parse(text);
             if (!addr) return cli_error("listen address " + text + ": " + addr.error().message());
@@ -274,6 +277,13 @@ private:
         }
         if (u->index >= static_cast<std::uint64_t>(m_spec.zo.directions) || u->round == 0 ||
             u->round > static_cast<std::uint64_t>(m_spec.merge_round)) {
+            return Validation::reject;
+        }
+        // A closed swarm (spec key trainers) takes updates from its trainers only; an honest
+        // node never forwards another's, so the forwarder is held to it.
+        if (!may_train(m_spec, d.author.bytes())) {
+            m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
+                              "reason=\"not_a_trainer\"").add();
             return Validation::reject;
         }
         // Bounded acceptance: within the staleness window of our own round, capped per author

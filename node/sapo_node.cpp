@@ -272,6 +272,12 @@ void SapoNode::stop() {
 }
 
 Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
+    if (!may_train(m_spec, d.author.bytes())) {
+        m_batches_rejected.add();
+        category_logger("rl")->debug("rollout batch rejected: author is not a trainer of this swarm peer={}",
+                                     d.received_from.to_base58());
+        return Validation::reject;
+    }
     auto checked = rl::check_batch(d.data, m_limits);
     const auto reject = [&](std::string_view why) {
         m_batches_rejected.add();
@@ -469,6 +475,8 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
 
 void SapoNode::on_status(const crypto::PeerId& author, const Heartbeat& b) {
     if (author == m_self || b.policy.empty()) return;  // a relay, or another mode
+    // A closed swarm merges and fetches base policies from its trainers only.
+    if (!may_train(m_spec, author.bytes())) return;
     PeerBeat beat;
     beat.at = Clock::now();
     beat.policy = b.policy;

@@ -194,6 +194,11 @@ toml::table to_table(const Spec& spec) {
         for (const auto& op : spec.merge_operators) operators.push_back(op);
         root.insert("merge_operators", std::move(operators));
     }
+    if (!spec.trainers.empty()) {
+        toml::array trainers;
+        for (const auto& t : spec.trainers) trainers.push_back(t);
+        root.insert("trainers", std::move(trainers));
+    }
     if (spec.mode == Mode::zo) {
         const ZoSpec& zo = spec.zo;
         toml::array hidden;
@@ -269,18 +274,23 @@ FieldResult<Spec> parse_spec(std::string_view toml_text) {
     spec.rounds = r.integer("rounds", spec.mode == Mode::zo ? kDefaultZoRounds : kDefaultSapoRounds,
                             IntRange{1, kMaxRounds});
     spec.merge_round = r.integer("merge_round", spec.rounds, IntRange{1, spec.rounds});
-    spec.merge_operators = r.texts("merge_operators", {}, 0, kMaxMergeOperators, 128);
-    for (std::size_t i = 0; i < spec.merge_operators.size() && !r.failed(); ++i) {
-        const auto& text = spec.merge_operators[i];
-        const std::string key = "merge_operators[" + std::to_string(i) + "]";
-        auto id = crypto::PeerId::parse(text);
-        if (!id || !id.value().public_key()) {
-            r.fail(key, detail::show(text) + " is not an Ed25519 peer id (12D3KooW...)");
-        } else if (std::count(spec.merge_operators.begin(), spec.merge_operators.end(), text) > 1) {
-            r.fail(key, detail::show(text) + " is listed twice");
+    auto peer_ids = [&](const char* name, std::size_t max) {
+        auto list = r.texts(name, {}, 0, max, 128);
+        for (std::size_t i = 0; i < list.size() && !r.failed(); ++i) {
+            const auto& text = list[i];
+            const std::string key = std::string(name) + "[" + std::to_string(i) + "]";
+            auto id = crypto::PeerId::parse(text);
+            if (!id || !id.value().public_key()) {
+                r.fail(key, detail::show(text) + " is not an Ed25519 peer id (12D3KooW...)");
+            } else if (std::count(list.begin(), list.end(), text) > 1) {
+                r.fail(key, detail::show(text) + " is listed twice");
+            }
         }
-    }
-    std::sort(spec.merge_operators.begin(), spec.merge_operators.end());
+        std::sort(list.begin(), list.end());
+        return list;
+    };
+    spec.merge_operators = peer_ids("merge_operators", kMaxMergeOperators);
+    spec.trainers = peer_ids("trainers", kMaxTrainers);
     if (spec.mode == Mode::zo) {
         const auto* zo = r.table("zo");
         r.not_used("sapo", "not used when mode = \"zo\" (remove it or set mode = \"sapo\")");
@@ -325,6 +335,12 @@ std::string SwarmId::hex() const { return crypto::hex_encode(m_digest); }
 std::string SwarmId::short_hex() const { return hex().substr(0, 12); }
 
 std::string zo_topic(const SwarmId& id) { return zo_topic(ByteSpan(id.bytes())); }
+bool may_train(const Spec& spec, ByteSpan author) {
+    if (spec.trainers.empty()) return true;
+    auto id = crypto::PeerId::from_bytes(author);
+    return id && std::binary_search(spec.trainers.begin(), spec.trainers.end(), id.value().to_base58());
+}
+
 std::string zo_topic(ByteSpan swarm_id) { return "swarmd/" + crypto::hex_encode(swarm_id) + "/zo/1"; }
 std::string rollouts_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/rollouts/1"; }
 std::string status_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/status/1"; }

@@ -123,6 +123,10 @@ struct Spec {
     // Peer ids (base58, sorted, distinct) whose signed merge orders may bring the merge
     // forward (`swarmd merge`); none: only merge_round counts (docs/security.md).
     std::vector<std::string> merge_operators;
+    // Peer ids (base58, sorted, distinct) of the only identities whose updates, rollouts and
+    // merge weights the swarm takes: a closed swarm, where identities made for free count for
+    // nothing. None: an open swarm, anyone may train (docs/security.md).
+    std::vector<std::string> trainers;
     ZoSpec zo;                     // meaningful when mode == zo
     SapoSpec sapo;                 // meaningful when mode == sapo
 
@@ -134,6 +138,7 @@ inline constexpr std::size_t kMaxSpecFileSize = 64 * 1024;
 inline constexpr std::size_t kMaxNameLength = 64;
 inline constexpr std::size_t kMaxPathLength = 4096;
 inline constexpr std::size_t kMaxMergeOperators = 16;
+inline constexpr std::size_t kMaxTrainers = 4096;
 
 // Task families a SAPO spec may name (rl::family_name).
 inline constexpr std::array<std::string_view, 8> kTaskFamilies = {
@@ -171,6 +176,8 @@ class SwarmId {
 
 // Gossip topics of a swarm: "swarmd/<hex id>/zo/1", ".../rollouts/1", ".../status/1".
 std::string zo_topic(const SwarmId& id);
+// Whether `author` (peer id bytes) may train in this swarm: listed in `trainers`, or none listed.
+bool may_train(const Spec& spec, ByteSpan author);
 // The same from the swarm id's 32 bytes.
 std::string zo_topic(ByteSpan swarm_id);
 std::string rollouts_topic(const SwarmId& id);

@@ -298,7 +298,7 @@ SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
     for (std::size_t i = 0; i < batch.updates.size(); ++i) {
         const auto& s = batch.updates[i];
         const auto& u = s.update;
-        if (u.index >= directions || u.round == 0) {
+        if (u.index >= directions || u.round == 0 || !may_train(m_spec, u.author)) {
             ++in.invalid;
         } else if (u.round > m_merge_round) {
             ++in.late;

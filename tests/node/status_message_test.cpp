@@ -155,3 +155,28 @@ TEST_CASE("a spec names its merge operators, sorted, and only they change its id
     REQUIRE_FALSE(twice);
     CHECK(twice.error().to_string().find("listed twice") != std::string::npos);
 }
+
+TEST_CASE("a closed swarm names its trainers; only they may train", "[status][spec][hostile]") {
+    const auto key_a = crypto::PrivateKey::generate();
+    const auto a = crypto::PeerId::from_public_key(key_a.public_key());
+    const auto b = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    const auto stranger = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    auto open = parse_spec("");
+    auto closed = parse_spec("trainers = [\"" + b.to_base58() + "\", \"" + a.to_base58() + "\"]");
+    REQUIRE(open);
+    REQUIRE(closed);
+    CHECK(SwarmId::of(open.value()) == SwarmId::of(default_spec()));
+    CHECK_FALSE(SwarmId::of(open.value()) == SwarmId::of(closed.value()));
+    CHECK(std::is_sorted(closed.value().trainers.begin(), closed.value().trainers.end()));
+    auto reparsed = parse_spec(canonical_text(closed.value()));
+    REQUIRE(reparsed);
+    CHECK(reparsed.value() == closed.value());
+    CHECK(may_train(open.value(), stranger.bytes()));
+    CHECK(may_train(closed.value(), a.bytes()));
+    CHECK(may_train(closed.value(), b.bytes()));
+    CHECK_FALSE(may_train(closed.value(), stranger.bytes()));
+    CHECK_FALSE(may_train(closed.value(), Bytes{1, 2, 3}));
+    auto bad = parse_spec("trainers = [\"" + a.to_base58() + "\", \"nope\"]");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().key == "trainers[1]");
+}

@@ -114,3 +114,40 @@ TEST_CASE("the engine takes only verified, in-bounds records from a sync answer"
     CHECK(of_author[1] == signed_update(2, 0, 6));
     engine.stop();
 }
+
+TEST_CASE("a closed swarm's engine takes no synced record from an author it does not list",
+          "[sync][engine][hostile]") {
+    setup_logging({});
+    TempDir dir;
+    auto own = crypto::PrivateKey::generate();
+    const auto listed = crypto::PrivateKey::generate();
+    const auto sybil = crypto::PrivateKey::generate();
+    auto id_of = [](const crypto::PrivateKey& k) { return crypto::PeerId::from_public_key(k.public_key()); };
+    const auto own_id = id_of(own);
+    auto parsed = parse_spec("trainers = [\"" + own_id.to_base58() + "\", \"" + id_of(listed).to_base58() + "\"]");
+    REQUIRE(parsed);
+    const Spec spec = parsed.value();
+    const auto swarm = SwarmId::of(spec);
+    const auto topic = zo_topic(swarm);
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io);
+    ZoEngineOptions options;
+    options.dir = dir.path / "zo";
+    options.round_interval = std::chrono::hours(1);
+    ZoEngine engine(spec, swarm, std::move(own), options, io, [](auto) {}, [](const auto&) {});
+    std::vector<SyncIntake> reports;
+    engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
+    engine.start();
+    auto signed_by = [&](const crypto::PrivateKey& k, std::uint64_t round) {
+        training::Update u{id_of(k).bytes(), round, 0, 3};
+        return training::SignedUpdate{u, sign_update(k, topic, u)};
+    };
+    // Genuinely signed, in bounds: only the listed author's records get in.
+    engine.receive_synced({id_of(sybil), {signed_by(listed, 1), signed_by(sybil, 1), signed_by(sybil, 2)}});
+    for (int i = 0; i < 3000 && reports.empty(); ++i) io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].accepted == 1);
+    CHECK(reports[0].invalid == 2);
+    engine.stop();
+    io.run_for(std::chrono::milliseconds(50));
+}
