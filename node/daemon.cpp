@@ -526,6 +526,17 @@ private:
                 if (!updates) {
                     category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
                                                     peer.to_base58());
+                    // What fetch_updates cut off as hostile (node/sync.hpp), by reason.
+                    const auto e = updates.error();
+                    const char* reason = e == net::Errc::bad_signature       ? "bad_signature"
+                                         : e == net::Errc::message_too_large ? "over_cap"
+                                         : e == net::Errc::protocol_error || e == net::Errc::truncated_message ||
+                                                   e == net::Errc::bad_peer_id
+                                             ? "malformed"
+                                             : nullptr;
+                    if (reason)
+                        m_metrics.counter("swarmd_sync_refused_total", "Sync answers cut off while read, by reason",
+                                          fmt::format("reason=\"{}\"", reason)).add();
                     co_return;
                 }
                 category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}", updates.value().size(),

@@ -157,6 +157,8 @@ void SapoNode::try_base(bool waited_enough) {
         if (agreed->parameters != m_engine->shape_parameters()) {
             category_logger("node")->warn("peers announce base policy {} with {} parameters, this shape has {}: not fetched",
                                           policy, agreed->parameters, m_engine->shape_parameters());
+            m_metrics.counter("swarmd_base_refused_total", "Announced base policies refused, by reason",
+                              "reason=\"wrong_size\"").add();
             start_engine(nullptr, "the announced base policy does not fit this shape");
             return;
         }

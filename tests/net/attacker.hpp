@@ -2,7 +2,9 @@
 // An attacker's toolkit for hostile-peer tests over real loopback sockets: a target host that
 // records how its connections ended, raw and upgraded (past Noise) attacker sockets, and yamux
 // frame building.
+#include <fstream>
 #include <memory>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -19,6 +21,29 @@
 namespace swarmd::net::testing {
 
 namespace asio = boost::asio;
+
+// A field of /proc/self/status in KiB: VmRSS (now) or VmHWM (the peak since the last reset).
+inline std::size_t memory_kib(const std::string& field) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind(field + ":", 0) == 0) return std::stoul(line.substr(field.size() + 1));
+    return 0;
+}
+
+// Measures the peak RSS growth over a flood: construct before it, read growth_mib() after.
+struct RssProbe {
+    RssProbe() {
+        // "5" resets VmHWM to the current RSS (Linux 4.0+), so earlier tests' peaks do not count.
+        std::ofstream("/proc/self/clear_refs") << "5";
+        before = memory_kib("VmRSS");
+    }
+    std::size_t growth_mib() const {
+        const std::size_t peak = memory_kib("VmHWM");
+        return peak > before ? (peak - before) / 1024 : 0;
+    }
+    std::size_t before = 0;
+};
 
 
 struct Closed {

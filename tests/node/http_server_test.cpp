@@ -1,6 +1,7 @@
 // The status endpoint over real loopback sockets.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -280,6 +281,15 @@ TEST_CASE("a non-loopback bind needs a token, and then every request carries it"
 TEST_CASE("sockets trickling requests cannot keep real requests out", "[http][hostile]") {
     Served s;  // 32 slots, 2 s per request
     int answered = 0;
+    std::ofstream("/proc/self/clear_refs") << "5";
+    auto kib = [](const char* field) {
+        std::ifstream in("/proc/self/status");
+        std::string line;
+        while (std::getline(in, line))
+            if (line.rfind(field, 0) == 0) return std::stoul(line.substr(std::strlen(field)));
+        return 0ul;
+    };
+    const auto before = kib("VmRSS:");
     s.run_client([&] {
         asio::io_context cio;
         std::vector<tcp::socket> trickling;
@@ -298,6 +308,9 @@ TEST_CASE("sockets trickling requests cannot keep real requests out", "[http][ho
     });
     CHECK(answered == 30);
     CHECK(s.server.stats().evicted >= 300);
+    const auto growth_mib = (kib("VmHWM:") - std::min(before, kib("VmHWM:"))) / 1024;
+    WARN("slowloris: 600 trickling sockets, peak RSS growth " << growth_mib << " MiB (bound 16 MiB)");
+    CHECK(growth_mib < 16);
 }
 
 TEST_CASE("the token file is made once, 0600, and read back", "[http]") {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "../net/attacker.hpp"
 #include "../net/host_fixture.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
@@ -296,7 +297,11 @@ TEST_CASE("a sync answer of forged records is cut off at its first chunk", "[syn
     }
     const Bytes body = encode_sync_records(chunk);
     HostileSync h(io, kMaxSyncUpdates, [&](std::size_t i) { return i < 1024 ? body : Bytes{}; });
+    net::testing::RssProbe rss;
     auto got = fetch_from(io, h);
+    // Announced: a million records (~150 MB); held: one chunk.
+    WARN("forged sync answer: peak RSS growth " << rss.growth_mib() << " MiB (bound 16 MiB)");
+    CHECK(rss.growth_mib() < 16);
     REQUIRE(got.has_error());
     CHECK(got.error() == net::Errc::bad_signature);
     // The reset stops the server within what the stream's window let through.
