@@ -23,6 +23,7 @@
 #include "bootstrap/peer_store.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/keys.hpp"
+#include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
 #include "node/cli.hpp"
