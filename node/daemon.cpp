@@ -509,20 +509,38 @@ private:
     // whether the fetch worked or not.
     void reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through, std::uint64_t after = 0,
                         std::function<void()> done = {}) {
-        // One sync per peer at a time: a peer cannot have this node hold several of its answers.
-        if (!m_syncing.insert(peer_id).second) {
-            category_logger("merge")->debug("sync skipped: one already running peer={}", peer_id.to_base58());
+        // One sync answer per peer is read at a time, so a peer cannot have this node hold several
+        // of its answers; further requests (this node's own reconciles) wait their turn.
+        constexpr std::size_t kMaxSyncsPerPeer = 64;  // our own reconciles; waiting costs nothing
+        if (m_sync_requests[peer_id] >= kMaxSyncsPerPeer) {
+            category_logger("merge")->debug("sync skipped: {} already asked of peer={}", kMaxSyncsPerPeer,
+                                            peer_id.to_base58());
             if (done) done();
             return;
         }
+        ++m_sync_requests[peer_id];
         asio::co_spawn(
             m_io,
             [this, peer = peer_id, through, after]() -> asio::awaitable<void> {
                 struct Release {
-                    std::set<crypto::PeerId>& syncing;
+                    Daemon& d;
                     crypto::PeerId peer;
-                    ~Release() { syncing.erase(peer); }
-                } release{m_syncing, peer};
+                    bool running = false;
+                    ~Release() {
+                        if (running) d.m_sync_running.erase(peer);
+                        if (auto it = d.m_sync_requests.find(peer); it != d.m_sync_requests.end() && --it->second == 0)
+                            d.m_sync_requests.erase(it);
+                    }
+                } release{*this, peer};
+                asio::steady_timer turn(m_io);
+                while (m_sync_running.contains(peer) && !m_stopping) {
+                    turn.expires_after(std::chrono::milliseconds(20));
+                    boost::system::error_code ignored;
+                    co_await turn.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+                }
+                if (m_stopping) co_return;
+                m_sync_running.insert(peer);
+                release.running = true;
                 auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), through, after);
                 if (!updates) {
                     category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
@@ -971,7 +989,8 @@ private:
     std::unique_ptr<ZoEngine> m_engine;
     std::unique_ptr<SapoNode> m_sapo;  // SAPO mode (node/sapo_node.*), trainer or relay
     std::unique_ptr<HttpServer> m_http;
-    std::set<crypto::PeerId> m_syncing;  // peers with a sync answer being read
+    std::set<crypto::PeerId> m_sync_running;              // peers whose sync answer is being read
+    std::map<crypto::PeerId, std::size_t> m_sync_requests;  // running or waiting, per peer
     Metrics m_metrics;
     Counter& m_updates_in = m_metrics.counter("swarmd_updates_received_total", "ZO updates received");
     Counter& m_updates_out = m_metrics.counter("swarmd_updates_published_total", "ZO updates published");
