@@ -420,8 +420,19 @@ private:
                 asio::steady_timer wait(m_io);
                 const auto deadline = std::chrono::steady_clock::now() + 3 * m_options.status_interval +
                                       std::chrono::seconds(1);
+                // Wait for two voters (node/zo_join.hpp), unless the heartbeats heard so far say
+                // that nobody is ahead: then there is nothing to catch up and no vote to wait for
+                // (made-up heartbeats can only make this node start from its own state sooner).
+                const auto own_round = m_engine->current_round();
+                const auto staleness = static_cast<std::uint64_t>(m_spec.zo.staleness);
+                auto nobody_ahead = [&] {
+                    const auto beats = recent_trainer_beats();
+                    if (beats.size() < JoinOptions::kDefaultMinAgree) return false;
+                    return std::all_of(beats.begin(), beats.end(),
+                                       [&](const PeerBeat& b) { return b.round <= own_round + staleness; });
+                };
                 while (!m_stopping && std::chrono::steady_clock::now() < deadline &&
-                       join_beats().size() < JoinOptions::kDefaultMinAgree) {
+                       join_beats().size() < JoinOptions::kDefaultMinAgree && !nobody_ahead()) {
                     wait.expires_after(std::chrono::milliseconds(200));
                     boost::system::error_code ec;
                     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
