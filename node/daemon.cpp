@@ -474,12 +474,7 @@ private:
         const auto beats = recent_trainer_beats();
         return join_voters(
             beats,
-            [this](const crypto::PeerId& peer) -> std::optional<std::string> {
-                auto connection = m_host.connection_to(peer);
-                if (!connection) return std::nullopt;
-                auto endpoint = connection->remote_addr().tcp_endpoint();
-                return endpoint ? endpoint->host : std::string();
-            },
+            connected_address_of(m_host),
             [this](const crypto::PeerId& peer) { return m_pubsub->router().score(peer); });
     }
 

@@ -134,12 +134,7 @@ void SapoNode::try_base(bool waited_enough) {
         if (beat.policy == policy) of_policy.push_back(peer);
     const auto voters = select_voters(
         of_policy,
-        [this](const crypto::PeerId& peer) -> std::optional<std::string> {
-            auto connection = m_host.connection_to(peer);
-            if (!connection) return std::nullopt;
-            auto endpoint = connection->remote_addr().tcp_endpoint();
-            return endpoint ? endpoint->host : std::string();
-        },
+        connected_address_of(m_host),
         [this](const crypto::PeerId& peer) { return m_pubsub.router().score(peer); });
     std::map<crypto::PeerId, BaseAnnouncement> announced;
     std::size_t holding = 0;

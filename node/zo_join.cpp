@@ -15,6 +15,15 @@
 namespace swarmd::node {
 namespace asio = boost::asio;
 
+AddressOf connected_address_of(const net::Host& host) {
+    return [&host](const crypto::PeerId& peer) -> std::optional<std::string> {
+        auto connection = host.connection_to(peer);
+        if (!connection) return std::nullopt;
+        auto endpoint = connection->remote_addr().tcp_endpoint();
+        return endpoint ? endpoint->host : std::string();
+    };
+}
+
 std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
                                           const ScoreOf& score_of) {
     std::sort(peers.begin(), peers.end());

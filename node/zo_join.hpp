@@ -36,6 +36,9 @@ struct PeerBeat {
 // gives a connected peer's remote IP, or nothing when it is not connected.
 using AddressOf = std::function<std::optional<std::string>(const crypto::PeerId&)>;
 using ScoreOf = std::function<double(const crypto::PeerId&)>;
+// The remote IP of the host's connection to a peer, or nothing when not connected: the
+// AddressOf that the daemon and SapoNode give select_voters.
+AddressOf connected_address_of(const net::Host& host);
 // The same rule over bare peer ids (SAPO's base-policy agreement uses it too).
 std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
                                           const ScoreOf& score_of);
