@@ -39,6 +39,7 @@
 #include "node/zo_admission.hpp"
 #include "node/zo_engine.hpp"
 #include "node/zo_join.hpp"
+#include "training/author_ticket.hpp"
 
 namespace swarmd::node {
 namespace asio = boost::asio;
@@ -287,12 +288,21 @@ private:
                               "reason=\"not_a_trainer\"").add();
             return Validation::reject;
         }
+        // The author's work ticket must meet the spec (training/author_ticket.hpp); an honest
+        // node never forwards one that does not.
+        const auto ticket = training::ticket_hash(m_swarm_id.bytes(), d.author.bytes(), u->ticket);
+        if (training::leading_zero_bits(ticket) < static_cast<unsigned>(m_spec.zo.author_work_bits)) {
+            m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
+                              "reason=\"bad_ticket\"").add();
+            return Validation::reject;
+        }
         // Bounded acceptance: within the staleness window of our own round, capped per author
-        // and in number of authors (node/zo_admission.hpp). Pacing keeps honest nodes inside the
-        // window; what falls outside is ignored, not held against the forwarder, and the merge's
-        // anti-entropy still brings it in.
+        // and in number of authors, ranked by ticket (node/zo_admission.hpp). Pacing keeps
+        // honest nodes inside the window; what falls outside is ignored, not held against the
+        // forwarder, and the merge's anti-entropy still brings it in.
         const auto view = m_engine && m_engine_started ? m_engine->current_round() : 0;
-        const auto verdict = m_admission.admit(d.author, u->round, view, std::chrono::steady_clock::now());
+        const auto verdict =
+            m_admission.admit(d.author, u->round, view, std::chrono::steady_clock::now(), ticket);
         if (verdict != Admit::accept) {
             m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
                               fmt::format("reason=\"{}\"", to_string(verdict))).add();

@@ -9,6 +9,7 @@
 #include "crypto/peer_id.hpp"
 #include "node/default_spec.hpp"
 #include "node/detail/toml_util.hpp"
+#include "training/author_ticket.hpp"
 
 namespace swarmd::node {
 namespace {
@@ -67,6 +68,8 @@ void read_zo(const toml::table* table, ZoSpec& zo, std::optional<FieldError>& er
     zo.directions = r.integer("directions", ZoSpec::kDefaultDirections, IntRange{1, 64});
     zo.batch = r.integer("batch", ZoSpec::kDefaultBatch, IntRange{1, 65536});
     zo.staleness = r.integer("staleness", ZoSpec::kDefaultStaleness, IntRange{0, 10000});
+    zo.author_work_bits = r.integer("author_work_bits", ZoSpec::kDefaultAuthorWorkBits,
+                                    IntRange{0, training::kMaxTicketBits});
     zo.perturbation = r.choice("perturbation", "rademacher", kPerturbations) == "gaussian"
                           ? Perturbation::gaussian
                           : Perturbation::rademacher;
@@ -220,6 +223,7 @@ toml::table to_table(const Spec& spec) {
                         {"directions", zo.directions},
                         {"batch", zo.batch},
                         {"staleness", zo.staleness},
+                        {"author_work_bits", zo.author_work_bits},
                         {"perturbation",
                          zo.perturbation == Perturbation::gaussian ? "gaussian" : "rademacher"},
                         {"model", std::move(model)},

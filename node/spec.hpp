@@ -43,6 +43,7 @@ struct ZoSpec {
     static constexpr std::int64_t kDefaultDirections = 1;
     static constexpr std::int64_t kDefaultBatch = 64;
     static constexpr std::int64_t kDefaultStaleness = 4;
+    static constexpr std::int64_t kDefaultAuthorWorkBits = 22;
     static constexpr double kDefaultDigitsTestFraction = 0.2;
     static constexpr double kDefaultTextTestFraction = 0.1;
     static constexpr std::int64_t kDefaultContext = 16;
@@ -55,6 +56,9 @@ struct ZoSpec {
     std::int64_t directions = kDefaultDirections;  // n-SPSA: updates published per round
     std::int64_t batch = kDefaultBatch;
     std::int64_t staleness = kDefaultStaleness;  // rounds behind or ahead that are accepted
+    // Work each author's ticket must show (training/author_ticket.hpp): what an identity costs
+    // when more authors publish than the merge takes.
+    std::int64_t author_work_bits = kDefaultAuthorWorkBits;
     Perturbation perturbation = Perturbation::rademacher;
 
     ZoModelKind model = ZoModelKind::mlp;

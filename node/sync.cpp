@@ -24,7 +24,8 @@ namespace {
 constexpr std::size_t kSwarmIdSize = 32;
 constexpr std::size_t kRequestSize = kSwarmIdSize + 2 + 16;
 constexpr std::uint8_t kRequestV2 = 2;  // checkpoint requests only
-constexpr std::uint8_t kRequestV3 = 3;
+constexpr std::uint8_t kRequestV3 = 3;  // checkpoint requests only
+constexpr std::uint8_t kRequestV4 = 4;
 constexpr std::uint8_t kKindUpdates = 1;
 constexpr std::uint8_t kKindCheckpoint = 2;
 constexpr std::size_t kSliceHeaderSize = 1 + 8 + 8 + 32;
@@ -138,7 +139,7 @@ Result<std::vector<training::SignedUpdate>> decode_sync_records(ByteSpan bytes) 
 
 Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request) {
     Bytes out(swarm_id.begin(), swarm_id.end());
-    out.push_back(kRequestV3);
+    out.push_back(kRequestV4);
     if (request.kind == SyncRequest::Kind::updates) {
         out.push_back(kKindUpdates);
         put_be(out, request.after, 8);
@@ -159,7 +160,8 @@ Result<SyncRequest> decode_sync_request(ByteSpan swarm_id, ByteSpan bytes) {
     }
     const std::uint8_t* p = bytes.data() + kSwarmIdSize;
     SyncRequest r;
-    if (p[0] != kRequestV3 && !(p[0] == kRequestV2 && p[1] == kKindCheckpoint)) {
+    const bool old_checkpoint = (p[0] == kRequestV2 || p[0] == kRequestV3) && p[1] == kKindCheckpoint;
+    if (p[0] != kRequestV4 && !old_checkpoint) {
         return net::Errc::protocol_not_supported;
     }
     if (p[1] == kKindUpdates) {

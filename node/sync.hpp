@@ -7,9 +7,10 @@
 //   kind 1, updates:    u64be after | u64be through          after < round <= through
 //   kind 2, checkpoint: u64be round | u32be offset | u32be count
 //                       values [offset, offset+count) of the canonical checkpoint through round
-// Version 3 is current. Version 2 update requests (and the 40-byte version 1 form) asked for
-// unsigned records, which are no longer served: the stream is reset. Version 2 checkpoint
-// requests are answered as version 3 ones.
+// Version 4 is current. Update requests of versions 2 and 3 asked for unsigned records or
+// records without author tickets (and the 40-byte version 1 form for unsigned ones), which are
+// no longer served: the stream is reset. Version 2 and 3 checkpoint requests are answered as
+// version 4 ones.
 // Updates response: u64be count, then uvarint-length-prefixed chunks, each a run of signed
 // records (kSignedRecordFixed + author bytes each)
 //   u8 author_len | author | zo message (node/zo_engine.hpp) | u64be seqno | signature (64)
@@ -46,7 +47,7 @@ inline constexpr std::size_t kMaxCheckpointParams = std::size_t{1} << 26;  // 25
 inline constexpr std::size_t kSyncChunkFloats = 16 * 1024;
 
 // Record bytes besides the author: zo message, seqno, signature (and the author's length).
-inline constexpr std::size_t kSignedRecordFixed = 1 + 14 + 8 + 64;
+inline constexpr std::size_t kSignedRecordFixed = 1 + 22 + 8 + 64;
 
 Bytes encode_sync_records(std::span<const training::SignedUpdate> updates);
 // Structure only: fails on a truncated record or an author whose peer id does not embed its

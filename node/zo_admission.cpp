@@ -3,18 +3,19 @@
 namespace swarmd::node {
 
 Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view,
-                             Clock::time_point now) {
+                             Clock::time_point now, const crypto::Digest& rank) {
     const auto w = m_options.window;
     Admit window = Admit::accept;
     if (view > 0 && round + w < view) window = Admit::stale;
     if (view > 0 && round > view + w) window = Admit::future;
     auto it = m_authors.find(author);
     if (it == m_authors.end()) {
-        if (m_authors.size() >= m_options.max_authors) make_room(view, now);
+        if (m_authors.size() >= m_options.max_authors) make_room(view, now, rank);
         if (m_authors.size() >= m_options.max_authors) return Admit::full;
         it = m_authors.emplace(author, Author{}).first;
     }
     auto& a = it->second;
+    if (rank < a.rank) a.rank = rank;
     // Liveness counts whatever the verdict: a node that fell behind the window must still hold
     // the fast ones back (pacing), or it would never get back inside it.
     const auto seen = view > 0 ? std::min(round, view + w) : round;
@@ -33,12 +34,18 @@ Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, 
     return Admit::accept;
 }
 
-void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now) {
+void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank) {
     for (auto it = m_authors.begin(); it != m_authors.end();) {
         const bool behind = view > 0 && it->second.latest + m_options.window < view;
         const bool quiet = now - it->second.last_seen > m_options.quiet_after;
         it = behind || quiet ? m_authors.erase(it) : std::next(it);
     }
+    if (m_authors.size() < m_options.max_authors || m_authors.empty()) return;
+    auto worst = m_authors.begin();
+    for (auto it = m_authors.begin(); it != m_authors.end(); ++it) {
+        if (worst->second.rank < it->second.rank) worst = it;
+    }
+    if (rank < worst->second.rank) m_authors.erase(worst);
 }
 
 std::uint64_t UpdateAdmission::floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,

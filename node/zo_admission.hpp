@@ -7,8 +7,10 @@
 // - Per-author cap: at most `directions` updates per author and round, so an author adds at most
 //   directions * (2 * window + 1) updates per window, however many messages it sends.
 // - Author cap: at most `max_authors` authors are tracked. Authors that fell behind the window
-//   or went quiet make room; when every slot holds an active author, new authors are refused
-//   until one leaves. Authors already tracked are never evicted by newcomers.
+//   or went quiet make room; when every slot holds an active author, a newcomer takes the slot
+//   of the tracked author of the worst rank (its work ticket, training/author_ticket.hpp) if it
+//   ranks better, and is refused otherwise. A slot is thus kept by work, not by arriving
+//   first, and identities made for free (no better ticket) never push an author out.
 // Every message of a tracked author, taken or not, moves its latest round forward: that is what
 // pacing (floor()) reads, so that fast nodes wait for one that fell behind the window. Only
 // progress counts as life: an author holds others back only while its latest round advances,
@@ -22,6 +24,7 @@
 #include <map>
 #include <string_view>
 
+#include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
 
 namespace swarmd::node {
@@ -50,8 +53,17 @@ public:
 
     explicit UpdateAdmission(AdmissionOptions options) : m_options(options) {}
 
-    // `view` 0 means the receiver has no view yet (not training): only the caps apply.
-    Admit admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view, Clock::time_point now);
+    // The rank of an author without a ticket: after every other.
+    static constexpr crypto::Digest kNoRank = [] {
+        crypto::Digest d{};
+        for (auto& b : d) b = 0xff;
+        return d;
+    }();
+
+    // `view` 0 means the receiver has no view yet (not training): only the caps apply. `rank`
+    // is the author's ticket hash (lower ranks first); an author keeps the best it showed.
+    Admit admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view, Clock::time_point now,
+                const crypto::Digest& rank = kNoRank);
 
     // The lowest latest round among the authors `counts` accepts whose latest round advanced
     // within `active` (self excluded), 0 when none: the slowest peer a node paces itself against.
@@ -67,9 +79,10 @@ private:
         std::uint64_t latest = 0;
         Clock::time_point last_seen;
         Clock::time_point advanced;  // when `latest` last grew
+        crypto::Digest rank = kNoRank;
         std::map<std::uint64_t, std::uint32_t> per_round;  // rounds within the window only
     };
-    void make_room(std::uint64_t view, Clock::time_point now);
+    void make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank);
 
     AdmissionOptions m_options;
     std::map<crypto::PeerId, Author> m_authors;

@@ -13,6 +13,7 @@
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub_message.hpp"
 #include "node/logging.hpp"
+#include "training/author_ticket.hpp"
 #include "training/checkpoint.hpp"
 #include "training/data.hpp"
 #include "training/error.hpp"
@@ -24,7 +25,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::uint8_t kZoMessageVersion = 1;
+constexpr std::uint8_t kZoMessageVersion = 2;
 constexpr const char* kCheckpointFile = "checkpoint.ckpt";
 constexpr std::size_t kMaxTextBytes = 1 << 20;
 
@@ -80,6 +81,7 @@ Bytes encode_zo_message(const training::Update& u) {
     for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.round >> (8 * i)));
     for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.index >> (8 * i)));
     out.push_back(static_cast<std::uint8_t>(u.q));
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.ticket >> (8 * i)));
     return out;
 }
 
@@ -90,6 +92,7 @@ std::optional<training::Update> decode_zo_message(ByteSpan data, Bytes author) {
     for (int i = 0; i < 8; ++i) u.round = u.round << 8 | data[1 + i];
     for (int i = 0; i < 4; ++i) u.index = u.index << 8 | data[9 + i];
     u.q = static_cast<std::int8_t>(data[13]);
+    for (int i = 0; i < 8; ++i) u.ticket = u.ticket << 8 | data[14 + i];
     return u;
 }
 
@@ -150,6 +153,7 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
                                                                : training::ZDist::rademacher;
     m_rule = {m_swarm_id, m_zo.dist, m_zo.lr, m_zo.scale};
     m_merge_round = static_cast<std::uint64_t>(spec.merge_round);
+    m_work_bits = static_cast<unsigned>(spec.zo.author_work_bits);
 
     m_init = training::init_params(m_task->layout(), m_swarm_id, static_cast<std::uint64_t>(spec.seed));
     std::filesystem::create_directories(m_options.dir);
@@ -159,14 +163,15 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     if (!log && log.error() == training::Errc::unsupported_log) {
         throw std::runtime_error(
             (m_options.dir / "updates.log").string() +
-            " was written by an older swarmd, without update signatures: move it away and "
-            "start again to rejoin from the swarm");
+            " was written by an older swarmd, without update signatures or author tickets: move "
+            "it away and start again to rejoin from the swarm");
     }
     if (!log) throw std::runtime_error("cannot open the update log: " + log.error().message());
     m_log.emplace(std::move(log.value()));
     if (m_log->dropped_tail_bytes() > 0) {
         category_logger("train")->warn("update log: dropped a torn tail of {} bytes", m_log->dropped_tail_bytes());
     }
+    for (const auto& u : m_log->updates()) rank_author(u);
 
     // The replica resumes from its base (genesis, or the checkpoint saved before a restart) and
     // the canonical replay of the log after it.
@@ -242,6 +247,13 @@ ZoEngine::~ZoEngine() { stop(); }
 void ZoEngine::start() {
     m_thread = std::thread([this] { m_compute.run(); });
     asio::post(m_compute, [this] {
+        // The ticket is found once per start (deterministic, so the same one every time).
+        const auto began = std::chrono::steady_clock::now();
+        m_ticket = training::grind_ticket(m_swarm_id, m_author, m_work_bits);
+        category_logger("train")->info(
+            "author ticket: {} bits of work in {} ms", m_work_bits,
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began)
+                .count());
         evaluate_and_report();
         step();
     });
@@ -282,29 +294,43 @@ void ZoEngine::receive_synced(SyncBatch batch) {
 
 SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
     SyncIntake in;
-    // The authors taken: the first max_sync_authors in byte order among those this node knows
-    // (its log's and this answer's). An author left out has that many known authors before
-    // it, all in the swarm's union, so it is not among the union's first either: nodes that
-    // reach the same union take the same authors, whatever order answers arrive in.
-    std::set<Bytes> authors;
-    for (const auto& u : m_log->updates()) authors.insert(u.author);
-    for (const auto& s : batch.updates) authors.insert(s.update.author);
-    const Bytes* last_taken = nullptr;
-    if (authors.size() > m_options.max_sync_authors) {
-        last_taken = &*std::next(authors.begin(),
-                                 static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1);
+    // The authors taken: the first max_sync_authors in ticket order among those this node
+    // knows (its log's and this answer's, each at its best ticket). An author left out has that
+    // many known authors before it, all in the swarm's union, so it is not among the union's
+    // first either: nodes that reach the same union take the same authors, whatever order
+    // answers arrive in. (An author that signs with several tickets can move up later; only
+    // its own updates are at stake, and the next reconcile brings them in.)
+    std::vector<crypto::Digest> tickets(batch.updates.size());
+    std::vector<bool> ticket_ok(batch.updates.size());
+    auto ranks = m_author_rank;
+    for (std::size_t i = 0; i < batch.updates.size(); ++i) {
+        const auto& u = batch.updates[i].update;
+        tickets[i] = ticket_of(u);
+        ticket_ok[i] = m_work_bits == 0 || training::leading_zero_bits(tickets[i]) >= m_work_bits;
+        if (!ticket_ok[i]) continue;
+        auto [it, fresh] = ranks.try_emplace(u.author, tickets[i]);
+        if (!fresh && tickets[i] < it->second) it->second = tickets[i];
+    }
+    std::optional<training::AuthorRank> last_taken;
+    if (ranks.size() > m_options.max_sync_authors) {
+        std::vector<training::AuthorRank> order;
+        order.reserve(ranks.size());
+        for (const auto& [author, hash] : ranks) order.push_back({hash, author});
+        const auto nth = order.begin() + static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1;
+        std::nth_element(order.begin(), nth, order.end());
+        last_taken = *nth;
     }
     const auto directions = static_cast<std::uint64_t>(m_spec.zo.directions);
     for (std::size_t i = 0; i < batch.updates.size(); ++i) {
         const auto& s = batch.updates[i];
         const auto& u = s.update;
-        if (u.index >= directions || u.round == 0 || !may_train(m_spec, u.author)) {
+        if (u.index >= directions || u.round == 0 || !may_train(m_spec, u.author) || !ticket_ok[i]) {
             ++in.invalid;
         } else if (u.round > m_merge_round) {
             ++in.late;
         } else if (m_log->contains(u)) {
             ++in.known;
-        } else if (last_taken != nullptr && *last_taken < u.author) {
+        } else if (last_taken && *last_taken < training::AuthorRank{ranks.at(u.author), u.author}) {
             ++in.over_cap;
         } else if (!verify_update(m_topic, s)) {
             // The sender served what no author signed: nothing more of its answer is worth
@@ -326,13 +352,25 @@ SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
 }
 
 std::set<Bytes> ZoEngine::merge_authors() const {
+    if (m_author_rank.size() <= m_options.max_sync_authors) return {};
+    std::vector<training::AuthorRank> order;
+    order.reserve(m_author_rank.size());
+    for (const auto& [author, hash] : m_author_rank) order.push_back({hash, author});
+    const auto end = order.begin() + static_cast<std::ptrdiff_t>(m_options.max_sync_authors);
+    std::partial_sort(order.begin(), end, order.end());
     std::set<Bytes> authors;
-    for (const auto& u : m_log->updates()) authors.insert(u.author);
-    if (authors.size() <= m_options.max_sync_authors) return {};
-    authors.erase(
-        std::next(authors.begin(), static_cast<std::ptrdiff_t>(m_options.max_sync_authors)),
-        authors.end());
+    for (auto it = order.begin(); it != end; ++it) authors.insert(std::move(it->author));
     return authors;
+}
+
+crypto::Digest ZoEngine::ticket_of(const training::Update& u) const {
+    return training::ticket_hash(m_swarm_id, u.author, u.ticket);
+}
+
+void ZoEngine::rank_author(const training::Update& u) {
+    const auto hash = ticket_of(u);
+    auto [it, fresh] = m_author_rank.try_emplace(u.author, hash);
+    if (!fresh && hash < it->second) it->second = hash;
 }
 
 void ZoEngine::updates(std::uint64_t after, std::uint64_t through, UpdatesHandler done) {
@@ -428,6 +466,7 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
         return false;
     }
     if (admitted.value() != training::Admission::accepted) return false;
+    rank_author(u);
     ++m_progress.updates;
     if (u.round <= m_base.through_round) {
         if (++m_prefix <= m_base.update_count) return true;  // filling in the prefix the base holds
@@ -515,6 +554,7 @@ void ZoEngine::step() {
     const auto started = std::chrono::steady_clock::now();
     auto batch = sample_batch(m_author, r, m_zo.batch, m_task->train_size());
     auto result = training::zo_step(*m_task, m_theta, m_swarm_id, m_author, r, batch, m_zo);
+    for (auto& u : result.updates) u.ticket = m_ticket;
     for (const auto& u : result.updates) accept({u, sign_update(m_key, m_topic, u)});
     asio::post(m_io, [publish = m_publish, updates = result.updates] { publish(updates); });
     m_progress.round = r;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -66,7 +67,8 @@ struct CatchUp {
 // under the first check it fails:
 struct SyncIntake {
     std::size_t accepted = 0;
-    std::size_t invalid = 0;    // index >= directions or round 0: no honest node sends it
+    std::size_t invalid = 0;    // index >= directions, round 0 or a ticket short of the spec's
+                                // work: no honest node sends it
     std::size_t late = 0;       // beyond the merge round (it may have been lowered meanwhile)
     std::size_t known = 0;      // (author, round, index) already in the log: not re-verified
     std::size_t over_cap = 0;   // an author outside the ones taken from sync (max_sync_authors)
@@ -91,8 +93,9 @@ struct ZoEngineOptions {
     // past them (twice the staleness window) that gossip no longer adds updates to them.
     std::uint64_t checkpoint_every = kDefaultCheckpointEvery;
     // Authors taken from sync answers (merge reconciliation, late join), and authors the merge
-    // replays: those first in canonical (byte) order among the authors a node knows, so that
-    // nodes holding the same union of updates take the same ones.
+    // replays: those first in ticket order (training/author_ticket.hpp: lowest ticket hash,
+    // then peer id) among the authors a node knows, so that nodes holding the same union of
+    // updates take the same ones, and a place costs work.
     std::size_t max_sync_authors = AdmissionOptions::kDefaultMaxAuthors;
     UpdateTrace* trace = nullptr;  // when set, records every update applied to the replica
 };
@@ -162,8 +165,11 @@ private:
     // Verifies and takes what one peer's sync answer adds (compute thread), and reports it.
     SyncIntake take_synced(const SyncBatch& batch);
     // The authors the log holds, when they are more than max_sync_authors: the ones the merge
-    // replays (the first max_sync_authors in byte order). Empty: every author.
+    // replays (the first max_sync_authors in ticket order). Empty: every author.
     std::set<Bytes> merge_authors() const;
+    crypto::Digest ticket_of(const training::Update& u) const;
+    // Records u's ticket in m_author_rank (the author's best ticket in the log).
+    void rank_author(const training::Update& u);
     training::Checkpoint genesis() const;
     std::vector<std::pair<std::uint64_t, crypto::Digest>> held_checkpoints() const;
     std::uint64_t log_count_through(std::uint64_t round) const;
@@ -196,6 +202,9 @@ private:
     std::vector<float> m_init;
     std::vector<float> m_theta;
     std::optional<training::UpdateLog> m_log;
+    unsigned m_work_bits = 0;   // the spec's author_work_bits
+    std::uint64_t m_ticket = 0;  // this node's ticket, found on the compute thread at start
+    std::map<Bytes, crypto::Digest> m_author_rank;  // per author in the log: its best ticket hash
     // The canonical state the replica builds on: genesis, or a checkpoint (fetched on a late
     // join, or made before a restart). m_prefix counts log updates with round <= its round;
     // while it is below the checkpoint's update count the log is still filling that prefix.
@@ -215,9 +224,10 @@ private:
     bool m_stopping = false;
 };
 
-// The zo topic's message: u8 version | u64be round | u32be index | i8 q. The author is the
-// gossip message's signed `from`, so it is not repeated.
-inline constexpr std::size_t kZoMessageSize = 14;
+// The zo topic's message (version 2): u8 version | u64be round | u32be index | i8 q |
+// u64be ticket (the author's work ticket, training/author_ticket.hpp). The author is the gossip
+// message's signed `from`, so it is not repeated.
+inline constexpr std::size_t kZoMessageSize = 22;
 Bytes encode_zo_message(const training::Update& u);
 // Fails on a wrong size or version; `author` is the message's verified author.
 std::optional<training::Update> decode_zo_message(ByteSpan data, Bytes author);

@@ -17,14 +17,15 @@ namespace swarmd::training {
 
 namespace {
 
-constexpr std::uint8_t kVersion = 2;
+constexpr std::uint8_t kVersion = 3;
 constexpr std::size_t kHeader = 8;
 constexpr std::size_t kSignatureSize = std::tuple_size_v<crypto::Signature>;
 // Offsets in the payload.
 constexpr std::size_t kRoundAt = 1;
 constexpr std::size_t kIndexAt = kRoundAt + 8;
 constexpr std::size_t kQAt = kIndexAt + 4;
-constexpr std::size_t kSeqnoAt = kQAt + 1;
+constexpr std::size_t kTicketAt = kQAt + 1;
+constexpr std::size_t kSeqnoAt = kTicketAt + 8;
 constexpr std::size_t kSignatureAt = kSeqnoAt + 8;
 constexpr std::size_t kAuthorLenAt = kSignatureAt + kSignatureSize;
 constexpr std::size_t kFixedPayload = kAuthorLenAt + 1;
@@ -70,6 +71,7 @@ Bytes encode_record(const SignedUpdate& s) {
     put_le(payload, u.round, 8);
     put_le(payload, u.index, 4);
     payload.push_back(static_cast<std::uint8_t>(u.q));
+    put_le(payload, u.ticket, 8);
     put_le(payload, s.signature.seqno, 8);
     append(payload, s.signature.bytes);
     payload.push_back(static_cast<std::uint8_t>(u.author.size()));
@@ -124,7 +126,8 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
         }
         if (p[0] != kVersion) {
             // A whole, intact record of another format: not damage to repair but a log this
-            // version cannot vouch for (version 1 kept no signatures). Leave it as it is.
+            // version cannot vouch for (version 1 kept no signatures, version 2 no author
+            // tickets). Leave it as it is.
             train_log()->error(
                 "update log {}: record format version {} at byte {}, this swarmd writes version "
                 "{}; move the log away to start afresh (the node then fetches the swarm's log)",
@@ -139,6 +142,7 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
         u.round = get_le(p + kRoundAt, 8);
         u.index = static_cast<std::uint32_t>(get_le(p + kIndexAt, 4));
         u.q = static_cast<std::int8_t>(p[kQAt]);
+        u.ticket = get_le(p + kTicketAt, 8);
         u.author.assign(p + kFixedPayload, p + len);
         if (log.m_seen.insert(key(u)).second) {
             UpdateSignature sig;

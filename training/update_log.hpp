@@ -1,15 +1,15 @@
 #pragma once
 // The durable, append-only update log. One record per accepted update:
 //   u32le payload_len | u32le crc32(payload) | payload
-//   payload = u8 version (2) | u64le round | u32le index | i8 q | u64le seqno | signature (64) |
-//             u8 author_len | author
+//   payload = u8 version (3) | u64le round | u32le index | i8 q | u64le ticket | u64le seqno |
+//             signature (64) | u8 author_len | author
 // seqno and signature are the author's StrictSign evidence for the update (see SignedUpdate), so
 // that what the log serves to others can be re-verified by them.
 // Each append is one write() followed by fdatasync (unless disabled). On open, records are read
 // until the first torn or corrupt one; the file is truncated there and the loss is logged and
 // reported (dropped_tail_bytes), never silently applied. A whole record of another format
-// version (version 1 logs carried no signatures) fails the open with Errc::unsupported_log and
-// leaves the file untouched.
+// version (version 1 logs carried no signatures, version 2 no author tickets) fails the open
+// with Errc::unsupported_log and leaves the file untouched.
 #include <cstdint>
 #include <filesystem>
 #include <set>

@@ -20,7 +20,8 @@ std::strong_ordering operator<=>(const Update& a, const Update& b) noexcept {
         return c;
     }
     if (auto c = a.index <=> b.index; c != 0) return c;
-    return a.q <=> b.q;
+    if (auto c = a.q <=> b.q; c != 0) return c;
+    return a.ticket <=> b.ticket;
 }
 
 void sort_canonical(std::vector<Update>& updates) { std::sort(updates.begin(), updates.end()); }

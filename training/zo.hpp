@@ -41,8 +41,10 @@ struct Update {
     std::uint64_t round = 0;
     std::uint32_t index = 0;  // direction within the author's round
     std::int8_t q = 0;
+    std::uint64_t ticket = 0;  // the author's work ticket (training/author_ticket.hpp)
 
-    // Canonical order: (round, author bytes, index); q is not part of the identity.
+    // Canonical order: (round, author bytes, index); q and the ticket are not part of the
+    // identity.
     friend std::strong_ordering operator<=>(const Update& a, const Update& b) noexcept;
     friend bool operator==(const Update& a, const Update& b) noexcept = default;
 };

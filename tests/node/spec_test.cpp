@@ -159,6 +159,7 @@ rounds = 3000
 seed = 1
 
 [zo]
+author_work_bits = 22
 batch = 64
 directions = 1
 epsilon = 0.001
@@ -177,8 +178,8 @@ kind = "mlp"
 )");
     // sha256sum of the text above.
     CHECK(SwarmId::of(default_spec()).hex() ==
-          "3696431d7eafb9ef2e07b438b64e607aa90a3a444cf7dce723de1627306ff37f");
-    CHECK(SwarmId::of(default_spec()).short_hex() == "3696431d7eaf");
+          "75d61efcbbd677c9a5d570a012c438f6d351bba0fd900d3bfcbb3d30671ef34b");
+    CHECK(SwarmId::of(default_spec()).short_hex() == "75d61efcbbd6");
 }
 
 TEST_CASE("changing any value changes the swarm id", "[spec]") {

@@ -35,16 +35,17 @@ training::SignedUpdate signed_by(const crypto::PrivateKey& key, std::uint64_t ro
 TEST_CASE("zo messages and sync records round-trip and reject hostile input", "[sync]") {
     const auto key = crypto::PrivateKey::generate();
     const auto author = crypto::PeerId::from_public_key(key.public_key()).bytes();
-    training::Update u{author, 1234567890123ULL, 7, -42};
+    training::Update u{author, 1234567890123ULL, 7, -42, 0x0123456789abcdefULL};
     auto msg = encode_zo_message(u);
     REQUIRE(msg.size() == kZoMessageSize);
     auto back = decode_zo_message(msg, author);
     REQUIRE(back);
     CHECK(*back == u);
     CHECK(back->q == -42);
+    CHECK(back->ticket == 0x0123456789abcdefULL);
     for (std::size_t n = 0; n < msg.size(); ++n) CHECK_FALSE(decode_zo_message(ByteSpan(msg.data(), n), author));
     auto bad = msg;
-    bad[0] = 2;  // unknown version
+    bad[0] = 1;  // version 1 carried no ticket
     CHECK_FALSE(decode_zo_message(bad, author));
 
     std::vector<training::SignedUpdate> updates{
@@ -121,7 +122,7 @@ TEST_CASE("sync requests round-trip and reject hostile input", "[sync]") {
     Bytes swarm(32, 0xab);
     SyncRequest updates{SyncRequest::Kind::updates, 40, 90};
     auto bytes = encode_sync_request(swarm, updates);
-    CHECK(bytes[32] == 3);
+    CHECK(bytes[32] == 4);
     auto back = decode_sync_request(swarm, bytes);
     REQUIRE(back);
     CHECK(back.value().kind == SyncRequest::Kind::updates);
@@ -140,13 +141,15 @@ TEST_CASE("sync requests round-trip and reject hostile input", "[sync]") {
     CHECK(sb.value().round == 120);
     CHECK(sb.value().offset == 4096);
     CHECK(sb.value().count == 2048);
-    // A version 2 checkpoint request is still answered; a version 2 update request asked for
-    // unsigned records, and is refused.
-    slice_bytes[32] = 2;
-    CHECK(decode_sync_request(swarm, slice_bytes).has_value());
-    auto v2_updates = bytes;
-    v2_updates[32] = 2;
-    CHECK(decode_sync_request(swarm, v2_updates).error() == net::Errc::protocol_not_supported);
+    // Version 2 and 3 checkpoint requests are still answered; version 2 and 3 update requests
+    // asked for unsigned records or records without tickets, and are refused.
+    for (std::uint8_t v : {2, 3}) {
+        slice_bytes[32] = v;
+        CHECK(decode_sync_request(swarm, slice_bytes).has_value());
+        auto old_updates = bytes;
+        old_updates[32] = v;
+        CHECK(decode_sync_request(swarm, old_updates).error() == net::Errc::protocol_not_supported);
+    }
 
     // Version 1: swarm id and a through round, for unsigned records.
     Bytes v1 = swarm;
@@ -160,7 +163,7 @@ TEST_CASE("sync requests round-trip and reject hostile input", "[sync]") {
     Bytes other(32, 0xcd);
     CHECK(decode_sync_request(other, bytes).has_error());  // another swarm
     auto bad_version = bytes;
-    bad_version[32] = 4;
+    bad_version[32] = 5;
     CHECK(decode_sync_request(swarm, bad_version).has_error());
     auto bad_kind = bytes;
     bad_kind[33] = 9;

@@ -82,6 +82,35 @@ TEST_CASE("a full admission table refuses new authors while its authors are acti
     CHECK(a.authors() == 1);
 }
 
+TEST_CASE("in a full admission table a newcomer with a better ticket takes the worst-ranked slot",
+          "[admission][hostile]") {
+    AdmissionOptions options{4, 1};
+    options.max_authors = 3;
+    UpdateAdmission a(options);
+    const auto now = Clock::now();
+    auto rank = [](std::uint8_t first) {
+        crypto::Digest d{};
+        d.fill(0xff);
+        d[0] = first;
+        return d;
+    };
+    // Three active sybils at the least work (high hashes) fill the table first.
+    std::vector<crypto::PeerId> sybils{fresh_peer(), fresh_peer(), fresh_peer()};
+    for (std::size_t i = 0; i < sybils.size(); ++i) {
+        REQUIRE(a.admit(sybils[i], 10, 10, now, rank(static_cast<std::uint8_t>(0x80 + i))) == Admit::accept);
+    }
+    // More free identities with no better ticket are refused, and push nobody out.
+    CHECK(a.admit(fresh_peer(), 10, 10, now, rank(0x90)) == Admit::full);
+    CHECK(a.admit(fresh_peer(), 10, 10, now) == Admit::full);
+    // An honest author with more work takes the slot of the worst-ranked one.
+    const auto honest = fresh_peer();
+    CHECK(a.admit(honest, 10, 10, now, rank(0x01)) == Admit::accept);
+    CHECK(a.authors() == 3);
+    CHECK(a.admit(sybils[2], 11, 10, now, rank(0x82)) == Admit::full);   // it was evicted
+    CHECK(a.admit(sybils[0], 11, 10, now, rank(0x80)) == Admit::accept);  // the others stay
+    CHECK(a.admit(honest, 11, 10, now, rank(0x01)) == Admit::accept);
+}
+
 TEST_CASE("the pacing floor is the slowest advancing author, self excluded", "[admission]") {
     UpdateAdmission a({4, 1});
     const auto self = fresh_peer(), slow = fresh_peer(), fast = fresh_peer();

@@ -4,8 +4,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +17,7 @@
 #include "node/logging.hpp"
 #include "node/spec.hpp"
 #include "node/zo_engine.hpp"
+#include "training/author_ticket.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
@@ -39,6 +42,7 @@ TEST_CASE("the engine takes only verified, in-bounds records from a sync answer"
     setup_logging({});
     TempDir dir;
     Spec spec = default_spec();
+    spec.zo.author_work_bits = 10;
     const auto swarm = SwarmId::of(spec);
     const auto topic = zo_topic(swarm);
     boost::asio::io_context io;
@@ -56,8 +60,9 @@ TEST_CASE("the engine takes only verified, in-bounds records from a sync answer"
     const auto author_key = crypto::PrivateKey::generate();
     const auto author = crypto::PeerId::from_public_key(author_key.public_key()).bytes();
     const auto impostor = crypto::PrivateKey::generate();
+    const auto ticket = training::grind_ticket(swarm.bytes(), author, 10);
     auto signed_update = [&](std::uint64_t round, std::uint32_t index, std::int8_t q) {
-        training::Update u{author, round, index, q};
+        training::Update u{author, round, index, q, ticket};
         return training::SignedUpdate{u, sign_update(author_key, topic, u)};
     };
     const auto sender =
@@ -82,17 +87,22 @@ TEST_CASE("the engine takes only verified, in-bounds records from a sync answer"
     CHECK(reports[0].second.unchecked == 1);
     CHECK(reports[0].second.refused());
 
-    // Another node's signature in this author's name; an out-of-bounds index and round 0; an
-    // update already held (not verified again, even with another byte).
+    // Another node's signature in this author's name; an out-of-bounds index, round 0 and a
+    // ticket short of the spec's work (genuinely signed); an update already held (not
+    // verified again, even with another byte).
     auto impersonated = signed_update(5, 0, 1);
     impersonated.signature = sign_update(impostor, topic, impersonated.update);
     auto known = signed_update(1, 0, 100);
     known.signature.bytes.fill(0);
+    auto no_work = signed_update(7, 0, 1);
+    no_work.update.ticket = ticket + 1;
+    while (training::ticket_meets(swarm.bytes(), author, no_work.update.ticket, 10)) ++no_work.update.ticket;
+    no_work.signature = sign_update(author_key, topic, no_work.update);
     engine.receive_synced({sender,
                            {signed_update(6, static_cast<std::uint32_t>(spec.zo.directions), 1),
-                            signed_update(0, 0, 1), known, impersonated}});
+                            signed_update(0, 0, 1), no_work, known, impersonated}});
     wait_reports(2);
-    CHECK(reports[1].second.invalid == 2);
+    CHECK(reports[1].second.invalid == 3);
     CHECK(reports[1].second.known == 1);
     CHECK(reports[1].second.forged == 1);
     CHECK(reports[1].second.accepted == 0);
@@ -124,7 +134,8 @@ TEST_CASE("a closed swarm's engine takes no synced record from an author it does
     const auto sybil = crypto::PrivateKey::generate();
     auto id_of = [](const crypto::PrivateKey& k) { return crypto::PeerId::from_public_key(k.public_key()); };
     const auto own_id = id_of(own);
-    auto parsed = parse_spec("trainers = [\"" + own_id.to_base58() + "\", \"" + id_of(listed).to_base58() + "\"]");
+    auto parsed = parse_spec("trainers = [\"" + own_id.to_base58() + "\", \"" + id_of(listed).to_base58() +
+                             "\"]\n[zo]\nauthor_work_bits = 8\n");
     REQUIRE(parsed);
     const Spec spec = parsed.value();
     const auto swarm = SwarmId::of(spec);
@@ -139,7 +150,8 @@ TEST_CASE("a closed swarm's engine takes no synced record from an author it does
     engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
     engine.start();
     auto signed_by = [&](const crypto::PrivateKey& k, std::uint64_t round) {
-        training::Update u{id_of(k).bytes(), round, 0, 3};
+        const auto author = id_of(k).bytes();
+        training::Update u{author, round, 0, 3, training::grind_ticket(swarm.bytes(), author, 8)};
         return training::SignedUpdate{u, sign_update(k, topic, u)};
     };
     // Genuinely signed, in bounds: only the listed author's records get in.
@@ -148,6 +160,101 @@ TEST_CASE("a closed swarm's engine takes no synced record from an author it does
     REQUIRE(reports.size() == 1);
     CHECK(reports[0].accepted == 1);
     CHECK(reports[0].invalid == 2);
+    engine.stop();
+    io.run_for(std::chrono::milliseconds(50));
+}
+
+TEST_CASE("past the author cap the engine takes authors by ticket work, not by peer id order",
+          "[sync][engine][hostile]") {
+    // The attack: identities ground to sort first by peer id bytes, each with the least work
+    // the spec allows, in one sync answer with honest authors that did more work. Past the cap
+    // the engine keeps the authors of the lowest ticket hashes, which grinding keys cannot buy.
+    setup_logging({});
+    TempDir dir;
+    Spec spec = default_spec();
+    spec.zo.author_work_bits = 6;
+    const auto swarm = SwarmId::of(spec);
+    const auto topic = zo_topic(swarm);
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io);
+    ZoEngineOptions options;
+    options.dir = dir.path / "zo";
+    options.round_interval = std::chrono::hours(1);
+    options.max_sync_authors = 6;
+    auto own = crypto::PrivateKey::generate();
+    const auto own_id = crypto::PeerId::from_public_key(own.public_key()).bytes();
+    ZoEngine engine(spec, swarm, std::move(own), options, io, [](auto) {}, [](const auto&) {});
+    std::vector<SyncIntake> reports;
+    engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
+    engine.start();
+
+    struct Author {
+        crypto::PrivateKey key;
+        Bytes id;
+        std::uint64_t ticket = 0;
+        crypto::Digest hash{};
+    };
+    auto make = [&](crypto::PrivateKey key, unsigned bits) {
+        Author a{std::move(key), {}, 0, {}};
+        a.id = crypto::PeerId::from_public_key(a.key.public_key()).bytes();
+        a.ticket = training::grind_ticket(swarm.bytes(), a.id, bits);
+        a.hash = training::ticket_hash(swarm.bytes(), a.id, a.ticket);
+        return a;
+    };
+    // Four honest authors with 16 bits of work; the engine's own author has the spec's 6.
+    std::vector<Author> honest;
+    for (int i = 0; i < 4; ++i) honest.push_back(make(crypto::PrivateKey::generate(), 16));
+    // Forty sybils: the lowest peer ids of 400 fresh keys, 6 bits each, and none of them with a
+    // ticket better than an honest author's (what grinding keys alone yields, here made certain).
+    crypto::Digest worst_honest{};
+    for (const auto& h : honest) worst_honest = std::max(worst_honest, h.hash);
+    std::vector<Author> pool;
+    while (pool.size() < 400) {
+        auto a = make(crypto::PrivateKey::generate(), 6);
+        if (worst_honest < a.hash) pool.push_back(std::move(a));
+    }
+    std::sort(pool.begin(), pool.end(), [](const Author& a, const Author& b) { return a.id < b.id; });
+    pool.erase(pool.begin() + 40, pool.end());
+    Bytes highest_sybil = pool.back().id;
+    // The attack would work on byte order: every sybil sorts before some honest author.
+    std::size_t honest_after_sybils = 0;
+    for (const auto& h : honest) honest_after_sybils += highest_sybil < h.id ? 1 : 0;
+    REQUIRE(honest_after_sybils > 0);
+
+    auto signed_of = [&](const Author& a, std::uint64_t round) {
+        training::Update u{a.id, round, 0, 1, a.ticket};
+        return training::SignedUpdate{u, sign_update(a.key, topic, u)};
+    };
+    std::vector<training::SignedUpdate> answer;
+    for (const auto& s : pool) answer.push_back(signed_of(s, 1));
+    for (const auto& h : honest) answer.push_back(signed_of(h, 1));
+    engine.receive_synced({crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()),
+                           std::move(answer)});
+    for (int i = 0; i < 3000 && reports.empty(); ++i) io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(reports.size() == 1);
+    // Six places among all the authors the engine knows, its own (it published round 1 at
+    // start, with the spec's 6 bits) included, in ticket order: every honest author is in.
+    std::vector<training::AuthorRank> order;
+    order.push_back({training::ticket_hash(swarm.bytes(), own_id, training::grind_ticket(swarm.bytes(), own_id, 6)),
+                     own_id});
+    for (const auto& a : honest) order.push_back({a.hash, a.id});
+    for (const auto& a : pool) order.push_back({a.hash, a.id});
+    std::sort(order.begin(), order.end());
+    std::set<Bytes> expected;
+    for (std::size_t i = 0; i < 6; ++i) expected.insert(order[i].author);
+    for (const auto& h : honest) CHECK(expected.contains(h.id));
+    const std::size_t taken = expected.size() - (expected.contains(own_id) ? 1 : 0);
+    CHECK(reports[0].accepted == taken);
+    CHECK(reports[0].over_cap == 44 - taken);
+
+    std::optional<std::vector<training::SignedUpdate>> served;
+    engine.updates(0, 10, [&](auto all) { served = std::move(all); });
+    for (int i = 0; i < 3000 && !served; ++i) io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(served);
+    std::set<Bytes> held;
+    for (const auto& s : *served) held.insert(s.update.author);
+    expected.insert(own_id);
+    CHECK(held == expected);
     engine.stop();
     io.run_for(std::chrono::milliseconds(50));
 }
