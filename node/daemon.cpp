@@ -391,6 +391,12 @@ private:
             [this](std::uint64_t after, std::uint64_t through) { reconcile_checkpoint(after, through); });
         m_engine->on_sync_report(
             [this](const crypto::PeerId& peer, const SyncIntake& in) { on_sync_report(peer, in); });
+        // A checkpoint fetched on joining is checked against the log it claims to be: fetch
+        // that log from every trainer known.
+        m_engine->on_prefix_wanted([this](std::uint64_t through) {
+            category_logger("merge")->info("fetching the log through round {} to check the joined checkpoint", through);
+            for (const auto& info : m_joiner->known_peers()) reconcile_with(info.peer, through);
+        });
         // Training waits for the first peer, so early updates are not made for nobody; a node
         // that stays alone trains alone after a while.
         m_alone_timer.expires_after(kTrainAloneAfter);
@@ -830,6 +836,11 @@ private:
         m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
         m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)").set(json_number(m_progress.accuracy));
         m_metrics.gauge("swarmd_merged", "1 once the final merge is written").set(m_progress.merge_state == "merged" ? 1 : 0);
+        const char* checks_help = "Checkpoints fetched on joining, checked against the replay of their log";
+        m_metrics.counter("swarmd_join_checkpoints_total", checks_help, "result=\"verified\"")
+            .set(m_progress.joins_verified);
+        m_metrics.counter("swarmd_join_checkpoints_total", checks_help, "result=\"refuted\"")
+            .set(m_progress.joins_refuted);
         const net::HostStats& host = m_host.stats();
         const char* refused_help = "Inbound sockets and dials the host refused, by limit";
         const char* refused = "swarmd_net_connections_refused_total";

@@ -208,6 +208,9 @@ training::Checkpoint ZoEngine::genesis() const {
 
 std::vector<std::pair<std::uint64_t, crypto::Digest>> ZoEngine::held_checkpoints() const {
     std::vector<std::pair<std::uint64_t, crypto::Digest>> out;
+    // What rests on a fetched checkpoint not yet checked is not vouched for: a node announces
+    // only checkpoints it could re-derive, so joiners cannot relay a forged one as a vote.
+    if (!m_base_checked) return out;
     for (const auto& c : m_canon) out.emplace_back(c.through_round, c.model_hash);
     return out;
 }
@@ -407,9 +410,9 @@ void ZoEngine::catch_up(CatchUp state) {
             state.checkpoint->through_round > m_base.through_round) {
             const auto round = state.checkpoint->through_round;
             if (adopt_base(*state.checkpoint)) {
-                if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, m_base)) {
-                    log->error("cannot write the checkpoint: {}", ec.message());
-                }
+                // Trusted on the voters' word until the log it claims to be is in (check_base);
+                // saved only then.
+                m_base_checked = false;
                 m_theta = m_base.params;
                 std::vector<training::Update> suffix;
                 for (const auto& u : m_log->updates()) {
@@ -427,6 +430,11 @@ void ZoEngine::catch_up(CatchUp state) {
             fetched += batch.updates.size();
             take_synced(batch);
         }
+        check_base();
+        if (!m_base_checked && m_on_prefix_wanted) {
+            asio::post(m_io, [handler = m_on_prefix_wanted, through = m_base.through_round] { handler(through); });
+        }
+        m_progress.join_unchecked = !m_base_checked;
         if (state.round > m_round.load()) {
             log->info("caught up: {} updates fetched, {} new; training from round {} (was {})",
                       fetched, m_progress.updates - before, state.round, m_round.load());
@@ -434,6 +442,7 @@ void ZoEngine::catch_up(CatchUp state) {
             m_progress.round = state.round - 1;
         }
         m_progress.checkpoints = held_checkpoints();
+        report();
     });
 }
 
@@ -469,16 +478,71 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
     rank_author(u);
     ++m_progress.updates;
     if (u.round <= m_base.through_round) {
-        if (++m_prefix <= m_base.update_count) return true;  // filling in the prefix the base holds
+        if (++m_prefix <= m_base.update_count) {  // filling in the prefix the base holds
+            if (m_prefix == m_base.update_count) check_base();
+            return true;
+        }
         // An update the base never covered: it is no longer the canonical state of our set.
         m_base = genesis();
         m_prefix = 0;
         m_canon.clear();
+        m_base_checked = true;
+        m_progress.join_unchecked = false;
     }
     while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
     training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
     if (m_options.trace) m_options.trace->record(UpdateTrace::Event::apply, u);
     return true;
+}
+
+training::Checkpoint ZoEngine::replay_chunks(const training::Checkpoint& from, std::uint64_t through) const {
+    const auto every = std::max<std::uint64_t>(1, m_options.checkpoint_every);
+    training::Checkpoint c{through, from.update_count, {}, from.params};
+    for (auto start = from.through_round; start < through; start += every) {
+        const auto end = std::min(start + every, through);
+        std::vector<training::Update> chunk;
+        for (const auto& u : m_log->updates()) {
+            if (u.round > start && u.round <= end) chunk.push_back(u);
+        }
+        c.update_count += chunk.size();
+        training::replay(c.params, std::move(chunk), m_rule);
+    }
+    c.model_hash = training::model_hash(c.params);
+    return c;
+}
+
+void ZoEngine::check_base() {
+    if (m_base_checked || m_prefix < m_base.update_count) return;
+    auto log = category_logger("train");
+    auto replayed = replay_chunks(genesis(), m_base.through_round);
+    if (replayed.model_hash == m_base.model_hash) {
+        ++m_progress.joins_verified;
+        log->info("the checkpoint through round {} fetched on joining matches the replay of its {} updates",
+                  m_base.through_round, m_base.update_count);
+    } else {
+        ++m_progress.joins_refuted;
+        log->warn("the checkpoint through round {} fetched on joining does not match the replay of its {} "
+                  "updates (announced {}, replayed {}): training on from the replay",
+                  m_base.through_round, m_base.update_count, crypto::hex_encode(m_base.model_hash).substr(0, 16),
+                  crypto::hex_encode(replayed.model_hash).substr(0, 16));
+        m_base = std::move(replayed);
+        m_canon.clear();  // what was built on the refuted base goes with it
+        m_theta = m_base.params;
+        std::vector<training::Update> suffix;
+        for (const auto& u : m_log->updates()) {
+            if (u.round > m_base.through_round) suffix.push_back(u);
+        }
+        training::replay(m_theta, std::move(suffix), m_rule);
+    }
+    m_base_checked = true;
+    m_progress.join_unchecked = false;
+    while (!m_canon.empty() && m_canon.front().through_round <= m_base.through_round) m_canon.pop_front();
+    m_canon.push_front(m_base);
+    m_progress.checkpoints = held_checkpoints();
+    if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, m_canon.back())) {
+        log->error("cannot write the checkpoint: {}", ec.message());
+    }
+    report();
 }
 
 void ZoEngine::maybe_checkpoint(std::uint64_t round) {
@@ -508,19 +572,11 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
     // chain of short ones differ in the last bits. A node that rebuilds from an older base
     // (genesis after a late update, or a fetched checkpoint) replays the same chunks, and
     // announces the same hash as a node that made every checkpoint in turn.
-    training::Checkpoint c{through, from.update_count, {}, from.params};
-    for (auto start = from.through_round; start < through; start += every) {
-        const auto end = std::min(start + every, through);
-        std::vector<training::Update> chunk;
-        for (const auto& u : m_log->updates()) {
-            if (u.round > start && u.round <= end) chunk.push_back(u);
+    auto c = replay_chunks(from, through);
+    if (m_base_checked) {
+        if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, c)) {
+            category_logger("train")->error("cannot write the checkpoint: {}", ec.message());
         }
-        c.update_count += chunk.size();
-        training::replay(c.params, std::move(chunk), m_rule);
-    }
-    c.model_hash = training::model_hash(c.params);
-    if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, c)) {
-        category_logger("train")->error("cannot write the checkpoint: {}", ec.message());
     }
     category_logger("train")->debug("canonical checkpoint through round {}: {} updates, hash {}", through,
                                     c.update_count, crypto::hex_encode(c.model_hash).substr(0, 16));
@@ -606,9 +662,13 @@ void ZoEngine::finish_merge() {
         ++per_author[u.author];
     }
     // A node that joined from a checkpoint and could not fetch the whole prefix merges from it:
-    // the checkpoint was verified against several peers' canonical hashes.
+    // the checkpoint was verified against several peers' canonical hashes, but not re-derived.
     training::Checkpoint ckpt;
     if (m_prefix < m_base.update_count && m_base.through_round <= m_merge_round) {
+        category_logger("merge")->warn(
+            "merging from the checkpoint through round {} fetched on joining: {} of its {} updates "
+            "arrived, so it rests on the voters' word, not on a replay",
+            m_base.through_round, m_prefix, m_base.update_count);
         ckpt = m_base;
         ckpt.through_round = m_merge_round;
         std::vector<training::Update> suffix;

@@ -54,6 +54,11 @@ struct ZoProgress {
     // Canonical checkpoints held (through round, model hash), oldest first: heartbeats announce
     // them so that late joiners can verify what they fetch against several peers.
     std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;
+    // Checkpoints fetched on joining, checked against the log that produced them once it is in
+    // (ZoEngine::catch_up): matched, or refuted and replaced by the log's own replay.
+    std::uint64_t joins_verified = 0;
+    std::uint64_t joins_refuted = 0;
+    bool join_unchecked = false;  // training on a fetched checkpoint whose prefix is not in yet
 };
 
 // What a late or restarted node fetched from its peers before training.
@@ -129,6 +134,12 @@ public:
     // sync report handler on the io thread.
     void receive_synced(SyncBatch batch);
     void on_sync_report(SyncReportHandler handler) { m_on_sync_report = std::move(handler); }
+    // Called on the io thread after a fetched checkpoint through `through` became the base while
+    // the log lacks the updates it covers: the daemon fetches them, and the engine checks the
+    // checkpoint against them.
+    void on_prefix_wanted(std::function<void(std::uint64_t through)> handler) {
+        m_on_prefix_wanted = std::move(handler);
+    }
     // The round the node works on; the validator's window is relative to it.
     std::uint64_t current_round() const noexcept { return m_round.load(); }
     // The slowest recently active peer's round, from the io thread. A node keeps within the
@@ -174,6 +185,13 @@ private:
     std::vector<std::pair<std::uint64_t, crypto::Digest>> held_checkpoints() const;
     std::uint64_t log_count_through(std::uint64_t round) const;
     bool adopt_base(training::Checkpoint ckpt);
+    // `from` with the log's updates of rounds (from.through_round, through] replayed one
+    // checkpoint_every-round chunk at a time: how every canonical checkpoint is made.
+    training::Checkpoint replay_chunks(const training::Checkpoint& from, std::uint64_t through) const;
+    // Once the log holds as many updates through the base's round as the fetched base claims,
+    // replays them from genesis and compares: a match makes the base trusted (saved, announced);
+    // a mismatch replaces it by the replay.
+    void check_base();
     void load_base();
     void maybe_checkpoint(std::uint64_t round);
     void evaluate_and_report();
@@ -210,6 +228,8 @@ private:
     // while it is below the checkpoint's update count the log is still filling that prefix.
     training::Checkpoint m_base;
     std::uint64_t m_prefix = 0;
+    bool m_base_checked = true;  // false while a fetched base awaits its prefix (check_base)
+    std::function<void(std::uint64_t)> m_on_prefix_wanted;
     std::deque<training::Checkpoint> m_canon;  // recent canonical checkpoints, oldest first
     ZoProgress m_progress;
     std::atomic<std::uint64_t> m_round{0};

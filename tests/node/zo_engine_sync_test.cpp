@@ -17,6 +17,8 @@
 #include "node/logging.hpp"
 #include "node/spec.hpp"
 #include "node/zo_engine.hpp"
+#include "training/checkpoint.hpp"
+#include "training/params.hpp"
 #include "training/author_ticket.hpp"
 
 using namespace swarmd;
@@ -257,4 +259,106 @@ TEST_CASE("past the author cap the engine takes authors by ticket work, not by p
     CHECK(held == expected);
     engine.stop();
     io.run_for(std::chrono::milliseconds(50));
+}
+
+TEST_CASE("a checkpoint fetched on joining is checked against the replay of its log before it is vouched for",
+          "[sync][engine][hostile]") {
+    // The attack: the voters announce a checkpoint whose values are not the replay of the
+    // swarm's log. A joiner trains on it at first, announces nothing built on it, fetches the
+    // log it claims to be, and replaces it by the replay; an honest checkpoint is kept.
+    setup_logging({});
+    Spec spec = default_spec();
+    spec.zo.author_work_bits = 6;
+    const auto swarm = SwarmId::of(spec);
+    const auto topic = zo_topic(swarm);
+    constexpr std::uint64_t kThrough = 20;
+
+    // The swarm's log through round 20: three authors, one update a round each.
+    std::vector<training::SignedUpdate> prefix;
+    for (int a = 0; a < 3; ++a) {
+        const auto key = crypto::PrivateKey::generate();
+        const auto id = crypto::PeerId::from_public_key(key.public_key()).bytes();
+        const auto ticket = training::grind_ticket(swarm.bytes(), id, 6);
+        for (std::uint64_t r = 1; r <= kThrough; ++r) {
+            training::Update u{id, r, 0, static_cast<std::int8_t>((r * 7 + static_cast<std::uint64_t>(a)) % 5) - 2, ticket};
+            prefix.push_back({u, sign_update(key, topic, u)});
+        }
+    }
+    const auto sender = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+
+    struct Joiner {
+        TempDir dir;
+        boost::asio::io_context io;
+        std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> busy;
+        std::optional<ZoEngine> engine;
+        std::optional<ZoProgress> progress;
+        std::vector<std::uint64_t> prefix_wanted;
+    };
+    auto make = [&](Joiner& j) {
+        j.busy.emplace(j.io.get_executor());
+        ZoEngineOptions options;
+        options.dir = j.dir.path / "zo";
+        options.round_interval = std::chrono::hours(1);
+        j.engine.emplace(spec, swarm, crypto::PrivateKey::generate(), options, j.io, [](auto) {},
+                         [&j](const ZoProgress& p) { j.progress = p; });
+        j.engine->on_prefix_wanted([&j](std::uint64_t through) { j.prefix_wanted.push_back(through); });
+    };
+    auto settle = [](Joiner& j, const std::function<bool()>& done) {
+        for (int i = 0; i < 3000 && !done(); ++i) j.io.run_for(std::chrono::milliseconds(10));
+        REQUIRE(done());
+    };
+    auto checkpoint_of = [&](Joiner& j) {
+        std::optional<CheckpointSlice> slice;
+        j.engine->checkpoint_slice(kThrough, 0, j.engine->parameter_count(), [&](auto s) { slice = std::move(s); });
+        settle(j, [&] { return slice.has_value(); });
+        return training::Checkpoint{kThrough, slice->update_count, slice->model_hash, slice->values};
+    };
+
+    // A forged checkpoint with the right shape and count: refuted once its log is in, and the
+    // joiner then holds (and announces) the log's replay instead.
+    Joiner forged_join;
+    make(forged_join);
+    std::vector<float> bogus(forged_join.engine->parameter_count(), 0.5f);
+    const training::Checkpoint forged{kThrough, prefix.size(), training::model_hash(bogus), bogus};
+    forged_join.engine->catch_up({forged, {{sender, prefix}}, kThrough + 10});
+    forged_join.engine->start();
+    settle(forged_join, [&] { return forged_join.progress && forged_join.progress->joins_refuted == 1; });
+    CHECK(forged_join.progress->joins_verified == 0);
+    CHECK_FALSE(forged_join.progress->join_unchecked);
+    REQUIRE(forged_join.progress->checkpoints.size() == 1);
+    CHECK(forged_join.progress->checkpoints[0].first == kThrough);
+    CHECK(forged_join.progress->checkpoints[0].second != forged.model_hash);
+    const auto honest = checkpoint_of(forged_join);
+    CHECK(honest.model_hash == forged_join.progress->checkpoints[0].second);
+    CHECK(honest.update_count == prefix.size());
+
+    // The honest checkpoint, with its log fetched at once: verified.
+    Joiner with_log;
+    make(with_log);
+    with_log.engine->catch_up({honest, {{sender, prefix}}, kThrough + 10});
+    with_log.engine->start();
+    settle(with_log, [&] { return with_log.progress && with_log.progress->joins_verified == 1; });
+    CHECK(with_log.progress->joins_refuted == 0);
+    CHECK(with_log.prefix_wanted.empty());
+
+    // The honest checkpoint alone: trained on, not announced, its log asked for; verified and
+    // announced once the log arrives.
+    Joiner alone;
+    make(alone);
+    alone.engine->catch_up({honest, {}, kThrough + 10});
+    alone.engine->start();
+    settle(alone, [&] { return alone.progress && alone.progress->join_unchecked; });
+    CHECK(alone.progress->checkpoints.empty());
+    settle(alone, [&] { return !alone.prefix_wanted.empty(); });
+    CHECK(alone.prefix_wanted == std::vector<std::uint64_t>{kThrough});
+    alone.engine->receive_synced({sender, prefix});
+    settle(alone, [&] { return alone.progress->joins_verified == 1; });
+    CHECK_FALSE(alone.progress->join_unchecked);
+    REQUIRE_FALSE(alone.progress->checkpoints.empty());
+    CHECK(alone.progress->checkpoints.front() == std::pair{kThrough, honest.model_hash});
+
+    for (auto* j : {&forged_join, &with_log, &alone}) {
+        j->engine->stop();
+        j->io.run_for(std::chrono::milliseconds(50));
+    }
 }
