@@ -67,7 +67,13 @@ grep -q "caught up: " "$e2e_dir/node5/log" || e2e_fail "node5 did not catch up w
 # before the merge disagree between nodes in about one run in three, and in about one run in
 # six the late node fetched the whole log rather than a checkpoint.
 if grep -q "joined from the canonical checkpoint" "$e2e_dir/node5/log"; then
-    e2e_log "node5 joined from a verified checkpoint: $(grep -o 'through round [0-9]* ([0-9]* updates)' "$e2e_dir/node5/log" | head -1)"
+    e2e_log "node5 joined from an agreed checkpoint: $(grep -o 'through round [0-9]* ([0-9]* updates)' "$e2e_dir/node5/log" | head -1)"
+    # Every node here is honest: the checkpoint must match the replay of its log once fetched.
+    verified=$(e2e_metric 5 'swarmd_join_checkpoints_total{result="verified"}')
+    refuted=$(e2e_metric 5 'swarmd_join_checkpoints_total{result="refuted"}')
+    [[ "$verified" == 1 && "$refuted" == 0 ]] ||
+        e2e_fail "node5's joined checkpoint was not checked against its log (verified $verified, refuted $refuted)"
+    e2e_log "node5 checked it against the replay of its log: $(grep -o 'matches the replay of its [0-9]* updates' "$e2e_dir/node5/log" | head -1)"
 else
     e2e_log "node5 joined without a checkpoint: it fetched the whole log"
 fi
