@@ -3,7 +3,7 @@
 // update must cost far less than a forward pass. Prints, on a ~1.1M-parameter MLP (batch 64):
 // time per applied update / one forward pass, and the fused apply of K=64 updates against
 // generating their z alone and against K separate full passes; then what checking an update's
-// author signature (a sync record, node/sync.hpp) costs next to applying the update, and the
+// author signature (a sync record, node/zo/sync.hpp) costs next to applying the update, and the
 // bytes the signature evidence adds to a log record and a sync record.
 #include <cstdio>
 #include <cstring>
@@ -11,8 +11,8 @@
 #include "bench/zo_common.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "node/sync.hpp"
-#include "node/zo_engine.hpp"
+#include "node/zo/sync.hpp"
+#include "node/zo/engine.hpp"
 #include "training/params.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"

@@ -8,14 +8,13 @@ if(SWARMD_SANITIZE)
     target_link_options(swarmd_options INTERFACE -fsanitize=address,undefined)
 endif()
 
-# swarmd_module(<name> [EXCLUDE file...] [DEPS ...]) builds <module>/*.cpp, <module>/detail/*.cpp
+# swarmd_module(<name> [EXCLUDE file...] [DEPS ...]) builds <module>/**/*.cpp (subfolders included)
 # and <module>/*.proto into the static library swarmd_<name>. Each module owns its folder; adding
 # a source file needs no CMake edit. EXCLUDE names files (relative to the module folder) that the
 # module builds into another of its own libraries instead.
 function(swarmd_module name)
     cmake_parse_arguments(M "" "" "DEPS;EXCLUDE" ${ARGN})
-    file(GLOB srcs CONFIGURE_DEPENDS
-        ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/detail/*.cpp)
+    file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
     list(FILTER srcs EXCLUDE REGEX ".*/main\\.cpp$")
     list(TRANSFORM M_EXCLUDE PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
     if(M_EXCLUDE)

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "node/sapo_sync.hpp"
+#include "node/sapo/sync.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "node/status_message.hpp"
+#include "node/ops/status_message.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

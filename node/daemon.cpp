@@ -26,19 +26,19 @@
 #include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
-#include "node/cli.hpp"
-#include "node/dashboard.hpp"
-#include "node/http_server.hpp"
-#include "node/logging.hpp"
-#include "node/metrics.hpp"
-#include "node/sapo_node.hpp"
-#include "node/spec.hpp"
-#include "node/status_message.hpp"
-#include "node/sync.hpp"
-#include "node/update_trace.hpp"
-#include "node/zo_admission.hpp"
-#include "node/zo_engine.hpp"
-#include "node/zo_join.hpp"
+#include "node/cli/cli.hpp"
+#include "node/ops/dashboard.hpp"
+#include "node/ops/http_server.hpp"
+#include "node/ops/logging.hpp"
+#include "node/ops/metrics.hpp"
+#include "node/sapo/node.hpp"
+#include "node/spec/spec.hpp"
+#include "node/ops/status_message.hpp"
+#include "node/zo/sync.hpp"
+#include "node/zo/update_trace.hpp"
+#include "node/zo/admission.hpp"
+#include "node/zo/engine.hpp"
+#include "node/zo/join.hpp"
 #include "training/author_ticket.hpp"
 
 namespace swarmd::node {
@@ -273,7 +273,7 @@ private:
         auto u = decode_zo_message(d.data, d.author.bytes());
         if (!u) return Validation::reject;  // malformed: counts against the sender
         // The log keeps each update's signature for others to re-verify from the author's id
-        // alone (node/sync.hpp): an id that does not embed an Ed25519 key cannot be checked so.
+        // alone (node/zo/sync.hpp): an id that does not embed an Ed25519 key cannot be checked so.
         if (d.signature.size() != std::tuple_size_v<crypto::Signature> || !d.author.public_key()) {
             return Validation::reject;
         }
@@ -297,7 +297,7 @@ private:
             return Validation::reject;
         }
         // Bounded acceptance: within the staleness window of our own round, capped per author
-        // and in number of authors, ranked by ticket (node/zo_admission.hpp). Pacing keeps
+        // and in number of authors, ranked by ticket (node/zo/admission.hpp). Pacing keeps
         // honest nodes inside the window; what falls outside is ignored, not held against the
         // forwarder, and the merge's anti-entropy still brings it in.
         const auto view = m_engine && m_engine_started ? m_engine->current_round() : 0;
@@ -436,7 +436,7 @@ private:
                 asio::steady_timer wait(m_io);
                 const auto deadline = std::chrono::steady_clock::now() + 3 * m_options.status_interval +
                                       std::chrono::seconds(1);
-                // Wait for two voters (node/zo_join.hpp), unless the heartbeats heard so far say
+                // Wait for two voters (node/zo/join.hpp), unless the heartbeats heard so far say
                 // that nobody is ahead: then there is nothing to catch up and no vote to wait for
                 // (made-up heartbeats can only make this node start from its own state sooner).
                 const auto own_round = m_engine->current_round();
@@ -567,7 +567,7 @@ private:
                 if (!updates) {
                     category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
                                                     peer.to_base58());
-                    // What fetch_updates cut off as hostile (node/sync.hpp), by reason.
+                    // What fetch_updates cut off as hostile (node/zo/sync.hpp), by reason.
                     const auto e = updates.error();
                     const char* reason = e == net::Errc::bad_signature       ? "bad_signature"
                                          : e == net::Errc::message_too_large ? "over_cap"
@@ -659,7 +659,7 @@ private:
         m_round_gauge.set(static_cast<double>(p.round));
     }
 
-    // The status topic carries heartbeats and merge orders of a fixed schema (node/status_message.hpp);
+    // The status topic carries heartbeats and merge orders of a fixed schema (node/ops/status_message.hpp);
     // anything else, and a merge order not signed by one of the spec's operators, is rejected:
     // never forwarded, and held against the peer that sent it. Each author gets a bounded rate;
     // what is over it is ignored (not forwarded, not held against the forwarder).

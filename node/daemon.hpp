@@ -5,7 +5,7 @@
 #include <chrono>
 #include <string>
 
-#include "node/config.hpp"
+#include "node/spec/config.hpp"
 
 namespace swarmd::node {
 

@@ -38,8 +38,8 @@
 #include "net/gossipsub.hpp"
 #include "net/gossipsub_message.hpp"
 #include "node/daemon.hpp"
-#include "node/spec.hpp"
-#include "node/zo_engine.hpp"
+#include "node/spec/spec.hpp"
+#include "node/zo/engine.hpp"
 #include "tests/e2e/swarm_processes.hpp"
 #include "training/data.hpp"
 #include "training/params.hpp"
@@ -80,7 +80,7 @@ double percentile(std::vector<double> v, double p) {
     return v[std::min(i, v.size() - 1)];
 }
 
-// One event of a node's update trace (node/update_trace.hpp).
+// One event of a node's update trace (node/zo/update_trace.hpp).
 struct TraceEvent {
     std::uint64_t ns = 0;
     bool publish = false;
@@ -121,7 +121,7 @@ std::size_t signed_entry_size(const node::SwarmId& id) {
 }
 
 // The single-node baseline: `steps` ZO steps in one process on the whole training split, with
-// the swarm's initial parameters and hyperparameters (as node/zo_engine.cpp builds them), each
+// the swarm's initial parameters and hyperparameters (as node/zo/engine.cpp builds them), each
 // step applying its own update. Returns held-out accuracy after every step in `at`.
 std::vector<double> single_node(const node::Spec& spec, const node::SwarmId& id,
                                 std::uint64_t steps, const std::vector<std::uint64_t>& at,

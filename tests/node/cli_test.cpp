@@ -17,7 +17,7 @@
 #include <sstream>
 
 #include "crypto/peer_id.hpp"
-#include "node/spec.hpp"
+#include "node/spec/spec.hpp"
 
 using swarmd::node::load_spec_file;
 using swarmd::node::SwarmId;

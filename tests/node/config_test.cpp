@@ -6,8 +6,8 @@
 #include <map>
 #include <sstream>
 
-#include "node/config.hpp"
-#include "node/http_server.hpp"
+#include "node/spec/config.hpp"
+#include "node/ops/http_server.hpp"
 
 using namespace swarmd::node;
 namespace fs = std::filesystem;

@@ -11,8 +11,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include "node/http_server.hpp"
-#include "node/metrics.hpp"
+#include "node/ops/http_server.hpp"
+#include "node/ops/metrics.hpp"
 
 using namespace swarmd::node;
 namespace asio = boost::asio;

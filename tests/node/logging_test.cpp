@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "node/logging.hpp"
+#include "node/ops/logging.hpp"
 
 using namespace swarmd::node;
 

@@ -12,8 +12,8 @@
 #include "crypto/encoding.hpp"
 #include "crypto/file.hpp"
 #include "crypto/keys.hpp"
-#include "node/logging.hpp"
-#include "node/sapo_engine.hpp"
+#include "node/ops/logging.hpp"
+#include "node/sapo/engine.hpp"
 #include "rl/sampler.hpp"
 #include "rl/swarm.hpp"
 

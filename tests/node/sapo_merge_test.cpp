@@ -9,9 +9,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "net/host.hpp"
-#include "node/logging.hpp"
-#include "node/merge_protocol.hpp"
-#include "node/sapo_merge.hpp"
+#include "node/ops/logging.hpp"
+#include "node/sapo/merge_protocol.hpp"
+#include "node/sapo/merge.hpp"
 #include "tests/net/host_fixture.hpp"
 
 using namespace swarmd;

@@ -8,8 +8,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include "net/host.hpp"
-#include "node/logging.hpp"
-#include "node/sapo_sync.hpp"
+#include "node/ops/logging.hpp"
+#include "node/sapo/sync.hpp"
 #include "tests/net/host_fixture.hpp"
 
 using namespace swarmd;

@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "node/spec.hpp"
+#include "node/spec/spec.hpp"
 
 using namespace swarmd::node;
 

@@ -4,8 +4,8 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/keys.hpp"
-#include "node/spec.hpp"
-#include "node/status_message.hpp"
+#include "node/spec/spec.hpp"
+#include "node/ops/status_message.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

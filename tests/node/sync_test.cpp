@@ -9,10 +9,10 @@
 #include "net/error.hpp"
 #include "net/gossipsub_message.hpp"
 #include "net/host.hpp"
-#include "node/logging.hpp"
-#include "node/spec.hpp"
-#include "node/sync.hpp"
-#include "node/zo_engine.hpp"
+#include "node/ops/logging.hpp"
+#include "node/spec/spec.hpp"
+#include "node/zo/sync.hpp"
+#include "node/zo/engine.hpp"
 #include "training/params.hpp"
 
 using namespace swarmd;

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "node/update_trace.hpp"
+#include "node/zo/update_trace.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

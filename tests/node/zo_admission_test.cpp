@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "crypto/keys.hpp"
-#include "node/zo_admission.hpp"
+#include "node/zo/admission.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

@@ -14,9 +14,9 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "node/logging.hpp"
-#include "node/spec.hpp"
-#include "node/zo_engine.hpp"
+#include "node/ops/logging.hpp"
+#include "node/spec/spec.hpp"
+#include "node/zo/engine.hpp"
 #include "training/checkpoint.hpp"
 #include "training/params.hpp"
 #include "training/author_ticket.hpp"

@@ -4,7 +4,7 @@
 #include "crypto/keys.hpp"
 #include <map>
 
-#include "node/zo_join.hpp"
+#include "node/zo/join.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

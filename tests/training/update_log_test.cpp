@@ -31,7 +31,7 @@ struct TempDir {
 };
 
 // An update with a made-up signature that differs per update: the log stores evidence, it
-// does not check it (node/sync.hpp does).
+// does not check it (node/zo/sync.hpp does).
 SignedUpdate upd(std::uint8_t author, std::uint64_t round, std::uint32_t index, std::int8_t q) {
     SignedUpdate s{{Bytes{0x00, 0x24, author}, round, index, q}, {}};
     s.signature.seqno = (std::uint64_t{author} << 56) | (round << 8) | index;

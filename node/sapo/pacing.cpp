@@ -1,0 +1,27 @@
+#include "node/sapo/pacing.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace swarmd::node {
+
+void PacingFloor::note(const crypto::PeerId& peer, std::uint64_t round, Clock::time_point now) {
+    auto [it, fresh] = m_peers.try_emplace(peer, Progress{round, now});
+    if (!fresh && round > it->second.round) it->second = {round, now};
+}
+
+std::optional<std::uint64_t> PacingFloor::floor(Clock::time_point now, Clock::duration active,
+                                                const std::function<bool(const crypto::PeerId&)>& counts) const {
+    std::optional<std::uint64_t> out;
+    for (const auto& [peer, p] : m_peers) {
+        if (now - p.advanced > active || !counts(peer)) continue;
+        out = std::min(out.value_or(p.round), p.round);
+    }
+    return out;
+}
+
+void PacingFloor::forget_if(const std::function<bool(const crypto::PeerId&)>& gone) {
+    std::erase_if(m_peers, [&](const auto& entry) { return gone(entry.first); });
+}
+
+}  // namespace swarmd::node

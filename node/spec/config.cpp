@@ -1,0 +1,243 @@
+#include "node/spec/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "net/multiaddr.hpp"
+#include "node/spec/toml_util.hpp"
+
+namespace swarmd::node {
+
+const std::array<ConfigOption, 9> kConfigOptions = {{
+    {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, "DIR",
+     "Directory for the node's key, peer store, update log and checkpoints"},
+    {"listen", "--listen", "SWARMD_LISTEN", true, "MADDR",
+     "Address to listen on (repeatable; a list replaces the default)"},
+    {"bootstrap", "--bootstrap", "SWARMD_BOOTSTRAP", true, "MADDR",
+     "Bootstrap peer, added to the built-in list (repeatable)"},
+    {"http", "--http", "SWARMD_HTTP", false, "HOST:PORT",
+     "Status and metrics HTTP server address, or \"off\""},
+    {"key_file", "--key-file", "SWARMD_KEY_FILE", false, "FILE",
+     "Identity key file (default: identity.key in the data directory)"},
+    {"spec", "--spec", "SWARMD_SPEC", false, "FILE",
+     "Swarm spec file (default: the spec compiled into swarmd)"},
+    {"log_level", "--log-level", "SWARMD_LOG_LEVEL", false, "LEVEL",
+     "Log level: trace, debug, info, warn, error, off"},
+    {"debug", "--debug", "SWARMD_DEBUG", true, "CATEGORY",
+     "Log these categories at debug level: net, gossip, boot, train, rl, merge, node, all "
+     "(repeatable or comma-separated)"},
+    {"log_format", "--log-format", "SWARMD_LOG_FORMAT", false, "FORMAT",
+     "Log line format: text or json (one object per line)"},
+}};
+
+namespace {
+
+constexpr std::size_t kMaxConfigFileSize = 64 * 1024;
+constexpr std::size_t kMaxValueLength = 4096;
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+std::string trim(std::string_view s) {
+    auto b = s.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return {};
+    auto e = s.find_last_not_of(" \t");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+// HOST:PORT with HOST an IPv4 address, [IPv6] or a name; PORT 0..65535.
+std::optional<std::string> check_http(std::string_view v) {
+    if (v == "off") return std::nullopt;
+    auto colon = v.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return "expected HOST:PORT (for example 127.0.0.1:7070) or \"off\"";
+    std::string_view host = v.substr(0, colon);
+    std::string_view port = v.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+        return "port " + detail::show(port) + " is not a number from 0 to 65535";
+    bool bracketed = host.front() == '[' && host.back() == ']' && host.size() > 2;
+    bool plain = std::all_of(host.begin(), host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-';
+    });
+    if (!bracketed && !plain) return "host " + detail::show(host) + " is not an address or name";
+    return std::nullopt;
+}
+
+std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
+    auto error = [&](std::string message) {
+        return FieldError{s.where, std::move(message), s.line};
+    };
+    const ConfigOption& o = *s.option;
+    if (!o.list && s.values.size() != 1) return error("expected one value");
+    if (s.values.size() > NodeConfig::kMaxListEntries)
+        return error("has " + std::to_string(s.values.size()) + " entries (allowed: at most " +
+                     std::to_string(NodeConfig::kMaxListEntries) + ")");
+    for (const auto& v : s.values) {
+        if (v.size() > kMaxValueLength || has_control(v))
+            return error(detail::show(v) + " is longer than " + std::to_string(kMaxValueLength) +
+                         " bytes or contains a control character");
+    }
+    auto path = [&]() -> FieldResult<std::filesystem::path> {
+        if (s.values[0].empty()) return FieldError{s.where, "must not be empty", s.line};
+        std::filesystem::path p(s.values[0]);
+        return p.is_relative() && !s.base_dir.empty() ? s.base_dir / p : p;
+    };
+    auto multiaddrs = [&]() -> std::optional<FieldError> {
+        for (const auto& v : s.values) {
+            auto addr = net::Multiaddr::parse(v);
+            if (!addr)
+                return error(detail::show(v) + " is not a multiaddr (" + addr.error().message() +
+                             "; like /ip4/1.2.3.4/tcp/4001)");
+        }
+        return std::nullopt;
+    };
+
+    if (o.key == "data_dir" || o.key == "key_file" || o.key == "spec") {
+        auto p = path();
+        if (!p) return p.error();
+        if (o.key == "data_dir") config.data_dir = p.value();
+        if (o.key == "key_file") config.key_file = p.value();
+        if (o.key == "spec") config.spec_file = p.value();
+    } else if (o.key == "listen") {
+        if (auto e = multiaddrs()) return e;
+        config.listen = s.values;
+    } else if (o.key == "bootstrap") {
+        if (auto e = multiaddrs()) return e;
+        config.bootstrap = s.values;
+    } else if (o.key == "http") {
+        if (auto problem = check_http(s.values[0])) return error(*problem);
+        config.http = s.values[0];
+    } else if (o.key == "log_level") {
+        auto level = parse_log_level(s.values[0]);
+        if (!level) return error(level.error().message);
+        config.log.level = level.value();
+    } else if (o.key == "log_format") {
+        auto format = parse_log_format(s.values[0]);
+        if (!format) return error(format.error().message);
+        config.log.format = format.value();
+    } else if (o.key == "debug") {
+        std::vector<std::string> categories;
+        for (const auto& v : s.values) {
+            auto category = parse_debug_category(v);
+            if (!category) return error(category.error().message);
+            if (std::find(categories.begin(), categories.end(), v) == categories.end())
+                categories.push_back(v);
+        }
+        config.log.debug = std::move(categories);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> process_env(std::string_view name) {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+}
+
+std::filesystem::path default_data_dir(const GetEnv& env) {
+    if (auto xdg = env("XDG_DATA_HOME"); xdg && !xdg->empty() && xdg->front() == '/')
+        return std::filesystem::path(*xdg) / "swarmd";
+    if (auto home = env("HOME"); home && !home->empty())
+        return std::filesystem::path(*home) / ".local" / "share" / "swarmd";
+    return "swarmd-data";
+}
+
+FieldResult<ConfigLayer> read_config_file(const std::filesystem::path& path) {
+    std::string name = path.string();
+    auto text = detail::read_small_file(path, kMaxConfigFileSize, "config file");
+    if (!text) {
+        FieldError e = text.error();
+        e.key = name;
+        return e;
+    }
+    auto doc = detail::parse_toml(text.value());
+    if (!doc) {
+        FieldError e = doc.error();
+        e.key = name;
+        return e;
+    }
+    std::optional<FieldError> error;
+    detail::TableReader reader(&doc.value(), "", error);
+    ConfigLayer layer;
+    std::filesystem::path base = path.parent_path();
+    for (const auto& o : kConfigOptions) {
+        reader.allow(o.key);
+        if (!reader.has(o.key)) continue;
+        std::vector<std::string> values;
+        if (o.list) {
+            values = reader.texts(o.key, {}, 0, NodeConfig::kMaxListEntries, kMaxValueLength);
+        } else {
+            values.push_back(reader.text(o.key, "", kMaxValueLength));
+        }
+        int line = static_cast<int>(doc.value().get(o.key)->source().begin.line);
+        layer.push_back(ConfigSetting{&o, std::move(values), name + ": " + std::string(o.key), line,
+                                      base.empty() ? std::filesystem::path(".") : base});
+    }
+    reader.finish();
+    if (error) {
+        error->key = name + ": " + error->key;
+        return std::move(*error);
+    }
+    return layer;
+}
+
+ConfigLayer read_config_env(const GetEnv& env) {
+    ConfigLayer layer;
+    for (const auto& o : kConfigOptions) {
+        auto value = env(o.env);
+        if (!value) continue;
+        std::vector<std::string> values;
+        if (o.list) {
+            std::string_view rest = *value;
+            while (!rest.empty()) {
+                auto comma = rest.find(',');
+                std::string item = trim(rest.substr(0, comma));
+                if (!item.empty()) values.push_back(std::move(item));
+                rest =
+                    comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            }
+        } else {
+            values.push_back(*value);
+        }
+        layer.push_back(ConfigSetting{&o, std::move(values), std::string(o.env), 0, {}});
+    }
+    return layer;
+}
+
+FieldResult<NodeConfig> resolve_config(std::span<const ConfigLayer> layers, const GetEnv& env) {
+    NodeConfig config;
+    config.data_dir = default_data_dir(env);
+    for (const auto& layer : layers) {
+        for (const auto& setting : layer) {
+            if (auto error = apply(config, setting)) return std::move(*error);
+        }
+    }
+    if (config.key_file.empty()) config.key_file = config.data_dir / NodeConfig::kKeyFileName;
+    return config;
+}
+
+std::string default_text(const ConfigOption& o, const GetEnv& env) {
+    NodeConfig defaults;
+    if (o.key == "data_dir") return default_data_dir(env).string();
+    if (o.key == "listen") return NodeConfig::kDefaultListen;
+    if (o.key == "bootstrap") return "none";
+    if (o.key == "http") return defaults.http;
+    if (o.key == "key_file") return "<data-dir>/" + std::string(NodeConfig::kKeyFileName);
+    if (o.key == "spec") return "embedded";
+    if (o.key == "log_level") return std::string(log_level_name(defaults.log.level));
+    if (o.key == "debug") return "none";
+    if (o.key == "log_format") return std::string(to_string(defaults.log.format));
+    return "";
+}
+
+}  // namespace swarmd::node

@@ -1,0 +1,80 @@
+#pragma once
+// Node configuration: what differs between two nodes of the same swarm (where they keep their
+// state, which addresses they use, how they log). Sources in rising precedence: defaults <
+// config file (TOML) < environment (SWARMD_...) < command-line flags. docs/config.md lists them.
+#include <array>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/spec/field_error.hpp"
+#include "node/ops/logging.hpp"
+
+namespace swarmd::node {
+
+struct NodeConfig {
+    static constexpr const char* kDefaultListen = "/ip4/0.0.0.0/tcp/4001";
+    static constexpr const char* kDefaultHttp = "127.0.0.1:7070";
+    static constexpr const char* kKeyFileName = "identity.key";
+    static constexpr std::size_t kMaxListEntries = 64;
+
+    std::filesystem::path data_dir;  // default: default_data_dir()
+    std::vector<std::string> listen{kDefaultListen};
+    std::vector<std::string> bootstrap;  // used together with the built-in list
+    std::string http = kDefaultHttp;     // HOST:PORT of the status server, or "off"
+    std::filesystem::path key_file;      // default: <data_dir>/identity.key
+    std::filesystem::path spec_file;     // empty: the spec compiled into the binary
+    LogOptions log;
+
+    friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
+};
+
+// One option as it appears in each source.
+struct ConfigOption {
+    std::string_view key;   // config file key: "data_dir"
+    std::string_view flag;  // "--data-dir"
+    std::string_view env;   // "SWARMD_DATA_DIR"
+    bool list;              // TOML array; repeatable flag; comma-separated in the environment
+    std::string_view value_name;
+    std::string_view help;
+};
+
+extern const std::array<ConfigOption, 9> kConfigOptions;
+
+// The config file itself is named by --config or SWARMD_CONFIG.
+inline constexpr std::string_view kConfigFlag = "--config";
+inline constexpr std::string_view kConfigEnv = "SWARMD_CONFIG";
+
+// One value given by one source; validated when applied.
+struct ConfigSetting {
+    const ConfigOption* option = nullptr;
+    std::vector<std::string> values;
+    std::string
+        where;  // how to name it in an error: "node.toml: log_level", "SWARMD_HTTP", "--http"
+    int line = 0;
+    std::filesystem::path base_dir;  // relative paths from a config file are relative to it
+};
+using ConfigLayer = std::vector<ConfigSetting>;
+
+using GetEnv = std::function<std::optional<std::string>(std::string_view name)>;
+// The process environment.
+std::optional<std::string> process_env(std::string_view name);
+
+// $XDG_DATA_HOME/swarmd, else $HOME/.local/share/swarmd, else ./swarmd-data.
+std::filesystem::path default_data_dir(const GetEnv& env);
+// Reads a config file (TOML, at most 64 KiB): unknown keys and wrong types are errors.
+FieldResult<ConfigLayer> read_config_file(const std::filesystem::path& path);
+// Reads every SWARMD_... variable named in kConfigOptions.
+ConfigLayer read_config_env(const GetEnv& env);
+// Applies the layers in order (later wins; a list replaces the list of an earlier layer) over
+// the defaults, validating each value.
+FieldResult<NodeConfig> resolve_config(std::span<const ConfigLayer> layers, const GetEnv& env);
+
+// The default of an option as --help shows it.
+std::string default_text(const ConfigOption& option, const GetEnv& env);
+
+}  // namespace swarmd::node

@@ -1,0 +1,78 @@
+#include "node/zo/admission.hpp"
+
+namespace swarmd::node {
+
+Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view,
+                             Clock::time_point now, const crypto::Digest& rank) {
+    const auto w = m_options.window;
+    Admit window = Admit::accept;
+    if (view > 0 && round + w < view) window = Admit::stale;
+    if (view > 0 && round > view + w) window = Admit::future;
+    auto it = m_authors.find(author);
+    if (it == m_authors.end()) {
+        if (m_authors.size() >= m_options.max_authors) make_room(view, now, rank);
+        if (m_authors.size() >= m_options.max_authors) return Admit::full;
+        it = m_authors.emplace(author, Author{}).first;
+    }
+    auto& a = it->second;
+    if (rank < a.rank) a.rank = rank;
+    // Liveness counts whatever the verdict: a node that fell behind the window must still hold
+    // the fast ones back (pacing), or it would never get back inside it.
+    const auto seen = view > 0 ? std::min(round, view + w) : round;
+    if (seen > a.latest) {
+        a.latest = seen;
+        a.advanced = now;
+    }
+    a.last_seen = now;
+    if (window != Admit::accept) return window;
+    // Counters below the window can never be hit again (those rounds are refused as stale).
+    const std::uint64_t low = std::max(view, a.latest);
+    if (low > 2 * w) a.per_round.erase(a.per_round.begin(), a.per_round.lower_bound(low - 2 * w));
+    auto& count = a.per_round[round];
+    if (count >= m_options.directions) return Admit::over_cap;
+    ++count;
+    return Admit::accept;
+}
+
+void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank) {
+    for (auto it = m_authors.begin(); it != m_authors.end();) {
+        const bool behind = view > 0 && it->second.latest + m_options.window < view;
+        const bool quiet = now - it->second.last_seen > m_options.quiet_after;
+        it = behind || quiet ? m_authors.erase(it) : std::next(it);
+    }
+    if (m_authors.size() < m_options.max_authors || m_authors.empty()) return;
+    auto worst = m_authors.begin();
+    for (auto it = m_authors.begin(); it != m_authors.end(); ++it) {
+        if (worst->second.rank < it->second.rank) worst = it;
+    }
+    if (rank < worst->second.rank) m_authors.erase(worst);
+}
+
+std::uint64_t UpdateAdmission::floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
+                                     const std::function<bool(const crypto::PeerId&)>& counts) const {
+    std::uint64_t floor = 0;
+    for (const auto& [id, a] : m_authors) {
+        if (id == self || now - a.advanced > active || !counts(id)) continue;
+        if (floor == 0 || a.latest < floor) floor = a.latest;
+    }
+    return floor;
+}
+
+std::size_t UpdateAdmission::counters() const noexcept {
+    std::size_t n = 0;
+    for (const auto& [id, a] : m_authors) n += a.per_round.size();
+    return n;
+}
+
+std::string_view to_string(Admit a) {
+    switch (a) {
+        case Admit::accept: return "accept";
+        case Admit::stale: return "stale";
+        case Admit::future: return "future";
+        case Admit::over_cap: return "over_cap";
+        case Admit::full: return "full";
+    }
+    return "?";
+}
+
+}  // namespace swarmd::node
