@@ -421,9 +421,12 @@ private:
         m_sapo->start();
     }
 
+    // Tells the swarm at once (not at the next heartbeat) that this node trains: nodes of a
+    // fresh swarm that wait for their peers' heartbeats then start within a poll of each other.
     void start_engine() {
         m_engine_started = true;
         m_engine->start();
+        (void)m_pubsub->publish(status_topic(m_swarm_id), encode_status(own_heartbeat()));
     }
 
     // A node joining (late, or again after a restart) first listens to the trainers'
@@ -449,7 +452,7 @@ private:
                 };
                 while (!m_stopping && std::chrono::steady_clock::now() < deadline &&
                        join_beats().size() < JoinOptions::kDefaultMinAgree && !nobody_ahead()) {
-                    wait.expires_after(std::chrono::milliseconds(200));
+                    wait.expires_after(std::chrono::milliseconds(50));
                     boost::system::error_code ec;
                     co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                 }

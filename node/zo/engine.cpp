@@ -207,6 +207,10 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
                                            ? fmt::format(" (checkpoint through round {})", m_base.through_round)
                                            : std::string());
     }
+    // The compute thread runs from here on, before training starts: a node still joining
+    // answers its peers' sync requests (they would otherwise wait out their timeout) and takes
+    // in gossip.
+    m_thread = std::thread([this] { m_compute.run(); });
 }
 
 training::Checkpoint ZoEngine::genesis() const {
@@ -255,7 +259,6 @@ void ZoEngine::load_base() {
 ZoEngine::~ZoEngine() { stop(); }
 
 void ZoEngine::start() {
-    m_thread = std::thread([this] { m_compute.run(); });
     asio::post(m_compute, [this] {
         evaluate_and_report();
         step();

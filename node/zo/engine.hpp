@@ -122,6 +122,7 @@ public:
              ProgressHandler progress);
     ~ZoEngine();
 
+    // Starts training (the compute thread already answers sync requests and takes updates).
     void start();
     // Finishes the current step and joins the compute thread.
     void stop();

@@ -127,6 +127,41 @@ TEST_CASE("the engine takes only verified, in-bounds records from a sync answer"
     engine.stop();
 }
 
+TEST_CASE("an engine still joining (not started) answers sync requests from its log",
+          "[sync][engine]") {
+    setup_logging({});
+    TempDir dir;
+    Spec spec = default_spec();
+    spec.zo.author_work_bits = 10;
+    const auto swarm = SwarmId::of(spec);
+    const auto topic = zo_topic(swarm);
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io);
+    ZoEngineOptions options;
+    options.dir = dir.path / "zo";
+    std::vector<SyncIntake> reports;
+    ZoEngine engine(
+        spec, swarm, crypto::PrivateKey::generate(), options, io, [](auto) {}, [](const auto&) {});
+    engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
+    const auto author_key = crypto::PrivateKey::generate();
+    const auto author = crypto::PeerId::from_public_key(author_key.public_key()).bytes();
+    training::Update u{author, 1, 0, 3, training::grind_ticket(swarm.bytes(), author, 10)};
+    engine.receive_synced({crypto::PeerId::from_public_key(author_key.public_key()),
+                           {training::SignedUpdate{u, sign_update(author_key, topic, u)}}});
+    for (int i = 0; i < 3000 && reports.empty(); ++i) io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(reports.size() == 1);
+    CHECK(reports[0].accepted == 1);
+    // A peer joining at the same time asks this node for its log: the answer comes at once,
+    // not after the asker's timeout.
+    std::optional<std::vector<training::SignedUpdate>> served;
+    engine.updates(0, 10, [&](auto all) { served = std::move(all); });
+    for (int i = 0; i < 300 && !served; ++i) io.run_for(std::chrono::milliseconds(10));
+    REQUIRE(served);
+    REQUIRE(served->size() == 1);
+    CHECK(served->front().update == u);
+    engine.stop();
+}
+
 TEST_CASE("a closed swarm's engine takes no synced record from an author it does not list",
           "[sync][engine][hostile]") {
     setup_logging({});
