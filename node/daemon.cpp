@@ -7,9 +7,6 @@
 #include <optional>
 #include <set>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,29 +14,24 @@
 
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/hello.hpp"
-#include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/joiner.hpp"
+#include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_list.hpp"
 #include "bootstrap/peer_store.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/keys.hpp"
-#include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
 #include "node/cli/cli.hpp"
+#include "node/mode.hpp"
 #include "node/ops/dashboard.hpp"
 #include "node/ops/http_server.hpp"
 #include "node/ops/logging.hpp"
 #include "node/ops/metrics.hpp"
+#include "node/ops/status_message.hpp"
 #include "node/sapo/node.hpp"
 #include "node/spec/spec.hpp"
-#include "node/ops/status_message.hpp"
-#include "node/zo/sync.hpp"
-#include "node/zo/update_trace.hpp"
-#include "node/zo/admission.hpp"
-#include "node/zo/engine.hpp"
-#include "node/zo/join.hpp"
-#include "training/author_ticket.hpp"
+#include "node/zo/node.hpp"
 
 namespace swarmd::node {
 namespace asio = boost::asio;
@@ -55,17 +47,12 @@ constexpr std::size_t kMaxStatusesPerForwarder = kMaxPeerStatuses / 4;
 // A heartbeat author not heard for this many heartbeat intervals is forgotten.
 constexpr int kForgetAfterBeats = 30;
 // Status messages per author: a burst, then this many per heartbeat interval (a node sends one
-// heartbeat per interval, and SAPO one more when it commits its weights).
+// heartbeat per interval, and one more out of turn when it starts training or commits weights).
 constexpr double kStatusBurst = 8;
 constexpr double kStatusPerInterval = 2;
-constexpr std::chrono::seconds kTrainAloneAfter{30};
-constexpr std::chrono::seconds kPacingActive{5};
 // A merge request names a round this far ahead of the requester's, so that every node hears it
 // before it gets there.
 constexpr std::uint64_t kMinMergeLead = 10;
-// Gossip score (application-specific, P5) a peer loses per sync answer carrying forged or
-// invalid records: the second costs it gossip (-4000), the fourth gets it graylisted (-10000).
-constexpr double kSyncStrikePenalty = 2500.0;
 
 crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
     return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
@@ -89,8 +76,6 @@ crypto::PrivateKey load_or_create_identity(const std::filesystem::path& path) {
     category_logger("node")->info("created identity {}", path.string());
     return key;
 }
-
-double json_number(double v) { return std::isnan(v) ? -1.0 : v; }
 
 // Another node's last heartbeat, as the status topic carried it.
 struct PeerStatus {
@@ -168,8 +153,6 @@ public:
           m_resolver(m_io, {}),
           m_status_timer(m_io),
           m_signals(m_io, SIGINT, SIGTERM),
-          m_admission(AdmissionOptions{static_cast<std::uint64_t>(m_spec.zo.staleness),
-                                       static_cast<std::uint32_t>(m_spec.zo.directions)}),
           m_status_rate(kStatusBurst, kStatusPerInterval / std::chrono::duration<double>(
                                                                options.status_interval).count()) {
         m_log = category_logger("node");
@@ -194,11 +177,7 @@ public:
                     m_options.bootstrap_node ? " as a bootstrap node" : "");
         start_gossip();
         start_join();
-        if (m_spec.mode == Mode::sapo) {
-            start_sapo();
-        } else if (!m_options.bootstrap_node) {
-            start_training();
-        }
+        start_mode();
         if (auto rc = start_http(); rc != 0) return rc;
         start_status();
         m_signals.async_wait([this](boost::system::error_code ec, int signal) {
@@ -221,12 +200,7 @@ private:
         m_pubsub->start();
         m_host.on_identify([this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
             m_pubsub->peer_identified(c, info);
-            if (m_merge_round_started) reconcile_with(c->remote_peer(), *m_merge_round_started);
-            if (m_sapo) m_sapo->peer_identified();
-            if (m_engine && !m_training_started) {
-                m_training_started = true;
-                start_zo_join();
-            }
+            m_mode->peer_identified(c->remote_peer());
             if (m_joiner) {
                 std::vector<std::string> addrs;
                 for (const auto& raw : info.listen_addrs) {
@@ -251,66 +225,6 @@ private:
         });
         m_pubsub->set_validator(status_topic(m_swarm_id),
                                 [this](const net::gossipsub::Delivery& d) { return validate_status(d); });
-        if (m_spec.mode == Mode::zo) {
-            const auto topic = zo_topic(m_swarm_id);
-            m_pubsub->set_validator(topic, [this](const net::gossipsub::Delivery& d) { return validate_zo(d); });
-            m_pubsub->subscribe(topic, [this](const net::gossipsub::Delivery& d) {
-                m_updates_in.add();
-                if (!m_engine) return;  // a bootstrap node only relays
-                auto u = decode_zo_message(d.data, d.author.bytes());
-                if (!u || d.signature.size() != std::tuple_size_v<crypto::Signature>) return;
-                training::SignedUpdate signed_update{std::move(*u), {d.seqno, {}}};
-                std::copy(d.signature.begin(), d.signature.end(),
-                          signed_update.signature.bytes.begin());
-                m_engine->receive(std::move(signed_update));
-                update_floor();
-            });
-        }
-    }
-
-    net::gossipsub::Validation validate_zo(const net::gossipsub::Delivery& d) {
-        using net::gossipsub::Validation;
-        auto u = decode_zo_message(d.data, d.author.bytes());
-        if (!u) return Validation::reject;  // malformed: counts against the sender
-        // The log keeps each update's signature for others to re-verify from the author's id
-        // alone (node/zo/sync.hpp): an id that does not embed an Ed25519 key cannot be checked so.
-        if (d.signature.size() != std::tuple_size_v<crypto::Signature> || !d.author.public_key()) {
-            return Validation::reject;
-        }
-        if (u->index >= static_cast<std::uint64_t>(m_spec.zo.directions) || u->round == 0 ||
-            u->round > static_cast<std::uint64_t>(m_spec.merge_round)) {
-            return Validation::reject;
-        }
-        // A closed swarm (spec key trainers) takes updates from its trainers only; an honest
-        // node never forwards another's, so the forwarder is held to it.
-        if (!may_train(m_spec, d.author.bytes())) {
-            m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
-                              "reason=\"not_a_trainer\"").add();
-            return Validation::reject;
-        }
-        // The author's work ticket must meet the spec (training/author_ticket.hpp); an honest
-        // node never forwards one that does not.
-        const auto ticket = training::ticket_hash(m_swarm_id.bytes(), d.author.bytes(), u->ticket);
-        if (training::leading_zero_bits(ticket) < static_cast<unsigned>(m_spec.zo.author_work_bits)) {
-            m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
-                              "reason=\"bad_ticket\"").add();
-            return Validation::reject;
-        }
-        // Bounded acceptance: within the staleness window of our own round, capped per author
-        // and in number of authors, ranked by ticket (node/zo/admission.hpp). Pacing keeps
-        // honest nodes inside the window; what falls outside is ignored, not held against the
-        // forwarder, and the merge's anti-entropy still brings it in.
-        const auto view = m_engine && m_engine_started ? m_engine->current_round() : 0;
-        const auto verdict =
-            m_admission.admit(d.author, u->round, view, std::chrono::steady_clock::now(), ticket);
-        if (verdict != Admit::accept) {
-            m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
-                              fmt::format("reason=\"{}\"", to_string(verdict))).add();
-            category_logger("gossip")->debug("zo update round {} ignored: {} (view {}) peer={}", u->round,
-                                             to_string(verdict), view, d.author.to_base58());
-            return Validation::ignore;
-        }
-        return Validation::accept;
     }
 
     void start_join() {
@@ -354,312 +268,34 @@ private:
         m_joiner->start();
     }
 
-    void start_training() {
-        ZoEngineOptions options;
-        options.dir = m_config.data_dir / "zo";
-        options.round_interval = m_options.round_interval;
-        options.merge_grace = m_options.merge_grace;
-        if (!m_options.trace_updates.empty()) {
-            m_trace = std::make_unique<UpdateTrace>(m_options.trace_updates);
-            options.trace = m_trace.get();
+    // The mode (node/mode.hpp) owns its topic, engine and protocols; this only wires it in.
+    void start_mode() {
+        if (m_spec.mode == Mode::sapo) {
+            SapoNodeOptions options;
+            options.relay_only = m_options.bootstrap_node;
+            options.policy = m_options.policy;
+            options.dir = m_config.data_dir / "sapo";
+            options.round_interval = m_options.round_interval;
+            m_mode = std::make_unique<SapoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_peer_id,
+                                                m_metrics, options);
+        } else {
+            ZoNodeOptions options;
+            options.relay_only = m_options.bootstrap_node;
+            options.dir = m_config.data_dir / "zo";
+            options.round_interval = m_options.round_interval;
+            options.merge_grace = m_options.merge_grace;
+            options.status_interval = m_options.status_interval;
+            options.trace_updates = m_options.trace_updates;
+            m_mode = std::make_unique<ZoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_identity, m_metrics,
+                                              options, [this] {
+                                                  std::vector<crypto::PeerId> peers;
+                                                  for (const auto& info : m_joiner->known_peers())
+                                                      peers.push_back(info.peer);
+                                                  return peers;
+                                              });
         }
-        m_engine = std::make_unique<ZoEngine>(
-            m_spec, m_swarm_id, copy_key(m_identity), options, m_io,
-            [this](std::vector<training::Update> updates) {
-                for (const auto& u : updates) {
-                    auto published = m_pubsub->publish(zo_topic(m_swarm_id), encode_zo_message(u));
-                    if (published) {
-                        m_updates_out.add();
-                        if (m_trace) m_trace->record(UpdateTrace::Event::publish, u);
-                    } else {
-                        category_logger("gossip")->debug("publish failed: {}", published.error().message());
-                    }
-                }
-            },
-            [this](const ZoProgress& p) { on_progress(p); });
-        SyncSource source;
-        source.updates = [this](std::uint64_t after, std::uint64_t through, SyncSource::UpdatesDone done) {
-            m_engine->updates(after, through, std::move(done));
-        };
-        source.checkpoint = [this](std::uint64_t round, std::uint64_t offset, std::uint64_t count,
-                                   SyncSource::SliceDone done) {
-            m_engine->checkpoint_slice(round, offset, count, std::move(done));
-        };
-        serve_sync(m_host, swarm_id_bytes(), std::move(source));
-        m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
-        m_engine->on_checkpoint_due(
-            [this](std::uint64_t after, std::uint64_t through) { reconcile_checkpoint(after, through); });
-        m_engine->on_sync_report(
-            [this](const crypto::PeerId& peer, const SyncIntake& in) { on_sync_report(peer, in); });
-        // A checkpoint fetched on joining is checked against the log it claims to be: fetch
-        // that log from every trainer known.
-        m_engine->on_prefix_wanted([this](std::uint64_t through) {
-            category_logger("merge")->info("fetching the log through round {} to check the joined checkpoint", through);
-            for (const auto& info : m_joiner->known_peers()) reconcile_with(info.peer, through);
-        });
-        // Training waits for the first peer, so early updates are not made for nobody; a node
-        // that stays alone trains alone after a while.
-        m_alone_timer.expires_after(kTrainAloneAfter);
-        m_alone_timer.async_wait([this](boost::system::error_code ec) {
-            if (ec || m_training_started || m_stopping) return;
-            m_training_started = true;
-            m_log->warn("no peer after {} s: training alone", kTrainAloneAfter.count());
-            start_engine();
-        });
-    }
-
-    // SAPO mode lives in node/sapo_node.*; this only wires it in.
-    void start_sapo() {
-        SapoNodeOptions options;
-        options.relay_only = m_options.bootstrap_node;
-        options.policy = m_options.policy;
-        options.dir = m_config.data_dir / "sapo";
-        options.round_interval = m_options.round_interval;
-        m_sapo = std::make_unique<SapoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_peer_id, m_metrics,
-                                            options);
-        m_sapo->set_heartbeat_source([this] { return own_heartbeat(); });
-        m_sapo->start();
-    }
-
-    // Tells the swarm at once (not at the next heartbeat) that this node trains: nodes of a
-    // fresh swarm that wait for their peers' heartbeats then start within a poll of each other.
-    void start_engine() {
-        m_engine_started = true;
-        m_engine->start();
-        (void)m_pubsub->publish(status_topic(m_swarm_id), encode_status(own_heartbeat()));
-    }
-
-    // A node joining (late, or again after a restart) first listens to the trainers'
-    // heartbeats; if the swarm is ahead it fetches a checkpoint several of them agree on and the
-    // log after it before training, and trains from the swarm's round.
-    void start_zo_join() {
-        asio::co_spawn(
-            m_io,
-            [this]() -> asio::awaitable<void> {
-                asio::steady_timer wait(m_io);
-                const auto deadline = std::chrono::steady_clock::now() + 3 * m_options.status_interval +
-                                      std::chrono::seconds(1);
-                // Wait for two voters (node/zo/join.hpp), unless the heartbeats heard so far say
-                // that nobody is ahead: then there is nothing to catch up and no vote to wait for
-                // (made-up heartbeats can only make this node start from its own state sooner).
-                const auto own_round = m_engine->current_round();
-                const auto staleness = static_cast<std::uint64_t>(m_spec.zo.staleness);
-                auto nobody_ahead = [&] {
-                    const auto beats = recent_trainer_beats();
-                    if (beats.size() < JoinOptions::kDefaultMinAgree) return false;
-                    return std::all_of(beats.begin(), beats.end(),
-                                       [&](const PeerBeat& b) { return b.round <= own_round + staleness; });
-                };
-                while (!m_stopping && std::chrono::steady_clock::now() < deadline &&
-                       join_beats().size() < JoinOptions::kDefaultMinAgree && !nobody_ahead()) {
-                    wait.expires_after(std::chrono::milliseconds(50));
-                    boost::system::error_code ec;
-                    co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-                }
-                if (m_stopping) co_return;
-                auto beats = join_beats();
-                JoinOptions options;
-                options.staleness = static_cast<std::uint64_t>(m_spec.zo.staleness);
-                options.merge_round = static_cast<std::uint64_t>(m_spec.merge_round);
-                options.n_params = m_engine->parameter_count();
-                const auto own = m_engine->current_round();
-                auto plan = plan_join(beats, own, options);
-                if (plan.swarm_round > own + options.staleness) {
-                    m_log->info("the swarm is at round {}, this node at {}: catching up from {} peers{}",
-                                plan.swarm_round, own, beats.size(),
-                                plan.checkpoint ? fmt::format(" (checkpoint through round {} held by {})",
-                                                              plan.checkpoint->first, plan.holders.size())
-                                                : std::string());
-                    auto state = co_await fetch_catch_up(m_host, swarm_id_bytes(), beats, plan, own, options);
-                    if (m_stopping) co_return;
-                    // The swarm moved on while we fetched: its freshest rounds come from gossip.
-                    const auto now = std::chrono::steady_clock::now();
-                    state.round = std::max(state.round, pacing_floor(now));
-                    m_engine->catch_up(std::move(state));
-                }
-                m_log->info("joined the swarm: training starts");
-                start_engine();
-            },
-            [this](std::exception_ptr e) {
-                if (!e) return;
-                m_log->error("joining failed; training from the local state");
-                if (!m_stopping) start_engine();
-            });
-    }
-
-    // The trainers whose heartbeats a join counts (join_voters): directly connected, not
-    // negatively scored, one per remote address.
-    std::vector<PeerBeat> join_beats() const {
-        const auto beats = recent_trainer_beats();
-        return join_voters(
-            beats,
-            connected_address_of(m_host),
-            [this](const crypto::PeerId& peer) { return m_pubsub->router().score(peer); });
-    }
-
-    std::vector<PeerBeat> recent_trainer_beats() const {
-        const auto now = std::chrono::steady_clock::now();
-        std::vector<PeerBeat> out;
-        for (const auto& [id, s] : m_peers) {
-            if (s.trainer && now - s.heard <= 3 * m_options.status_interval) {
-                out.push_back({s.peer, s.round, s.checkpoints});
-            }
-        }
-        return out;
-    }
-
-    // The slowest directly connected author whose round still advances. Authors that stalled or
-    // left no longer hold us back, and authors heard only through gossip never do: identities
-    // cost nothing, connections do (the joiner bounds them), and each neighbour paces against
-    // its own neighbours, so pacing still spreads through the swarm.
-    std::uint64_t pacing_floor(std::chrono::steady_clock::time_point now) const {
-        return m_admission.floor(m_peer_id, now, kPacingActive,
-                                 [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; });
-    }
-
-    void update_floor() {
-        if (m_engine) m_engine->set_swarm_floor(pacing_floor(std::chrono::steady_clock::now()));
-    }
-
-    Bytes swarm_id_bytes() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
-
-    // Anti-entropy for the merge: fetch every connected trainer's updates up to the merge round;
-    // the engine adds what it lacks before its grace period ends.
-    void reconcile(std::uint64_t merge_round) {
-        m_merge_round_started = merge_round;
-        for (const auto& info : m_joiner->known_peers()) reconcile_with(info.peer, merge_round);
-    }
-
-    // Fetches the peer's updates in (after, through] into the engine; `done` runs afterwards,
-    // whether the fetch worked or not.
-    void reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through, std::uint64_t after = 0,
-                        std::function<void()> done = {}) {
-        // One sync answer per peer is read at a time, so a peer cannot have this node hold several
-        // of its answers; further requests (this node's own reconciles) wait their turn.
-        constexpr std::size_t kMaxSyncsPerPeer = 64;  // our own reconciles; waiting costs nothing
-        if (m_sync_requests[peer_id] >= kMaxSyncsPerPeer) {
-            category_logger("merge")->debug("sync skipped: {} already asked of peer={}", kMaxSyncsPerPeer,
-                                            peer_id.to_base58());
-            if (done) done();
-            return;
-        }
-        ++m_sync_requests[peer_id];
-        asio::co_spawn(
-            m_io,
-            [this, peer = peer_id, through, after]() -> asio::awaitable<void> {
-                struct Release {
-                    Daemon& d;
-                    crypto::PeerId peer;
-                    bool running = false;
-                    ~Release() {
-                        if (running) d.m_sync_running.erase(peer);
-                        if (auto it = d.m_sync_requests.find(peer); it != d.m_sync_requests.end() && --it->second == 0)
-                            d.m_sync_requests.erase(it);
-                    }
-                } release{*this, peer};
-                asio::steady_timer turn(m_io);
-                while (m_sync_running.contains(peer) && !m_stopping) {
-                    turn.expires_after(std::chrono::milliseconds(20));
-                    boost::system::error_code ignored;
-                    co_await turn.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-                }
-                if (m_stopping) co_return;
-                m_sync_running.insert(peer);
-                release.running = true;
-                auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), through, after);
-                if (!updates) {
-                    category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
-                                                    peer.to_base58());
-                    // What fetch_updates cut off as hostile (node/zo/sync.hpp), by reason.
-                    const auto e = updates.error();
-                    const char* reason = e == net::Errc::bad_signature       ? "bad_signature"
-                                         : e == net::Errc::message_too_large ? "over_cap"
-                                         : e == net::Errc::protocol_error || e == net::Errc::truncated_message ||
-                                                   e == net::Errc::bad_peer_id
-                                             ? "malformed"
-                                             : nullptr;
-                    if (reason)
-                        m_metrics.counter("swarmd_sync_refused_total", "Sync answers cut off while read, by reason",
-                                          fmt::format("reason=\"{}\"", reason)).add();
-                    co_return;
-                }
-                category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}", updates.value().size(),
-                                                after, through, peer.to_base58());
-                if (m_engine) m_engine->receive_synced({peer, std::move(updates.value())});
-            },
-            [done = std::move(done)](std::exception_ptr e) {
-                if (e) category_logger("merge")->error("sync task failed");
-                if (done) done();
-            });
-    }
-
-    // Before a canonical checkpoint: the same anti-entropy as the merge's, over the rounds the
-    // checkpoint adds, with every connected trainer.
-    void reconcile_checkpoint(std::uint64_t after, std::uint64_t through) {
-        if (m_stopping || !m_engine) return;
-        std::vector<crypto::PeerId> peers;
-        for (const auto& beat : recent_trainer_beats()) {
-            if (m_host.connection_to(beat.peer)) peers.push_back(beat.peer);
-        }
-        category_logger("train")->debug("reconciling rounds ({}, {}] with {} peers before a checkpoint", after, through,
-                                        peers.size());
-        if (peers.empty()) {
-            m_engine->reconciled(through);
-            return;
-        }
-        auto left = std::make_shared<std::size_t>(peers.size());
-        for (const auto& peer : peers) {
-            reconcile_with(peer, through, after, [this, left, through] {
-                if (--*left == 0 && m_engine) m_engine->reconciled(through);
-            });
-        }
-    }
-
-    // What the engine made of a peer's sync answer. A record whose signature does not verify
-    // was made up by the sender (or by whoever it took it from unverified, which an honest node
-    // never does): it costs the sender its gossip standing, a step per refused answer.
-    void on_sync_report(const crypto::PeerId& peer, const SyncIntake& in) {
-        auto count = [this](const char* reason, std::size_t n) {
-            if (n == 0) return;
-            m_metrics
-                .counter("swarmd_sync_records_dropped_total", "Sync records not taken, by reason",
-                         fmt::format("reason=\"{}\"", reason))
-                .add(n);
-        };
-        count("forged", in.forged);
-        count("unchecked", in.unchecked);
-        count("invalid", in.invalid);
-        count("over_author_cap", in.over_cap);
-        m_metrics
-            .counter("swarmd_sync_records_accepted_total",
-                     "Sync records verified and added to the log")
-            .add(in.accepted);
-        auto log = category_logger("merge");
-        log->debug(
-            "sync answer: {} new, {} known, {} late, {} over the author cap, {} invalid, {} forged "
-            "({} unchecked after it) peer={}",
-            in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
-            peer.to_base58());
-        if (!in.refused()) return;
-        // Bounded like the heartbeat table: past it, newcomers are charged one strike each time.
-        const bool tracked = m_sync_strikes.contains(peer) || m_sync_strikes.size() < kMaxPeerStatuses;
-        const auto strikes = tracked ? ++m_sync_strikes[peer] : 1;
-        m_pubsub->router().set_app_score(peer, -kSyncStrikePenalty * static_cast<double>(strikes));
-    }
-
-    void on_progress(const ZoProgress& p) {
-        update_floor();
-        const bool new_round = p.round != m_progress.round;
-        const bool state_changed = p.merge_state != m_progress.merge_state;
-        m_progress = p;
-        if ((new_round && (p.round % 10 == 0 || p.round == 1)) || state_changed) {
-            std::string quality = !std::isnan(p.accuracy) ? fmt::format("accuracy {:.3f}", p.accuracy)
-                                                          : fmt::format("perplexity {:.2f}", p.perplexity);
-            category_logger("train")->info("round {}/{} loss {:.4f} {} updates {} peers {} [{}]", p.round,
-                                           m_spec.merge_round, p.loss, quality, p.updates,
-                                           m_host.connection_count(), p.merge_state);
-        }
-        m_round_gauge.set(static_cast<double>(p.round));
+        m_mode->set_heartbeat_source([this] { return own_heartbeat(); });
+        m_mode->start();
     }
 
     // The status topic carries heartbeats and merge orders of a fixed schema (node/ops/status_message.hpp);
@@ -730,7 +366,7 @@ private:
         s.merge_state = beat.merge_state;
         s.merged_hash = beat.merged_hash ? crypto::hex_encode(*beat.merged_hash) : "";
         s.accuracy = beat.accuracy;
-        if (m_sapo) m_sapo->on_status(d.author, beat);
+        m_mode->on_status(d.author, beat);
     }
 
     // A heartbeat author not in the table yet. Directly connected peers always get in (an
@@ -758,7 +394,7 @@ private:
     }
 
     void forget_status(std::map<std::string, PeerStatus>::iterator it) {
-        if (m_sapo) m_sapo->forget(it->second.peer);
+        m_mode->forget(it->second.peer);
         m_peers.erase(it);
     }
 
@@ -776,9 +412,7 @@ private:
         for (const auto& a : m_host.listen_addrs()) addrs.push_back(a.to_string());
         const auto& stats = m_pubsub->router().stats();
         json mesh = json::object();
-        for (const auto& topic : {zo_topic(m_swarm_id), status_topic(m_swarm_id)}) {
-            mesh[topic] = m_pubsub->router().mesh_peers(topic).size();
-        }
+        mesh[status_topic(m_swarm_id)] = m_pubsub->router().mesh_peers(status_topic(m_swarm_id)).size();
         json peer_ids = json::array();
         for (const auto& peer : m_joiner->connected_peers()) peer_ids.push_back(peer.to_base58());
         json peers = json::object();
@@ -804,25 +438,17 @@ private:
             {"bytes_out", stats.bytes_sent},
             {"control_bytes_out", stats.control_bytes_sent},
             {"messages_published", stats.published},
-            {"updates_in", m_updates_in.value()},
-            {"updates_out", m_updates_out.value()},
             {"rounds", m_spec.rounds},
             {"merge_round", merge_round()},
-            {"round", m_progress.round},
-            {"updates", m_progress.updates},
-            {"loss", m_progress.loss},
-            {"eval_loss", m_progress.eval_loss},
-            {"accuracy", json_number(m_progress.accuracy)},
-            {"perplexity", json_number(m_progress.perplexity)},
-            {"merge_state", m_options.bootstrap_node ? "relay" : m_progress.merge_state},
-            {"merged_hash", m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : ""},
-            {"merged_updates", m_progress.merged_updates},
-            {"participants", m_progress.participants},
-            {"checkpoints", checkpoints_json(m_progress.checkpoints)},
-            {"authors_tracked", m_admission.authors()},
+            // What the mode does not set (a relay's).
+            {"round", 0},
+            {"loss", 0.0},
+            {"accuracy", -1.0},
+            {"merge_state", m_options.bootstrap_node ? "relay" : "training"},
+            {"merged_hash", ""},
             {"swarm_peers", peers},
         };
-        if (m_sapo) m_sapo->status(j);
+        m_mode->status(j);
         return j;
     }
 
@@ -835,15 +461,6 @@ private:
         m_metrics.gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent").set(static_cast<double>(stats.bytes_sent));
         m_metrics.gauge("swarmd_gossip_duplicates", "Duplicate gossip messages").set(static_cast<double>(stats.duplicates));
         m_metrics.gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation").set(static_cast<double>(stats.rejected));
-        m_metrics.gauge("swarmd_updates", "Updates in the update log").set(static_cast<double>(m_progress.updates));
-        m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
-        m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)").set(json_number(m_progress.accuracy));
-        m_metrics.gauge("swarmd_merged", "1 once the final merge is written").set(m_progress.merge_state == "merged" ? 1 : 0);
-        const char* checks_help = "Checkpoints fetched on joining, checked against the replay of their log";
-        m_metrics.counter("swarmd_join_checkpoints_total", checks_help, "result=\"verified\"")
-            .set(m_progress.joins_verified);
-        m_metrics.counter("swarmd_join_checkpoints_total", checks_help, "result=\"refuted\"")
-            .set(m_progress.joins_refuted);
         const net::HostStats& host = m_host.stats();
         const char* refused_help = "Inbound sockets and dials the host refused, by limit";
         const char* refused = "swarmd_net_connections_refused_total";
@@ -864,7 +481,7 @@ private:
             m_metrics.counter(name, help, "reason=\"too_large\"").set(http.too_large);
             m_metrics.counter(name, help, "reason=\"evicted_slow\"").set(http.evicted);
         }
-        if (m_sapo) m_sapo->update_metrics();
+        m_mode->update_metrics();
         return m_metrics.render_prometheus();
     }
 
@@ -903,7 +520,6 @@ private:
         m_status_timer.expires_after(m_options.status_interval);
         m_status_timer.async_wait([this](boost::system::error_code ec) {
             if (ec || m_stopping) return;
-            update_floor();
             prune_statuses();
             (void)m_pubsub->publish(status_topic(m_swarm_id), encode_status(own_heartbeat()));
             start_status();
@@ -913,22 +529,17 @@ private:
     Heartbeat own_heartbeat() const {
         Heartbeat beat;
         beat.trainer = !m_options.bootstrap_node;
-        beat.round = m_progress.round;
         beat.merge_round = merge_round();
-        beat.checkpoints = m_progress.checkpoints;
-        beat.merge_state = m_options.bootstrap_node ? "relay" : m_progress.merge_state;
-        beat.merged_hash = m_progress.merged_hash;
-        beat.accuracy = json_number(m_progress.accuracy);
+        beat.merge_state = m_options.bootstrap_node ? "relay" : "training";
         beat.peers = m_host.connection_count();
         beat.version = kVersion;
         beat.order = m_merge_order;
-        if (m_sapo) m_sapo->heartbeat(beat);
+        m_mode->heartbeat(beat);
         return beat;
     }
 
     std::uint64_t merge_round() const {
-        if (m_sapo) return m_sapo->merge_round();
-        return m_progress.merge_round > 0 ? m_progress.merge_round : static_cast<std::uint64_t>(m_spec.merge_round);
+        return m_mode->merge_round();
     }
 
     // `swarmd merge`: POST /api/merge {"round": R} (optional). Publishes a signed merge request
@@ -937,13 +548,11 @@ private:
         auto error = [](unsigned status, const std::string& what) {
             return HttpResponse{status, "application/json", json{{"error", what}}.dump() + "\n"};
         };
-        const bool sapo = m_sapo && m_sapo->trains();
-        if (!m_engine && !sapo) return error(409, "this node does not train: ask a training node");
+        if (!m_mode->trains()) return error(409, "this node does not train: ask a training node");
         auto j = body.empty() ? json::object() : json::parse(body, nullptr, false);
         if (!j.is_object()) return error(400, "the body must be a JSON object");
-        const auto staleness = static_cast<std::uint64_t>(sapo ? m_spec.sapo.staleness : m_spec.zo.staleness);
-        const std::uint64_t lead = std::max<std::uint64_t>(kMinMergeLead, 2 * staleness);
-        std::uint64_t round = (sapo ? m_sapo->current_round() : m_engine->current_round()) + lead;
+        const std::uint64_t lead = std::max<std::uint64_t>(kMinMergeLead, 2 * m_mode->staleness());
+        std::uint64_t round = m_mode->current_round() + lead;
         if (auto r = j.find("round"); r != j.end()) {
             if (!r->is_number_unsigned() || r->get<std::uint64_t>() == 0) return error(400, "round must be a positive integer");
             round = r->get<std::uint64_t>();
@@ -974,15 +583,8 @@ private:
     // our heartbeats.
     void on_merge_order(const MergeOrder& order) {
         if (!is_operator(order.signer) || order.round == 0 || order.round >= merge_round()) return;
-        if (m_sapo) {
-            m_sapo->request_merge(order.signer, order.round);
-        } else if (m_engine) {
-            category_logger("merge")->info("merge ordered at round {} peer={}", order.round,
-                                           order.signer.to_base58());
-            m_engine->request_merge(order.round);
-        } else {
-            return;
-        }
+        if (!m_mode->trains()) return;
+        m_mode->request_merge(order.signer, order.round);
         if (order.round == merge_round()) m_merge_order = order;
     }
 
@@ -990,9 +592,7 @@ private:
         if (m_stopping) return;
         m_stopping = true;
         m_log->info("signal {}: finishing the current step and leaving", signal);
-        m_alone_timer.cancel();
-        if (m_engine) m_engine->stop();  // waits for the step in progress; the log is durable
-        if (m_sapo) m_sapo->stop();
+        m_mode->stop();  // waits for the step in progress
         m_status_timer.cancel();
         if (m_joiner) m_joiner->stop();
         if (m_http) m_http->stop();
@@ -1015,33 +615,17 @@ private:
     bootstrap::Hello m_hello;
     std::shared_ptr<net::Pubsub> m_pubsub;
     std::shared_ptr<bootstrap::Joiner> m_joiner;
-    std::unique_ptr<UpdateTrace> m_trace;  // outlives the engine that records into it
-    std::unique_ptr<ZoEngine> m_engine;
-    std::unique_ptr<SapoNode> m_sapo;  // SAPO mode (node/sapo_node.*), trainer or relay
+    Metrics m_metrics;                 // before the mode, which registers its metrics here
+    std::unique_ptr<ModeNode> m_mode;  // ZO or SAPO, trainer or relay
     std::unique_ptr<HttpServer> m_http;
-    std::set<crypto::PeerId> m_sync_running;              // peers whose sync answer is being read
-    std::map<crypto::PeerId, std::size_t> m_sync_requests;  // running or waiting, per peer
-    Metrics m_metrics;
-    Counter& m_updates_in = m_metrics.counter("swarmd_updates_received_total", "ZO updates received");
-    Counter& m_updates_out = m_metrics.counter("swarmd_updates_published_total", "ZO updates published");
-    Gauge& m_round_gauge = m_metrics.gauge("swarmd_round", "Rounds completed by this node");
-    ZoProgress m_progress;
     std::map<std::string, PeerStatus> m_peers;
     asio::steady_timer m_status_timer;
     asio::signal_set m_signals;
     std::shared_ptr<spdlog::logger> m_log;
-    // Bounded acceptance of zo updates; also each author's latest round, for pacing.
-    UpdateAdmission m_admission;
     bool m_stopping = false;
-    bool m_training_started = false;  // the join (or training alone) has begun
-    bool m_engine_started = false;    // the engine trains; its round is the validator's view
-    std::optional<std::uint64_t> m_merge_round_started;
     std::vector<crypto::PeerId> m_operators;  // the spec's merge operators
     std::optional<MergeOrder> m_merge_order;  // the order our merge round comes from
     StatusRate m_status_rate;
-    // Refused sync answers per peer (forged or invalid records); each lowers its gossip score.
-    std::map<crypto::PeerId, std::uint32_t> m_sync_strikes;
-    asio::steady_timer m_alone_timer{m_io};
 };
 
 }  // namespace

@@ -246,7 +246,7 @@ void SapoNode::request_merge(const crypto::PeerId& from, std::uint64_t round) {
     m_engine->request_merge(round);
 }
 
-void SapoNode::peer_identified() {
+void SapoNode::peer_identified(const crypto::PeerId&) {
     // A connection alone is not a swarm (the first peer is often a relay-only bootstrap node):
     // rounds begin once another trainer's heartbeat is heard, see on_status().
 }

@@ -24,6 +24,7 @@
 
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub.hpp"
+#include "node/mode.hpp"
 #include "node/ops/metrics.hpp"
 #include "node/sapo/pacing.hpp"
 #include "node/sapo/engine.hpp"
@@ -57,45 +58,43 @@ struct SapoNodeOptions {
     MergeCoordinatorOptions merge;
 };
 
-class SapoNode {
+class SapoNode final : public ModeNode {
   public:
     using Clock = std::chrono::steady_clock;
 
     SapoNode(boost::asio::io_context& io, net::Host& host, net::Pubsub& pubsub, const Spec& spec,
              const SwarmId& swarm_id, crypto::PeerId self, Metrics& metrics,
              SapoNodeOptions options);
-    ~SapoNode();
+    ~SapoNode() override;
 
     // Subscribes to the rollouts topic, serves the merge and base policy protocols and starts
     // the engine once its base policy is there (cached, fetched from peers or made here);
     // rounds start at the first trainer heard or after train_alone_after.
-    void start();
+    void start() override;
     // A peer was identified: the node has joined.
-    void peer_identified();
+    void peer_identified(const crypto::PeerId& peer) override;
     // Finishes the current step, saves the policy and stops the timers.
-    void stop();
+    void stop() override;
 
     // A heartbeat from another node, as the status validator let it through.
-    void on_status(const crypto::PeerId& author, const Heartbeat& beat);
+    void on_status(const crypto::PeerId& author, const Heartbeat& beat) override;
     // The daemon forgot the author's heartbeat (stale, or to make room): so does this.
-    void forget(const crypto::PeerId& author);
+    void forget(const crypto::PeerId& author) override;
     // Sets the SAPO fields of our heartbeat.
-    void heartbeat(Heartbeat& beat) const;
-    // The node's whole heartbeat (the daemon's fields and ours), for the extra one published
-    // when this node commits its weights.
-    void set_heartbeat_source(std::function<Heartbeat()> source) { m_heartbeat_source = std::move(source); }
-    void status(nlohmann::json& status) const;
+    void heartbeat(Heartbeat& beat) const override;
+    void status(nlohmann::json& status) const override;
     // Sets the SAPO metrics (called before /metrics renders).
-    void update_metrics();
+    void update_metrics() override;
 
-    std::string topic() const;
-    bool trains() const noexcept { return m_engine != nullptr; }
-    std::uint64_t current_round() const;
+    std::string topic() const override;
+    bool trains() const override { return m_engine != nullptr; }
+    std::uint64_t current_round() const override;
     // The spec's merge round, or the lowest one a merge request named.
-    std::uint64_t merge_round() const;
+    std::uint64_t merge_round() const override;
+    std::uint64_t staleness() const override { return static_cast<std::uint64_t>(m_spec.sapo.staleness); }
     // A signed merge request (ours or a peer's) names `round`: requests only lower the merge
     // round, so concurrent ones settle on the lowest everywhere.
-    void request_merge(const crypto::PeerId& from, std::uint64_t round);
+    void request_merge(const crypto::PeerId& from, std::uint64_t round) override;
 
   private:
     net::gossipsub::Validation validate(const net::gossipsub::Delivery& d);
@@ -160,7 +159,6 @@ class SapoNode {
     };
     std::map<crypto::PeerId, PeerBeat> m_beats;
 
-    std::function<Heartbeat()> m_heartbeat_source;
     boost::asio::steady_timer m_alone_timer;
     boost::asio::steady_timer m_merge_timer;
     boost::asio::steady_timer m_base_timer;
