@@ -28,6 +28,7 @@
 #include "node/ops/http_server.hpp"
 #include "node/ops/logging.hpp"
 #include "node/ops/metrics.hpp"
+#include "node/ops/status_board.hpp"
 #include "node/ops/status_message.hpp"
 #include "node/sapo/node.hpp"
 #include "node/spec/spec.hpp"
@@ -40,16 +41,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
-constexpr std::size_t kMaxPeerStatuses = 1024;
-// Table entries that one neighbour may have brought in (authors heard only through it): one
-// connection cannot fill the table with made-up trainers.
-constexpr std::size_t kMaxStatusesPerForwarder = kMaxPeerStatuses / 4;
-// A heartbeat author not heard for this many heartbeat intervals is forgotten.
-constexpr int kForgetAfterBeats = 30;
-// Status messages per author: a burst, then this many per heartbeat interval (a node sends one
-// heartbeat per interval, and one more out of turn when it starts training or commits weights).
-constexpr double kStatusBurst = 8;
-constexpr double kStatusPerInterval = 2;
 // A merge request names a round this far ahead of the requester's, so that every node hears it
 // before it gets there.
 constexpr std::uint64_t kMinMergeLead = 10;
@@ -77,69 +68,6 @@ crypto::PrivateKey load_or_create_identity(const std::filesystem::path& path) {
     return key;
 }
 
-// Another node's last heartbeat, as the status topic carried it.
-struct PeerStatus {
-    crypto::PeerId peer;
-    bool trainer = false;
-    std::uint64_t round = 0;
-    std::string merge_state;
-    std::string merged_hash;
-    double accuracy = -1.0;
-    std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;  // canonical (round, hash)
-    std::chrono::steady_clock::time_point heard;
-    crypto::PeerId received_from;  // the neighbour that brought in the first heartbeat
-};
-
-// Per-author token buckets for the status topic, bounded in authors: a bucket that has filled
-// up again carries no state worth keeping and is dropped when the table is full.
-class StatusRate {
-  public:
-    using Clock = std::chrono::steady_clock;
-    static constexpr std::size_t kMaxAuthors = 4096;
-
-    StatusRate(double burst, double per_second) : m_burst(burst), m_rate(per_second) {}
-
-    bool admit(const crypto::PeerId& author, Clock::time_point now) {
-        auto it = m_buckets.find(author);
-        if (it == m_buckets.end()) {
-            if (m_buckets.size() >= kMaxAuthors) prune(now);
-            if (m_buckets.size() >= kMaxAuthors) return false;
-            it = m_buckets.emplace(author, Bucket{m_burst, now}).first;
-        }
-        refill(it->second, now);
-        if (it->second.tokens < 1.0) return false;
-        it->second.tokens -= 1.0;
-        return true;
-    }
-
-  private:
-    struct Bucket {
-        double tokens;
-        Clock::time_point at;
-    };
-    void refill(Bucket& b, Clock::time_point now) const {
-        const double dt = std::chrono::duration<double>(now - b.at).count();
-        b.tokens = std::min(m_burst, b.tokens + dt * m_rate);
-        b.at = now;
-    }
-    void prune(Clock::time_point now) {
-        for (auto it = m_buckets.begin(); it != m_buckets.end();) {
-            refill(it->second, now);
-            it = it->second.tokens >= m_burst ? m_buckets.erase(it) : std::next(it);
-        }
-    }
-
-    double m_burst;
-    double m_rate;
-    std::map<crypto::PeerId, Bucket> m_buckets;
-};
-
-json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
-    json out = json::array();
-    for (const auto& [round, hash] : checkpoints) out.push_back({round, crypto::hex_encode(hash)});
-    return out;
-}
-
 class Daemon {
 public:
     Daemon(const NodeConfig& config, const RunOptions& options, Spec spec)
@@ -153,14 +81,7 @@ public:
           m_resolver(m_io, {}),
           m_status_timer(m_io),
           m_signals(m_io, SIGINT, SIGTERM),
-          m_status_rate(kStatusBurst, kStatusPerInterval / std::chrono::duration<double>(
-                                                               options.status_interval).count()) {
-        m_log = category_logger("node");
-        for (const auto& text : m_spec.merge_operators) {
-            // The spec parser checked each one.
-            m_operators.push_back(crypto::PeerId::parse(text).value());
-        }
-    }
+          m_log(category_logger("node")) {}
 
     int run() {
         if (!m_options.bootstrap_node && !may_train(m_spec, m_peer_id.bytes()))
@@ -220,11 +141,23 @@ private:
             if (m_joiner) m_joiner->on_disconnected(peer);
         });
 
+        std::vector<crypto::PeerId> operators;
+        for (const auto& text : m_spec.merge_operators) {
+            operators.push_back(crypto::PeerId::parse(text).value());  // the spec parser checked each one
+        }
+        StatusBoardOptions board;
+        board.interval = m_options.status_interval;
+        m_board = std::make_unique<StatusBoard>(
+            m_swarm_id.bytes(), m_peer_id, std::move(operators), m_metrics, board,
+            [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; },
+            [this](const crypto::PeerId& peer) { m_mode->forget(peer); });
         m_pubsub->subscribe(status_topic(m_swarm_id), [this](const net::gossipsub::Delivery& d) {
             on_status(d);
         });
         m_pubsub->set_validator(status_topic(m_swarm_id),
-                                [this](const net::gossipsub::Delivery& d) { return validate_status(d); });
+                                [this](const net::gossipsub::Delivery& d) {
+                                    return m_board->validate(d, std::chrono::steady_clock::now());
+                                });
     }
 
     void start_join() {
@@ -298,113 +231,10 @@ private:
         m_mode->start();
     }
 
-    // The status topic carries heartbeats and merge orders of a fixed schema (node/ops/status_message.hpp);
-    // anything else, and a merge order not signed by one of the spec's operators, is rejected:
-    // never forwarded, and held against the peer that sent it. Each author gets a bounded rate;
-    // what is over it is ignored (not forwarded, not held against the forwarder).
-    net::gossipsub::Validation validate_status(const net::gossipsub::Delivery& d) {
-        using net::gossipsub::Validation;
-        auto refuse = [&](std::string_view reason, Validation v) {
-            m_metrics
-                .counter("swarmd_status_refused_total", "Status topic messages refused, by reason",
-                         fmt::format("reason=\"{}\"", reason))
-                .add();
-            category_logger("gossip")->debug("status message refused: {} peer={} from={}", reason,
-                                             d.author.to_base58(), d.received_from.to_base58());
-            return v;
-        };
-        auto msg = decode_status(d.data, m_swarm_id.bytes());
-        if (!msg) return refuse(status_refusal(msg.error()), Validation::reject);
-        const MergeOrder* order = std::get_if<MergeOrder>(&msg.value());
-        if (auto* beat = std::get_if<Heartbeat>(&msg.value()); beat && beat->order) order = &*beat->order;
-        if (order && !is_operator(order->signer)) return refuse("not_operator", Validation::reject);
-        if (d.author != m_peer_id && !m_status_rate.admit(d.author, std::chrono::steady_clock::now())) {
-            return refuse("rate", Validation::ignore);
-        }
-        return Validation::accept;
-    }
-
-    static std::string_view status_refusal(std::error_code ec) {
-        switch (static_cast<StatusErrc>(ec.value())) {
-            case StatusErrc::too_large: return "too_large";
-            case StatusErrc::not_json: return "not_json";
-            case StatusErrc::unknown_type: return "unknown_type";
-            case StatusErrc::unknown_field: return "unknown_field";
-            case StatusErrc::bad_field: return "bad_field";
-            case StatusErrc::bad_order_signature: return "bad_signature";
-        }
-        return "invalid";
-    }
-
-    bool is_operator(const crypto::PeerId& peer) const {
-        return std::find(m_operators.begin(), m_operators.end(), peer) != m_operators.end();
-    }
-
     void on_status(const net::gossipsub::Delivery& d) {
-        auto msg = decode_status(d.data, m_swarm_id.bytes());
-        if (!msg) return;  // the validator let only valid ones through
-        if (auto* order = std::get_if<MergeOrder>(&msg.value())) return on_merge_order(*order);
-        auto& beat = std::get<Heartbeat>(msg.value());
-        if (d.author == m_peer_id) return;
-        // A trainer that heard a merge order this node missed (it was away) passes it on.
-        if (beat.order) on_merge_order(*beat.order);
-        const auto id = d.author.to_base58();
-        if (!m_peers.contains(id) && !admit_status_author(d)) {
-            m_metrics
-                .counter("swarmd_status_refused_total", "Status topic messages refused, by reason",
-                         "reason=\"table_full\"")
-                .add();
-            return;
-        }
-        PeerStatus& s = m_peers[id];
-        if (s.heard == std::chrono::steady_clock::time_point{}) s.received_from = d.received_from;
-        s.peer = d.author;
-        s.heard = std::chrono::steady_clock::now();
-        s.trainer = beat.trainer;
-        s.round = beat.round;
-        s.checkpoints = beat.checkpoints;
-        s.merge_state = beat.merge_state;
-        s.merged_hash = beat.merged_hash ? crypto::hex_encode(*beat.merged_hash) : "";
-        s.accuracy = beat.accuracy;
-        m_mode->on_status(d.author, beat);
-    }
-
-    // A heartbeat author not in the table yet. Directly connected peers always get in (an
-    // authenticated connection each, which the host bounds), in place of the stalest author
-    // heard only through gossip; others only while the table and their neighbour's share of it
-    // have room.
-    bool admit_status_author(const net::gossipsub::Delivery& d) {
-        const bool direct = m_host.connection_to(d.author) != nullptr;
-        if (!direct) {
-            if (m_peers.size() >= kMaxPeerStatuses) return false;
-            const auto via = std::count_if(m_peers.begin(), m_peers.end(), [&](const auto& e) {
-                return e.second.received_from == d.received_from && !m_host.connection_to(e.second.peer);
-            });
-            return static_cast<std::size_t>(via) < kMaxStatusesPerForwarder;
-        }
-        if (m_peers.size() < kMaxPeerStatuses) return true;
-        auto stalest = m_peers.end();
-        for (auto it = m_peers.begin(); it != m_peers.end(); ++it) {
-            if (m_host.connection_to(it->second.peer)) continue;
-            if (stalest == m_peers.end() || it->second.heard < stalest->second.heard) stalest = it;
-        }
-        if (stalest == m_peers.end()) return false;
-        forget_status(stalest);
-        return true;
-    }
-
-    void forget_status(std::map<std::string, PeerStatus>::iterator it) {
-        m_mode->forget(it->second.peer);
-        m_peers.erase(it);
-    }
-
-    void prune_statuses() {
-        const auto cutoff = std::chrono::steady_clock::now() - kForgetAfterBeats * m_options.status_interval;
-        for (auto it = m_peers.begin(); it != m_peers.end();) {
-            auto next = std::next(it);
-            if (it->second.heard < cutoff) forget_status(it);
-            it = next;
-        }
+        auto got = m_board->receive(d, std::chrono::steady_clock::now());
+        if (got.order) on_merge_order(*got.order);
+        if (got.beat) m_mode->on_status(d.author, *got.beat);
     }
 
     json status_json() const {
@@ -415,12 +245,6 @@ private:
         mesh[status_topic(m_swarm_id)] = m_pubsub->router().mesh_peers(status_topic(m_swarm_id)).size();
         json peer_ids = json::array();
         for (const auto& peer : m_joiner->connected_peers()) peer_ids.push_back(peer.to_base58());
-        json peers = json::object();
-        for (const auto& [id, s] : m_peers) {
-            peers[id] = {{"round", s.round}, {"merge_state", s.merge_state}, {"merged_hash", s.merged_hash},
-                         {"accuracy", s.accuracy}, {"role", s.trainer ? "trainer" : "relay"},
-                         {"checkpoints", checkpoints_json(s.checkpoints)}};
-        }
         json j = {
             {"version", kVersion},
             {"peer_id", m_peer_id.to_base58()},
@@ -446,7 +270,7 @@ private:
             {"accuracy", -1.0},
             {"merge_state", m_options.bootstrap_node ? "relay" : "training"},
             {"merged_hash", ""},
-            {"swarm_peers", peers},
+            {"swarm_peers", m_board->peers_json()},
         };
         m_mode->status(j);
         return j;
@@ -520,7 +344,7 @@ private:
         m_status_timer.expires_after(m_options.status_interval);
         m_status_timer.async_wait([this](boost::system::error_code ec) {
             if (ec || m_stopping) return;
-            prune_statuses();
+            m_board->prune(std::chrono::steady_clock::now());
             (void)m_pubsub->publish(status_topic(m_swarm_id), encode_status(own_heartbeat()));
             start_status();
         });
@@ -560,8 +384,8 @@ private:
         if (round >= merge_round()) {
             return error(409, fmt::format("the swarm already merges at round {}", merge_round()));
         }
-        if (!is_operator(m_peer_id)) {
-            return error(403, m_operators.empty()
+        if (!m_board->is_operator(m_peer_id)) {
+            return error(403, m_board->operators().empty()
                                   ? fmt::format("this swarm's spec names no merge operators: it merges at round {} "
                                                 "(spec key merge_operators, docs/security.md)",
                                                 merge_round())
@@ -582,7 +406,7 @@ private:
     // the lowest everywhere, whatever order they arrive in; the one followed is passed on in
     // our heartbeats.
     void on_merge_order(const MergeOrder& order) {
-        if (!is_operator(order.signer) || order.round == 0 || order.round >= merge_round()) return;
+        if (!m_board->is_operator(order.signer) || order.round == 0 || order.round >= merge_round()) return;
         if (!m_mode->trains()) return;
         m_mode->request_merge(order.signer, order.round);
         if (order.round == merge_round()) m_merge_order = order;
@@ -618,14 +442,12 @@ private:
     Metrics m_metrics;                 // before the mode, which registers its metrics here
     std::unique_ptr<ModeNode> m_mode;  // ZO or SAPO, trainer or relay
     std::unique_ptr<HttpServer> m_http;
-    std::map<std::string, PeerStatus> m_peers;
+    std::unique_ptr<StatusBoard> m_board;  // the status topic's validator and heartbeat table
     asio::steady_timer m_status_timer;
     asio::signal_set m_signals;
     std::shared_ptr<spdlog::logger> m_log;
     bool m_stopping = false;
-    std::vector<crypto::PeerId> m_operators;  // the spec's merge operators
     std::optional<MergeOrder> m_merge_order;  // the order our merge round comes from
-    StatusRate m_status_rate;
 };
 
 }  // namespace
