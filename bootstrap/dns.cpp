@@ -1,5 +1,6 @@
 #include "bootstrap/dns.hpp"
 
+#include "base/endian.hpp"
 #include "bootstrap/error.hpp"
 
 namespace swarmd::bootstrap {
@@ -14,17 +15,12 @@ constexpr std::size_t kHeaderSize = 12;
 constexpr std::size_t kMaxNameLength = 253;
 constexpr int kMaxPointerJumps = 16;
 
-void put16(Bytes& out, std::uint16_t v) {
-    out.push_back(static_cast<std::uint8_t>(v >> 8));
-    out.push_back(static_cast<std::uint8_t>(v));
-}
-
 class Reader {
 public:
     explicit Reader(ByteSpan msg) : m_msg(msg) {}
     bool has(std::size_t n) const { return m_pos + n <= m_msg.size(); }
     std::uint16_t u16() {
-        auto v = static_cast<std::uint16_t>(m_msg[m_pos] << 8 | m_msg[m_pos + 1]);
+        const auto v = load_be<std::uint16_t>(&m_msg[m_pos]);
         m_pos += 2;
         return v;
     }
@@ -76,12 +72,12 @@ Result<Bytes> encode_txt_query(std::string_view name, std::uint16_t id) {
     if (name.empty() || name.size() > kMaxNameLength) return Errc::dns_bad_name;
     Bytes out;
     out.reserve(kHeaderSize + name.size() + 6);
-    put16(out, id);
-    put16(out, kFlagRecursionDesired);
-    put16(out, 1);  // qdcount
-    put16(out, 0);
-    put16(out, 0);
-    put16(out, 0);
+    append_be<std::uint16_t>(out, id);
+    append_be<std::uint16_t>(out, kFlagRecursionDesired);
+    append_be<std::uint16_t>(out, 1);  // qdcount
+    append_be<std::uint16_t>(out, 0);
+    append_be<std::uint16_t>(out, 0);
+    append_be<std::uint16_t>(out, 0);
     std::size_t start = 0;
     while (start <= name.size()) {
         auto end = name.find('.', start);
@@ -98,8 +94,8 @@ Result<Bytes> encode_txt_query(std::string_view name, std::uint16_t id) {
         start = end + 1;
     }
     out.push_back(0);
-    put16(out, kTypeTxt);
-    put16(out, kClassIn);
+    append_be<std::uint16_t>(out, kTypeTxt);
+    append_be<std::uint16_t>(out, kClassIn);
     return out;
 }
 

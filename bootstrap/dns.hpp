@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::bootstrap {
 

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/endian.hpp"
 #include "bootstrap/dns.hpp"
 #include "bootstrap/error.hpp"
 #include "crypto/noise_primitives.hpp"
@@ -131,7 +132,7 @@ asio::awaitable<Result<std::vector<std::string>>> DnsaddrResolver::query_once(
     const asio::ip::udp::endpoint& server, const std::string& name) {
     std::array<std::uint8_t, 2> id_bytes;
     crypto::random_bytes(id_bytes);
-    const auto id = static_cast<std::uint16_t>(id_bytes[0] << 8 | id_bytes[1]);
+    const auto id = load_be<std::uint16_t>(id_bytes.data());
     auto query = encode_txt_query(name, id);
     if (!query) co_return query.error();
 

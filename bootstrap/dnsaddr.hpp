@@ -12,7 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::bootstrap {
 

@@ -1,6 +1,8 @@
 #pragma once
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::bootstrap {
 
 enum class Errc {
@@ -32,5 +34,4 @@ inline std::error_code make_error_code(Errc e) noexcept {
 
 }  // namespace swarmd::bootstrap
 
-template <>
-struct std::is_error_code_enum<swarmd::bootstrap::Errc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::bootstrap::Errc);

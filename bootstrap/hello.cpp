@@ -2,7 +2,7 @@
 
 #include "bootstrap/error.hpp"
 #include "bootstrap/log.hpp"
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/host.hpp"
 #include "net/stream.hpp"
 
@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::chrono::seconds kHelloTimeout{10};
 
-std::string short_id(const crypto::Digest& id) { return crypto::hex_encode(id).substr(0, 12); }
+std::string short_id(const crypto::Digest& id) { return hex_encode(id).substr(0, 12); }
 
 }  // namespace
 

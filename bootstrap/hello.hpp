@@ -12,7 +12,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 class Host;

@@ -1,7 +1,7 @@
 #include "bootstrap/peer_exchange.hpp"
 
 #include "bootstrap/error.hpp"
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/host.hpp"
 #include "net/multiaddr.hpp"
 #include "net/stream.hpp"

@@ -12,7 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 class Host;

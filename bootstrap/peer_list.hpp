@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::bootstrap {
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bootstrap/error.hpp"
-#include "crypto/file.hpp"
+#include "base/file.hpp"
 
 namespace swarmd::bootstrap {
 namespace {

@@ -1,13 +1,12 @@
 #pragma once
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::crypto {
 
 enum class Errc {
     bad_length = 1,
-    bad_base58,
-    bad_base32,
-    bad_hex,
     bad_multibase,
     bad_multihash,
     bad_cid,
@@ -30,5 +29,4 @@ inline std::error_code make_error_code(Errc e) noexcept {
 
 }  // namespace swarmd::crypto
 
-template <>
-struct std::is_error_code_enum<swarmd::crypto::Errc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::crypto::Errc);

@@ -2,7 +2,7 @@
 // SHA-256, HMAC-SHA256 and the two-output HKDF that Noise uses (libsodium 1.0.18 has no HKDF).
 #include <array>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace swarmd::crypto {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "crypto/error.hpp"
-#include "crypto/file.hpp"
+#include "base/file.hpp"
 #include "crypto/hash.hpp"
 
 namespace swarmd::crypto {

@@ -4,8 +4,8 @@
 #include <array>
 #include <filesystem>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::crypto {
 

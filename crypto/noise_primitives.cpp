@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/endian.hpp"
 #include "crypto/error.hpp"
 #include "crypto/hash.hpp"
 
@@ -12,7 +13,7 @@ namespace {
 
 std::array<std::uint8_t, 12> noise_nonce(std::uint64_t n) {
     std::array<std::uint8_t, 12> nonce{};
-    for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<std::uint8_t>(n >> (8 * i));
+    store_le(&nonce[4], n);
     return nonce;
 }
 

@@ -3,8 +3,8 @@
 // Noise's nonce layout (4 zero bytes || little-endian u64). Hashing and HKDF are in hash.hpp.
 #include <array>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::crypto {
 

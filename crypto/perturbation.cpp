@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/endian.hpp"
 #include "crypto/hash.hpp"
 
 namespace swarmd::crypto {
@@ -16,14 +17,6 @@ namespace {
 constexpr std::size_t kBlock = 64;
 constexpr std::size_t kChunk = 1024;  // bytes generated per step of the value mappings
 
-void put_u32be(std::uint8_t* p, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-}
-
-std::uint32_t get_u32le(const std::uint8_t* p) {
-    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
-           std::uint32_t{p[3]} << 24;
-}
 
 // ChaCha20 keystream for whole blocks starting at `block`, written over `out` (a multiple of
 // 64 bytes or the final partial block).
@@ -70,14 +63,14 @@ StreamKey derive_stream_key(StreamDomain domain, ByteSpan swarm_id, ByteSpan aut
     const auto label_len = static_cast<std::uint8_t>(label.size());
     h.update({&label_len, 1}).update(as_bytes(label));
     std::uint8_t len[4];
-    put_u32be(len, static_cast<std::uint32_t>(swarm_id.size()));
+    store_be<std::uint32_t>(len, static_cast<std::uint32_t>(swarm_id.size()));
     h.update(len).update(swarm_id);
-    put_u32be(len, static_cast<std::uint32_t>(author.size()));
+    store_be<std::uint32_t>(len, static_cast<std::uint32_t>(author.size()));
     h.update(len).update(author);
     std::uint8_t tail[12];
-    put_u32be(tail, static_cast<std::uint32_t>(round >> 32));
-    put_u32be(tail + 4, static_cast<std::uint32_t>(round));
-    put_u32be(tail + 8, index);
+    store_be<std::uint32_t>(tail, static_cast<std::uint32_t>(round >> 32));
+    store_be<std::uint32_t>(tail + 4, static_cast<std::uint32_t>(round));
+    store_be<std::uint32_t>(tail + 8, index);
     h.update(tail);
     return h.finish();
 }
@@ -132,8 +125,8 @@ void PerturbationStream::gaussian(std::uint64_t value_offset, std::span<float> o
         const std::size_t pairs = static_cast<std::size_t>((last_value + 1) / 2 - first_pair);
         bytes(first_pair * 8, {buf, pairs * 8});
         for (std::size_t p = 0; p < pairs; ++p) {
-            const double u1 = (static_cast<double>(get_u32le(buf + 8 * p)) + 1.0) * kInv32;
-            const double u2 = static_cast<double>(get_u32le(buf + 8 * p + 4)) * kInv32;
+            const double u1 = (static_cast<double>(load_le<std::uint32_t>(buf + 8 * p)) + 1.0) * kInv32;
+            const double u2 = static_cast<double>(load_le<std::uint32_t>(buf + 8 * p + 4)) * kInv32;
             const double r = std::sqrt(-2.0 * std::log(u1));
             const double t = kTwoPi * u2;
             const std::uint64_t even = (first_pair + p) * 2;
@@ -158,7 +151,7 @@ void PerturbationStream::uniform(std::uint64_t value_offset, std::span<double> o
         const std::size_t n = std::min<std::size_t>(out.size() - pos, kChunk / 4);
         bytes((value_offset + pos) * 4, {buf, n * 4});
         for (std::size_t i = 0; i < n; ++i) {
-            out[pos + i] = static_cast<double>(get_u32le(buf + 4 * i)) * kInv32;
+            out[pos + i] = static_cast<double>(load_le<std::uint32_t>(buf + 4 * i)) * kInv32;
         }
         pos += n;
     }

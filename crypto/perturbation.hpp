@@ -32,7 +32,7 @@
 #include <span>
 #include <string_view>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace swarmd::crypto {
 

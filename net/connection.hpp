@@ -22,7 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/host_error.hpp"
 #include "net/multiaddr.hpp"

@@ -4,6 +4,8 @@
 // carries a typed reason.
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::net {
 
 enum class Errc {
@@ -66,5 +68,4 @@ inline std::error_code make_error_code(Errc e) noexcept {
 
 }  // namespace swarmd::net
 
-template <>
-struct std::is_error_code_enum<swarmd::net::Errc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::net::Errc);

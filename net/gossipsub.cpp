@@ -5,7 +5,7 @@
 #include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 
 namespace swarmd::net::gossipsub {

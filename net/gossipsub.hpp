@@ -25,10 +25,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/detail/gossipsub_caches.hpp"
 #include "net/gossipsub_error.hpp"
 #include "net/length_prefixed.hpp"

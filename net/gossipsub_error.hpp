@@ -3,6 +3,8 @@
 // dropped. Every Disconnect action carries one of these.
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::net::gossipsub {
 
 enum class Errc {
@@ -31,5 +33,4 @@ inline std::error_code make_error_code(Errc e) noexcept {
 
 }  // namespace swarmd::net::gossipsub
 
-template <>
-struct std::is_error_code_enum<swarmd::net::gossipsub::Errc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::net::gossipsub::Errc);

@@ -1,6 +1,7 @@
 #include "net/gossipsub_message.hpp"
 
-#include "crypto/varint.hpp"
+#include "base/endian.hpp"
+#include "base/varint.hpp"
 #include "net/gossipsub_error.hpp"
 
 namespace swarmd::net::gossipsub {
@@ -17,18 +18,14 @@ void append_field(Bytes& out, std::uint8_t tag, std::string_view value) {
 MessageId message_id(const pb::Message& message) { return message.from() + message.seqno(); }
 
 std::string encode_seqno(std::uint64_t seqno) {
-    std::string out(kSeqnoSize, '\0');
-    for (std::size_t i = 0; i < kSeqnoSize; ++i) {
-        out[kSeqnoSize - 1 - i] = static_cast<char>(seqno >> (8 * i));
-    }
-    return out;
+    std::uint8_t be[kSeqnoSize];
+    store_be(be, seqno);
+    return std::string(reinterpret_cast<const char*>(be), kSeqnoSize);
 }
 
 std::optional<std::uint64_t> decode_seqno(std::string_view bytes) {
     if (bytes.size() != kSeqnoSize) return std::nullopt;
-    std::uint64_t v = 0;
-    for (const char c : bytes) v = (v << 8) | static_cast<std::uint8_t>(c);
-    return v;
+    return load_be<std::uint64_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()));
 }
 
 Bytes signed_payload(const pb::Message& message) {

@@ -14,10 +14,10 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/rpc.pb.h"
 
 namespace swarmd::net::gossipsub {

@@ -26,7 +26,7 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/connection.hpp"
 #include "net/identify.hpp"
 #include "net/multiaddr.hpp"

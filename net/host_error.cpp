@@ -30,30 +30,26 @@ std::string_view phase_name(Phase phase) noexcept {
 
 namespace {
 
-class HostCategory final : public std::error_category {
-  public:
-    const char* name() const noexcept override { return "swarmd.host"; }
-    std::string message(int value) const override {
-        switch (static_cast<HostErrc>(value)) {
-            case HostErrc::unsupported_address:
-                return "unsupported address (expected /ip4|ip6/<ip>/tcp/<port>[/p2p/<id>])";
-            case HostErrc::missing_peer_id:
-                return "the address has no /p2p/<peer id>";
-            case HostErrc::dial_self:
-                return "refusing to dial our own peer id";
-            case HostErrc::host_stopped:
-                return "the host is stopped";
-            case HostErrc::no_connection:
-                return "no connection to that peer";
-        }
-        return "unknown host error";
+const char* describe(HostErrc e) noexcept {
+    switch (e) {
+        case HostErrc::unsupported_address:
+            return "unsupported address (expected /ip4|ip6/<ip>/tcp/<port>[/p2p/<id>])";
+        case HostErrc::missing_peer_id:
+            return "the address has no /p2p/<peer id>";
+        case HostErrc::dial_self:
+            return "refusing to dial our own peer id";
+        case HostErrc::host_stopped:
+            return "the host is stopped";
+        case HostErrc::no_connection:
+            return "no connection to that peer";
     }
-};
+    return nullptr;
+}
 
 }  // namespace
 
 const std::error_category& host_category() noexcept {
-    static const HostCategory category;
+    static const EnumCategory<HostErrc> category("swarmd.host", describe);
     return category;
 }
 

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::net {
 
 enum class Phase {
@@ -44,5 +46,4 @@ struct PhaseError {
 
 }  // namespace swarmd::net
 
-template <>
-struct std::is_error_code_enum<swarmd::net::HostErrc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::net::HostErrc);

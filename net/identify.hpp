@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/keys.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 

@@ -1,6 +1,6 @@
 #include "net/length_prefixed.hpp"
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 
 namespace swarmd::net {

@@ -6,8 +6,8 @@
 #include <optional>
 #include <system_error>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 

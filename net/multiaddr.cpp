@@ -5,7 +5,8 @@
 #include <array>
 #include <charconv>
 
-#include "crypto/varint.hpp"
+#include "base/endian.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 
 namespace swarmd::net {
@@ -88,7 +89,8 @@ Result<Bytes> parse_value(Protocol p, std::string_view text) {
         if (text.empty() || text.size() > 5 || ec != std::errc{} || ptr != end || port > 65535) {
             return Errc::bad_port;
         }
-        out = {static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)};
+        out.clear();
+        append_be(out, port, 2);
     } else if (is_dns(p)) {
         if (!valid_dns_name(as_bytes(text))) return Errc::bad_dns_name;
         out.assign(text.begin(), text.end());
@@ -113,7 +115,7 @@ std::string value_to_string(Protocol p, const Bytes& value) {
         inet_ntop(p == Protocol::ip4 ? AF_INET : AF_INET6, value.data(), buf, sizeof buf);
         return buf;
     }
-    if (is_port(p)) return std::to_string((unsigned{value[0]} << 8) | value[1]);
+    if (is_port(p)) return std::to_string(load_be<std::uint16_t>(value.data()));
     if (is_dns(p)) return std::string(as_string_view(value));
     if (p == Protocol::p2p) return crypto::PeerId::from_bytes(value).value().to_base58();
     return {};
@@ -198,8 +200,9 @@ Result<Multiaddr> Multiaddr::from_ip_tcp(std::string_view ip, std::uint16_t port
     BOOST_OUTCOME_TRY(addr, parse_value(p, ip));
     Multiaddr ma;
     ma.m_components.push_back({p, std::move(addr)});
-    ma.m_components.push_back(
-        {Protocol::tcp, {static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port)}});
+    Bytes port_bytes;
+    append_be(port_bytes, port);
+    ma.m_components.push_back({Protocol::tcp, std::move(port_bytes)});
     return ma;
 }
 
@@ -259,7 +262,7 @@ std::optional<TcpEndpoint> Multiaddr::tcp_endpoint() const {
     }
     const auto& port = m_components[1].value;
     return TcpEndpoint{host.protocol, value_to_string(host.protocol, host.value),
-                       static_cast<std::uint16_t>((unsigned{port[0]} << 8) | port[1])};
+                       load_be<std::uint16_t>(port.data())};
 }
 
 Multiaddr Multiaddr::encapsulate(const Multiaddr& other) const {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 
 namespace swarmd::net {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/endian.hpp"
 #include "crypto/error.hpp"
 #include "crypto/hash.hpp"
 #include "net/error.hpp"
@@ -24,11 +25,10 @@ Bytes signed_static_key(const crypto::DhPublic& static_public) {
 }
 
 void append_frame_header(Bytes& out, std::size_t size) {
-    out.push_back(static_cast<std::uint8_t>(size >> 8));
-    out.push_back(static_cast<std::uint8_t>(size));
+    append_be(out, size, 2);
 }
 
-std::size_t frame_size(ByteSpan header) { return (std::size_t{header[0]} << 8) | header[1]; }
+std::size_t frame_size(ByteSpan header) { return load_be<std::uint16_t>(header.data()); }
 
 // Noise's SymmetricState and CipherState, with the handshake hash as AEAD data.
 class SymmetricState {
@@ -307,8 +307,7 @@ struct NoiseHandshake::State {
 
     static void finish_frame(Bytes& out, std::size_t header) {
         const std::size_t size = out.size() - header - kLengthPrefix;
-        out[header] = static_cast<std::uint8_t>(size >> 8);
-        out[header + 1] = static_cast<std::uint8_t>(size);
+        store_be(&out[header], size, 2);
     }
 
     Result<void> on_message(ByteSpan msg, NoiseStep& step) {

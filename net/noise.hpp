@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/noise_primitives.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 

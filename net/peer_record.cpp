@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 #include "net/peer_record.pb.h"
 

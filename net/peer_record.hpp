@@ -12,10 +12,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/multiaddr.hpp"
 
 namespace swarmd::net {

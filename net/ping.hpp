@@ -5,8 +5,8 @@
 #include <functional>
 #include <string_view>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 

@@ -7,7 +7,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/connection.hpp"
 #include "net/error.hpp"
 #include "net/length_prefixed.hpp"

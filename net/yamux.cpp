@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/endian.hpp"
 #include "net/error.hpp"
 
 namespace swarmd::net {
@@ -23,11 +24,6 @@ constexpr std::size_t kHeaderSize = 12;
 // A peer cannot push a send window past what a u32 length field can ever be spent against.
 constexpr std::uint64_t kMaxSendWindow = 0xffffffffu;
 
-std::uint32_t read_u32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           p[3];
-}
-
 YamuxEvent event(YamuxEvent::Kind kind, std::uint32_t id) {
     YamuxEvent e{};
     e.kind = kind;
@@ -46,20 +42,10 @@ YamuxSession::YamuxSession(YamuxOptions options)
 
 void YamuxSession::send_header(std::uint8_t type, std::uint16_t flags, std::uint32_t id,
                                std::uint32_t length) {
-    const std::uint8_t h[kHeaderSize] = {
-        kVersion,
-        type,
-        static_cast<std::uint8_t>(flags >> 8),
-        static_cast<std::uint8_t>(flags),
-        static_cast<std::uint8_t>(id >> 24),
-        static_cast<std::uint8_t>(id >> 16),
-        static_cast<std::uint8_t>(id >> 8),
-        static_cast<std::uint8_t>(id),
-        static_cast<std::uint8_t>(length >> 24),
-        static_cast<std::uint8_t>(length >> 16),
-        static_cast<std::uint8_t>(length >> 8),
-        static_cast<std::uint8_t>(length),
-    };
+    std::uint8_t h[kHeaderSize] = {kVersion, type};
+    store_be(&h[2], flags);
+    store_be(&h[4], id);
+    store_be(&h[8], length);
     m_output.insert(m_output.end(), h, h + kHeaderSize);
 }
 
@@ -109,9 +95,9 @@ std::vector<YamuxEvent> YamuxSession::feed(ByteSpan in, YamuxClock::time_point n
 void YamuxSession::on_header(YamuxClock::time_point now, std::vector<YamuxEvent>& events) {
     const std::uint8_t version = m_header[0];
     m_type = m_header[1];
-    m_flags = static_cast<std::uint16_t>((m_header[2] << 8) | m_header[3]);
-    m_stream_id = read_u32(&m_header[4]);
-    m_length = read_u32(&m_header[8]);
+    m_flags = load_be<std::uint16_t>(&m_header[2]);
+    m_stream_id = load_be<std::uint32_t>(&m_header[4]);
+    m_length = load_be<std::uint32_t>(&m_header[8]);
     m_skip = false;
     if (version != kVersion) return fail(Errc::bad_frame_version, events);
 

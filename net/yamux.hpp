@@ -23,8 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 

@@ -18,7 +18,7 @@
 #include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_list.hpp"
 #include "bootstrap/peer_store.hpp"
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"

@@ -2,6 +2,8 @@
 // Errors of the rl/ module: everything a peer, a file or a flag can get wrong.
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::rl {
 
 enum class Errc {
@@ -28,5 +30,4 @@ inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<in
 
 }  // namespace swarmd::rl
 
-template <>
-struct std::is_error_code_enum<swarmd::rl::Errc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::rl::Errc);

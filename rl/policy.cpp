@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "crypto/file.hpp"
+#include "base/file.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -375,7 +375,7 @@ Result<void> save_policy(const Policy& policy, const std::filesystem::path& path
         archive.write(kOptionsKey,
                       torch::tensor({o.d_model(), o.layers(), o.heads(), o.max_len()}, torch::kLong));
         // Serialized in memory, then written durably: a temporary beside the target, fsync,
-        // rename, fsync of the directory (crypto/file.hpp), so a crash keeps the old file or
+        // rename, fsync of the directory (base/file.hpp), so a crash keeps the old file or
         // the new one and two writers never share a temporary.
         std::ostringstream out;
         archive.save_to(out);

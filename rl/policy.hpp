@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "rl/rng.hpp"
 #include "rl/tasks.hpp"
 #include "rl/vocab.hpp"

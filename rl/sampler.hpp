@@ -8,8 +8,8 @@
 #include <tuple>
 #include <vector>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 #include "rl/rng.hpp"
 #include "rl/wire.hpp"
 

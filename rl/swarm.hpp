@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "rl/grpo.hpp"
 #include "rl/policy.hpp"
 #include "rl/sampler.hpp"

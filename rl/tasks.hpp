@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "rl/rng.hpp"
 
 namespace swarmd::rl {

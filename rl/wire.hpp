@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 #include "rl/tasks.hpp"
 #include "rl/vocab.hpp"
 

@@ -1,5 +1,7 @@
 #include "training/author_ticket.hpp"
 
+#include "base/endian.hpp"
+
 #include <bit>
 #include <string_view>
 
@@ -22,7 +24,7 @@ crypto::Sha256 ticket_prefix(ByteSpan swarm_id, ByteSpan author) {
 
 crypto::Digest finish(crypto::Sha256 h, std::uint64_t nonce) {
     std::uint8_t be[8];
-    for (int i = 0; i < 8; ++i) be[i] = static_cast<std::uint8_t>(nonce >> (56 - 8 * i));
+    store_be(be, nonce);
     h.update(ByteSpan(be, 8));
     return h.finish();
 }

@@ -12,7 +12,7 @@
 #include <compare>
 #include <cstdint>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/hash.hpp"
 
 namespace swarmd::training {

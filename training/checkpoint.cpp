@@ -2,7 +2,8 @@
 
 #include <cstring>
 
-#include "crypto/file.hpp"
+#include "base/endian.hpp"
+#include "base/file.hpp"
 #include "training/error.hpp"
 #include "training/params.hpp"
 
@@ -12,16 +13,6 @@ namespace {
 
 constexpr char kMagic[8] = {'S', 'W', 'D', 'C', 'K', 'P', 'T', '1'};
 constexpr std::size_t kHeader = 8 + 8 + 8 + 8 + 32;
-
-void put_le(Bytes& out, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get_le(const std::uint8_t* p) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= std::uint64_t{p[i]} << (8 * i);
-    return v;
-}
 
 }  // namespace
 
@@ -42,9 +33,9 @@ Checkpoint make_checkpoint(std::span<const float> init, const std::vector<Update
 
 std::error_code save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) {
     Bytes out(kMagic, kMagic + 8);
-    put_le(out, ckpt.through_round);
-    put_le(out, ckpt.update_count);
-    put_le(out, ckpt.params.size());
+    append_le<std::uint64_t>(out, ckpt.through_round);
+    append_le<std::uint64_t>(out, ckpt.update_count);
+    append_le<std::uint64_t>(out, ckpt.params.size());
     append(out, ckpt.model_hash);
     const auto* p = reinterpret_cast<const std::uint8_t*>(ckpt.params.data());
     out.insert(out.end(), p, p + ckpt.params.size() * sizeof(float));
@@ -68,9 +59,9 @@ Result<Checkpoint> load_checkpoint(const std::filesystem::path& path, std::size_
         return make_error_code(Errc::bad_checkpoint);
     }
     Checkpoint c;
-    c.through_round = get_le(&data[8]);
-    c.update_count = get_le(&data[16]);
-    if (get_le(&data[24]) != expected_params || data.size() != expected_size) {
+    c.through_round = load_le<std::uint64_t>(&data[8]);
+    c.update_count = load_le<std::uint64_t>(&data[16]);
+    if (load_le<std::uint64_t>(&data[24]) != expected_params || data.size() != expected_size) {
         return make_error_code(Errc::checkpoint_mismatch);
     }
     std::memcpy(c.model_hash.data(), &data[32], 32);

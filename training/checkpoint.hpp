@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "crypto/hash.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "training/zo.hpp"
 
 namespace swarmd::training {

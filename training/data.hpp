@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::training {
 

@@ -1,6 +1,8 @@
 #pragma once
 #include <system_error>
 
+#include "base/error_category.hpp"
+
 namespace swarmd::training {
 
 enum class Errc {
@@ -20,5 +22,4 @@ inline std::error_code make_error_code(Errc e) noexcept {
 
 }  // namespace swarmd::training
 
-template <>
-struct std::is_error_code_enum<swarmd::training::Errc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::training::Errc);

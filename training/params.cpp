@@ -3,6 +3,7 @@
 #include <bit>
 #include <stdexcept>
 
+#include "base/endian.hpp"
 #include "crypto/perturbation.hpp"
 
 namespace swarmd::training {
@@ -50,7 +51,7 @@ crypto::Digest model_hash(std::span<const float> params) {
     crypto::Sha256 h;
     std::uint8_t count[8];
     const std::uint64_t n = params.size();
-    for (int i = 0; i < 8; ++i) count[i] = static_cast<std::uint8_t>(n >> (56 - 8 * i));
+    store_be(count, n);
     h.update(count);
     h.update({reinterpret_cast<const std::uint8_t*>(params.data()), params.size_bytes()});
     return h.finish();

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/hash.hpp"
 
 namespace swarmd::training {

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/endian.hpp"
 #include "training/error.hpp"
 
 namespace swarmd::training {
@@ -36,16 +37,6 @@ std::shared_ptr<spdlog::logger> train_log() {
     return l ? l : spdlog::default_logger();
 }
 
-void put_le(Bytes& out, std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get_le(const std::uint8_t* p, int n) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v |= std::uint64_t{p[i]} << (8 * i);
-    return v;
-}
-
 std::uint32_t crc(const std::uint8_t* p, std::size_t n) {
     return static_cast<std::uint32_t>(crc32(0L, p, static_cast<uInt>(n)));
 }
@@ -68,17 +59,17 @@ Bytes encode_record(const SignedUpdate& s) {
     Bytes payload;
     payload.reserve(kFixedPayload + u.author.size());
     payload.push_back(kVersion);
-    put_le(payload, u.round, 8);
-    put_le(payload, u.index, 4);
+    append_le(payload, u.round, 8);
+    append_le(payload, u.index, 4);
     payload.push_back(static_cast<std::uint8_t>(u.q));
-    put_le(payload, u.ticket, 8);
-    put_le(payload, s.signature.seqno, 8);
+    append_le(payload, u.ticket, 8);
+    append_le(payload, s.signature.seqno, 8);
     append(payload, s.signature.bytes);
     payload.push_back(static_cast<std::uint8_t>(u.author.size()));
     append(payload, u.author);
     Bytes out;
-    put_le(out, payload.size(), 4);
-    put_le(out, crc(payload.data(), payload.size()), 4);
+    append_le(out, payload.size(), 4);
+    append_le(out, crc(payload.data(), payload.size()), 4);
     append(out, payload);
     return out;
 }
@@ -109,8 +100,8 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
             why = "torn record header";
             break;
         }
-        const auto len = static_cast<std::size_t>(get_le(&data[pos], 4));
-        const auto sum = static_cast<std::uint32_t>(get_le(&data[pos + 4], 4));
+        const auto len = static_cast<std::size_t>(load_le(&data[pos], 4));
+        const auto sum = static_cast<std::uint32_t>(load_le(&data[pos + 4], 4));
         if (len == 0 || len > kMaxPayload) {
             why = "bad record length";
             break;
@@ -139,14 +130,14 @@ Result<UpdateLog> UpdateLog::open(const std::filesystem::path& path, const LogOp
             break;
         }
         Update u;
-        u.round = get_le(p + kRoundAt, 8);
-        u.index = static_cast<std::uint32_t>(get_le(p + kIndexAt, 4));
+        u.round = load_le(p + kRoundAt, 8);
+        u.index = static_cast<std::uint32_t>(load_le(p + kIndexAt, 4));
         u.q = static_cast<std::int8_t>(p[kQAt]);
-        u.ticket = get_le(p + kTicketAt, 8);
+        u.ticket = load_le(p + kTicketAt, 8);
         u.author.assign(p + kFixedPayload, p + len);
         if (log.m_seen.insert(key(u)).second) {
             UpdateSignature sig;
-            sig.seqno = get_le(p + kSeqnoAt, 8);
+            sig.seqno = load_le(p + kSeqnoAt, 8);
             std::copy(p + kSignatureAt, p + kSignatureAt + kSignatureSize, sig.bytes.begin());
             log.m_updates.push_back(std::move(u));
             log.m_signatures.push_back(sig);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "crypto/keys.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "training/zo.hpp"
 
 namespace swarmd::training {

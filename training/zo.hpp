@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "crypto/perturbation.hpp"
 
 namespace swarmd::training {

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "bench/zo_common.hpp"
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/gossipsub.hpp"
 #include "net/gossipsub_message.hpp"
 #include "node/daemon.hpp"

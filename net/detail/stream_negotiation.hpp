@@ -8,7 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/stream.hpp"
 
 namespace swarmd::net::detail {

@@ -10,7 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/host_error.hpp"
 #include "net/multistream.hpp"

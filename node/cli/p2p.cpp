@@ -24,7 +24,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
 #include "net/multiaddr.hpp"
@@ -312,7 +312,7 @@ int run_sub(const P2pArgs& args) {
     std::size_t received = 0;
     asio::steady_timer done(io, asio::steady_timer::time_point::max());
     node.pubsub->subscribe(args.topic, [&](const net::gossipsub::Delivery& d) {
-        std::cout << "from=" << d.author.to_base58() << " id=" << crypto::hex_encode(as_bytes(d.id))
+        std::cout << "from=" << d.author.to_base58() << " id=" << hex_encode(as_bytes(d.id))
                   << " data=" << escape_line(d.data) << std::endl;
         if (args.count != 0 && ++received == args.count) done.cancel();
     });

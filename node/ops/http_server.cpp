@@ -15,8 +15,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
-#include "crypto/encoding.hpp"
-#include "crypto/file.hpp"
+#include "base/encoding.hpp"
+#include "base/file.hpp"
 #include "net/spawn.hpp"
 #include "node/ops/logging.hpp"
 
@@ -298,7 +298,7 @@ Result<std::string> load_or_create_http_token(const std::filesystem::path& path)
     if (std::filesystem::exists(path, exists_ec)) return read_http_token(path);
     Bytes secret(32);
     randombytes_buf(secret.data(), secret.size());
-    std::string token = crypto::hex_encode(secret);
+    std::string token = hex_encode(secret);
     const std::string line = token + "\n";
     if (auto ec = write_file_atomic(path, ByteSpan(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()),
                                     0600, Overwrite::refuse))

@@ -26,7 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::node {
 

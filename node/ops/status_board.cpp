@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "node/ops/logging.hpp"
 
 namespace swarmd::node {
@@ -52,7 +52,7 @@ std::string_view refusal(std::error_code ec) {
 
 json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
     json out = json::array();
-    for (const auto& [round, hash] : checkpoints) out.push_back({round, crypto::hex_encode(hash)});
+    for (const auto& [round, hash] : checkpoints) out.push_back({round, hex_encode(hash)});
     return out;
 }
 
@@ -160,7 +160,7 @@ json StatusBoard::peers_json() const {
     for (const auto& [id, s] : m_peers) {
         peers[id] = {{"round", s.beat.round},
                      {"merge_state", s.beat.merge_state},
-                     {"merged_hash", s.beat.merged_hash ? crypto::hex_encode(*s.beat.merged_hash) : ""},
+                     {"merged_hash", s.beat.merged_hash ? hex_encode(*s.beat.merged_hash) : ""},
                      {"accuracy", s.beat.accuracy},
                      {"role", s.beat.trainer ? "trainer" : "relay"},
                      {"checkpoints", checkpoints_json(s.beat.checkpoints)}};

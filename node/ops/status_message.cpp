@@ -5,35 +5,32 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
+#include "base/endian.hpp"
 
 namespace swarmd::node {
 using json = nlohmann::json;
 
 namespace {
 
-class StatusCategory : public std::error_category {
-  public:
-    const char* name() const noexcept override { return "swarmd.status"; }
-    std::string message(int c) const override {
-        switch (static_cast<StatusErrc>(c)) {
-            case StatusErrc::too_large: return "status message too large";
-            case StatusErrc::not_json: return "status message is not a JSON object";
-            case StatusErrc::unknown_type: return "unknown status message type";
-            case StatusErrc::unknown_field: return "status message has an unknown field";
-            case StatusErrc::bad_field: return "status message field of the wrong type or size";
-            case StatusErrc::bad_order_signature: return "merge order signature does not verify";
-        }
-        return "unknown status error";
+const char* describe(StatusErrc e) noexcept {
+    switch (e) {
+        case StatusErrc::too_large: return "status message too large";
+        case StatusErrc::not_json: return "status message is not a JSON object";
+        case StatusErrc::unknown_type: return "unknown status message type";
+        case StatusErrc::unknown_field: return "status message has an unknown field";
+        case StatusErrc::bad_field: return "status message field of the wrong type or size";
+        case StatusErrc::bad_order_signature: return "merge order signature does not verify";
     }
-};
+    return nullptr;
+}
 
 Bytes order_payload(ByteSpan swarm_id, std::uint64_t round) {
     Bytes out;
     out.reserve(kMergeOrderDomain.size() + swarm_id.size() + 8);
     for (char c : kMergeOrderDomain) out.push_back(static_cast<std::uint8_t>(c));
     out.insert(out.end(), swarm_id.begin(), swarm_id.end());
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(round >> shift));
+    append_be(out, round);
     return out;
 }
 
@@ -42,7 +39,7 @@ double finite_or(double v, double fallback) { return std::isfinite(v) ? v : fall
 json order_json(const MergeOrder& o) {
     return {{"merge_round", o.round},
             {"operator", o.signer.to_base58()},
-            {"signature", crypto::hex_encode(o.signature)}};
+            {"signature", hex_encode(o.signature)}};
 }
 
 // Field readers: each fails the whole message on a present field of the wrong shape.
@@ -100,7 +97,7 @@ class Reader {
     }
 
     static std::optional<crypto::Digest> parse_digest(const std::string& t) {
-        auto bytes = crypto::hex_decode(t);
+        auto bytes = hex_decode(t);
         if (!bytes || bytes.value().size() != 32) return std::nullopt;
         crypto::Digest d{};
         std::copy(bytes.value().begin(), bytes.value().end(), d.begin());
@@ -134,7 +131,7 @@ Result<MergeOrder> read_order(const json& j, ByteSpan swarm_id) {
     auto signer = j.contains("operator") ? r.peer(j["operator"]) : std::nullopt;
     const auto sig = r.text("signature", 2 * o.signature.size());
     if (!r.ok() || !signer || o.round == 0) return StatusErrc::bad_field;
-    auto bytes = crypto::hex_decode(sig);
+    auto bytes = hex_decode(sig);
     if (!bytes || bytes.value().size() != o.signature.size()) return StatusErrc::bad_field;
     std::copy(bytes.value().begin(), bytes.value().end(), o.signature.begin());
     o.signer = *signer;
@@ -203,7 +200,7 @@ Result<Heartbeat> read_heartbeat(const json& j, ByteSpan swarm_id) {
 }  // namespace
 
 const std::error_category& status_category() noexcept {
-    static const StatusCategory category;
+    static const EnumCategory<StatusErrc> category("swarmd.status", describe);
     return category;
 }
 
@@ -228,10 +225,10 @@ json heartbeat_json(const Heartbeat& b) {
     out["round"] = b.round;
     out["merge_round"] = b.merge_round;
     json cps = json::array();
-    for (const auto& [round, hash] : b.checkpoints) cps.push_back({round, crypto::hex_encode(hash)});
+    for (const auto& [round, hash] : b.checkpoints) cps.push_back({round, hex_encode(hash)});
     out["checkpoints"] = std::move(cps);
     out["merge_state"] = b.merge_state;
-    out["merged_hash"] = b.merged_hash ? crypto::hex_encode(*b.merged_hash) : "";
+    out["merged_hash"] = b.merged_hash ? hex_encode(*b.merged_hash) : "";
     out["accuracy"] = finite_or(b.accuracy, -1.0);
     out["peers"] = b.peers;
     out["version"] = b.version;
@@ -239,10 +236,10 @@ json heartbeat_json(const Heartbeat& b) {
     if (!b.policy.empty()) {
         out["policy"] = b.policy;
         out["reward"] = finite_or(b.reward, -1.0);
-        out["base_hash"] = b.base_hash ? crypto::hex_encode(*b.base_hash) : "";
+        out["base_hash"] = b.base_hash ? hex_encode(*b.base_hash) : "";
         out["base_parameters"] = b.base_parameters;
         if (b.commit) {
-            out["commit"] = {{"hash", crypto::hex_encode(b.commit->hash)},
+            out["commit"] = {{"hash", hex_encode(b.commit->hash)},
                              {"round", b.commit->round},
                              {"parameters", b.commit->parameters}};
         }

@@ -22,11 +22,12 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
+#include "base/error_category.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::node {
 
@@ -107,5 +108,4 @@ void add_heartbeat_fields(const Heartbeat& beat, nlohmann::json& out);
 
 }  // namespace swarmd::node
 
-template <>
-struct std::is_error_code_enum<swarmd::node::StatusErrc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::node::StatusErrc);

@@ -6,8 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
-#include "crypto/file.hpp"
+#include "base/encoding.hpp"
+#include "base/endian.hpp"
+#include "base/file.hpp"
 #include "node/ops/logging.hpp"
 #include "rl/policy.hpp"
 #include "rl/swarm.hpp"
@@ -24,9 +25,7 @@ constexpr std::uint64_t kBaseSeedTag = 0x62617365;  // "base"
 
 std::uint64_t name_word(std::string_view s) {
     const auto d = crypto::sha256(as_bytes(s));
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | d[i];
-    return v;
+    return load_be<std::uint64_t>(d.data());
 }
 
 rl::TaskMix task_mix(const SapoSpec& sapo) {
@@ -92,7 +91,6 @@ SapoEngine::SapoEngine(const Spec& spec, const PolicySpec& policy, std::string a
       m_on_progress(std::move(progress)),
       m_on_commit(std::move(commit)),
       m_merge_round(static_cast<std::uint64_t>(spec.merge_round)),
-      m_work(m_compute.get_executor()),
       m_timer(m_compute) {
     std::filesystem::create_directories(m_options.dir);
     m_progress.merge_round = m_merge_round;
@@ -110,10 +108,7 @@ bool SapoEngine::has_cached_base() const {
 }
 
 void SapoEngine::start(SharedWeights fetched) {
-    m_thread = std::thread([this] {
-        training::set_compute_threads(1);
-        m_compute.run();
-    });
+    m_worker.start([] { training::set_compute_threads(1); });
     asio::post(m_compute, [this, fetched = std::move(fetched)] {
         try {
             prepare(fetched);
@@ -139,15 +134,13 @@ void SapoEngine::begin() {
 }
 
 void SapoEngine::stop() {
-    if (!m_thread.joinable()) return;
+    if (!m_worker.running()) return;
     m_abort = true;  // the warm-up checks it between steps: stopping never waits for all of it
-    asio::post(m_compute, [this] {
+    m_worker.stop([this] {
         m_stopping = true;
         m_timer.cancel();
         if (m_node && !m_committed) save_state();
     });
-    m_work.reset();
-    m_thread.join();
 }
 
 void SapoEngine::request_merge(std::uint64_t round) {
@@ -219,7 +212,7 @@ void SapoEngine::prepare(SharedWeights fetched) {
         }
     }
     auto base_weights = std::make_shared<const std::vector<float>>(rl::flatten_parameters(*base));
-    m_progress.base_hash = crypto::hex_encode(weights_hash(name, *base_weights));
+    m_progress.base_hash = hex_encode(weights_hash(name, *base_weights));
     m_progress.parameters = base_weights->size();
     m_parameters = base_weights->size();
     m_progress.base = std::move(base_weights);
@@ -330,7 +323,7 @@ void SapoEngine::commit() {
         std::make_shared<const std::vector<float>>(rl::flatten_parameters(m_node->policy()));
     category_logger("merge")->info(
         "round {} reached: committing policy {} ({})", m_merge_round.load(), m_policy_spec.name,
-        crypto::hex_encode(weights_hash(m_policy_spec.name, *weights)).substr(0, 16));
+        hex_encode(weights_hash(m_policy_spec.name, *weights)).substr(0, 16));
     m_progress.phase = "committed";
     report();
     asio::post(m_io, [handler = m_on_commit, w = std::move(weights)] { handler(w); });
@@ -345,7 +338,7 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         nlohmann::json participants = nlohmann::json::array();
         for (auto& i : inputs) {
             participants.push_back(
-                {{"peer_id", i.peer.to_base58()}, {"hash", crypto::hex_encode(i.hash)}});
+                {{"peer_id", i.peer.to_base58()}, {"hash", hex_encode(i.hash)}});
         }
         const auto merged = average_weights(std::move(inputs));
         outcome.hash = weights_hash(m_policy_spec.name, merged);
@@ -369,7 +362,7 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
             {"merge_round", m_merge_round.load()},
             {"parameters", merged.size()},
             {"participants", participants},
-            {"merged_hash", crypto::hex_encode(outcome.hash)},
+            {"merged_hash", hex_encode(outcome.hash)},
             {"greedy_accuracy", outcome.accuracy},
         };
         const auto text = manifest.dump(2) + "\n";
@@ -378,7 +371,7 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         }
         category_logger("merge")->info(
             "merged policy {} from {} nodes: hash {} greedy accuracy {:.3f}", m_policy_spec.name,
-            outcome.participants.size(), crypto::hex_encode(outcome.hash).substr(0, 16),
+            outcome.participants.size(), hex_encode(outcome.hash).substr(0, 16),
             outcome.accuracy);
         asio::post(m_io, [done = std::move(done), o = std::move(outcome)]() mutable {
             done(std::move(o));

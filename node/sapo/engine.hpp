@@ -17,10 +17,10 @@
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "node/compute_thread.hpp"
 #include "node/sapo/merge_protocol.hpp"
 #include "node/sapo/merge.hpp"
 #include "node/spec/spec.hpp"
@@ -155,10 +155,9 @@ class SapoEngine {
     bool m_committed = false;
     bool m_stepped = false;
 
-    boost::asio::io_context m_compute;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> m_work;
+    ComputeThread m_worker;
+    boost::asio::io_context& m_compute = m_worker.context();
     boost::asio::steady_timer m_timer;
-    std::thread m_thread;
     bool m_stopping = false;
 };
 

@@ -3,8 +3,10 @@
 #include <bit>
 #include <cstring>
 
+#include "base/endian.hpp"
 #include "net/error.hpp"
 #include "net/host.hpp"
+#include "net/request.hpp"
 #include "net/stream.hpp"
 #include "node/spec/spec.hpp"
 
@@ -24,36 +26,22 @@ constexpr std::size_t kMaxRequest = kSwarmIdSize + 1 + 32;
 constexpr std::size_t kCommitmentFixed = 8 + 32 + 8;
 constexpr std::size_t kMaxCommitmentResponse = 1 + kCommitmentFixed + kMaxPolicyNameBytes;
 
-class MergeCategory : public std::error_category {
-  public:
-    const char* name() const noexcept override { return "merge"; }
-    std::string message(int c) const override {
-        switch (static_cast<MergeErrc>(c)) {
-            case MergeErrc::bad_request:
-                return "bad merge request";
-            case MergeErrc::not_committed:
-                return "the peer has not committed to merge weights";
-            case MergeErrc::not_held:
-                return "the peer does not hold those weights";
-            case MergeErrc::malformed_response:
-                return "malformed merge response";
-            case MergeErrc::size_mismatch:
-                return "weights of another architecture";
-            case MergeErrc::hash_mismatch:
-                return "weights do not match their commitment";
-        }
-        return "unknown merge error";
+const char* describe(MergeErrc e) noexcept {
+    switch (e) {
+        case MergeErrc::bad_request:
+            return "bad merge request";
+        case MergeErrc::not_committed:
+            return "the peer has not committed to merge weights";
+        case MergeErrc::not_held:
+            return "the peer does not hold those weights";
+        case MergeErrc::malformed_response:
+            return "malformed merge response";
+        case MergeErrc::size_mismatch:
+            return "weights of another architecture";
+        case MergeErrc::hash_mismatch:
+            return "weights do not match their commitment";
     }
-};
-
-void put_u64(Bytes& out, std::uint64_t v) {
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get_u64(ByteSpan in) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | in[i];
-    return v;
+    return nullptr;
 }
 
 Bytes request(const Bytes& swarm_id, std::uint8_t kind, ByteSpan body = {}) {
@@ -66,7 +54,7 @@ Bytes request(const Bytes& swarm_id, std::uint8_t kind, ByteSpan body = {}) {
 }  // namespace
 
 const std::error_category& merge_category() noexcept {
-    static const MergeCategory category;
+    static const EnumCategory<MergeErrc> category("merge", describe);
     return category;
 }
 
@@ -76,7 +64,7 @@ crypto::Digest weights_hash(std::string_view policy, std::span<const float> weig
     const std::uint8_t len = static_cast<std::uint8_t>(std::min<std::size_t>(policy.size(), 255));
     h.update(ByteSpan(&len, 1)).update(as_bytes(policy.substr(0, len)));
     Bytes count;
-    put_u64(count, weights.size());
+    append_be(count, std::uint64_t{weights.size()});
     h.update(count);
     h.update(ByteSpan(reinterpret_cast<const std::uint8_t*>(weights.data()), weights.size_bytes()));
     return h.finish();
@@ -84,9 +72,9 @@ crypto::Digest weights_hash(std::string_view policy, std::span<const float> weig
 
 Bytes encode_commitment(const WeightsCommitment& c) {
     Bytes out;
-    put_u64(out, c.round);
+    append_be<std::uint64_t>(out, c.round);
     append(out, c.hash);
-    put_u64(out, c.parameters);
+    append_be<std::uint64_t>(out, c.parameters);
     append(out, as_bytes(c.policy));
     return out;
 }
@@ -96,68 +84,57 @@ Result<WeightsCommitment> decode_commitment(ByteSpan bytes) {
         return MergeErrc::malformed_response;
     }
     WeightsCommitment c;
-    c.round = get_u64(bytes);
+    c.round = load_be<std::uint64_t>(bytes.data());
     std::memcpy(c.hash.data(), bytes.data() + 8, 32);
-    c.parameters = get_u64(bytes.subspan(40));
+    c.parameters = load_be<std::uint64_t>(&bytes[40]);
     c.policy.assign(bytes.begin() + kCommitmentFixed, bytes.end());
     return c;
 }
 
 void serve_merge(net::Host& host, Bytes swarm_id, MergeServer server) {
-    host.set_handler(
-        std::string(kMergeProtocol),
-        [swarm_id, server](std::shared_ptr<net::Stream> stream) -> asio::awaitable<void> {
-            stream->set_deadline(std::chrono::steady_clock::now() + kMergeExchangeTimeout);
-            auto req = co_await stream->read_length_prefixed(kMaxRequest);
-            const bool ours = req && req.value().size() > kSwarmIdSize &&
-                              std::equal(swarm_id.begin(), swarm_id.end(), req.value().begin());
-            if (!ours) {
-                stream->reset();
-                co_return;
-            }
-            const ByteSpan body = ByteSpan(req.value()).subspan(kSwarmIdSize + 1);
-            const std::uint8_t kind = req.value()[kSwarmIdSize];
+    using net::Answer;
+    net::serve_requests(
+        host, std::string(kMergeProtocol), {kMaxRequest, kMergeExchangeTimeout},
+        [swarm_id, server](net::Stream& stream, Bytes req) -> asio::awaitable<Answer> {
+            const bool ours = req.size() > kSwarmIdSize && std::equal(swarm_id.begin(), swarm_id.end(), req.begin());
+            if (!ours) co_return Answer::refused;
+            const ByteSpan body = ByteSpan(req).subspan(kSwarmIdSize + 1);
+            const std::uint8_t kind = req[kSwarmIdSize];
             if (kind == kCommitmentRequest && body.empty()) {
                 const auto c = server.commitment ? server.commitment() : std::nullopt;
                 Bytes response{c ? kOk : kNone};
                 if (c) append(response, encode_commitment(*c));
-                if (co_await stream->write_length_prefixed(response)) stream->close_write();
-                co_return;
+                const auto written = co_await stream.write_length_prefixed(response);
+                co_return written ? Answer::answered : Answer::refused;
             }
-            if (kind != kWeightsRequest || body.size() != 32) {
-                stream->reset();
-                co_return;
-            }
+            if (kind != kWeightsRequest || body.size() != 32) co_return Answer::refused;
             crypto::Digest hash;
             std::memcpy(hash.data(), body.data(), 32);
             // Held by shared pointer: the coroutine keeps the weights alive while it writes.
             const SharedWeights weights = server.weights ? server.weights(hash) : nullptr;
             Bytes header{weights ? kOk : kNone};
-            put_u64(header, weights ? weights->size() : 0);
-            if (!co_await stream->write_length_prefixed(header)) co_return;
+            append_be(header, std::uint64_t{weights ? weights->size() : 0});
+            if (!co_await stream.write_length_prefixed(header)) co_return Answer::refused;
             if (weights) {
                 std::span<const float> all(*weights);
                 for (std::size_t i = 0; i < all.size(); i += kMergeChunkFloats) {
                     const auto chunk = all.subspan(i, std::min(kMergeChunkFloats, all.size() - i));
-                    const ByteSpan raw(reinterpret_cast<const std::uint8_t*>(chunk.data()),
-                                       chunk.size_bytes());
-                    if (!co_await stream->write_length_prefixed(raw)) co_return;
+                    const ByteSpan raw(reinterpret_cast<const std::uint8_t*>(chunk.data()), chunk.size_bytes());
+                    if (!co_await stream.write_length_prefixed(raw)) co_return Answer::refused;
                 }
             }
-            stream->close_write();
+            co_return Answer::answered;
         });
 }
 
 asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host,
                                                             const crypto::PeerId& peer,
                                                             Bytes swarm_id) {
-    auto stream = co_await host.open_stream(peer, std::string(kMergeProtocol));
+    Bytes req = request(swarm_id, kCommitmentRequest);
+    auto stream =
+        co_await net::send_request(host, peer, std::string(kMergeProtocol), std::move(req), kMergeExchangeTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
-    s.set_deadline(std::chrono::steady_clock::now() + kMergeExchangeTimeout);
-    if (auto w = co_await s.write_length_prefixed(request(swarm_id, kCommitmentRequest)); !w)
-        co_return w.error();
-    s.close_write();
     auto response = co_await s.read_length_prefixed(kMaxCommitmentResponse);
     if (!response) co_return response.error();
     const Bytes& r = response.value();
@@ -170,21 +147,18 @@ asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host,
 asio::awaitable<Result<std::vector<float>>> fetch_weights(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, const crypto::Digest& hash,
     std::string policy, std::uint64_t parameters) {
-    auto stream = co_await host.open_stream(peer, std::string(kMergeProtocol));
+    Bytes req = request(swarm_id, kWeightsRequest, hash);
+    auto stream =
+        co_await net::send_request(host, peer, std::string(kMergeProtocol), std::move(req), kMergeExchangeTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
-    s.set_deadline(std::chrono::steady_clock::now() + kMergeExchangeTimeout);
-    if (auto w = co_await s.write_length_prefixed(request(swarm_id, kWeightsRequest, hash)); !w) {
-        co_return w.error();
-    }
-    s.close_write();
     auto header = co_await s.read_length_prefixed(9);
     if (!header) co_return header.error();
     if (header.value().size() != 9) co_return MergeErrc::malformed_response;
     if (header.value()[0] == kNone) co_return MergeErrc::not_held;
     if (header.value()[0] != kOk) co_return MergeErrc::malformed_response;
     // The count is checked against our own architecture before anything is allocated.
-    if (get_u64(ByteSpan(header.value()).subspan(1)) != parameters)
+    if (load_be<std::uint64_t>(&header.value()[1]) != parameters)
         co_return MergeErrc::size_mismatch;
     std::vector<float> out(parameters);
     std::size_t received = 0;

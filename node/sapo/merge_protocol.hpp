@@ -23,9 +23,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "base/error_category.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 
 namespace swarmd::net {
 class Host;
@@ -86,5 +87,4 @@ boost::asio::awaitable<Result<std::vector<float>>> fetch_weights(
 
 }  // namespace swarmd::node
 
-template <>
-struct std::is_error_code_enum<swarmd::node::MergeErrc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::node::MergeErrc);

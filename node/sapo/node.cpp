@@ -5,7 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
 #include "node/ops/logging.hpp"
@@ -25,7 +25,7 @@ constexpr std::size_t kGossipOverhead = 4096;  // signature, key, topic, framing
 constexpr std::size_t kMinBaseAgree = 2;
 
 std::optional<crypto::Digest> digest_from_hex(const std::string& text) {
-    auto bytes = crypto::hex_decode(text);
+    auto bytes = hex_decode(text);
     if (!bytes || bytes.value().size() != 32) return std::nullopt;
     crypto::Digest d;
     std::copy(bytes.value().begin(), bytes.value().end(), d.begin());
@@ -173,7 +173,7 @@ void SapoNode::fetch_base_from(std::vector<crypto::PeerId> holders, crypto::Dige
     m_base_timer.cancel();
     category_logger("node")->info("fetching base policy {} ({}) from {} peers",
                                   m_engine->policy_spec().name,
-                                  crypto::hex_encode(hash).substr(0, 16), holders.size());
+                                  hex_encode(hash).substr(0, 16), holders.size());
     asio::co_spawn(m_io, fetch_base_task(std::move(holders), hash, parameters),
                    [](std::exception_ptr e) {
                        if (e) category_logger("node")->error("base policy fetch failed");

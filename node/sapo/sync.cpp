@@ -11,7 +11,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/endian.hpp"
 #include "net/host.hpp"
+#include "net/request.hpp"
 #include "net/stream.hpp"
 
 namespace swarmd::node {
@@ -24,38 +26,24 @@ static_assert(std::endian::native == std::endian::little, "weights travel as lit
 constexpr std::size_t kSwarmIdSize = 32;
 constexpr std::chrono::milliseconds kIdlePoll{20};
 
-class SapoSyncCategory : public std::error_category {
-  public:
-    const char* name() const noexcept override { return "sapo-sync"; }
-    std::string message(int c) const override {
-        switch (static_cast<SapoSyncErrc>(c)) {
-            case SapoSyncErrc::malformed_request:
-                return "malformed base policy request";
-            case SapoSyncErrc::malformed_response:
-                return "malformed base policy response";
-            case SapoSyncErrc::not_held:
-                return "the peer does not hold that base policy";
-            case SapoSyncErrc::bad_range:
-                return "slice outside the base policy";
-            case SapoSyncErrc::size_mismatch:
-                return "base policy of another size than announced";
-            case SapoSyncErrc::hash_mismatch:
-                return "base policy does not match the announced hash";
-            case SapoSyncErrc::no_holder:
-                return "no holder could serve the base policy";
-        }
-        return "unknown sapo-sync error";
+const char* describe(SapoSyncErrc e) noexcept {
+    switch (e) {
+        case SapoSyncErrc::malformed_request:
+            return "malformed base policy request";
+        case SapoSyncErrc::malformed_response:
+            return "malformed base policy response";
+        case SapoSyncErrc::not_held:
+            return "the peer does not hold that base policy";
+        case SapoSyncErrc::bad_range:
+            return "slice outside the base policy";
+        case SapoSyncErrc::size_mismatch:
+            return "base policy of another size than announced";
+        case SapoSyncErrc::hash_mismatch:
+            return "base policy does not match the announced hash";
+        case SapoSyncErrc::no_holder:
+            return "no holder could serve the base policy";
     }
-};
-
-void put_u64(Bytes& out, std::uint64_t v) {
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get_u64(ByteSpan in) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | in[i];
-    return v;
+    return nullptr;
 }
 
 ByteSpan float_bytes(std::span<const float> values) {
@@ -66,13 +54,11 @@ asio::awaitable<Result<std::vector<float>>> fetch_slice(net::Host& host, const c
                                                         const Bytes& swarm_id,
                                                         const SliceRequest& slice,
                                                         std::uint64_t total) {
-    auto stream = co_await host.open_stream(peer, std::string(kSapoSyncProtocol));
+    Bytes request = encode_slice_request(swarm_id, slice);
+    auto stream = co_await net::send_request(host, peer, std::string(kSapoSyncProtocol), std::move(request),
+                                             kSliceTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
-    s.set_deadline(std::chrono::steady_clock::now() + kSliceTimeout);
-    if (auto w = co_await s.write_length_prefixed(encode_slice_request(swarm_id, slice)); !w)
-        co_return w.error();
-    s.close_write();
     auto response =
         co_await s.read_length_prefixed(kSliceResponseHeader + slice.count * sizeof(float));
     if (!response) co_return response.error();
@@ -82,15 +68,15 @@ asio::awaitable<Result<std::vector<float>>> fetch_slice(net::Host& host, const c
 }  // namespace
 
 const std::error_category& sapo_sync_category() noexcept {
-    static const SapoSyncCategory category;
+    static const EnumCategory<SapoSyncErrc> category("sapo-sync", describe);
     return category;
 }
 
 Bytes encode_slice_request(ByteSpan swarm_id, const SliceRequest& r) {
     Bytes out(swarm_id.begin(), swarm_id.end());
     append(out, r.hash);
-    put_u64(out, r.offset);
-    put_u64(out, r.count);
+    append_be<std::uint64_t>(out, r.offset);
+    append_be<std::uint64_t>(out, r.count);
     return out;
 }
 
@@ -101,8 +87,8 @@ Result<SliceRequest> decode_slice_request(ByteSpan bytes, ByteSpan swarm_id) {
     }
     SliceRequest r;
     std::memcpy(r.hash.data(), bytes.data() + kSwarmIdSize, r.hash.size());
-    r.offset = get_u64(bytes.subspan(64));
-    r.count = get_u64(bytes.subspan(72));
+    r.offset = load_be<std::uint64_t>(&bytes[64]);
+    r.count = load_be<std::uint64_t>(&bytes[72]);
     if (r.count == 0 || r.count > kMaxSliceFloats || r.offset > kMaxBaseParameters)
         return SapoSyncErrc::malformed_request;
     return r;
@@ -111,7 +97,7 @@ Result<SliceRequest> decode_slice_request(ByteSpan bytes, ByteSpan swarm_id) {
 Bytes encode_slice_response(SliceStatus status, std::uint64_t total,
                             std::span<const float> values) {
     Bytes out{static_cast<std::uint8_t>(status)};
-    put_u64(out, total);
+    append_be<std::uint64_t>(out, total);
     if (status == SliceStatus::ok) append(out, float_bytes(values));
     return out;
 }
@@ -120,7 +106,7 @@ Result<std::vector<float>> decode_slice_response(ByteSpan bytes, const SliceRequ
                                                  std::uint64_t total) {
     if (bytes.size() < kSliceResponseHeader) return SapoSyncErrc::malformed_response;
     const auto status = bytes[0];
-    const auto their_total = get_u64(bytes.subspan(1));
+    const auto their_total = load_be<std::uint64_t>(&bytes[1]);
     if (status == static_cast<std::uint8_t>(SliceStatus::not_held) &&
         bytes.size() == kSliceResponseHeader) {
         return SapoSyncErrc::not_held;
@@ -173,17 +159,11 @@ std::optional<AgreedBase> agree_on_base(const std::map<crypto::PeerId, BaseAnnou
 }
 
 void serve_base(net::Host& host, Bytes swarm_id, BaseLookup lookup) {
-    host.set_handler(
-        std::string(kSapoSyncProtocol),
-        [swarm_id, lookup](std::shared_ptr<net::Stream> stream) -> asio::awaitable<void> {
-            stream->set_deadline(std::chrono::steady_clock::now() + kSliceTimeout);
-            auto req = co_await stream->read_length_prefixed(kSliceRequestSize);
-            if (!req) co_return;
-            auto slice = decode_slice_request(req.value(), swarm_id);
-            if (!slice) {
-                stream->reset();
-                co_return;
-            }
+    net::serve_requests(
+        host, std::string(kSapoSyncProtocol), {kSliceRequestSize, kSliceTimeout},
+        [swarm_id, lookup](net::Stream& stream, Bytes req) -> asio::awaitable<net::Answer> {
+            auto slice = decode_slice_request(req, swarm_id);
+            if (!slice) co_return net::Answer::refused;
             const auto& r = slice.value();
             // Held by shared pointer: the weights stay alive while they are written.
             const SharedWeights weights = lookup ? lookup(r.hash) : nullptr;
@@ -197,7 +177,8 @@ void serve_base(net::Host& host, Bytes swarm_id, BaseLookup lookup) {
                     SliceStatus::ok, weights->size(),
                     std::span<const float>(*weights).subspan(r.offset, r.count));
             }
-            if (co_await stream->write_length_prefixed(response)) stream->close_write();
+            const auto written = co_await stream.write_length_prefixed(response);
+            co_return written ? net::Answer::answered : net::Answer::refused;
         });
 }
 

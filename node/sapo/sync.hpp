@@ -24,9 +24,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "base/error_category.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "node/sapo/merge_protocol.hpp"
 
 namespace swarmd::net {
@@ -117,5 +118,4 @@ boost::asio::awaitable<Result<BaseFetchResult>> fetch_base(net::Host& host, Byte
 
 }  // namespace swarmd::node
 
-template <>
-struct std::is_error_code_enum<swarmd::node::SapoSyncErrc> : std::true_type {};
+SWARMD_ERROR_CODE_ENUM(swarmd::node::SapoSyncErrc);

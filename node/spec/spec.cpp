@@ -4,7 +4,7 @@
 #include <optional>
 #include <set>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
 #include "node/spec/default_spec.hpp"
@@ -334,7 +334,7 @@ SwarmId SwarmId::of(const Spec& spec) {
     return id;
 }
 
-std::string SwarmId::hex() const { return crypto::hex_encode(m_digest); }
+std::string SwarmId::hex() const { return hex_encode(m_digest); }
 
 std::string SwarmId::short_hex() const { return hex().substr(0, 12); }
 
@@ -345,7 +345,7 @@ bool may_train(const Spec& spec, ByteSpan author) {
     return id && std::binary_search(spec.trainers.begin(), spec.trainers.end(), id.value().to_base58());
 }
 
-std::string zo_topic(ByteSpan swarm_id) { return "swarmd/" + crypto::hex_encode(swarm_id) + "/zo/1"; }
+std::string zo_topic(ByteSpan swarm_id) { return "swarmd/" + hex_encode(swarm_id) + "/zo/1"; }
 std::string rollouts_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/rollouts/1"; }
 std::string status_topic(const SwarmId& id) { return "swarmd/" + id.hex() + "/status/1"; }
 

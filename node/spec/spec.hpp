@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 #include "node/spec/field_error.hpp"
 
 namespace swarmd::node {

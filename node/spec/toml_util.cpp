@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "crypto/file.hpp"
+#include "base/file.hpp"
 
 namespace swarmd::node::detail {
 namespace {

@@ -8,8 +8,9 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
-#include "crypto/file.hpp"
+#include "base/encoding.hpp"
+#include "base/endian.hpp"
+#include "base/file.hpp"
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub_message.hpp"
 #include "node/ops/logging.hpp"
@@ -58,7 +59,7 @@ std::vector<std::uint32_t> sample_batch(ByteSpan author, std::uint64_t round, st
     crypto::Sha256 h;
     h.update(as_bytes("swarmd/batch/v1")).update(author);
     std::array<std::uint8_t, 8> r;
-    for (int i = 0; i < 8; ++i) r[i] = static_cast<std::uint8_t>(round >> (56 - 8 * i));
+    store_be(r.data(), round);
     h.update(r);
     const auto digest = h.finish();
     std::seed_seq seq(digest.begin(), digest.end());
@@ -71,17 +72,17 @@ std::vector<std::uint32_t> sample_batch(ByteSpan author, std::uint64_t round, st
 
 std::string author_name(const Bytes& author) {
     auto id = crypto::PeerId::from_bytes(author);
-    return id ? id.value().to_base58() : crypto::hex_encode(author);
+    return id ? id.value().to_base58() : hex_encode(author);
 }
 
 }  // namespace
 
 Bytes encode_zo_message(const training::Update& u) {
     Bytes out{kZoMessageVersion};
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.round >> (8 * i)));
-    for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.index >> (8 * i)));
+    append_be(out, u.round);
+    append_be(out, u.index);
     out.push_back(static_cast<std::uint8_t>(u.q));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(u.ticket >> (8 * i)));
+    append_be(out, u.ticket);
     return out;
 }
 
@@ -89,10 +90,10 @@ std::optional<training::Update> decode_zo_message(ByteSpan data, Bytes author) {
     if (data.size() != kZoMessageSize || data[0] != kZoMessageVersion) return std::nullopt;
     training::Update u;
     u.author = std::move(author);
-    for (int i = 0; i < 8; ++i) u.round = u.round << 8 | data[1 + i];
-    for (int i = 0; i < 4; ++i) u.index = u.index << 8 | data[9 + i];
+    u.round = load_be<std::uint64_t>(&data[1]);
+    u.index = load_be<std::uint32_t>(&data[9]);
     u.q = static_cast<std::int8_t>(data[13]);
-    for (int i = 0; i < 8; ++i) u.ticket = u.ticket << 8 | data[14 + i];
+    u.ticket = load_be<std::uint64_t>(&data[14]);
     return u;
 }
 
@@ -140,7 +141,6 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
       m_io(io),
       m_publish(std::move(publish)),
       m_on_progress(std::move(progress)),
-      m_work(m_compute.get_executor()),
       m_timer(m_compute) {
     training::set_compute_threads(1);
     m_task = make_task(spec);
@@ -210,7 +210,7 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     // The compute thread runs from here on, before training starts: a node still joining
     // answers its peers' sync requests (they would otherwise wait out their timeout) and takes
     // in gossip.
-    m_thread = std::thread([this] { m_compute.run(); });
+    m_worker.start();
 }
 
 training::Checkpoint ZoEngine::genesis() const {
@@ -266,13 +266,10 @@ void ZoEngine::start() {
 }
 
 void ZoEngine::stop() {
-    if (!m_thread.joinable()) return;
-    asio::post(m_compute, [this] {
+    m_worker.stop([this] {
         m_stopping = true;
         m_timer.cancel();
     });
-    m_work.reset();
-    m_thread.join();
 }
 
 void ZoEngine::receive(training::SignedUpdate update) {
@@ -526,8 +523,8 @@ void ZoEngine::check_base() {
         ++m_progress.joins_refuted;
         log->warn("the checkpoint through round {} fetched on joining does not match the replay of its {} "
                   "updates (announced {}, replayed {}): training on from the replay",
-                  m_base.through_round, m_base.update_count, crypto::hex_encode(m_base.model_hash).substr(0, 16),
-                  crypto::hex_encode(replayed.model_hash).substr(0, 16));
+                  m_base.through_round, m_base.update_count, hex_encode(m_base.model_hash).substr(0, 16),
+                  hex_encode(replayed.model_hash).substr(0, 16));
         m_base = std::move(replayed);
         m_canon.clear();  // what was built on the refuted base goes with it
         m_theta = m_base.params;
@@ -582,7 +579,7 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
         }
     }
     category_logger("train")->debug("canonical checkpoint through round {}: {} updates, hash {}", through,
-                                    c.update_count, crypto::hex_encode(c.model_hash).substr(0, 16));
+                                    c.update_count, hex_encode(c.model_hash).substr(0, 16));
     m_canon.push_back(std::move(c));
     while (m_canon.size() > ZoEngineOptions::kKeptCheckpoints) m_canon.pop_front();
     m_progress.checkpoints = held_checkpoints();
@@ -695,12 +692,12 @@ void ZoEngine::finish_merge() {
     }
     auto metrics = m_task->evaluate(ckpt.params);
     nlohmann::json manifest = {
-        {"swarm_id", crypto::hex_encode(m_swarm_id)},
+        {"swarm_id", hex_encode(m_swarm_id)},
         {"mode", "zo"},
         {"merge_round", m_merge_round},
         {"updates", ckpt.update_count},
         {"participants", participants},
-        {"merged_hash", crypto::hex_encode(ckpt.model_hash)},
+        {"merged_hash", hex_encode(ckpt.model_hash)},
         {"eval_loss", metrics.loss},
         {"accuracy", std::isnan(metrics.accuracy) ? nlohmann::json(nullptr) : nlohmann::json(metrics.accuracy)},
     };
@@ -717,7 +714,7 @@ void ZoEngine::finish_merge() {
     m_progress.perplexity = metrics.perplexity;
     category_logger("merge")->info("merged {} updates from {} nodes: hash {} accuracy {:.3f}",
                                    ckpt.update_count, per_author.size(),
-                                   crypto::hex_encode(ckpt.model_hash).substr(0, 16), metrics.accuracy);
+                                   hex_encode(ckpt.model_hash).substr(0, 16), metrics.accuracy);
     report();
 }
 

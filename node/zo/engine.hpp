@@ -17,13 +17,13 @@
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
+#include "node/compute_thread.hpp"
 #include "node/spec/spec.hpp"
 #include "node/zo/sync.hpp"
 #include "node/zo/update_trace.hpp"
@@ -238,10 +238,9 @@ private:
     std::uint64_t m_merge_round = 0;
     bool m_merging = false;
 
-    boost::asio::io_context m_compute;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> m_work;
+    ComputeThread m_worker;
+    boost::asio::io_context& m_compute = m_worker.context();
     boost::asio::steady_timer m_timer;
-    std::thread m_thread;
     bool m_stopping = false;
 };
 

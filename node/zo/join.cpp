@@ -6,7 +6,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/host.hpp"
 #include "node/ops/logging.hpp"
 #include "node/zo/sync.hpp"

@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
@@ -42,7 +42,7 @@ crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
 
 json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
     json out = json::array();
-    for (const auto& [round, hash] : checkpoints) out.push_back({round, crypto::hex_encode(hash)});
+    for (const auto& [round, hash] : checkpoints) out.push_back({round, hex_encode(hash)});
     return out;
 }
 
@@ -491,7 +491,7 @@ void ZoNode::status(json& j) const {
     j["accuracy"] = json_number(m_progress.accuracy);
     j["perplexity"] = json_number(m_progress.perplexity);
     j["merge_state"] = m_options.relay_only ? "relay" : m_progress.merge_state;
-    j["merged_hash"] = m_progress.merged_hash ? crypto::hex_encode(*m_progress.merged_hash) : "";
+    j["merged_hash"] = m_progress.merged_hash ? hex_encode(*m_progress.merged_hash) : "";
     j["merged_updates"] = m_progress.merged_updates;
     j["participants"] = m_progress.participants;
     j["checkpoints"] = checkpoints_json(m_progress.checkpoints);

@@ -10,8 +10,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/endian.hpp"
 #include "net/error.hpp"
 #include "net/host.hpp"
+#include "net/request.hpp"
 #include "net/stream.hpp"
 #include "node/spec/spec.hpp"
 #include "node/zo/engine.hpp"
@@ -35,15 +37,6 @@ static_assert(kSignedRecordFixed == 1 + kZoMessageSize + 8 + kSignatureSize);
 constexpr std::size_t kMaxChunkBytes = kSyncChunkUpdates * (kSignedRecordFixed + kMaxAuthor);
 constexpr std::chrono::seconds kSyncTimeout{30};
 
-void put_be(Bytes& out, std::uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-std::uint64_t get_be(const std::uint8_t* p, int bytes) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v = v << 8 | p[i];
-    return v;
-}
 
 // The compute thread answers through a callback on the io thread; a coroutine waits for it on a
 // timer used as an event.
@@ -61,28 +54,28 @@ asio::awaitable<std::optional<T>> await_callback(Start start) {
     co_return std::move(*result);
 }
 
-asio::awaitable<void> send_updates(net::Stream& stream,
-                                   std::span<const training::SignedUpdate> all) {
+// Each writes the whole answer, or returns false when the stream failed under it.
+asio::awaitable<bool> send_updates(net::Stream& stream, std::span<const training::SignedUpdate> all) {
     Bytes count;
-    put_be(count, all.size(), 8);
-    if (!co_await stream.write_length_prefixed(count)) co_return;
+    append_be(count, all.size(), 8);
+    if (!co_await stream.write_length_prefixed(count)) co_return false;
     for (std::size_t i = 0; i < all.size(); i += kSyncChunkUpdates) {
         auto chunk = all.subspan(i, std::min(kSyncChunkUpdates, all.size() - i));
-        if (!co_await stream.write_length_prefixed(encode_sync_records(chunk))) co_return;
+        if (!co_await stream.write_length_prefixed(encode_sync_records(chunk))) co_return false;
     }
-    stream.close_write();
+    co_return true;
 }
 
-asio::awaitable<void> send_slice(net::Stream& stream, const std::optional<CheckpointSlice>& slice) {
+asio::awaitable<bool> send_slice(net::Stream& stream, const std::optional<CheckpointSlice>& slice) {
     Bytes header{static_cast<std::uint8_t>(slice ? 0 : 1)};
-    put_be(header, slice ? slice->n_params : 0, 8);
-    put_be(header, slice ? slice->update_count : 0, 8);
+    append_be(header, slice ? slice->n_params : 0, 8);
+    append_be(header, slice ? slice->update_count : 0, 8);
     if (slice) {
         append(header, slice->model_hash);
     } else {
         header.resize(kSliceHeaderSize, 0);
     }
-    if (!co_await stream.write_length_prefixed(header)) co_return;
+    if (!co_await stream.write_length_prefixed(header)) co_return false;
     if (slice) {
         const auto& v = slice->values;
         for (std::size_t i = 0; i < v.size(); i += kSyncChunkFloats) {
@@ -90,12 +83,12 @@ asio::awaitable<void> send_slice(net::Stream& stream, const std::optional<Checkp
             Bytes chunk(n * sizeof(float));
             for (std::size_t k = 0; k < n; ++k) {
                 const auto bits = std::bit_cast<std::uint32_t>(v[i + k]);
-                for (int b = 0; b < 4; ++b) chunk[4 * k + b] = static_cast<std::uint8_t>(bits >> (8 * b));
+                store_le(&chunk[4 * k], bits);
             }
-            if (!co_await stream.write_length_prefixed(chunk)) co_return;
+            if (!co_await stream.write_length_prefixed(chunk)) co_return false;
         }
     }
-    stream.close_write();
+    co_return true;
 }
 
 }  // namespace
@@ -106,7 +99,7 @@ Bytes encode_sync_records(std::span<const training::SignedUpdate> updates) {
         out.push_back(static_cast<std::uint8_t>(s.update.author.size()));
         append(out, s.update.author);
         append(out, encode_zo_message(s.update));
-        put_be(out, s.signature.seqno, 8);
+        append_be(out, s.signature.seqno, 8);
         append(out, s.signature.bytes);
     }
     return out;
@@ -129,7 +122,7 @@ Result<std::vector<training::SignedUpdate>> decode_sync_records(ByteSpan bytes) 
         if (!u) return net::Errc::protocol_error;
         const std::uint8_t* tail = bytes.data() + 1 + len + kZoMessageSize;
         training::SignedUpdate s{std::move(*u), {}};
-        s.signature.seqno = get_be(tail, 8);
+        s.signature.seqno = load_be(tail, 8);
         std::copy(tail + 8, tail + 8 + kSignatureSize, s.signature.bytes.begin());
         out.push_back(std::move(s));
         bytes = bytes.subspan(len + kSignedRecordFixed);
@@ -142,13 +135,13 @@ Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request) {
     out.push_back(kRequestV4);
     if (request.kind == SyncRequest::Kind::updates) {
         out.push_back(kKindUpdates);
-        put_be(out, request.after, 8);
-        put_be(out, request.through, 8);
+        append_be(out, request.after, 8);
+        append_be(out, request.through, 8);
     } else {
         out.push_back(kKindCheckpoint);
-        put_be(out, request.round, 8);
-        put_be(out, request.offset, 4);
-        put_be(out, request.count, 4);
+        append_be(out, request.round, 8);
+        append_be(out, request.offset, 4);
+        append_be(out, request.count, 4);
     }
     return out;
 }
@@ -165,72 +158,61 @@ Result<SyncRequest> decode_sync_request(ByteSpan swarm_id, ByteSpan bytes) {
         return net::Errc::protocol_not_supported;
     }
     if (p[1] == kKindUpdates) {
-        r.after = get_be(p + 2, 8);
-        r.through = get_be(p + 10, 8);
+        r.after = load_be(p + 2, 8);
+        r.through = load_be(p + 10, 8);
         if (r.after > r.through) return net::Errc::protocol_error;
         return r;
     }
     if (p[1] == kKindCheckpoint) {
         r.kind = SyncRequest::Kind::checkpoint;
-        r.round = get_be(p + 2, 8);
-        r.offset = static_cast<std::uint32_t>(get_be(p + 10, 4));
-        r.count = static_cast<std::uint32_t>(get_be(p + 14, 4));
+        r.round = load_be(p + 2, 8);
+        r.offset = static_cast<std::uint32_t>(load_be(p + 10, 4));
+        r.count = static_cast<std::uint32_t>(load_be(p + 14, 4));
         return r;
     }
     return net::Errc::protocol_not_supported;
 }
 
 void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
-    host.set_handler(std::string(kSyncProtocol), [swarm_id, source](std::shared_ptr<net::Stream> stream)
-                                                     -> asio::awaitable<void> {
-        stream->set_deadline(std::chrono::steady_clock::now() + kSyncTimeout);
-        auto bytes = co_await stream->read_length_prefixed(kRequestSize);
-        auto request = bytes ? decode_sync_request(swarm_id, bytes.value())
-                             : Result<SyncRequest>(bytes.error());
-        if (!request) {
-            stream->reset();
-            co_return;
-        }
-        const auto r = request.value();
-        if (r.kind == SyncRequest::Kind::updates) {
-            auto updates = co_await await_callback<std::vector<training::SignedUpdate>>(
-                [&](SyncSource::UpdatesDone done) {
-                    source.updates(r.after, r.through, std::move(done));
-                });
-            if (updates) co_await send_updates(*stream, *updates);
-            co_return;
-        }
-        if (!source.checkpoint) {
-            const std::optional<CheckpointSlice> none;
-            co_await send_slice(*stream, none);
-            co_return;
-        }
-        auto answer = co_await await_callback<std::optional<CheckpointSlice>>([&](SyncSource::SliceDone done) {
-            source.checkpoint(r.round, r.offset, r.count, std::move(done));
+    using net::Answer;
+    net::serve_requests(
+        host, std::string(kSyncProtocol), {kRequestSize, kSyncTimeout},
+        [swarm_id, source](net::Stream& stream, Bytes bytes) -> asio::awaitable<Answer> {
+            auto request = decode_sync_request(swarm_id, bytes);
+            if (!request) co_return Answer::refused;
+            const auto r = request.value();
+            if (r.kind == SyncRequest::Kind::updates) {
+                auto updates = co_await await_callback<std::vector<training::SignedUpdate>>(
+                    [&](SyncSource::UpdatesDone done) { source.updates(r.after, r.through, std::move(done)); });
+                if (!updates) co_return Answer::refused;
+                const bool sent = co_await send_updates(stream, *updates);
+                co_return sent ? Answer::answered : Answer::refused;
+            }
+            // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
+            std::optional<CheckpointSlice> slice;
+            if (source.checkpoint) {
+                auto answer = co_await await_callback<std::optional<CheckpointSlice>>(
+                    [&](SyncSource::SliceDone done) { source.checkpoint(r.round, r.offset, r.count, std::move(done)); });
+                if (answer) slice = std::move(*answer);
+            }
+            const bool sent = co_await send_slice(stream, slice);
+            co_return sent ? Answer::answered : Answer::refused;
         });
-        // Named, not a temporary in the co_await expression: GCC 12 mishandles those.
-        std::optional<CheckpointSlice> slice;
-        if (answer) slice = std::move(*answer);
-        co_await send_slice(*stream, slice);
-    });
 }
 
 asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t through,
     std::uint64_t after, UpdatesCheck check) {
     const std::string topic = zo_topic(ByteSpan(swarm_id));
-    auto stream = co_await host.open_stream(peer, std::string(kSyncProtocol));
+    Bytes request = encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
+    auto stream =
+        co_await net::send_request(host, peer, std::string(kSyncProtocol), std::move(request), kSyncTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
-    s.set_deadline(std::chrono::steady_clock::now() + kSyncTimeout);
-    const Bytes request =
-        encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
-    if (auto w = co_await s.write_length_prefixed(request); !w) co_return w.error();
-    s.close_write();
     auto count_bytes = co_await s.read_length_prefixed(8);
     if (!count_bytes) co_return count_bytes.error();
     if (count_bytes.value().size() != 8) co_return net::Errc::protocol_error;
-    const std::uint64_t count = get_be(count_bytes.value().data(), 8);
+    const std::uint64_t count = load_be(count_bytes.value().data(), 8);
     if (count > kMaxSyncUpdates) co_return net::Errc::message_too_large;
     std::vector<training::SignedUpdate> out;
     std::set<Bytes> authors;
@@ -277,18 +259,16 @@ asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(net::Host& host,
         count > std::numeric_limits<std::uint32_t>::max()) {
         co_return net::Errc::message_too_large;
     }
-    auto stream = co_await host.open_stream(peer, std::string(kSyncProtocol));
-    if (!stream) co_return stream.error();
-    auto& s = *stream.value();
-    s.set_deadline(std::chrono::steady_clock::now() + kSyncTimeout);
     SyncRequest request;
     request.kind = SyncRequest::Kind::checkpoint;
     request.round = round;
     request.offset = static_cast<std::uint32_t>(offset);
     request.count = static_cast<std::uint32_t>(count);
-    const Bytes encoded = encode_sync_request(swarm_id, request);
-    if (auto w = co_await s.write_length_prefixed(encoded); !w) co_return w.error();
-    s.close_write();
+    Bytes encoded = encode_sync_request(swarm_id, request);
+    auto stream =
+        co_await net::send_request(host, peer, std::string(kSyncProtocol), std::move(encoded), kSyncTimeout);
+    if (!stream) co_return stream.error();
+    auto& s = *stream.value();
     auto header = co_await s.read_length_prefixed(kSliceHeaderSize);
     if (!header) co_return header.error();
     const auto& h = header.value();
@@ -297,8 +277,8 @@ asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(net::Host& host,
     CheckpointSlice slice;
     slice.round = round;
     slice.offset = offset;
-    slice.n_params = get_be(&h[1], 8);
-    slice.update_count = get_be(&h[9], 8);
+    slice.n_params = load_be(&h[1], 8);
+    slice.update_count = load_be(&h[9], 8);
     std::memcpy(slice.model_hash.data(), &h[17], 32);
     if (slice.n_params != expected_params) co_return net::Errc::protocol_error;
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(count, expected_params - offset));

@@ -31,7 +31,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "crypto/result.hpp"
+#include "base/result.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
 

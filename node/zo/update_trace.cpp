@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "node/ops/logging.hpp"
 
 namespace swarmd::node {
@@ -40,7 +40,7 @@ void UpdateTrace::record(Event event, const training::Update& update) noexcept {
                         static_cast<std::uint64_t>(ts.tv_nsec);
         const auto line =
             fmt::format("{} {} {} {} {}\n", ns, event == Event::publish ? "publish" : "apply",
-                        crypto::hex_encode(update.author), update.round, update.index);
+                        hex_encode(update.author), update.round, update.index);
         if (::write(m_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) &&
             !m_failed.exchange(true)) {
             category_logger("train")->warn("update trace: a write failed: {}",

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
+#include "base/error.hpp"
 #include "crypto/error.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
@@ -38,7 +39,7 @@ TEST_CASE("peer ids parse from base58 and CIDv1", "[peer_id]") {
 
 TEST_CASE("malformed peer ids are rejected with an error", "[peer_id]") {
     CHECK(PeerId::parse("").error() == Errc::bad_length);
-    CHECK(PeerId::parse("12D3KooW0000").error() == Errc::bad_base58);  // '0' not in alphabet
+    CHECK(PeerId::parse("12D3KooW0000").error() == EncodingErrc::bad_base58);  // '0' not in alphabet
     CHECK(PeerId::parse("12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3").error() ==
           Errc::bad_multihash);  // truncated
     CHECK(PeerId::parse("xabc").error() == Errc::bad_multibase);

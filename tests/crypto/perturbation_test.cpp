@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "crypto/perturbation.hpp"
 
 using namespace swarmd;

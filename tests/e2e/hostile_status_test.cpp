@@ -9,7 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/gossipsub_message.hpp"
 #include "net/host.hpp"
 #include "net/length_prefixed.hpp"

@@ -1,7 +1,7 @@
 // Hostile peers: a test peer "M" talks raw RPCs to a real router.
 #include <catch2/catch.hpp>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "gossipsub_harness.hpp"
 
 using namespace swarmd;

@@ -9,7 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/detail/upgrade.hpp"
 #include "net/error.hpp"

@@ -1,7 +1,7 @@
 // The uvarint length-prefixed framing shared by identify and gossipsub streams.
 #include <catch2/catch.hpp>
 
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 #include "net/length_prefixed.hpp"
 

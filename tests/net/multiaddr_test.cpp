@@ -1,13 +1,11 @@
 #include <catch2/catch.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "net/error.hpp"
 #include "net/multiaddr.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
-using crypto::hex_decode;
-using crypto::hex_encode;
 
 namespace {
 constexpr const char* kSpecPeerId = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";

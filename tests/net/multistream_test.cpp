@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "crypto/encoding.hpp"
-#include "crypto/varint.hpp"
+#include "base/encoding.hpp"
+#include "base/varint.hpp"
 #include "net/error.hpp"
 #include "net/multistream.hpp"
 
@@ -34,7 +34,7 @@ Result<MultistreamStep> feed_chunked(Peer& peer, ByteSpan data, std::size_t chun
 }  // namespace
 
 TEST_CASE("multistream message framing matches the spec examples", "[net][multistream]") {
-    CHECK(crypto::hex_encode(framed({"na"})) == "036e610a");
+    CHECK(hex_encode(framed({"na"})) == "036e610a");
     Bytes header = framed({kMultistreamProtocol});
     CHECK(header.size() == 20);
     CHECK(header[0] == 0x13);

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
 #include "net/error.hpp"
@@ -70,7 +70,7 @@ TEST_CASE("a sealed peer record opens to the same record", "[peer_record]") {
 
 TEST_CASE("swarmd and js-libp2p seal the same envelope", "[peer_record][interop]") {
     const auto key = key_from(7);
-    const Bytes js = crypto::hex_decode(kJsEnvelopeHex).value();
+    const Bytes js = hex_decode(kJsEnvelopeHex).value();
     auto ours = seal_peer_record(record_for(key, 1795637112856ULL), key);
     REQUIRE(ours);
     CHECK(ours.value() == js);

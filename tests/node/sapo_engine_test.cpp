@@ -9,8 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "crypto/encoding.hpp"
-#include "crypto/file.hpp"
+#include "base/encoding.hpp"
+#include "base/file.hpp"
 #include "crypto/keys.hpp"
 #include "node/ops/logging.hpp"
 #include "node/sapo/engine.hpp"
@@ -173,7 +173,7 @@ TEST_CASE("the SAPO engine trains, publishes, commits, merges and resumes", "[sa
     Bytes manifest_bytes;
     REQUIRE_FALSE(read_file(dir.path / "final" / "manifest.json", manifest_bytes, 1 << 16));
     const auto manifest = nlohmann::json::parse(manifest_bytes.begin(), manifest_bytes.end());
-    CHECK(manifest["merged_hash"] == crypto::hex_encode(h));
+    CHECK(manifest["merged_hash"] == hex_encode(h));
     CHECK(manifest["participants"].size() == 2);
     CHECK(manifest["policy"] == "tiny");
     CHECK(std::filesystem::exists(dir.path / "final" / "model.pt"));

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 #include "crypto/keys.hpp"
 #include "node/spec/spec.hpp"
 #include "node/ops/status_message.hpp"

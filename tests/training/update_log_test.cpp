@@ -8,7 +8,7 @@
 
 #include <zlib.h>
 
-#include "crypto/file.hpp"
+#include "base/file.hpp"
 #include "training/checkpoint.hpp"
 #include "training/error.hpp"
 #include "training/params.hpp"

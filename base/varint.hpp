@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace swarmd {
 

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "crypto/file.hpp"
+#include "base/file.hpp"
 
 using namespace swarmd;
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "crypto/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace swarmd {
 

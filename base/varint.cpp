@@ -1,4 +1,4 @@
-#include "crypto/varint.hpp"
+#include "base/varint.hpp"
 
 namespace swarmd {
 

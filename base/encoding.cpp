@@ -1,10 +1,10 @@
-#include "crypto/encoding.hpp"
+#include "base/encoding.hpp"
 
 #include <algorithm>
 
-#include "crypto/error.hpp"
+#include "base/error.hpp"
 
-namespace swarmd::crypto {
+namespace swarmd {
 namespace {
 
 constexpr std::string_view kBase58Alphabet =
@@ -42,7 +42,7 @@ std::string base58_encode(ByteSpan data) {
 }
 
 Result<Bytes> base58_decode(std::string_view text) {
-    if (text.size() > kMaxEncodedLength) return Errc::bad_length;
+    if (text.size() > kMaxEncodedLength) return EncodingErrc::too_long;
     std::size_t zeros = 0;
     while (zeros < text.size() && text[zeros] == '1') ++zeros;
     // log(58)/log(256) < 0.733
@@ -50,7 +50,7 @@ Result<Bytes> base58_decode(std::string_view text) {
     std::size_t used = 0;
     for (std::size_t i = zeros; i < text.size(); ++i) {
         int value = base58_value(text[i]);
-        if (value < 0) return Errc::bad_base58;
+        if (value < 0) return EncodingErrc::bad_base58;
         unsigned carry = static_cast<unsigned>(value);
         std::size_t j = 0;
         for (auto it = bytes.rbegin(); (carry != 0 || j < used) && it != bytes.rend(); ++it, ++j) {
@@ -84,7 +84,7 @@ std::string base32_encode(ByteSpan data) {
 }
 
 Result<Bytes> base32_decode(std::string_view text) {
-    if (text.size() > kMaxEncodedLength) return Errc::bad_length;
+    if (text.size() > kMaxEncodedLength) return EncodingErrc::too_long;
     Bytes out;
     out.reserve(text.size() * 5 / 8);
     unsigned buffer = 0;
@@ -92,7 +92,7 @@ Result<Bytes> base32_decode(std::string_view text) {
     for (char c : text) {
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
         auto pos = kBase32Alphabet.find(c);
-        if (pos == std::string_view::npos) return Errc::bad_base32;
+        if (pos == std::string_view::npos) return EncodingErrc::bad_base32;
         buffer = (buffer << 5) | static_cast<unsigned>(pos);
         bits += 5;
         if (bits >= 8) {
@@ -101,7 +101,7 @@ Result<Bytes> base32_decode(std::string_view text) {
         }
     }
     // Leftover bits must be zero padding shorter than a byte.
-    if (bits >= 5 || (buffer & ((1U << bits) - 1)) != 0) return Errc::bad_base32;
+    if (bits >= 5 || (buffer & ((1U << bits) - 1)) != 0) return EncodingErrc::bad_base32;
     return out;
 }
 
@@ -116,7 +116,7 @@ std::string hex_encode(ByteSpan data) {
 }
 
 Result<Bytes> hex_decode(std::string_view text) {
-    if (text.size() % 2 != 0 || text.size() > 2 * kMaxEncodedLength) return Errc::bad_hex;
+    if (text.size() % 2 != 0 || text.size() > 2 * kMaxEncodedLength) return EncodingErrc::bad_hex;
     auto nibble = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -128,10 +128,10 @@ Result<Bytes> hex_decode(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); i += 2) {
         int hi = nibble(text[i]);
         int lo = nibble(text[i + 1]);
-        if (hi < 0 || lo < 0) return Errc::bad_hex;
+        if (hi < 0 || lo < 0) return EncodingErrc::bad_hex;
         out.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
     }
     return out;
 }
 
-}  // namespace swarmd::crypto
+}  // namespace swarmd

@@ -4,10 +4,10 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/bytes.hpp"
-#include "crypto/result.hpp"
+#include "base/bytes.hpp"
+#include "base/result.hpp"
 
-namespace swarmd::crypto {
+namespace swarmd {
 
 // Inputs longer than this are rejected before decoding (peer ids are ~52 characters).
 inline constexpr std::size_t kMaxEncodedLength = 4096;
@@ -21,4 +21,4 @@ Result<Bytes> base32_decode(std::string_view text);
 std::string hex_encode(ByteSpan data);
 Result<Bytes> hex_decode(std::string_view text);
 
-}  // namespace swarmd::crypto
+}  // namespace swarmd
