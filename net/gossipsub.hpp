@@ -54,7 +54,7 @@ struct Delivery {
     MessageId id;
     crypto::PeerId received_from;
     // The author's StrictSign signature: with author, data, seqno and topic it lets the
-    // application keep evidence that others can re-verify (node/zo/engine.hpp).
+    // application keep evidence that others can re-verify (node/zo/wire.hpp).
     Bytes signature;
 };
 

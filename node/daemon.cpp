@@ -22,8 +22,7 @@
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
-#include "node/cli/cli.hpp"
-#include "node/mode.hpp"
+#include "node/core/mode.hpp"
 #include "node/ops/dashboard.hpp"
 #include "node/ops/http_server.hpp"
 #include "node/ops/logging.hpp"
@@ -68,6 +67,41 @@ crypto::PrivateKey load_or_create_identity(const std::filesystem::path& path) {
     return key;
 }
 
+// What a mode is built from: the daemon's io context, host, gossip, spec, identity and metrics.
+struct ModeContext {
+    asio::io_context& io;
+    net::Host& host;
+    net::Pubsub& pubsub;
+    const Spec& spec;
+    const SwarmId& swarm_id;
+    const crypto::PrivateKey& identity;
+    Metrics& metrics;
+};
+
+// The one place that picks the mode: the spec's.
+std::unique_ptr<ModeNode> make_mode(const ModeContext& c, const NodeConfig& config, const RunOptions& run,
+                                    ZoNode::KnownPeers known_peers) {
+    if (c.spec.mode == Mode::sapo) {
+        SapoNodeOptions options;
+        options.relay_only = run.bootstrap_node;
+        options.policy = run.policy;
+        options.dir = config.data_dir / "sapo";
+        options.round_interval = run.round_interval;
+        return std::make_unique<SapoNode>(c.io, c.host, c.pubsub, c.spec, c.swarm_id,
+                                          crypto::PeerId::from_public_key(c.identity.public_key()), c.metrics,
+                                          options);
+    }
+    ZoNodeOptions options;
+    options.relay_only = run.bootstrap_node;
+    options.dir = config.data_dir / "zo";
+    options.round_interval = run.round_interval;
+    options.merge_grace = run.merge_grace;
+    options.status_interval = run.status_interval;
+    options.trace_updates = run.trace_updates;
+    return std::make_unique<ZoNode>(c.io, c.host, c.pubsub, c.spec, c.swarm_id, c.identity, c.metrics, options,
+                                    std::move(known_peers));
+}
+
 class Daemon {
 public:
     Daemon(const NodeConfig& config, const RunOptions& options, Spec spec)
@@ -89,9 +123,9 @@ public:
                         m_peer_id.to_base58());
         for (const auto& text : m_config.listen) {
             auto addr = net::Multiaddr::parse(text);
-            if (!addr) return cli_error("listen address " + text + ": " + addr.error().message());
+            if (!addr) throw std::runtime_error("listen address " + text + ": " + addr.error().message());
             auto bound = m_host.listen(addr.value());
-            if (!bound) return cli_error("cannot listen on " + text + ": " + bound.error().message());
+            if (!bound) throw std::runtime_error("cannot listen on " + text + ": " + bound.error().message());
         }
         m_log->info("swarmd {} peer {} swarm {} ({}, mode {}){}", kVersion, m_peer_id.to_base58(),
                     m_swarm_id.short_hex(), m_spec.name, to_string(m_spec.mode),
@@ -99,7 +133,7 @@ public:
         start_gossip();
         start_join();
         start_mode();
-        if (auto rc = start_http(); rc != 0) return rc;
+        start_http();
         start_status();
         m_signals.async_wait([this](boost::system::error_code ec, int signal) {
             if (!ec) shutdown(signal);
@@ -176,7 +210,7 @@ private:
                                                        std::move(store.value()), list, m_hello,
                                                        options, rd());
         m_joiner->set_protected([this](const crypto::PeerId& peer) {
-            for (const auto& topic : {updates_topic(m_swarm_id, m_spec.mode), status_topic(m_swarm_id)}) {
+            for (const auto& topic : {m_mode->topic(), status_topic(m_swarm_id)}) {
                 auto mesh = m_pubsub->router().mesh_peers(topic);
                 if (std::find(mesh.begin(), mesh.end(), peer) != mesh.end()) return true;
             }
@@ -201,32 +235,14 @@ private:
         m_joiner->start();
     }
 
-    // The mode (node/mode.hpp) owns its topic, engine and protocols; this only wires it in.
+    // The mode (node/core/mode.hpp) owns its topic, engine and protocols; this only wires it in.
     void start_mode() {
-        if (m_spec.mode == Mode::sapo) {
-            SapoNodeOptions options;
-            options.relay_only = m_options.bootstrap_node;
-            options.policy = m_options.policy;
-            options.dir = m_config.data_dir / "sapo";
-            options.round_interval = m_options.round_interval;
-            m_mode = std::make_unique<SapoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_peer_id,
-                                                m_metrics, options);
-        } else {
-            ZoNodeOptions options;
-            options.relay_only = m_options.bootstrap_node;
-            options.dir = m_config.data_dir / "zo";
-            options.round_interval = m_options.round_interval;
-            options.merge_grace = m_options.merge_grace;
-            options.status_interval = m_options.status_interval;
-            options.trace_updates = m_options.trace_updates;
-            m_mode = std::make_unique<ZoNode>(m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_identity, m_metrics,
-                                              options, [this] {
-                                                  std::vector<crypto::PeerId> peers;
-                                                  for (const auto& info : m_joiner->known_peers())
-                                                      peers.push_back(info.peer);
-                                                  return peers;
-                                              });
-        }
+        ModeContext context{m_io, m_host, *m_pubsub, m_spec, m_swarm_id, m_identity, m_metrics};
+        m_mode = make_mode(context, m_config, m_options, [this] {
+            std::vector<crypto::PeerId> peers;
+            for (const auto& info : m_joiner->known_peers()) peers.push_back(info.peer);
+            return peers;
+        });
         m_mode->set_heartbeat_source([this] { return own_heartbeat(); });
         m_mode->start();
     }
@@ -309,8 +325,8 @@ private:
         return m_metrics.render_prometheus();
     }
 
-    int start_http() {
-        if (m_config.http == "off") return 0;
+    void start_http() {
+        if (m_config.http == "off") return;
         const auto colon = m_config.http.rfind(':');
         HttpOptions options;
         options.address = m_config.http.substr(0, colon);
@@ -318,7 +334,7 @@ private:
         const auto token_path = m_config.data_dir / kHttpTokenFileName;
         auto token = load_or_create_http_token(token_path);
         if (!token)
-            return cli_error("cannot use the HTTP token " + token_path.string() + ": " + token.error().message() +
+            throw std::runtime_error("cannot use the HTTP token " + token_path.string() + ": " + token.error().message() +
                              " (delete it to make a new one)");
         options.token = token.value();
         m_http = std::make_unique<HttpServer>(m_io, options);
@@ -329,7 +345,7 @@ private:
         m_http->route("/", [] { return HttpResponse{200, "text/html; charset=utf-8", std::string(dashboard_html())}; });
         m_http->route_post("/api/merge", [this](const std::string& body) { return post_merge(body); });
         auto bound = m_http->start();
-        if (!bound) return cli_error("cannot serve HTTP on " + m_config.http + ": " + bound.error().message());
+        if (!bound) throw std::runtime_error("cannot serve HTTP on " + m_config.http + ": " + bound.error().message());
         m_log->info("status on http://{}:{}/api/status", bound.value().address().to_string(), bound.value().port());
         if (bound.value().address().is_loopback()) {
             m_log->info("http: POST needs the bearer token in {}", token_path.string());
@@ -337,7 +353,6 @@ private:
             m_log->warn("http on a non-loopback address: every request needs the bearer token in {}",
                         token_path.string());
         }
-        return 0;
     }
 
     void start_status() {
@@ -455,13 +470,9 @@ private:
 int run_daemon(const NodeConfig& config, const RunOptions& options) {
     FieldResult<Spec> spec = config.spec_file.empty() ? FieldResult<Spec>(default_spec())
                                                       : load_spec_file(config.spec_file);
-    if (!spec) return cli_error(spec.error().to_string());
-    try {
-        Daemon daemon(config, options, std::move(spec.value()));
-        return daemon.run();
-    } catch (const std::exception& e) {
-        return cli_error(e.what());
-    }
+    if (!spec) throw std::runtime_error(spec.error().to_string());
+    Daemon daemon(config, options, std::move(spec.value()));
+    return daemon.run();
 }
 
 }  // namespace swarmd::node

@@ -22,7 +22,8 @@ struct RunOptions {
     std::string trace_updates;  // ZO: append update publish/apply events here (bench/testnet)
 };
 
-// Runs until SIGINT/SIGTERM; returns the process exit code. Start-up problems print one line.
+// Runs until SIGINT/SIGTERM; returns the process exit code. A start-up problem throws
+// std::runtime_error with a one-line message (the CLI prints it).
 int run_daemon(const NodeConfig& config, const RunOptions& options);
 
 }  // namespace swarmd::node

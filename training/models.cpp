@@ -1,5 +1,6 @@
 // The only LibTorch translation unit of training/.
 #include "training/models.hpp"
+#include "training/zo.hpp"
 
 #include <dlfcn.h>
 

@@ -23,7 +23,7 @@
 namespace swarmd::training {
 
 // What lets anyone re-verify that an update's author made it: the seqno and Ed25519 signature
-// of the author's gossip message that carries it (node/zo/engine.hpp: the message's data is the
+// of the author's gossip message that carries it (node/zo/wire.hpp: the message's data is the
 // update's encoding, its topic follows from the swarm id, its author key from the peer id).
 struct UpdateSignature {
     std::uint64_t seqno = 0;

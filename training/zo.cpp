@@ -8,7 +8,7 @@
 #include <immintrin.h>
 #endif
 
-#include "training/models.hpp"
+#include "training/task.hpp"
 
 namespace swarmd::training {
 

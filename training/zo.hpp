@@ -13,12 +13,9 @@
 
 #include "base/bytes.hpp"
 #include "crypto/perturbation.hpp"
+#include "training/task.hpp"
 
 namespace swarmd::training {
-
-class Task;
-
-enum class ZDist : std::uint8_t { rademacher, gaussian };
 
 struct ZoOptions {
     static constexpr float kDefaultEps = 1e-3f;

@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "node/spec/toml_util.hpp"
 
 namespace swarmd::node {
 namespace {
@@ -58,28 +57,11 @@ class JsonFormatter final : public spdlog::formatter {
 
 }  // namespace
 
-FieldResult<spdlog::level::level_enum> parse_log_level(std::string_view text) {
-    for (const auto& [name, value] : kLevels) {
-        if (name == text) return value;
+std::optional<spdlog::level::level_enum> log_level_named(std::string_view name) {
+    for (const auto& [n, value] : kLevels) {
+        if (n == name) return value;
     }
-    return FieldError{
-        "",
-        detail::show(text) + " is not a log level (allowed: trace, debug, info, warn, error, off)"};
-}
-
-FieldResult<LogFormat> parse_log_format(std::string_view text) {
-    if (text == "text") return LogFormat::text;
-    if (text == "json") return LogFormat::json;
-    return FieldError{"", detail::show(text) + " is not a log format (allowed: text, json)"};
-}
-
-FieldResult<std::string> parse_debug_category(std::string_view text) {
-    if (text == "all" ||
-        std::find(kLogCategories.begin(), kLogCategories.end(), text) != kLogCategories.end())
-        return std::string(text);
-    std::string list;
-    for (auto c : kLogCategories) list += std::string(c) + ", ";
-    return FieldError{"", detail::show(text) + " is not a log category (allowed: " + list + "all)"};
+    return std::nullopt;
 }
 
 std::string_view log_level_name(spdlog::level::level_enum level) {

@@ -4,14 +4,13 @@
 // not set logging up, as in unit tests). `--debug=net,gossip` lowers those categories to debug.
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <spdlog/common.h>
 #include <spdlog/logger.h>
-
-#include "node/spec/field_error.hpp"
 
 namespace swarmd::node {
 
@@ -31,11 +30,9 @@ struct LogOptions {
     friend bool operator==(const LogOptions&, const LogOptions&) = default;
 };
 
-// "trace", "debug", "info", "warn", "error", "off".
-FieldResult<spdlog::level::level_enum> parse_log_level(std::string_view text);
-FieldResult<LogFormat> parse_log_format(std::string_view text);
-// Checks one --debug entry: a category name or "all".
-FieldResult<std::string> parse_debug_category(std::string_view text);
+// The level named "trace", "debug", "info", "warn", "error" or "off" (node/spec/config.hpp
+// parses them from flags and config files).
+std::optional<spdlog::level::level_enum> log_level_named(std::string_view name);
 std::string_view to_string(LogFormat format);
 std::string_view log_level_name(spdlog::level::level_enum level);
 

@@ -20,7 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "node/compute_thread.hpp"
+#include "node/core/compute_thread.hpp"
 #include "node/sapo/merge_protocol.hpp"
 #include "node/sapo/merge.hpp"
 #include "node/spec/spec.hpp"

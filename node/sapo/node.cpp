@@ -1,6 +1,6 @@
 #include "node/sapo/node.hpp"
 
-#include "node/zo/join.hpp"
+#include "node/core/voters.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <nlohmann/json.hpp>
@@ -127,7 +127,7 @@ void SapoNode::start() {
 void SapoNode::try_base(bool waited_enough) {
     if (m_base_phase != BasePhase::waiting || m_stopping) return;
     const auto& policy = m_engine->policy_spec().name;
-    // Only peers that cost something vote (node/zo/join.hpp select_voters): connected directly,
+    // Only peers that cost something vote (node/core/voters.hpp): connected directly,
     // not negatively scored, one per remote address.
     std::vector<crypto::PeerId> of_policy;
     for (const auto& [peer, beat] : m_beats)

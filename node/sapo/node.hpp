@@ -24,7 +24,7 @@
 
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub.hpp"
-#include "node/mode.hpp"
+#include "node/core/mode.hpp"
 #include "node/ops/metrics.hpp"
 #include "node/sapo/pacing.hpp"
 #include "node/sapo/engine.hpp"

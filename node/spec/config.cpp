@@ -9,6 +9,26 @@
 
 namespace swarmd::node {
 
+FieldResult<spdlog::level::level_enum> parse_log_level(std::string_view text) {
+    if (auto level = log_level_named(text)) return *level;
+    return FieldError{
+        "", detail::show(text) + " is not a log level (allowed: trace, debug, info, warn, error, off)"};
+}
+
+FieldResult<LogFormat> parse_log_format(std::string_view text) {
+    if (text == "text") return LogFormat::text;
+    if (text == "json") return LogFormat::json;
+    return FieldError{"", detail::show(text) + " is not a log format (allowed: text, json)"};
+}
+
+FieldResult<std::string> parse_debug_category(std::string_view text) {
+    if (text == "all" || std::find(kLogCategories.begin(), kLogCategories.end(), text) != kLogCategories.end())
+        return std::string(text);
+    std::string list;
+    for (auto c : kLogCategories) list += std::string(c) + ", ";
+    return FieldError{"", detail::show(text) + " is not a log category (allowed: " + list + "all)"};
+}
+
 const std::array<ConfigOption, 9> kConfigOptions = {{
     {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, "DIR",
      "Directory for the node's key, peer store, update log and checkpoints"},

@@ -16,6 +16,12 @@
 
 namespace swarmd::node {
 
+// "trace", "debug", "info", "warn", "error", "off".
+FieldResult<spdlog::level::level_enum> parse_log_level(std::string_view text);
+FieldResult<LogFormat> parse_log_format(std::string_view text);
+// Checks one --debug entry: a category name or "all".
+FieldResult<std::string> parse_debug_category(std::string_view text);
+
 struct NodeConfig {
     static constexpr const char* kDefaultListen = "/ip4/0.0.0.0/tcp/4001";
     static constexpr const char* kDefaultHttp = "127.0.0.1:7070";

@@ -15,6 +15,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
+#include "node/core/voters.hpp"
 #include "node/zo/engine.hpp"
 
 namespace swarmd::net {
@@ -30,21 +31,9 @@ struct PeerBeat {
     std::vector<std::pair<std::uint64_t, crypto::Digest>> checkpoints;
 };
 
-// The beats a join may count: identities are free and one connection can announce any number of
-// "trainers", so only peers this node is directly connected to, whose gossip score is not
-// negative, vote, and one per remote IP address (loopback excepted: a local testnet). address_of
-// gives a connected peer's remote IP, or nothing when it is not connected.
-using AddressOf = std::function<std::optional<std::string>(const crypto::PeerId&)>;
-using ScoreOf = std::function<double(const crypto::PeerId&)>;
-// The remote IP of the host's connection to a peer, or nothing when not connected: the
-// AddressOf that the daemon and SapoNode give select_voters.
-AddressOf connected_address_of(const net::Host& host);
-// The same rule over bare peer ids (SAPO's base-policy agreement uses it too).
-std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
-                                          const ScoreOf& score_of);
+// The beats a join may count: those of the voters node/core/voters.hpp selects.
 std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats,
-                                  const std::function<std::optional<std::string>(const crypto::PeerId&)>& address_of,
-                                  const std::function<double(const crypto::PeerId&)>& score_of);
+                                  const AddressOf& address_of, const ScoreOf& score_of);
 
 struct JoinPlan {
     std::uint64_t swarm_round = 0;  // median of the announced rounds

@@ -4,7 +4,7 @@
 // trainers agree on, the log after it), pacing against the slowest connected author, the sync
 // protocol (/swarmd/zo-sync, node/zo/sync.hpp) both ways with anti-entropy before checkpoints and
 // the merge, and the ZO fields of heartbeats, /api/status and /metrics. The daemon owns the host,
-// gossip, joiner and HTTP and calls in here (node/mode.hpp).
+// gossip, joiner and HTTP and calls in here (node/core/mode.hpp).
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -21,7 +21,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub.hpp"
-#include "node/mode.hpp"
+#include "node/core/mode.hpp"
 #include "node/ops/metrics.hpp"
 #include "node/spec/spec.hpp"
 #include "node/zo/admission.hpp"

@@ -16,7 +16,7 @@
 #include "net/request.hpp"
 #include "net/stream.hpp"
 #include "node/spec/spec.hpp"
-#include "node/zo/engine.hpp"
+#include "node/zo/wire.hpp"
 
 namespace swarmd::node {
 namespace asio = boost::asio;

@@ -13,7 +13,7 @@
 // version 4 ones.
 // Updates response: u64be count, then uvarint-length-prefixed chunks, each a run of signed
 // records (kSignedRecordFixed + author bytes each)
-//   u8 author_len | author | zo message (node/zo/engine.hpp) | u64be seqno | signature (64)
+//   u8 author_len | author | zo message (node/zo/wire.hpp) | u64be seqno | signature (64)
 // until the count is reached. seqno and signature are the author's StrictSign evidence: the
 // receiver re-verifies every record (verify_update) before it uses it, so a node that answers
 // sync requests cannot make up updates in another author's name.
