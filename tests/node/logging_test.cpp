@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/ops/logging.hpp"
+#include "node/spec/config.hpp"
 
 using namespace swarmd::node;
 
