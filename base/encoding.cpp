@@ -28,7 +28,8 @@ std::string base58_encode(ByteSpan data) {
     for (std::size_t i = zeros; i < data.size(); ++i) {
         unsigned carry = data[i];
         std::size_t j = 0;
-        for (auto it = digits.rbegin(); (carry != 0 || j < used) && it != digits.rend(); ++it, ++j) {
+        for (auto it = digits.rbegin(); (carry != 0 || j < used) && it != digits.rend();
+             ++it, ++j) {
             carry += 256U * *it;
             *it = static_cast<std::uint8_t>(carry % 58);
             carry /= 58;

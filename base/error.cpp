@@ -5,10 +5,14 @@ namespace {
 
 const char* describe(EncodingErrc e) noexcept {
     switch (e) {
-        case EncodingErrc::too_long: return "encoded text too long";
-        case EncodingErrc::bad_base58: return "invalid base58btc character";
-        case EncodingErrc::bad_base32: return "invalid base32 character";
-        case EncodingErrc::bad_hex: return "invalid hex string";
+        case EncodingErrc::too_long:
+            return "encoded text too long";
+        case EncodingErrc::bad_base58:
+            return "invalid base58btc character";
+        case EncodingErrc::bad_base32:
+            return "invalid base32 character";
+        case EncodingErrc::bad_hex:
+            return "invalid hex string";
     }
     return nullptr;
 }

@@ -19,7 +19,8 @@ class EnumCategory final : public std::error_category {
   public:
     using Describe = const char* (*)(E) noexcept;
 
-    EnumCategory(const char* name, Describe describe) noexcept : m_name(name), m_describe(describe) {}
+    EnumCategory(const char* name, Describe describe) noexcept
+        : m_name(name), m_describe(describe) {}
 
     const char* name() const noexcept override { return m_name; }
     std::string message(int ev) const override {

@@ -37,8 +37,8 @@ std::error_code fsync_dir(const std::filesystem::path& dir) {
 
 }  // namespace
 
-std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan data,
-                                  unsigned mode, Overwrite overwrite) {
+std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan data, unsigned mode,
+                                  Overwrite overwrite) {
     std::error_code ec;
     if (overwrite == Overwrite::refuse && std::filesystem::exists(path, ec)) {
         return std::make_error_code(std::errc::file_exists);
@@ -75,8 +75,8 @@ std::error_code write_file_atomic(const std::filesystem::path& path, ByteSpan da
 
 namespace {
 
-std::error_code read_opened(const std::filesystem::path& path, Bytes& out, std::size_t max_size, int extra_flags,
-                            unsigned refused_mode_bits) {
+std::error_code read_opened(const std::filesystem::path& path, Bytes& out, std::size_t max_size,
+                            int extra_flags, unsigned refused_mode_bits) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags);
     if (fd < 0) return last_error();
@@ -121,8 +121,8 @@ std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::si
     return read_opened(path, out, max_size, 0, 0);
 }
 
-std::error_code read_secret_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size,
-                                 unsigned refused_mode_bits) {
+std::error_code read_secret_file(const std::filesystem::path& path, Bytes& out,
+                                 std::size_t max_size, unsigned refused_mode_bits) {
     return read_opened(path, out, max_size, O_NOFOLLOW, refused_mode_bits);
 }
 

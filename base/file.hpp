@@ -23,7 +23,7 @@ std::error_code read_file(const std::filesystem::path& path, Bytes& out, std::si
 // so is a file with any of `refused_mode_bits` set, checked with fstat on the opened file so no
 // rename between the check and the read can swap it; that refusal returns std::errc::
 // operation_not_permitted.
-std::error_code read_secret_file(const std::filesystem::path& path, Bytes& out, std::size_t max_size,
-                                 unsigned refused_mode_bits = 077);
+std::error_code read_secret_file(const std::filesystem::path& path, Bytes& out,
+                                 std::size_t max_size, unsigned refused_mode_bits = 077);
 
 }  // namespace swarmd

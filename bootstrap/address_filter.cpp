@@ -29,7 +29,7 @@ Scope scope_of_host(const std::string& host) {
         return Scope::public_net;
     }
     const auto bytes = ip.to_v6().to_bytes();
-    if ((bytes[0] & 0xfe) == 0xfc) return Scope::private_net;                       // fc00::/7
+    if ((bytes[0] & 0xfe) == 0xfc) return Scope::private_net;                      // fc00::/7
     if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) return Scope::private_net;  // fe80::/10
     return Scope::public_net;
 }

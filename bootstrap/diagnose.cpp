@@ -9,12 +9,17 @@ JoinFailure classify(const std::error_code& ec) {
     if (!ec) return JoinFailure::none;
     if (ec.category() == bootstrap_category()) {
         switch (static_cast<Errc>(ec.value())) {
-            case Errc::different_swarm: return JoinFailure::different_swarm;
-            case Errc::rejected_low_score: return JoinFailure::rejected_low_score;
-            case Errc::bad_peer_list: return JoinFailure::bad_address;
+            case Errc::different_swarm:
+                return JoinFailure::different_swarm;
+            case Errc::rejected_low_score:
+                return JoinFailure::rejected_low_score;
+            case Errc::bad_peer_list:
+                return JoinFailure::bad_address;
             case Errc::bad_hello:
-            case Errc::bad_peer_exchange: return JoinFailure::handshake_failure;
-            default: return JoinFailure::dns_failure;  // every other bootstrap code is DNS
+            case Errc::bad_peer_exchange:
+                return JoinFailure::handshake_failure;
+            default:
+                return JoinFailure::dns_failure;  // every other bootstrap code is DNS
         }
     }
     if (ec.category() == net::net_category()) {
@@ -26,12 +31,17 @@ JoinFailure classify(const std::error_code& ec) {
             case net::Errc::bad_dns_name:
             case net::Errc::bad_peer_id:
             case net::Errc::truncated_multiaddr:
-            case net::Errc::multiaddr_too_large: return JoinFailure::bad_address;
-            case net::Errc::peer_id_mismatch: return JoinFailure::peer_id_mismatch;
-            case net::Errc::timeout: return JoinFailure::timeout;
+            case net::Errc::multiaddr_too_large:
+                return JoinFailure::bad_address;
+            case net::Errc::peer_id_mismatch:
+                return JoinFailure::peer_id_mismatch;
+            case net::Errc::timeout:
+                return JoinFailure::timeout;
             case net::Errc::connection_limit:
-            case net::Errc::dial_backoff: return JoinFailure::other;
-            default: return JoinFailure::handshake_failure;
+            case net::Errc::dial_backoff:
+                return JoinFailure::other;
+            default:
+                return JoinFailure::handshake_failure;
         }
     }
     if (ec == std::errc::connection_refused) return JoinFailure::connection_refused;
@@ -51,26 +61,39 @@ JoinFailure classify(const std::error_code& ec) {
 
 std::string_view failure_name(JoinFailure f) {
     switch (f) {
-        case JoinFailure::none: return "connected";
-        case JoinFailure::bad_address: return "invalid address";
-        case JoinFailure::dns_failure: return "DNS lookup failed";
-        case JoinFailure::connection_refused: return "connection refused";
-        case JoinFailure::unreachable: return "host unreachable";
-        case JoinFailure::timeout: return "timed out";
-        case JoinFailure::handshake_failure: return "handshake failed";
-        case JoinFailure::peer_id_mismatch: return "wrong peer id";
-        case JoinFailure::different_swarm: return "different swarm";
-        case JoinFailure::rejected_low_score: return "rejected for low score";
-        case JoinFailure::other: return "failed";
+        case JoinFailure::none:
+            return "connected";
+        case JoinFailure::bad_address:
+            return "invalid address";
+        case JoinFailure::dns_failure:
+            return "DNS lookup failed";
+        case JoinFailure::connection_refused:
+            return "connection refused";
+        case JoinFailure::unreachable:
+            return "host unreachable";
+        case JoinFailure::timeout:
+            return "timed out";
+        case JoinFailure::handshake_failure:
+            return "handshake failed";
+        case JoinFailure::peer_id_mismatch:
+            return "wrong peer id";
+        case JoinFailure::different_swarm:
+            return "different swarm";
+        case JoinFailure::rejected_low_score:
+            return "rejected for low score";
+        case JoinFailure::other:
+            return "failed";
     }
     return "failed";
 }
 
 std::string_view failure_advice(JoinFailure f) {
     switch (f) {
-        case JoinFailure::none: return "";
+        case JoinFailure::none:
+            return "";
         case JoinFailure::bad_address:
-            return "fix the entry: a bootstrap address looks like /ip4/1.2.3.4/tcp/4001/p2p/12D3KooW...";
+            return "fix the entry: a bootstrap address looks like "
+                   "/ip4/1.2.3.4/tcp/4001/p2p/12D3KooW...";
         case JoinFailure::dns_failure:
             return "check the name's spelling, your DNS server (/etc/resolv.conf) and that this "
                    "machine is online";
@@ -95,7 +118,8 @@ std::string_view failure_advice(JoinFailure f) {
         case JoinFailure::rejected_low_score:
             return "the peer dropped this node for misbehaving: check this node's clock and "
                    "version; it retries after a backoff";
-        case JoinFailure::other: return "run with --debug=net,boot for details";
+        case JoinFailure::other:
+            return "run with --debug=net,boot for details";
     }
     return "";
 }

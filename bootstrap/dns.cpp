@@ -16,7 +16,7 @@ constexpr std::size_t kMaxNameLength = 253;
 constexpr int kMaxPointerJumps = 16;
 
 class Reader {
-public:
+  public:
     explicit Reader(ByteSpan msg) : m_msg(msg) {}
     bool has(std::size_t n) const { return m_pos + n <= m_msg.size(); }
     std::uint16_t u16() {
@@ -42,7 +42,8 @@ public:
             const std::uint8_t len = m_msg[pos];
             if ((len & 0xc0) == 0xc0) {
                 if (pos + 1 >= m_msg.size()) return false;
-                const std::size_t target = static_cast<std::size_t>(len & 0x3f) << 8 | m_msg[pos + 1];
+                const std::size_t target =
+                    static_cast<std::size_t>(len & 0x3f) << 8 | m_msg[pos + 1];
                 if (target >= pos) return false;
                 if (!jumped) m_pos = pos + 2;
                 jumped = true;
@@ -60,7 +61,7 @@ public:
         return false;
     }
 
-private:
+  private:
     ByteSpan m_msg;
     std::size_t m_pos = 0;
 };
@@ -109,11 +110,16 @@ Result<std::vector<std::string>> decode_txt_response(ByteSpan message, std::uint
     if ((flags & kFlagResponse) == 0) return Errc::dns_malformed_response;
     if (flags & kFlagTruncated) return Errc::dns_truncated;
     switch (flags & 0x000f) {
-        case 0: break;
-        case 3: return Errc::dns_name_not_found;
-        case 5: return Errc::dns_refused;
-        case 2: return Errc::dns_server_failure;
-        default: return Errc::dns_server_failure;
+        case 0:
+            break;
+        case 3:
+            return Errc::dns_name_not_found;
+        case 5:
+            return Errc::dns_refused;
+        case 2:
+            return Errc::dns_server_failure;
+        default:
+            return Errc::dns_server_failure;
     }
     const std::uint16_t qdcount = r.u16();
     const std::uint16_t ancount = r.u16();

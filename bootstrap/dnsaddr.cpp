@@ -119,8 +119,8 @@ asio::awaitable<Result<std::vector<std::string>>> DnsaddrResolver::query_txt(std
         for (const auto& server : m_options.servers) {
             last = co_await query_once(server, name);
             // Only silence and server failures are worth asking again; an answer is final.
-            if (last || (last.error() != Errc::dns_timeout &&
-                         last.error() != Errc::dns_server_failure)) {
+            if (last ||
+                (last.error() != Errc::dns_timeout && last.error() != Errc::dns_server_failure)) {
                 co_return last;
             }
         }

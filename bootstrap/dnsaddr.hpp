@@ -4,8 +4,8 @@
 // Resolution is recursive with a depth limit; a loop or an over-deep chain is an error, never a
 // hang. When the entry ends in /p2p/<id>, only records for that peer are kept.
 #include <chrono>
-#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 #include <string>
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -33,12 +33,13 @@ struct DnsaddrOptions {
 };
 
 // The nameservers listed in a resolv.conf file (port 53).
-std::vector<asio::ip::udp::endpoint> system_nameservers(const std::string& path = "/etc/resolv.conf");
+std::vector<asio::ip::udp::endpoint> system_nameservers(
+    const std::string& path = "/etc/resolv.conf");
 
 bool is_dnsaddr(const std::string& multiaddr);
 
 class DnsaddrResolver {
-public:
+  public:
     DnsaddrResolver(asio::io_context& io, DnsaddrOptions options);
 
     // Expands one /dnsaddr/ multiaddr (text form) to the non-dnsaddr multiaddrs it names.
@@ -47,7 +48,7 @@ public:
     // One TXT lookup, retried over the configured servers and attempts.
     asio::awaitable<Result<std::vector<std::string>>> query_txt(std::string name);
 
-private:
+  private:
     asio::awaitable<Result<void>> expand(const std::string& multiaddr, int depth,
                                          std::vector<std::string>& path,
                                          std::vector<std::string>& out);

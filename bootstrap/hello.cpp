@@ -1,8 +1,8 @@
 #include "bootstrap/hello.hpp"
 
+#include "base/encoding.hpp"
 #include "bootstrap/error.hpp"
 #include "bootstrap/log.hpp"
-#include "base/encoding.hpp"
 #include "net/host.hpp"
 #include "net/stream.hpp"
 
@@ -25,7 +25,8 @@ Bytes encode_hello(const Hello& hello) {
 Result<Hello> decode_hello(ByteSpan bytes) {
     if (bytes.size() != kHelloSize || bytes[0] != kHelloVersion) return Errc::bad_hello;
     if (bytes[1] > static_cast<std::uint8_t>(Role::bootstrap)) return Errc::bad_hello;
-    if (bytes[2] > static_cast<std::uint8_t>(HelloStatus::rejected_low_score)) return Errc::bad_hello;
+    if (bytes[2] > static_cast<std::uint8_t>(HelloStatus::rejected_low_score))
+        return Errc::bad_hello;
     Hello hello;
     hello.role = static_cast<Role>(bytes[1]);
     hello.status = static_cast<HelloStatus>(bytes[2]);
@@ -44,7 +45,8 @@ boost::asio::awaitable<Result<Hello>> exchange_hello(std::shared_ptr<net::Stream
     auto theirs = decode_hello(reply.value());
     if (!theirs) co_return theirs.error();
     stream->close_write();
-    if (theirs.value().status == HelloStatus::rejected_low_score) co_return Errc::rejected_low_score;
+    if (theirs.value().status == HelloStatus::rejected_low_score)
+        co_return Errc::rejected_low_score;
     if (theirs.value().status == HelloStatus::different_swarm ||
         theirs.value().swarm_id != ours.swarm_id) {
         boot_log().warn("peer trains swarm {}, not ours {} peer={}",
@@ -63,36 +65,37 @@ boost::asio::awaitable<Result<Hello>> say_hello(net::Host& host, const crypto::P
 }
 
 void serve_hello(net::Host& host, Hello ours, RejectPeer rejects) {
-    host.set_handler(kHelloProtocol, [&host, ours, rejects](std::shared_ptr<net::Stream> stream)
-                                         -> boost::asio::awaitable<void> {
-        stream->set_deadline(std::chrono::steady_clock::now() + kHelloTimeout);
-        auto request = co_await stream->read_length_prefixed(kHelloSize);
-        if (!request) co_return;
-        auto theirs = decode_hello(request.value());
-        if (!theirs) {
-            stream->reset();
-            co_return;
-        }
-        Hello reply = ours;
-        const auto& peer = stream->remote_peer();
-        if (theirs.value().swarm_id != ours.swarm_id) {
-            reply.status = HelloStatus::different_swarm;
-        } else if (rejects && rejects(peer)) {
-            reply.status = HelloStatus::rejected_low_score;
-        }
-        co_await stream->write_length_prefixed(encode_hello(reply));
-        stream->close_write();
-        if (reply.status != HelloStatus::ok) {
-            // Let the reply drain before dropping the connection.
-            co_await stream->read_to_end(kHelloSize);
-            if (auto connection = host.connection_to(peer)) {
-                connection->stop(reply.status == HelloStatus::different_swarm
-                                     ? make_error_code(Errc::different_swarm)
-                                     : make_error_code(Errc::rejected_low_score),
-                                 net::Phase::session);
-            }
-        }
-    });
+    host.set_handler(kHelloProtocol,
+                     [&host, ours, rejects](
+                         std::shared_ptr<net::Stream> stream) -> boost::asio::awaitable<void> {
+                         stream->set_deadline(std::chrono::steady_clock::now() + kHelloTimeout);
+                         auto request = co_await stream->read_length_prefixed(kHelloSize);
+                         if (!request) co_return;
+                         auto theirs = decode_hello(request.value());
+                         if (!theirs) {
+                             stream->reset();
+                             co_return;
+                         }
+                         Hello reply = ours;
+                         const auto& peer = stream->remote_peer();
+                         if (theirs.value().swarm_id != ours.swarm_id) {
+                             reply.status = HelloStatus::different_swarm;
+                         } else if (rejects && rejects(peer)) {
+                             reply.status = HelloStatus::rejected_low_score;
+                         }
+                         co_await stream->write_length_prefixed(encode_hello(reply));
+                         stream->close_write();
+                         if (reply.status != HelloStatus::ok) {
+                             // Let the reply drain before dropping the connection.
+                             co_await stream->read_to_end(kHelloSize);
+                             if (auto connection = host.connection_to(peer)) {
+                                 connection->stop(reply.status == HelloStatus::different_swarm
+                                                      ? make_error_code(Errc::different_swarm)
+                                                      : make_error_code(Errc::rejected_low_score),
+                                                  net::Phase::session);
+                             }
+                         }
+                     });
 }
 
 }  // namespace swarmd::bootstrap

@@ -10,9 +10,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "base/result.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 
 namespace swarmd::net {
 class Host;

@@ -36,8 +36,8 @@ const net::LogException log_exception{"join task", boot_log};
 }  // namespace
 
 Joiner::Joiner(asio::any_io_executor executor, net::Host& host, DnsaddrResolver& resolver,
-               PeerStore store, std::vector<std::string> bootstrap, Hello ours,
-               JoinOptions options, std::uint64_t seed)
+               PeerStore store, std::vector<std::string> bootstrap, Hello ours, JoinOptions options,
+               std::uint64_t seed)
     : m_executor(executor),
       m_host(host),
       m_resolver(resolver),
@@ -54,7 +54,8 @@ void Joiner::start() {
     if (m_bootstrap.empty() && m_store.peers().empty()) {
         boot_log().info("no bootstrap peers and no stored peers: waiting to be dialed");
     }
-    asio::co_spawn(m_executor, [self = shared_from_this()] { return self->run(); }, log_exception);
+    asio::co_spawn(
+        m_executor, [self = shared_from_this()] { return self->run(); }, log_exception);
 }
 
 void Joiner::stop() {
@@ -83,10 +84,10 @@ void Joiner::tick() {
     const std::size_t have = m_connected.size();
     if (have > m_options.high_watermark) prune();
     if (have + m_in_flight >= m_options.target_peers) return;
-    const std::size_t budget =
-        std::min(m_options.target_peers - have - m_in_flight,
-                 m_options.max_concurrent_dials > m_in_flight ? m_options.max_concurrent_dials - m_in_flight
-                                                              : std::size_t{0});
+    const std::size_t budget = std::min(m_options.target_peers - have - m_in_flight,
+                                        m_options.max_concurrent_dials > m_in_flight
+                                            ? m_options.max_concurrent_dials - m_in_flight
+                                            : std::size_t{0});
     auto due = due_candidates(Clock::now(), budget);
     // Nobody left to dial: ask a connected peer for more (at most every few ticks).
     constexpr std::size_t kExchangeEveryTicks = 5;
@@ -94,15 +95,16 @@ void Joiner::tick() {
         m_ticks_since_exchange = 0;
         std::vector<crypto::PeerId> peers(m_connected.begin(), m_connected.end());
         const auto pick = std::uniform_int_distribution<std::size_t>(0, peers.size() - 1)(m_rng);
-        asio::co_spawn(m_executor, [self = shared_from_this(), peer = peers[pick]] { return self->exchange_with(peer); },
-                       log_exception);
+        asio::co_spawn(
+            m_executor,
+            [self = shared_from_this(), peer = peers[pick]] { return self->exchange_with(peer); },
+            log_exception);
     }
     for (auto& candidate : due) {
         m_dialing.insert(candidate.key);
         ++m_in_flight;
         asio::co_spawn(
-            m_executor,
-            [self = shared_from_this(), candidate]() { return self->dial(candidate); },
+            m_executor, [self = shared_from_this(), candidate]() { return self->dial(candidate); },
             log_exception);
     }
 }
@@ -134,7 +136,8 @@ std::vector<Joiner::Candidate> Joiner::due_candidates(Clock::time_point now, std
         // Two peers that learn of each other at once would dial each other at once and end up
         // with two connections: the lower peer id dials first. The higher one still dials later,
         // or a peer whose id sorts high could be left waiting by peers that are already full.
-        const bool our_turn = m_host.peer_id() < peer || now - learned.since >= m_options.deferred_dial;
+        const bool our_turn =
+            m_host.peer_id() < peer || now - learned.since >= m_options.deferred_dial;
         if (learned.addrs.empty() || !our_turn || !usable(key, peer)) continue;
         out.push_back({key, learned.addrs.front() + "/p2p/" + key, -1});
     }
@@ -182,8 +185,9 @@ asio::awaitable<std::error_code> Joiner::dial_address(const std::string& address
         }
         m_connected.insert(peer);
         if (m_connected.size() < m_options.target_peers) {
-            asio::co_spawn(m_executor, [self = shared_from_this(), peer] { return self->exchange_with(peer); },
-                           log_exception);
+            asio::co_spawn(
+                m_executor, [self = shared_from_this(), peer] { return self->exchange_with(peer); },
+                log_exception);
         }
         co_return std::error_code{};
     }
@@ -266,7 +270,8 @@ void Joiner::add_candidate(const crypto::PeerId& peer, std::vector<std::string> 
 asio::awaitable<void> Joiner::exchange_with(crypto::PeerId peer) {
     auto peers = co_await request_peers(m_host, peer);
     if (!peers) {
-        boot_log().debug("peer exchange failed: {} peer={}", peers.error().message(), peer.to_base58());
+        boot_log().debug("peer exchange failed: {} peer={}", peers.error().message(),
+                         peer.to_base58());
         co_return;
     }
     auto connection = m_host.connection_to(peer);
@@ -322,7 +327,8 @@ void Joiner::save_store() {
     if (m_options.peer_store_path.empty()) return;
     ++m_store_saves;
     if (auto ec = m_store.save(m_options.peer_store_path)) {
-        boot_log().warn("cannot save peer store {}: {}", m_options.peer_store_path.string(), ec.message());
+        boot_log().warn("cannot save peer store {}: {}", m_options.peer_store_path.string(),
+                        ec.message());
     }
 }
 

@@ -72,10 +72,10 @@ struct BootstrapStatus {
 };
 
 class Joiner : public std::enable_shared_from_this<Joiner> {
-public:
+  public:
     Joiner(boost::asio::any_io_executor executor, net::Host& host, DnsaddrResolver& resolver,
-           PeerStore store,
-           std::vector<std::string> bootstrap, Hello ours, JoinOptions options, std::uint64_t seed);
+           PeerStore store, std::vector<std::string> bootstrap, Hello ours, JoinOptions options,
+           std::uint64_t seed);
 
     void start();
     void stop();
@@ -89,7 +89,9 @@ public:
     void add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs,
                        Scope informant = Scope::public_net);
     // Peers the node wants to keep when pruning (e.g. gossip mesh members).
-    void set_protected(std::function<bool(const crypto::PeerId&)> keep) { m_keep = std::move(keep); }
+    void set_protected(std::function<bool(const crypto::PeerId&)> keep) {
+        m_keep = std::move(keep);
+    }
 
     // Connected peers with the listen addresses their identify records gave, for peer exchange.
     std::vector<PeerInfo> known_peers() const;
@@ -102,7 +104,7 @@ public:
     // Times the peer store file was written.
     std::size_t store_saves() const noexcept { return m_store_saves; }
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
     struct Retry {
         Clock::time_point next{};

@@ -1,7 +1,7 @@
 #include "bootstrap/peer_exchange.hpp"
 
-#include "bootstrap/error.hpp"
 #include "base/varint.hpp"
+#include "bootstrap/error.hpp"
 #include "net/host.hpp"
 #include "net/multiaddr.hpp"
 #include "net/stream.hpp"
@@ -46,7 +46,8 @@ Bytes encode_peers(const std::vector<PeerInfo>& peers) {
 Result<std::vector<PeerInfo>> decode_peers(ByteSpan in) {
     if (in.size() > kMaxPeersMessage) return Errc::bad_peer_exchange;
     auto count = varint_decode(in);
-    if (count.status != VarintStatus::ok || count.value > kMaxExchangedPeers) return Errc::bad_peer_exchange;
+    if (count.status != VarintStatus::ok || count.value > kMaxExchangedPeers)
+        return Errc::bad_peer_exchange;
     in = in.subspan(count.length);
     std::vector<PeerInfo> out;
     for (std::uint64_t i = 0; i < count.value; ++i) {
@@ -55,7 +56,8 @@ Result<std::vector<PeerInfo>> decode_peers(ByteSpan in) {
         auto peer = crypto::PeerId::from_bytes(id_bytes);
         if (!peer) return Errc::bad_peer_exchange;
         auto naddrs = varint_decode(in);
-        if (naddrs.status != VarintStatus::ok || naddrs.value > kMaxExchangedAddrs) return Errc::bad_peer_exchange;
+        if (naddrs.status != VarintStatus::ok || naddrs.value > kMaxExchangedAddrs)
+            return Errc::bad_peer_exchange;
         in = in.subspan(naddrs.length);
         PeerInfo info{peer.value(), {}};
         for (std::uint64_t j = 0; j < naddrs.value; ++j) {
@@ -72,15 +74,18 @@ Result<std::vector<PeerInfo>> decode_peers(ByteSpan in) {
 }
 
 void serve_peer_exchange(net::Host& host, std::function<std::vector<PeerInfo>()> list) {
-    host.set_handler(kPeersProtocol, [list = std::move(list)](std::shared_ptr<net::Stream> stream)
-                                         -> boost::asio::awaitable<void> {
-        stream->set_deadline(std::chrono::steady_clock::now() + kExchangeTimeout);
-        auto peers = list();
-        // Never tell a peer about itself.
-        std::erase_if(peers, [&](const PeerInfo& p) { return p.peer == stream->remote_peer(); });
-        co_await stream->write_length_prefixed(encode_peers(peers));
-        stream->close_write();
-    });
+    host.set_handler(kPeersProtocol,
+                     [list = std::move(list)](
+                         std::shared_ptr<net::Stream> stream) -> boost::asio::awaitable<void> {
+                         stream->set_deadline(std::chrono::steady_clock::now() + kExchangeTimeout);
+                         auto peers = list();
+                         // Never tell a peer about itself.
+                         std::erase_if(peers, [&](const PeerInfo& p) {
+                             return p.peer == stream->remote_peer();
+                         });
+                         co_await stream->write_length_prefixed(encode_peers(peers));
+                         stream->close_write();
+                     });
 }
 
 boost::asio::awaitable<Result<std::vector<PeerInfo>>> request_peers(net::Host& host,

@@ -11,8 +11,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "crypto/peer_id.hpp"
 #include "base/result.hpp"
+#include "crypto/peer_id.hpp"
 
 namespace swarmd::net {
 class Host;

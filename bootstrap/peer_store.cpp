@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bootstrap/error.hpp"
 #include "base/file.hpp"
+#include "bootstrap/error.hpp"
 
 namespace swarmd::bootstrap {
 namespace {
@@ -47,11 +47,12 @@ Result<PeerStore> PeerStore::load(const std::filesystem::path& path) {
             !failures->is_number_unsigned()) {
             return Errc::bad_peer_store;
         }
-        PeerRecord record{id->get<std::string>(), {}, seen->get<std::int64_t>(),
-                          failures->get<std::uint32_t>()};
+        PeerRecord record{
+            id->get<std::string>(), {}, seen->get<std::int64_t>(), failures->get<std::uint32_t>()};
         for (const auto& a : *addrs) {
             if (!a.is_string()) return Errc::bad_peer_store;
-            if (record.addrs.size() < kMaxAddrsPerPeer) record.addrs.push_back(a.get<std::string>());
+            if (record.addrs.size() < kMaxAddrsPerPeer)
+                record.addrs.push_back(a.get<std::string>());
         }
         if (store.m_peers.size() < kMaxPeers) store.m_peers.push_back(std::move(record));
     }

@@ -18,7 +18,7 @@ struct PeerRecord {
 };
 
 class PeerStore {
-public:
+  public:
     static constexpr std::size_t kMaxPeers = 1000;
     static constexpr std::size_t kMaxAddrsPerPeer = 8;
     static constexpr std::size_t kMaxFileSize = 1 << 20;
@@ -39,7 +39,7 @@ public:
     std::vector<PeerRecord> candidates(std::size_t n) const;
     const std::vector<PeerRecord>& peers() const noexcept { return m_peers; }
 
-private:
+  private:
     std::vector<PeerRecord>::iterator find(const std::string& peer_id);
     void evict_if_full();
 

@@ -7,19 +7,32 @@ namespace {
 
 const char* describe(Errc e) noexcept {
     switch (e) {
-        case Errc::bad_length: return "wrong length";
-        case Errc::bad_multibase: return "unknown multibase prefix";
-        case Errc::bad_multihash: return "malformed multihash";
-        case Errc::bad_cid: return "malformed CID or not a libp2p-key CID";
-        case Errc::unsupported_key_type: return "unsupported key type (only Ed25519)";
-        case Errc::bad_public_key: return "malformed public key";
-        case Errc::bad_private_key: return "malformed private key";
-        case Errc::bad_signature: return "signature does not verify";
-        case Errc::key_file_exists: return "key file exists (use --force to overwrite)";
-        case Errc::key_file_io: return "cannot read or write key file";
-        case Errc::key_file_permissions: return "key file is readable by others (want 0600)";
-        case Errc::decrypt_failed: return "authentication tag mismatch";
-        case Errc::low_order_point: return "X25519 produced a low-order point";
+        case Errc::bad_length:
+            return "wrong length";
+        case Errc::bad_multibase:
+            return "unknown multibase prefix";
+        case Errc::bad_multihash:
+            return "malformed multihash";
+        case Errc::bad_cid:
+            return "malformed CID or not a libp2p-key CID";
+        case Errc::unsupported_key_type:
+            return "unsupported key type (only Ed25519)";
+        case Errc::bad_public_key:
+            return "malformed public key";
+        case Errc::bad_private_key:
+            return "malformed private key";
+        case Errc::bad_signature:
+            return "signature does not verify";
+        case Errc::key_file_exists:
+            return "key file exists (use --force to overwrite)";
+        case Errc::key_file_io:
+            return "cannot read or write key file";
+        case Errc::key_file_permissions:
+            return "key file is readable by others (want 0600)";
+        case Errc::decrypt_failed:
+            return "authentication tag mismatch";
+        case Errc::low_order_point:
+            return "X25519 produced a low-order point";
     }
     return nullptr;
 }

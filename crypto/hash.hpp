@@ -12,12 +12,12 @@ Digest sha256(ByteSpan data) noexcept;
 
 // Incremental SHA-256 over several pieces.
 class Sha256 {
-public:
+  public:
     Sha256() noexcept;
     Sha256& update(ByteSpan data) noexcept;
     Digest finish() noexcept;
 
-private:
+  private:
     alignas(64) std::array<std::uint8_t, 128> m_state;  // crypto_hash_sha256_state
 };
 

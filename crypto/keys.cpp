@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "crypto/error.hpp"
 #include "base/file.hpp"
+#include "crypto/error.hpp"
 #include "crypto/hash.hpp"
 
 namespace swarmd::crypto {
@@ -116,8 +116,7 @@ Bytes PrivateKey::to_protobuf() const {
     return out;
 }
 
-Result<void> write_key_file(const std::filesystem::path& path, const PrivateKey& key,
-                            bool force) {
+Result<void> write_key_file(const std::filesystem::path& path, const PrivateKey& key, bool force) {
     Bytes pb = key.to_protobuf();
     auto ec = write_file_atomic(path, pb, 0600, force ? Overwrite::allow : Overwrite::refuse);
     sodium_memzero(pb.data(), pb.size());

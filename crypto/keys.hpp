@@ -12,7 +12,7 @@ namespace swarmd::crypto {
 using Signature = std::array<std::uint8_t, 64>;
 
 class PublicKey {
-public:
+  public:
     static constexpr std::size_t kSize = 32;
 
     static Result<PublicKey> from_raw(ByteSpan raw);
@@ -26,12 +26,12 @@ public:
 
     friend bool operator==(const PublicKey&, const PublicKey&) = default;
 
-private:
+  private:
     std::array<std::uint8_t, kSize> m_key{};
 };
 
 class PrivateKey {
-public:
+  public:
     static PrivateKey generate();
     static PrivateKey from_seed(ByteSpan seed32);
     // Parses a serialized libp2p PrivateKey protobuf (Ed25519, 64- or legacy 96-byte Data).
@@ -48,7 +48,7 @@ public:
     // 08 01 12 40 <seed || public key>
     Bytes to_protobuf() const;
 
-private:
+  private:
     PrivateKey() = default;
     std::array<std::uint8_t, 64> m_secret{};  // libsodium's sk: seed || pk
     PublicKey m_public;

@@ -15,7 +15,7 @@ using DhPublic = std::array<std::uint8_t, kDhSize>;
 using SymmetricKey = std::array<std::uint8_t, 32>;
 
 class DhKeyPair {
-public:
+  public:
     static DhKeyPair generate();
     static DhKeyPair from_secret(ByteSpan secret32);
     DhKeyPair(const DhKeyPair&) = delete;
@@ -28,7 +28,7 @@ public:
     // Fails with low_order_point when the peer's key yields an all-zero secret.
     Result<SymmetricKey> dh(ByteSpan peer_public) const;
 
-private:
+  private:
     DhKeyPair() = default;
     std::array<std::uint8_t, kDhSize> m_secret{};
     DhPublic m_public{};

@@ -1,9 +1,9 @@
 #include "crypto/peer_id.hpp"
 
 #include "base/encoding.hpp"
+#include "base/varint.hpp"
 #include "crypto/error.hpp"
 #include "crypto/hash.hpp"
-#include "base/varint.hpp"
 
 namespace swarmd::crypto {
 namespace {

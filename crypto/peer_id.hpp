@@ -9,13 +9,13 @@
 #include <string_view>
 
 #include "base/bytes.hpp"
-#include "crypto/keys.hpp"
 #include "base/result.hpp"
+#include "crypto/keys.hpp"
 
 namespace swarmd::crypto {
 
 class PeerId {
-public:
+  public:
     static constexpr std::size_t kMaxMultihashSize = 64;
 
     static PeerId from_public_key(const PublicKey& key);
@@ -33,9 +33,11 @@ public:
     std::string short_string() const;
 
     friend bool operator==(const PeerId&, const PeerId&) = default;
-    friend auto operator<=>(const PeerId& a, const PeerId& b) { return a.m_multihash <=> b.m_multihash; }
+    friend auto operator<=>(const PeerId& a, const PeerId& b) {
+        return a.m_multihash <=> b.m_multihash;
+    }
 
-private:
+  private:
     Bytes m_multihash;
 };
 

@@ -17,7 +17,6 @@ namespace {
 constexpr std::size_t kBlock = 64;
 constexpr std::size_t kChunk = 1024;  // bytes generated per step of the value mappings
 
-
 // ChaCha20 keystream for whole blocks starting at `block`, written over `out` (a multiple of
 // 64 bytes or the final partial block).
 void keystream_blocks(const StreamKey& key, std::uint64_t block, std::uint8_t* out,
@@ -125,7 +124,8 @@ void PerturbationStream::gaussian(std::uint64_t value_offset, std::span<float> o
         const std::size_t pairs = static_cast<std::size_t>((last_value + 1) / 2 - first_pair);
         bytes(first_pair * 8, {buf, pairs * 8});
         for (std::size_t p = 0; p < pairs; ++p) {
-            const double u1 = (static_cast<double>(load_le<std::uint32_t>(buf + 8 * p)) + 1.0) * kInv32;
+            const double u1 =
+                (static_cast<double>(load_le<std::uint32_t>(buf + 8 * p)) + 1.0) * kInv32;
             const double u2 = static_cast<double>(load_le<std::uint32_t>(buf + 8 * p + 4)) * kInv32;
             const double r = std::sqrt(-2.0 * std::log(u1));
             const double t = kTwoPi * u2;

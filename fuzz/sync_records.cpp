@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "node/zo/sync.hpp"
 #include "node/zo/engine.hpp"
+#include "node/zo/sync.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

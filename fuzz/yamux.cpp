@@ -33,8 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 case YamuxEvent::Kind::data:
                     if (!options.auto_consume) (void)session.consume(e.stream_id, e.data.size());
                     break;
-                case YamuxEvent::Kind::remote_fin: (void)session.close(e.stream_id); break;
-                default: break;
+                case YamuxEvent::Kind::remote_fin:
+                    (void)session.close(e.stream_id);
+                    break;
+                default:
+                    break;
             }
         }
         if (session.stream_count() > options.max_inbound_streams + 1) std::abort();

@@ -6,11 +6,11 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "net/spawn.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/detail/upgrade.hpp"
 #include "net/error.hpp"
 #include "net/log.hpp"
+#include "net/spawn.hpp"
 
 namespace swarmd::net {
 
@@ -222,24 +222,24 @@ void Connection::stream_released(std::uint32_t id) {
 
 void Connection::arm_release_deadline(std::uint32_t id, std::size_t queued_before) {
     auto timer = std::make_shared<asio::steady_timer>(executor(), m_options.half_close_timeout);
-    timer->async_wait([weak = weak_from_this(), id, queued_before,
-                       timer](const boost::system::error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->m_state != State::open) return;
-        auto it = self->m_streams.find(id);
-        if (it == self->m_streams.end()) return;  // closed by both sides meanwhile
-        // Our answer still leaving at the peer's pace is progress: give it another period.
-        const std::size_t queued = self->m_muxer->queued_bytes(id);
-        if (queued > 0 && queued < queued_before) {
-            self->arm_release_deadline(id, queued);
-            return;
-        }
-        net_log().debug("released stream reset: peer kept it half-open id={} peer={}", id,
-                        self->m_remote.to_base58());
-        auto stream = it->second.stream;
-        stream->fail(Errc::timeout);
-        self->stream_reset(id);
-    });
+    timer->async_wait(
+        [weak = weak_from_this(), id, queued_before, timer](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self || self->m_state != State::open) return;
+            auto it = self->m_streams.find(id);
+            if (it == self->m_streams.end()) return;  // closed by both sides meanwhile
+            // Our answer still leaving at the peer's pace is progress: give it another period.
+            const std::size_t queued = self->m_muxer->queued_bytes(id);
+            if (queued > 0 && queued < queued_before) {
+                self->arm_release_deadline(id, queued);
+                return;
+            }
+            net_log().debug("released stream reset: peer kept it half-open id={} peer={}", id,
+                            self->m_remote.to_base58());
+            auto stream = it->second.stream;
+            stream->fail(Errc::timeout);
+            self->stream_reset(id);
+        });
 }
 
 void Connection::stream_consumed(std::uint32_t id, std::size_t n) {

@@ -21,8 +21,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "crypto/peer_id.hpp"
 #include "base/result.hpp"
+#include "crypto/peer_id.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/host_error.hpp"
 #include "net/multiaddr.hpp"

@@ -26,14 +26,14 @@
 #include <vector>
 
 #include "base/bytes.hpp"
+#include "base/result.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 #include "net/detail/gossipsub_caches.hpp"
 #include "net/gossipsub_error.hpp"
-#include "net/length_prefixed.hpp"
 #include "net/gossipsub_message.hpp"
 #include "net/gossipsub_score.hpp"
+#include "net/length_prefixed.hpp"
 
 namespace swarmd::net::gossipsub {
 

@@ -15,9 +15,9 @@
 #include <string_view>
 
 #include "base/bytes.hpp"
+#include "base/result.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 #include "net/rpc.pb.h"
 
 namespace swarmd::net::gossipsub {

@@ -8,12 +8,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "net/spawn.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/error.hpp"
 #include "net/host_error.hpp"
 #include "net/log.hpp"
 #include "net/ping.hpp"
+#include "net/spawn.hpp"
 
 namespace swarmd::net {
 
@@ -43,13 +43,20 @@ bool is_orderly(std::error_code reason) {
 std::string failure_label(std::error_code reason) {
     if (reason.category() != net_category()) return "io";
     switch (static_cast<Errc>(reason.value())) {
-        case Errc::peer_not_reading: return "peer_not_reading";
-        case Errc::inbound_budget: return "inbound_budget";
-        case Errc::too_many_streams: return "too_many_streams";
-        case Errc::window_exceeded: return "window_exceeded";
-        case Errc::timeout: return "timeout";
-        case Errc::peer_id_mismatch: return "peer_id_mismatch";
-        default: return "protocol";
+        case Errc::peer_not_reading:
+            return "peer_not_reading";
+        case Errc::inbound_budget:
+            return "inbound_budget";
+        case Errc::too_many_streams:
+            return "too_many_streams";
+        case Errc::window_exceeded:
+            return "window_exceeded";
+        case Errc::timeout:
+            return "timeout";
+        case Errc::peer_id_mismatch:
+            return "peer_id_mismatch";
+        default:
+            return "protocol";
     }
 }
 
@@ -148,8 +155,7 @@ void Host::stop() {
 Connection::InboundStreamHandler Host::stream_handler() {
     return [this, alive = m_alive](std::shared_ptr<Stream> stream) {
         if (!*alive) return;
-        asio::co_spawn(m_executor, serve_stream(std::move(stream)),
-                       LogException{"inbound stream"});
+        asio::co_spawn(m_executor, serve_stream(std::move(stream)), LogException{"inbound stream"});
     };
 }
 
@@ -236,9 +242,10 @@ void Host::log_refusal(const char* reason, const Multiaddr& remote) {
         return;
     }
     if (m_refusals_unlogged > 0) {
-        net_log().warn("connection refused phase=listen error={} addr={} peer=unknown "
-                       "(and {} more refused since the last such line)",
-                       reason, remote.to_string(), m_refusals_unlogged);
+        net_log().warn(
+            "connection refused phase=listen error={} addr={} peer=unknown "
+            "(and {} more refused since the last such line)",
+            reason, remote.to_string(), m_refusals_unlogged);
     } else {
         net_log().warn("connection refused phase=listen error={} addr={} peer=unknown", reason,
                        remote.to_string());
@@ -254,8 +261,7 @@ asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection
     if (!upgraded || !*alive) co_return;
     if (keep_one_connection(connection) != connection) co_return;
     if (m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection),
-                       LogException{"identify"});
+        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
 }
 
 std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Connection>& fresh) {
@@ -592,8 +598,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     m_backoff.erase(key);
     if (auto kept = keep_one_connection(connection); kept != connection) co_return kept;
     if (m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection),
-                       LogException{"identify"});
+        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
     co_return connection;
 }
 

@@ -24,9 +24,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "base/result.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 #include "net/connection.hpp"
 #include "net/identify.hpp"
 #include "net/multiaddr.hpp"
@@ -84,10 +84,10 @@ struct HostOptions {
 
 // What the host refused or closed, and why; exported by the daemon on /metrics.
 struct HostStats {
-    std::uint64_t refused_inbound_limit = 0;      // max_inbound reached
-    std::uint64_t refused_address_limit = 0;      // max_inbound_per_address reached
-    std::uint64_t refused_handshake_limit = 0;    // max_handshakes_per_address reached
-    std::uint64_t refused_outbound_limit = 0;     // dials beyond max_outbound
+    std::uint64_t refused_inbound_limit = 0;    // max_inbound reached
+    std::uint64_t refused_address_limit = 0;    // max_inbound_per_address reached
+    std::uint64_t refused_handshake_limit = 0;  // max_handshakes_per_address reached
+    std::uint64_t refused_outbound_limit = 0;   // dials beyond max_outbound
     // Connections that ended in failure, by reason (peer_not_reading, inbound_budget,
     // too_many_streams, window_exceeded, timeout, protocol, io).
     std::map<std::string, std::uint64_t> failed_by_reason;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "base/bytes.hpp"
-#include "crypto/keys.hpp"
 #include "base/result.hpp"
+#include "crypto/keys.hpp"
 
 namespace swarmd::net {
 

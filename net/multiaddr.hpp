@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "base/bytes.hpp"
-#include "crypto/peer_id.hpp"
 #include "base/result.hpp"
+#include "crypto/peer_id.hpp"
 
 namespace swarmd::net {
 
@@ -51,7 +51,7 @@ struct TcpEndpoint {
 };
 
 class Multiaddr {
-public:
+  public:
     // Limits checked before anything is allocated.
     static constexpr std::size_t kMaxBinarySize = 1024;
     // Any binary multiaddr within the limit prints within this (/p2p-circuit: 2 bytes -> 12
@@ -85,7 +85,7 @@ public:
         return a.m_components <=> b.m_components;
     }
 
-private:
+  private:
     std::vector<MultiaddrComponent> m_components;
 };
 

@@ -42,7 +42,7 @@ void multistream_append(Bytes& out, std::string_view message);
 namespace detail {
 // Splits the framed messages out of a byte stream fed in arbitrary chunks.
 class MultistreamReader {
-public:
+  public:
     explicit MultistreamReader(std::size_t max_message_size) : m_max(max_message_size) {}
     void feed(ByteSpan in) { append(m_buffer, in); }
     // The next complete message without its newline, or an empty optional if more bytes are
@@ -50,7 +50,7 @@ public:
     Result<std::optional<std::string>> next();
     Bytes take_rest();
 
-private:
+  private:
     std::size_t m_max;
     Bytes m_buffer;
     std::size_t m_pos = 0;
@@ -58,7 +58,7 @@ private:
 }  // namespace detail
 
 class MultistreamDialer {
-public:
+  public:
     // `protocols` in order of preference; each must be non-empty and fit a message.
     explicit MultistreamDialer(std::vector<std::string> protocols, MultistreamOptions options = {});
 
@@ -72,7 +72,7 @@ public:
     // Bytes received after the agreement; they belong to the agreed protocol.
     Bytes take_leftover() { return std::move(m_leftover); }
 
-private:
+  private:
     enum class State { idle, await_header, await_answer, agreed, failed };
     std::vector<std::string> m_protocols;
     detail::MultistreamReader m_reader;
@@ -82,7 +82,7 @@ private:
 };
 
 class MultistreamListener {
-public:
+  public:
     explicit MultistreamListener(std::vector<std::string> supported,
                                  MultistreamOptions options = {});
 
@@ -92,7 +92,7 @@ public:
     const std::string& protocol() const noexcept { return m_protocol; }
     Bytes take_leftover() { return std::move(m_leftover); }
 
-private:
+  private:
     enum class State { await_header, await_proposal, agreed, failed };
     std::vector<std::string> m_supported;
     MultistreamOptions m_options;

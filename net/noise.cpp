@@ -24,15 +24,13 @@ Bytes signed_static_key(const crypto::DhPublic& static_public) {
     return msg;
 }
 
-void append_frame_header(Bytes& out, std::size_t size) {
-    append_be(out, size, 2);
-}
+void append_frame_header(Bytes& out, std::size_t size) { append_be(out, size, 2); }
 
 std::size_t frame_size(ByteSpan header) { return load_be<std::uint16_t>(header.data()); }
 
 // Noise's SymmetricState and CipherState, with the handshake hash as AEAD data.
 class SymmetricState {
-public:
+  public:
     SymmetricState() {
         std::copy(kProtocolName.begin(), kProtocolName.end(), m_h.begin());
         m_ck = m_h;
@@ -78,7 +76,7 @@ public:
 
     std::array<crypto::Digest, 2> split() const { return crypto::hkdf2(m_ck, {}); }
 
-private:
+  private:
     crypto::Digest m_h{};
     crypto::Digest m_ck{};
     crypto::SymmetricKey m_k{};

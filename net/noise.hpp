@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "base/bytes.hpp"
+#include "base/result.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/noise_primitives.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 
 namespace swarmd::net {
 
@@ -30,7 +30,7 @@ inline constexpr std::size_t kNoiseMaxPlaintext = kNoiseMaxMessageSize - crypto:
 // The local side of the handshake: a Noise static key and the signed payload that binds it to
 // the libp2p identity. Build one per process (or per connection) and share it.
 class NoiseIdentity {
-public:
+  public:
     // With a fresh static key.
     explicit NoiseIdentity(const crypto::PrivateKey& identity);
     NoiseIdentity(const crypto::PrivateKey& identity, crypto::DhKeyPair static_key);
@@ -40,7 +40,7 @@ public:
     // The serialized NoiseHandshakePayload (identity_key, identity_sig; no extensions).
     const Bytes& payload() const noexcept { return m_payload; }
 
-private:
+  private:
     crypto::DhKeyPair m_static;
     crypto::PeerId m_peer_id;
     Bytes m_payload;
@@ -62,7 +62,7 @@ Result<NoiseRemote> noise_verify_payload(ByteSpan payload, const crypto::DhPubli
 // Encrypted transport after the handshake: frames of u16 BE length || ciphertext || tag, one
 // 64-bit little-endian nonce per direction, plaintext split at 65519 bytes.
 class NoiseSession {
-public:
+  public:
     NoiseSession(const crypto::SymmetricKey& send_key, const crypto::SymmetricKey& recv_key);
     NoiseSession(const NoiseSession&) = delete;
     NoiseSession& operator=(const NoiseSession&) = delete;
@@ -78,7 +78,7 @@ public:
     // Bytes of an incomplete frame held until the rest arrives (at most 65537).
     std::size_t buffered() const noexcept { return m_pending.size(); }
 
-private:
+  private:
     Result<void> open_frame(ByteSpan frame, Bytes& out);
 
     crypto::SymmetricKey m_send_key;
@@ -95,7 +95,7 @@ struct NoiseStep {
 };
 
 class NoiseHandshake {
-public:
+  public:
     enum class Role { initiator, responder };
 
     // `expected_remote`: the dialed peer id; a different remote fails with peer_id_mismatch.
@@ -124,7 +124,7 @@ public:
     // Bytes received after the last handshake message: the first transport frames.
     Bytes take_leftover();
 
-private:
+  private:
     struct State;
     explicit NoiseHandshake(std::unique_ptr<State> state);
     std::unique_ptr<State> m_state;

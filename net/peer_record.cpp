@@ -104,8 +104,8 @@ Result<PeerRecord> open_peer_record(ByteSpan envelope, const crypto::PeerId& exp
 
 Result<PeerRecord> PeerRecordStore::add(ByteSpan envelope,
                                         const std::optional<crypto::PeerId>& expected) {
-    BOOST_OUTCOME_TRY(record, expected ? open_peer_record(envelope, *expected)
-                                       : open_peer_record(envelope));
+    BOOST_OUTCOME_TRY(
+        record, expected ? open_peer_record(envelope, *expected) : open_peer_record(envelope));
     auto it = m_records.find(record.peer_id);
     if (it != m_records.end()) {
         if (record.seq <= it->second.seq) return Errc::stale_record;

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "base/bytes.hpp"
+#include "base/result.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 #include "net/multiaddr.hpp"
 
 namespace swarmd::net {

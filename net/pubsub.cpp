@@ -7,8 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "net/host.hpp"
-#include "net/spawn.hpp"
 #include "net/log.hpp"
+#include "net/spawn.hpp"
 #include "net/stream.hpp"
 
 namespace swarmd::net {
@@ -39,15 +39,17 @@ gossipsub::Time Pubsub::now() const { return std::chrono::steady_clock::now(); }
 
 void Pubsub::start() {
     for (auto protocol : {gossipsub::kProtocolV11, gossipsub::kProtocolV10}) {
-        m_host.set_handler(std::string(protocol),
-                           [weak = weak_from_this()](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
-                               auto self = weak.lock();
-                               if (!self || self->m_stopped) co_return;
-                               co_await self->read_loop(std::move(stream));
-                           });
+        m_host.set_handler(
+            std::string(protocol),
+            [weak = weak_from_this()](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
+                auto self = weak.lock();
+                if (!self || self->m_stopped) co_return;
+                co_await self->read_loop(std::move(stream));
+            });
     }
-    asio::co_spawn(m_executor, [self = shared_from_this()] { return self->heartbeat_loop(); },
-                   LogException{"gossip task"});
+    asio::co_spawn(
+        m_executor, [self = shared_from_this()] { return self->heartbeat_loop(); },
+        LogException{"gossip task"});
 }
 
 void Pubsub::stop() {
@@ -78,23 +80,26 @@ void Pubsub::ensure_peer(const crypto::PeerId& peer, bool outbound, gossipsub::P
     auto link = std::make_shared<Link>(m_executor);
     m_links.emplace(peer, link);
     apply(m_router.add_peer(peer, outbound, protocol, now(), std::move(ip)));
-    asio::co_spawn(m_executor,
-                   [self = shared_from_this(), peer, link, protocol] {
-                       return self->open_outbound(peer, link, protocol);
-                   },
-                   LogException{"gossip task"});
+    asio::co_spawn(
+        m_executor,
+        [self = shared_from_this(), peer, link, protocol] {
+            return self->open_outbound(peer, link, protocol);
+        },
+        LogException{"gossip task"});
 }
 
 asio::awaitable<void> Pubsub::open_outbound(crypto::PeerId peer, std::shared_ptr<Link> link,
                                             gossipsub::Protocol protocol) {
-    const auto id = protocol == gossipsub::Protocol::v11 ? gossipsub::kProtocolV11 : gossipsub::kProtocolV10;
+    const auto id =
+        protocol == gossipsub::Protocol::v11 ? gossipsub::kProtocolV11 : gossipsub::kProtocolV10;
     auto stream = co_await m_host.open_stream(peer, std::string(id));
     if (link->closed) {
         if (stream) stream.value()->reset();
         co_return;
     }
     if (!stream) {
-        net_log().debug("gossip stream failed: {} peer={}", stream.error().message(), peer.to_base58());
+        net_log().debug("gossip stream failed: {} peer={}", stream.error().message(),
+                        peer.to_base58());
         peer_closed(peer);
         co_return;
     }
@@ -111,7 +116,8 @@ asio::awaitable<void> Pubsub::open_outbound(crypto::PeerId peer, std::shared_ptr
         auto written = co_await link->out->write(batch);
         if (link->closed) co_return;
         if (!written) {
-            net_log().debug("gossip write failed: {} peer={}", written.error().message(), peer.to_base58());
+            net_log().debug("gossip write failed: {} peer={}", written.error().message(),
+                            peer.to_base58());
             peer_closed(peer);
             co_return;
         }
@@ -128,7 +134,8 @@ asio::awaitable<void> Pubsub::read_loop(std::shared_ptr<Stream> stream) {
     m_inbound[peer] = stream;
     if (!m_links.contains(peer)) {
         // The remote opened its stream before our identify round finished.
-        const auto protocol = gossipsub::parse_protocol(stream->protocol()).value_or(gossipsub::Protocol::v11);
+        const auto protocol =
+            gossipsub::parse_protocol(stream->protocol()).value_or(gossipsub::Protocol::v11);
         auto connection = m_host.connection_to(peer);
         ensure_peer(peer, connection && connection->outbound(), protocol,
                     connection ? ip_of(*connection) : std::string());
@@ -181,8 +188,10 @@ void Pubsub::apply(gossipsub::Actions actions) {
         if (m_on_px && record) m_on_px(connect.peer, record.value().addresses);
     }
     for (const auto& drop : actions.disconnects) {
-        net_log().info("dropping gossip peer: {} peer={}", drop.reason.message(), drop.peer.to_base58());
-        if (auto connection = m_host.connection_to(drop.peer)) connection->stop(drop.reason, Phase::session);
+        net_log().info("dropping gossip peer: {} peer={}", drop.reason.message(),
+                       drop.peer.to_base58());
+        if (auto connection = m_host.connection_to(drop.peer))
+            connection->stop(drop.reason, Phase::session);
         peer_closed(drop.peer);
     }
 }

@@ -26,7 +26,7 @@ class Stream;
 struct IdentifyInfo;
 
 class Pubsub : public std::enable_shared_from_this<Pubsub> {
-public:
+  public:
     using MessageHandler = std::function<void(const gossipsub::Delivery&)>;
     // A PX peer with the addresses of its verified signed record (PX entries without a valid
     // record are dropped: a bare peer id cannot be dialed).
@@ -54,7 +54,7 @@ public:
     gossipsub::Router& router() noexcept { return m_router; }
     std::size_t peer_count() const noexcept { return m_links.size(); }
 
-private:
+  private:
     // Shared with the link's writer coroutine, which outlives its removal from m_links.
     struct Link {
         explicit Link(boost::asio::any_io_executor ex)

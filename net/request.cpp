@@ -6,9 +6,11 @@
 namespace swarmd::net {
 namespace asio = boost::asio;
 
-void serve_requests(Host& host, std::string protocol, RequestLimits limits, RequestHandler handler) {
+void serve_requests(Host& host, std::string protocol, RequestLimits limits,
+                    RequestHandler handler) {
     host.set_handler(std::move(protocol),
-                     [limits, handler = std::move(handler)](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
+                     [limits, handler = std::move(handler)](
+                         std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
                          stream->set_deadline(std::chrono::steady_clock::now() + limits.timeout);
                          auto request = co_await stream->read_length_prefixed(limits.max_request);
                          if (!request) {
@@ -24,7 +26,8 @@ void serve_requests(Host& host, std::string protocol, RequestLimits limits, Requ
                      });
 }
 
-asio::awaitable<Result<std::shared_ptr<Stream>>> send_request(Host& host, const crypto::PeerId& peer,
+asio::awaitable<Result<std::shared_ptr<Stream>>> send_request(Host& host,
+                                                              const crypto::PeerId& peer,
                                                               std::string protocol, Bytes request,
                                                               std::chrono::milliseconds timeout) {
     auto stream = co_await host.open_stream(peer, std::move(protocol));

@@ -28,7 +28,7 @@ class Host;
 class Stream;
 
 struct RequestLimits {
-    std::size_t max_request = 0;    // bytes of the request frame
+    std::size_t max_request = 0;               // bytes of the request frame
     std::chrono::milliseconds timeout{30000};  // the whole exchange
 };
 
@@ -42,8 +42,8 @@ void serve_requests(Host& host, std::string protocol, RequestLimits limits, Requ
 
 // Opens a stream to `peer`, writes `request` and half-closes; the answer is read from the
 // returned stream, whose deadline is `timeout` from now.
-boost::asio::awaitable<Result<std::shared_ptr<Stream>>> send_request(Host& host, const crypto::PeerId& peer,
-                                                                     std::string protocol, Bytes request,
-                                                                     std::chrono::milliseconds timeout);
+boost::asio::awaitable<Result<std::shared_ptr<Stream>>> send_request(
+    Host& host, const crypto::PeerId& peer, std::string protocol, Bytes request,
+    std::chrono::milliseconds timeout);
 
 }  // namespace swarmd::net

@@ -15,8 +15,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/bytes.hpp"
-#include "crypto/peer_id.hpp"
 #include "base/result.hpp"
+#include "crypto/peer_id.hpp"
 
 namespace swarmd::net {
 

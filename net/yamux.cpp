@@ -161,7 +161,8 @@ void YamuxSession::on_header(YamuxClock::time_point now, std::vector<YamuxEvent>
             events.push_back(std::move(e));
             return;
         }
-        default: return fail(Errc::bad_frame_type, events);
+        default:
+            return fail(Errc::bad_frame_type, events);
     }
 }
 

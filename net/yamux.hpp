@@ -13,8 +13,8 @@
 // Windows only grow once an RTT is known, so the host should ping() when the session starts (and
 // every 30 s as keepalive, as go and js do).
 #include <array>
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -79,7 +79,7 @@ struct YamuxEvent {
 };
 
 class YamuxSession {
-public:
+  public:
     explicit YamuxSession(YamuxOptions options = {});
 
     // Consumes bytes from the connection in any chunking.
@@ -122,7 +122,7 @@ public:
     std::uint32_t receive_window(std::uint32_t id) const;
     std::optional<std::chrono::nanoseconds> rtt() const noexcept { return m_rtt; }
 
-private:
+  private:
     struct Stream {
         bool outbound = false;
         bool acked = false;  // outbound: the remote's ACK arrived

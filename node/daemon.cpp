@@ -12,13 +12,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/encoding.hpp"
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/hello.hpp"
 #include "bootstrap/joiner.hpp"
 #include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_list.hpp"
 #include "bootstrap/peer_store.hpp"
-#include "base/encoding.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
@@ -79,8 +79,8 @@ struct ModeContext {
 };
 
 // The one place that picks the mode: the spec's.
-std::unique_ptr<ModeNode> make_mode(const ModeContext& c, const NodeConfig& config, const RunOptions& run,
-                                    ZoNode::KnownPeers known_peers) {
+std::unique_ptr<ModeNode> make_mode(const ModeContext& c, const NodeConfig& config,
+                                    const RunOptions& run, ZoNode::KnownPeers known_peers) {
     if (c.spec.mode == Mode::sapo) {
         SapoNodeOptions options;
         options.relay_only = run.bootstrap_node;
@@ -88,8 +88,8 @@ std::unique_ptr<ModeNode> make_mode(const ModeContext& c, const NodeConfig& conf
         options.dir = config.data_dir / "sapo";
         options.round_interval = run.round_interval;
         return std::make_unique<SapoNode>(c.io, c.host, c.pubsub, c.spec, c.swarm_id,
-                                          crypto::PeerId::from_public_key(c.identity.public_key()), c.metrics,
-                                          options);
+                                          crypto::PeerId::from_public_key(c.identity.public_key()),
+                                          c.metrics, options);
     }
     ZoNodeOptions options;
     options.relay_only = run.bootstrap_node;
@@ -98,12 +98,12 @@ std::unique_ptr<ModeNode> make_mode(const ModeContext& c, const NodeConfig& conf
     options.merge_grace = run.merge_grace;
     options.status_interval = run.status_interval;
     options.trace_updates = run.trace_updates;
-    return std::make_unique<ZoNode>(c.io, c.host, c.pubsub, c.spec, c.swarm_id, c.identity, c.metrics, options,
-                                    std::move(known_peers));
+    return std::make_unique<ZoNode>(c.io, c.host, c.pubsub, c.spec, c.swarm_id, c.identity,
+                                    c.metrics, options, std::move(known_peers));
 }
 
 class Daemon {
-public:
+  public:
     Daemon(const NodeConfig& config, const RunOptions& options, Spec spec)
         : m_config(config),
           m_options(options),
@@ -119,13 +119,18 @@ public:
 
     int run() {
         if (!m_options.bootstrap_node && !may_train(m_spec, m_peer_id.bytes()))
-            m_log->warn("this identity {} is not among the spec's trainers: the swarm will refuse what it trains",
-                        m_peer_id.to_base58());
+            m_log->warn(
+                "this identity {} is not among the spec's trainers: the swarm will refuse what it "
+                "trains",
+                m_peer_id.to_base58());
         for (const auto& text : m_config.listen) {
             auto addr = net::Multiaddr::parse(text);
-            if (!addr) throw std::runtime_error("listen address " + text + ": " + addr.error().message());
+            if (!addr)
+                throw std::runtime_error("listen address " + text + ": " + addr.error().message());
             auto bound = m_host.listen(addr.value());
-            if (!bound) throw std::runtime_error("cannot listen on " + text + ": " + bound.error().message());
+            if (!bound)
+                throw std::runtime_error("cannot listen on " + text + ": " +
+                                         bound.error().message());
         }
         m_log->info("swarmd {} peer {} swarm {} ({}, mode {}){}", kVersion, m_peer_id.to_base58(),
                     m_swarm_id.short_hex(), m_spec.name, to_string(m_spec.mode),
@@ -142,34 +147,39 @@ public:
         return 0;
     }
 
-private:
+  private:
     void start_gossip() {
         m_pubsub = std::make_shared<net::Pubsub>(m_io.get_executor(), m_host, copy_key(m_identity));
-        const bootstrap::Hello hello{m_swarm_id.bytes(),
-                                     m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer,
-                                     bootstrap::HelloStatus::ok};
+        const bootstrap::Hello hello{
+            m_swarm_id.bytes(),
+            m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer,
+            bootstrap::HelloStatus::ok};
         m_hello = hello;
         bootstrap::serve_hello(m_host, hello, [this](const crypto::PeerId& peer) {
-            return m_pubsub->router().score(peer) < m_pubsub->router().options().thresholds.graylist;
+            return m_pubsub->router().score(peer) <
+                   m_pubsub->router().options().thresholds.graylist;
         });
         m_pubsub->start();
-        m_host.on_identify([this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
-            m_pubsub->peer_identified(c, info);
-            m_mode->peer_identified(c->remote_peer());
-            if (m_joiner) {
-                std::vector<std::string> addrs;
-                for (const auto& raw : info.listen_addrs) {
-                    if (auto a = net::Multiaddr::from_bytes(raw)) addrs.push_back(a.value().to_string());
+        m_host.on_identify(
+            [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
+                m_pubsub->peer_identified(c, info);
+                m_mode->peer_identified(c->remote_peer());
+                if (m_joiner) {
+                    std::vector<std::string> addrs;
+                    for (const auto& raw : info.listen_addrs) {
+                        if (auto a = net::Multiaddr::from_bytes(raw))
+                            addrs.push_back(a.value().to_string());
+                    }
+                    m_joiner->on_connected(c, addrs);
                 }
-                m_joiner->on_connected(c, addrs);
-            }
-        });
+            });
         m_host.on_connection_closed([this](const std::shared_ptr<net::Connection>& c) {
             const auto peer = c->remote_peer();
             m_pubsub->peer_closed(peer);
             // A second connection to the same peer carries on the gossip.
             if (auto other = m_host.connection_to(peer)) {
-                if (const auto* info = m_host.identified(peer)) m_pubsub->peer_identified(other, *info);
+                if (const auto* info = m_host.identified(peer))
+                    m_pubsub->peer_identified(other, *info);
                 return;
             }
             if (m_joiner) m_joiner->on_disconnected(peer);
@@ -177,7 +187,8 @@ private:
 
         std::vector<crypto::PeerId> operators;
         for (const auto& text : m_spec.merge_operators) {
-            operators.push_back(crypto::PeerId::parse(text).value());  // the spec parser checked each one
+            operators.push_back(
+                crypto::PeerId::parse(text).value());  // the spec parser checked each one
         }
         StatusBoardOptions board;
         board.interval = m_options.status_interval;
@@ -185,9 +196,8 @@ private:
             m_swarm_id.bytes(), m_peer_id, std::move(operators), m_metrics, board,
             [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; },
             [this](const crypto::PeerId& peer) { m_mode->forget(peer); });
-        m_pubsub->subscribe(status_topic(m_swarm_id), [this](const net::gossipsub::Delivery& d) {
-            on_status(d);
-        });
+        m_pubsub->subscribe(status_topic(m_swarm_id),
+                            [this](const net::gossipsub::Delivery& d) { on_status(d); });
         m_pubsub->set_validator(status_topic(m_swarm_id),
                                 [this](const net::gossipsub::Delivery& d) {
                                     return m_board->validate(d, std::chrono::steady_clock::now());
@@ -203,7 +213,8 @@ private:
         }
         bootstrap::JoinOptions options;
         options.peer_store_path = m_config.data_dir / "peers.json";
-        options.role = m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer;
+        options.role =
+            m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer;
         auto list = bootstrap::effective_peer_list({m_config.bootstrap, false});
         std::random_device rd;
         m_joiner = std::make_shared<bootstrap::Joiner>(m_io.get_executor(), m_host, m_resolver,
@@ -220,18 +231,20 @@ private:
             auto j = joiner.lock();
             return j ? j->known_peers() : std::vector<bootstrap::PeerInfo>{};
         });
-        m_pubsub->on_peer_exchange([this](const crypto::PeerId& peer,
-                                          const std::vector<net::Multiaddr>& addrs) {
-            std::vector<std::string> text;
-            for (const auto& a : addrs) text.push_back(a.to_string());
-            // PX does not say who vouched for a record: a node that listens on loopback only is
-            // a local testnet and takes loopback peers; any other takes public addresses only.
-            bool local_only = !m_host.listen_addrs().empty();
-            for (const auto& a : m_host.listen_addrs())
-                if (bootstrap::scope_of(a) != bootstrap::Scope::loopback) local_only = false;
-            const auto informant = local_only ? bootstrap::Scope::loopback : bootstrap::Scope::public_net;
-            if (m_joiner && !text.empty()) m_joiner->add_candidate(peer, std::move(text), informant);
-        });
+        m_pubsub->on_peer_exchange(
+            [this](const crypto::PeerId& peer, const std::vector<net::Multiaddr>& addrs) {
+                std::vector<std::string> text;
+                for (const auto& a : addrs) text.push_back(a.to_string());
+                // PX does not say who vouched for a record: a node that listens on loopback only is
+                // a local testnet and takes loopback peers; any other takes public addresses only.
+                bool local_only = !m_host.listen_addrs().empty();
+                for (const auto& a : m_host.listen_addrs())
+                    if (bootstrap::scope_of(a) != bootstrap::Scope::loopback) local_only = false;
+                const auto informant =
+                    local_only ? bootstrap::Scope::loopback : bootstrap::Scope::public_net;
+                if (m_joiner && !text.empty())
+                    m_joiner->add_candidate(peer, std::move(text), informant);
+            });
         m_joiner->start();
     }
 
@@ -258,7 +271,8 @@ private:
         for (const auto& a : m_host.listen_addrs()) addrs.push_back(a.to_string());
         const auto& stats = m_pubsub->router().stats();
         json mesh = json::object();
-        mesh[status_topic(m_swarm_id)] = m_pubsub->router().mesh_peers(status_topic(m_swarm_id)).size();
+        mesh[status_topic(m_swarm_id)] =
+            m_pubsub->router().mesh_peers(status_topic(m_swarm_id)).size();
         json peer_ids = json::array();
         for (const auto& peer : m_joiner->connected_peers()) peer_ids.push_back(peer.to_base58());
         json j = {
@@ -294,23 +308,37 @@ private:
 
     std::string metrics_text() {
         const auto& stats = m_pubsub->router().stats();
-        m_metrics.gauge("swarmd_connections", "Open libp2p connections").set(static_cast<double>(m_host.connection_count()));
-        m_metrics.gauge("swarmd_gossip_messages_received", "Gossip messages received, duplicates included")
+        m_metrics.gauge("swarmd_connections", "Open libp2p connections")
+            .set(static_cast<double>(m_host.connection_count()));
+        m_metrics
+            .gauge("swarmd_gossip_messages_received",
+                   "Gossip messages received, duplicates included")
             .set(static_cast<double>(stats.messages_received));
-        m_metrics.gauge("swarmd_gossip_messages_sent", "Gossip messages sent").set(static_cast<double>(stats.messages_sent));
-        m_metrics.gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent").set(static_cast<double>(stats.bytes_sent));
-        m_metrics.gauge("swarmd_gossip_duplicates", "Duplicate gossip messages").set(static_cast<double>(stats.duplicates));
-        m_metrics.gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation").set(static_cast<double>(stats.rejected));
+        m_metrics.gauge("swarmd_gossip_messages_sent", "Gossip messages sent")
+            .set(static_cast<double>(stats.messages_sent));
+        m_metrics.gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent")
+            .set(static_cast<double>(stats.bytes_sent));
+        m_metrics.gauge("swarmd_gossip_duplicates", "Duplicate gossip messages")
+            .set(static_cast<double>(stats.duplicates));
+        m_metrics.gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation")
+            .set(static_cast<double>(stats.rejected));
         const net::HostStats& host = m_host.stats();
         const char* refused_help = "Inbound sockets and dials the host refused, by limit";
         const char* refused = "swarmd_net_connections_refused_total";
-        m_metrics.counter(refused, refused_help, "reason=\"inbound_limit\"").set(host.refused_inbound_limit);
-        m_metrics.counter(refused, refused_help, "reason=\"address_limit\"").set(host.refused_address_limit);
-        m_metrics.counter(refused, refused_help, "reason=\"handshake_limit\"").set(host.refused_handshake_limit);
-        m_metrics.counter(refused, refused_help, "reason=\"outbound_limit\"").set(host.refused_outbound_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"inbound_limit\"")
+            .set(host.refused_inbound_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"address_limit\"")
+            .set(host.refused_address_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"handshake_limit\"")
+            .set(host.refused_handshake_limit);
+        m_metrics.counter(refused, refused_help, "reason=\"outbound_limit\"")
+            .set(host.refused_outbound_limit);
         for (const auto& [reason, count] : host.failed_by_reason)
-            m_metrics.counter("swarmd_net_connections_failed_total", "Connections that ended in failure, by reason",
-                              fmt::format("reason=\"{}\"", reason)).set(count);
+            m_metrics
+                .counter("swarmd_net_connections_failed_total",
+                         "Connections that ended in failure, by reason",
+                         fmt::format("reason=\"{}\"", reason))
+                .set(count);
         if (m_http) {
             const HttpStats& http = m_http->stats();
             const char* help = "HTTP requests refused, by reason";
@@ -334,24 +362,33 @@ private:
         const auto token_path = m_config.data_dir / kHttpTokenFileName;
         auto token = load_or_create_http_token(token_path);
         if (!token)
-            throw std::runtime_error("cannot use the HTTP token " + token_path.string() + ": " + token.error().message() +
-                             " (delete it to make a new one)");
+            throw std::runtime_error("cannot use the HTTP token " + token_path.string() + ": " +
+                                     token.error().message() + " (delete it to make a new one)");
         options.token = token.value();
         m_http = std::make_unique<HttpServer>(m_io, options);
-        m_http->route("/api/status", [this] { return HttpResponse{200, "application/json", status_json().dump() + "\n"}; });
+        m_http->route("/api/status", [this] {
+            return HttpResponse{200, "application/json", status_json().dump() + "\n"};
+        });
         m_http->route("/metrics", [this] {
             return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text()};
         });
-        m_http->route("/", [] { return HttpResponse{200, "text/html; charset=utf-8", std::string(dashboard_html())}; });
-        m_http->route_post("/api/merge", [this](const std::string& body) { return post_merge(body); });
+        m_http->route("/", [] {
+            return HttpResponse{200, "text/html; charset=utf-8", std::string(dashboard_html())};
+        });
+        m_http->route_post("/api/merge",
+                           [this](const std::string& body) { return post_merge(body); });
         auto bound = m_http->start();
-        if (!bound) throw std::runtime_error("cannot serve HTTP on " + m_config.http + ": " + bound.error().message());
-        m_log->info("status on http://{}:{}/api/status", bound.value().address().to_string(), bound.value().port());
+        if (!bound)
+            throw std::runtime_error("cannot serve HTTP on " + m_config.http + ": " +
+                                     bound.error().message());
+        m_log->info("status on http://{}:{}/api/status", bound.value().address().to_string(),
+                    bound.value().port());
         if (bound.value().address().is_loopback()) {
             m_log->info("http: POST needs the bearer token in {}", token_path.string());
         } else {
-            m_log->warn("http on a non-loopback address: every request needs the bearer token in {}",
-                        token_path.string());
+            m_log->warn(
+                "http on a non-loopback address: every request needs the bearer token in {}",
+                token_path.string());
         }
     }
 
@@ -377,9 +414,7 @@ private:
         return beat;
     }
 
-    std::uint64_t merge_round() const {
-        return m_mode->merge_round();
-    }
+    std::uint64_t merge_round() const { return m_mode->merge_round(); }
 
     // `swarmd merge`: POST /api/merge {"round": R} (optional). Publishes a signed merge request
     // on the status topic and applies it here; see docs/operations.md for the semantics.
@@ -393,23 +428,27 @@ private:
         const std::uint64_t lead = std::max<std::uint64_t>(kMinMergeLead, 2 * m_mode->staleness());
         std::uint64_t round = m_mode->current_round() + lead;
         if (auto r = j.find("round"); r != j.end()) {
-            if (!r->is_number_unsigned() || r->get<std::uint64_t>() == 0) return error(400, "round must be a positive integer");
+            if (!r->is_number_unsigned() || r->get<std::uint64_t>() == 0)
+                return error(400, "round must be a positive integer");
             round = r->get<std::uint64_t>();
         }
         if (round >= merge_round()) {
             return error(409, fmt::format("the swarm already merges at round {}", merge_round()));
         }
         if (!m_board->is_operator(m_peer_id)) {
-            return error(403, m_board->operators().empty()
-                                  ? fmt::format("this swarm's spec names no merge operators: it merges at round {} "
-                                                "(spec key merge_operators, docs/security.md)",
-                                                merge_round())
-                                  : fmt::format("this node ({}) is not one of the swarm's merge operators "
-                                                "(spec key merge_operators)",
-                                                m_peer_id.to_base58()));
+            return error(
+                403, m_board->operators().empty()
+                         ? fmt::format(
+                               "this swarm's spec names no merge operators: it merges at round {} "
+                               "(spec key merge_operators, docs/security.md)",
+                               merge_round())
+                         : fmt::format("this node ({}) is not one of the swarm's merge operators "
+                                       "(spec key merge_operators)",
+                                       m_peer_id.to_base58()));
         }
         const auto order = MergeOrder::sign(m_identity, m_swarm_id.bytes(), round);
-        if (auto published = m_pubsub->publish(status_topic(m_swarm_id), encode_status(order)); !published) {
+        if (auto published = m_pubsub->publish(status_topic(m_swarm_id), encode_status(order));
+            !published) {
             return error(503, "cannot publish the merge order: " + published.error().message());
         }
         on_merge_order(order);
@@ -421,7 +460,8 @@ private:
     // the lowest everywhere, whatever order they arrive in; the one followed is passed on in
     // our heartbeats.
     void on_merge_order(const MergeOrder& order) {
-        if (!m_board->is_operator(order.signer) || order.round == 0 || order.round >= merge_round()) return;
+        if (!m_board->is_operator(order.signer) || order.round == 0 || order.round >= merge_round())
+            return;
         if (!m_mode->trains()) return;
         m_mode->request_merge(order.signer, order.round);
         if (order.round == merge_round()) m_merge_order = order;

@@ -15,7 +15,7 @@ struct RunOptions {
     static constexpr std::chrono::milliseconds kDefaultStatusInterval{2000};
 
     bool bootstrap_node = false;  // relay and answer peers; train nothing
-    std::string policy;           // SAPO: the [[sapo.policies]] architecture to run; empty: the first
+    std::string policy;  // SAPO: the [[sapo.policies]] architecture to run; empty: the first
     std::chrono::milliseconds round_interval = kDefaultRoundInterval;
     std::chrono::milliseconds merge_grace = kDefaultMergeGrace;
     std::chrono::milliseconds status_interval = kDefaultStatusInterval;

@@ -26,7 +26,9 @@ enum class Errc {
 
 const std::error_category& rl_category() noexcept;
 
-inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), rl_category()}; }
+inline std::error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), rl_category()};
+}
 
 }  // namespace swarmd::rl
 

@@ -24,7 +24,7 @@ torch::Tensor attention_bias(const torch::Tensor& key_valid, std::int64_t t_new)
     const std::int64_t t_cache = t_keys - t_new;
     auto q = torch::arange(t_cache, t_keys, torch::kLong).unsqueeze(1);  // [T,1]
     auto k = torch::arange(0, t_keys, torch::kLong).unsqueeze(0);        // [1,Tk]
-    auto causal = (k <= q).unsqueeze(0);                                  // [1,T,Tk]
+    auto causal = (k <= q).unsqueeze(0);                                 // [1,T,Tk]
     auto self = (k == q).unsqueeze(0);
     auto allowed = causal.logical_and(key_valid.unsqueeze(1)).logical_or(self);  // [B,T,Tk]
     return torch::zeros(allowed.sizes(), torch::kFloat)
@@ -360,7 +360,8 @@ bool load_parameters(Policy& policy, const std::vector<float>& values) {
     std::size_t offset = 0;
     for (auto& p : policy->parameters()) {
         const auto n = static_cast<std::size_t>(p.numel());
-        auto src = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(), torch::kFloat32);
+        auto src = torch::from_blob(const_cast<float*>(values.data() + offset), p.sizes(),
+                                    torch::kFloat32);
         p.copy_(src);
         offset += n;
     }
@@ -372,16 +373,17 @@ Result<void> save_policy(const Policy& policy, const std::filesystem::path& path
         torch::serialize::OutputArchive archive;
         policy->save(archive);
         const auto& o = policy->options();
-        archive.write(kOptionsKey,
-                      torch::tensor({o.d_model(), o.layers(), o.heads(), o.max_len()}, torch::kLong));
+        archive.write(kOptionsKey, torch::tensor({o.d_model(), o.layers(), o.heads(), o.max_len()},
+                                                 torch::kLong));
         // Serialized in memory, then written durably: a temporary beside the target, fsync,
         // rename, fsync of the directory (base/file.hpp), so a crash keeps the old file or
         // the new one and two writers never share a temporary.
         std::ostringstream out;
         archive.save_to(out);
         const std::string bytes = out.str();
-        if (write_file_atomic(path, ByteSpan(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
-                              0644))
+        if (write_file_atomic(
+                path, ByteSpan(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                0644))
             return Errc::checkpoint_io;
     } catch (const std::exception&) {
         return Errc::checkpoint_io;

@@ -36,13 +36,13 @@ struct KvCache {
 };
 
 class BlockImpl : public torch::nn::Module {
-public:
+  public:
     BlockImpl(std::int64_t d_model, std::int64_t heads);
     // x [B,T,D]; bias [B,1,T,Tk] additive attention mask over cached + new keys.
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, torch::Tensor* keys,
                           torch::Tensor* values);
 
-private:
+  private:
     std::int64_t m_heads;
     torch::nn::LayerNorm m_ln1{nullptr}, m_ln2{nullptr};
     torch::nn::Linear m_qkv{nullptr}, m_proj{nullptr}, m_fc1{nullptr}, m_fc2{nullptr};
@@ -50,7 +50,7 @@ private:
 TORCH_MODULE(Block);
 
 class PolicyImpl : public torch::nn::Module {
-public:
+  public:
     explicit PolicyImpl(const PolicyOptions& options = {});
 
     // tokens, positions [B,T] int64; key_valid [B, Tcache+T] bool. With a cache, the new keys
@@ -61,7 +61,7 @@ public:
     const PolicyOptions& options() const noexcept { return m_options; }
     std::int64_t parameter_count() const;
 
-private:
+  private:
     PolicyOptions m_options;
     torch::nn::Embedding m_tok{nullptr}, m_pos{nullptr};
     std::vector<Block> m_blocks;

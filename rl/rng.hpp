@@ -27,7 +27,7 @@ inline std::uint64_t mix_seed(std::initializer_list<std::uint64_t> words) noexce
 }
 
 class Rng {
-public:
+  public:
     explicit Rng(std::uint64_t seed) noexcept {
         std::uint64_t sm = seed;
         for (auto& s : m_s) s = splitmix64(sm);
@@ -65,8 +65,10 @@ public:
 
     bool chance(double p) noexcept { return uniform() < p; }
 
-private:
-    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+  private:
+    static std::uint64_t rotl(std::uint64_t x, int k) noexcept {
+        return (x << k) | (x >> (64 - k));
+    }
     std::uint64_t m_s[4];
 };
 

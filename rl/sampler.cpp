@@ -95,8 +95,8 @@ Result<std::size_t> RolloutPool::add_batch(ByteSpan bytes) {
     if (!checked) {
         ++m_stats.batches;
         ++m_stats.malformed;
-        rl_log().debug("rollout batch rejected reason={} bytes={} self={}", checked.error().message(),
-                       bytes.size(), printable(m_self));
+        rl_log().debug("rollout batch rejected reason={} bytes={} self={}",
+                       checked.error().message(), bytes.size(), printable(m_self));
         return checked.error();
     }
     return add_checked(std::move(checked.value()));
@@ -110,8 +110,9 @@ std::size_t RolloutPool::add_checked(CheckedBatch batch) {
     }
     if (!in_window(batch.round)) {
         m_stats.stale += batch.groups.size();
-        rl_log().debug("rollout batch rejected reason=stale round={} current={} window={} author={}",
-                       batch.round, m_round, m_options.round_window, printable(batch.author));
+        rl_log().debug(
+            "rollout batch rejected reason=stale round={} current={} window={} author={}",
+            batch.round, m_round, m_options.round_window, printable(batch.author));
         return 0;
     }
     std::size_t added = 0, duplicate = 0, lied_groups = 0;
@@ -142,9 +143,9 @@ std::size_t RolloutPool::add_checked(CheckedBatch batch) {
             m_options.drop_on_claim_mismatch ? "" : " (kept)", added, batch.groups.size());
     }
     if (m_groups.size() > m_options.max_groups) {
-        m_groups.erase(m_groups.begin(),
-                       m_groups.begin() + static_cast<std::ptrdiff_t>(m_groups.size() -
-                                                                      m_options.max_groups));
+        m_groups.erase(
+            m_groups.begin(),
+            m_groups.begin() + static_cast<std::ptrdiff_t>(m_groups.size() - m_options.max_groups));
     }
     return added;
 }
@@ -159,10 +160,14 @@ void RolloutPool::erase(std::vector<std::size_t> indices) {
 
 std::string_view selection_name(Selection s) noexcept {
     switch (s) {
-        case Selection::uniform: return "uniform";
-        case Selection::variance_first: return "variance";
-        case Selection::rare_success: return "rare";
-        case Selection::most_signal: return "signal";
+        case Selection::uniform:
+            return "uniform";
+        case Selection::variance_first:
+            return "variance";
+        case Selection::rare_success:
+            return "rare";
+        case Selection::most_signal:
+            return "signal";
     }
     return "?";
 }
@@ -195,8 +200,7 @@ std::vector<std::size_t> select_external(const std::vector<ScoredGroup>& pool,
     std::map<std::string_view, std::size_t> per_author;
     for (std::size_t i : order) {
         if (picked.size() >= options.external) break;
-        if (options.max_per_author > 0 &&
-            per_author[pool[i].author] >= options.max_per_author) {
+        if (options.max_per_author > 0 && per_author[pool[i].author] >= options.max_per_author) {
             continue;
         }
         ++per_author[pool[i].author];

@@ -51,23 +51,23 @@ struct PoolOptions {
     // Rounds ahead of the current one that are kept for later (nodes that advance at their own
     // pace); 0 for a synchronous swarm.
     std::uint64_t future_window = 0;
-    std::size_t max_groups = kDefaultMaxGroups;        // oldest groups are evicted beyond this
-    bool drop_on_claim_mismatch = true;                // a group whose claimed rewards lie is dropped
+    std::size_t max_groups = kDefaultMaxGroups;  // oldest groups are evicted beyond this
+    bool drop_on_claim_mismatch = true;          // a group whose claimed rewards lie is dropped
     WireLimits limits{};
 };
 
 struct PoolStats {
     std::size_t batches = 0;
-    std::size_t accepted = 0;     // groups
-    std::size_t stale = 0;        // groups of batches outside the round window
-    std::size_t duplicate = 0;    // groups already seen from that author
-    std::size_t malformed = 0;    // batches that failed to decode
-    std::size_t lied = 0;         // groups whose claimed rewards differ from the recomputed ones
-    std::size_t own = 0;          // batches that came back from this node itself
+    std::size_t accepted = 0;   // groups
+    std::size_t stale = 0;      // groups of batches outside the round window
+    std::size_t duplicate = 0;  // groups already seen from that author
+    std::size_t malformed = 0;  // batches that failed to decode
+    std::size_t lied = 0;       // groups whose claimed rewards differ from the recomputed ones
+    std::size_t own = 0;        // batches that came back from this node itself
 };
 
 class RolloutPool {
-public:
+  public:
     RolloutPool(std::string self, PoolOptions options = {});
 
     // Moves the window to `round` and forgets groups that fell out of it.
@@ -83,7 +83,7 @@ public:
     const std::vector<ScoredGroup>& groups() const noexcept { return m_groups; }
     const PoolStats& stats() const noexcept { return m_stats; }
 
-private:
+  private:
     bool in_window(std::uint64_t round) const noexcept;
 
     std::string m_self;
@@ -111,7 +111,7 @@ struct SamplerOptions {
     std::size_t local = kDefaultLocal;        // I
     std::size_t external = kDefaultExternal;  // J
     Selection selection = Selection::variance_first;
-    std::size_t max_per_author = 0;           // 0: no cap on one author's share of J
+    std::size_t max_per_author = 0;  // 0: no cap on one author's share of J
 };
 
 // Indices into `pool` of at most options.external groups, per the selection strategy.

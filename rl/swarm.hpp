@@ -41,7 +41,7 @@ struct RoundStats {
 };
 
 class SwarmNode {
-public:
+  public:
     SwarmNode(std::string id, const Policy& base, NodeOptions options, std::uint64_t seed);
 
     // Generates this round's I local groups and returns them as an encoded batch to publish.
@@ -58,7 +58,7 @@ public:
     const RolloutPool& pool() const noexcept { return m_pool; }
     const NodeOptions& options() const noexcept { return m_options; }
 
-private:
+  private:
     std::string m_id;
     NodeOptions m_options;
     Policy m_policy;
@@ -70,7 +70,7 @@ private:
 };
 
 class InMemorySwarm {
-public:
+  public:
     void add(std::unique_ptr<SwarmNode> node) { m_nodes.push_back(std::move(node)); }
     std::vector<std::unique_ptr<SwarmNode>>& nodes() noexcept { return m_nodes; }
 
@@ -80,7 +80,7 @@ public:
     // Rewrites the batch a node publishes before delivery (a lying or broken sender in tests).
     std::function<void(std::size_t node, Bytes& batch)> tamper;
 
-private:
+  private:
     std::vector<std::unique_ptr<SwarmNode>> m_nodes;
 };
 

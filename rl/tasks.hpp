@@ -15,14 +15,14 @@
 namespace swarmd::rl {
 
 enum class Family : std::uint8_t {
-    add = 0,    // a+b= with 1..4-digit operands
-    mul,        // a*b= from 1x1 to 3x2 digits
-    sort,       // s:<digits>= sorted ascending
-    reverse,    // r:<letters>= reversed
-    count,      // c<letter>:<letters>= occurrences of the letter
-    digitsum,   // d:<digits>= sum of the digits
-    algebra,    // x+a=b;x= up to a*x+b=c;x=
-    compose,    // (a+b)*c=
+    add = 0,   // a+b= with 1..4-digit operands
+    mul,       // a*b= from 1x1 to 3x2 digits
+    sort,      // s:<digits>= sorted ascending
+    reverse,   // r:<letters>= reversed
+    count,     // c<letter>:<letters>= occurrences of the letter
+    digitsum,  // d:<digits>= sum of the digits
+    algebra,   // x+a=b;x= up to a*x+b=c;x=
+    compose,   // (a+b)*c=
 };
 
 inline constexpr int kFamilyCount = 8;

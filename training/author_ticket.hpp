@@ -28,7 +28,8 @@ bool ticket_meets(ByteSpan swarm_id, ByteSpan author, std::uint64_t nonce, unsig
 
 // The smallest nonce >= start that meets `bits` (about 2^bits hashes: 2^22 take ~0.7 s on one
 // core here). Deterministic, so a restart finds the same ticket.
-std::uint64_t grind_ticket(ByteSpan swarm_id, ByteSpan author, unsigned bits, std::uint64_t start = 0);
+std::uint64_t grind_ticket(ByteSpan swarm_id, ByteSpan author, unsigned bits,
+                           std::uint64_t start = 0);
 
 // An author's place in the cap order: its ticket hash, then its peer id bytes (ties).
 struct AuthorRank {

@@ -10,8 +10,8 @@
 #include <span>
 #include <vector>
 
-#include "crypto/hash.hpp"
 #include "base/result.hpp"
+#include "crypto/hash.hpp"
 #include "training/zo.hpp"
 
 namespace swarmd::training {

@@ -299,7 +299,8 @@ void set_compute_threads(int threads) {
     // Debian's pthread OpenBLAS keeps a pool of its own that ignores torch's setting: with
     // one compute thread wanted, its second thread only spins against the first.
     using SetThreads = void (*)(int);
-    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(threads);
+    if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        f(threads);
 }
 
 }  // namespace swarmd::training

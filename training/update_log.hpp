@@ -16,8 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include "crypto/keys.hpp"
 #include "base/result.hpp"
+#include "crypto/keys.hpp"
 #include "training/zo.hpp"
 
 namespace swarmd::training {

@@ -26,15 +26,16 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
-#include <set>
 #include <string>
 #include <thread>
 #include <unordered_set>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -45,11 +46,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "net/host.hpp"
-#include "net/spawn.hpp"
 #include "net/pubsub.hpp"
+#include "net/spawn.hpp"
 
 extern char** environ;
 
@@ -74,11 +74,10 @@ std::uint64_t monotonic_ns(Clock::time_point t) {
 
 class BenchNode {
   public:
-    explicit BenchNode(asio::io_context& io)
-        : m_io(io), m_in(io, ::dup(0)), m_out(io, ::dup(1)) {
+    explicit BenchNode(asio::io_context& io) : m_io(io), m_in(io, ::dup(0)), m_out(io, ::dup(1)) {
         auto key = crypto::PrivateKey::generate();
-        m_host = std::make_unique<Host>(io.get_executor(),
-                                        crypto::PrivateKey::from_protobuf(key.to_protobuf()).value());
+        m_host = std::make_unique<Host>(
+            io.get_executor(), crypto::PrivateKey::from_protobuf(key.to_protobuf()).value());
         m_pubsub = std::make_shared<Pubsub>(io.get_executor(), *m_host, std::move(key));
         m_host->on_identify([this](const std::shared_ptr<Connection>& c, const IdentifyInfo& info) {
             m_pubsub->peer_identified(c, info);
@@ -118,21 +117,28 @@ class BenchNode {
     asio::awaitable<void> run(json c) {
         const std::string cmd = c.value("cmd", "");
         if (cmd == "dial") {
-            auto connection = co_await m_host->dial(Multiaddr::parse(c["addr"].get<std::string>()).value());
+            auto connection =
+                co_await m_host->dial(Multiaddr::parse(c["addr"].get<std::string>()).value());
             if (!connection) {
                 emit({{"event", "error"}, {"message", connection.error().message()}});
             } else {
-                emit({{"event", "dialed"}, {"peerId", connection.value()->remote_peer().to_base58()}});
+                emit({{"event", "dialed"},
+                      {"peerId", connection.value()->remote_peer().to_base58()}});
             }
         } else if (cmd == "mesh") {
             json mesh = json::array(), topic_peers = json::array();
-            for (const auto& p : m_pubsub->router().mesh_peers(kTopic)) mesh.push_back(p.to_base58());
-            for (const auto& p : m_pubsub->router().topic_peers(kTopic)) topic_peers.push_back(p.to_base58());
+            for (const auto& p : m_pubsub->router().mesh_peers(kTopic))
+                mesh.push_back(p.to_base58());
+            for (const auto& p : m_pubsub->router().topic_peers(kTopic))
+                topic_peers.push_back(p.to_base58());
             emit({{"event", "mesh"}, {"mesh", mesh}, {"topicPeers", topic_peers}});
         } else if (cmd == "bench") {
-            co_await bench(c["rate"].get<double>(), c["seconds"].get<double>(), c["size"].get<std::size_t>());
+            co_await bench(c["rate"].get<double>(), c["seconds"].get<double>(),
+                           c["size"].get<std::size_t>());
         } else if (cmd == "report") {
-            emit({{"event", "report"}, {"received", m_received}, {"duplicates", m_duplicates},
+            emit({{"event", "report"},
+                  {"received", m_received},
+                  {"duplicates", m_duplicates},
                   {"latencies_us", m_latencies_us}});
             m_received = m_duplicates = 0;
             m_latencies_us.clear();
@@ -143,7 +149,8 @@ class BenchNode {
     // the stamps keep the schedule, so falling behind shows as latency.
     asio::awaitable<void> bench(double rate, double seconds, std::size_t size) {
         const auto total = static_cast<std::size_t>(rate * seconds + 0.5);
-        const auto step = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+        const auto step =
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
         const auto start = Clock::now();
         Bytes payload(std::max(size, kStampEnd), 0);
         std::copy(kMagic.begin(), kMagic.end(), payload.begin());
@@ -156,7 +163,8 @@ class BenchNode {
                 co_await timer.async_wait(asio::use_awaitable);
             }
             const std::uint64_t stamp = monotonic_ns(due);
-            for (int b = 0; b < 8; ++b) payload[8 + b] = static_cast<std::uint8_t>(stamp >> (56 - 8 * b));
+            for (int b = 0; b < 8; ++b)
+                payload[8 + b] = static_cast<std::uint8_t>(stamp >> (56 - 8 * b));
             if (m_pubsub->publish(kTopic, payload)) {
                 ++published;
             } else {
@@ -168,7 +176,8 @@ class BenchNode {
 
     void on_delivery(const gossipsub::Delivery& d) {
         if (!m_seen.insert(d.id).second) ++m_duplicates;
-        if (d.data.size() < kStampEnd || !std::equal(kMagic.begin(), kMagic.end(), d.data.begin())) return;
+        if (d.data.size() < kStampEnd || !std::equal(kMagic.begin(), kMagic.end(), d.data.begin()))
+            return;
         std::uint64_t stamp = 0;
         for (int b = 0; b < 8; ++b) stamp = stamp << 8 | d.data[8 + b];
         ++m_received;
@@ -224,7 +233,8 @@ class Child {
         posix_spawn_file_actions_adddup2(&actions, out[1], 1);
         posix_spawn_file_actions_addclose(&actions, in[1]);
         posix_spawn_file_actions_addclose(&actions, out[0]);
-        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                         0644);
         if (!dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
         std::vector<std::string> copy = argv_s;
         std::vector<char*> argv;
@@ -284,7 +294,8 @@ class Child {
                 m_buffer.erase(0, nl + 1);
                 return line;
             }
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
             if (left <= 0ms) throw std::runtime_error("node: no answer before the deadline");
             pollfd p{m_out, POLLIN, 0};
             if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -340,11 +351,12 @@ std::vector<Step> run_impl(const std::string& impl, const Options& o) {
     const std::string log = std::filesystem::absolute("bench_gossip_" + impl + ".log").string();
     for (std::size_t i = 0; i < o.nodes; ++i) {
         if (impl == "swarmd") {
-            nodes.push_back(std::make_unique<Child>(std::vector<std::string>{o.self, "node", kTopic}, "", log));
+            nodes.push_back(
+                std::make_unique<Child>(std::vector<std::string>{o.self, "node", kTopic}, "", log));
         } else {
             nodes.push_back(std::make_unique<Child>(
-                std::vector<std::string>{SWARMD_NODE, "--import", "./polyfill.mjs", "peer.mjs", "gossip",
-                                         kTopic, "--quiet"},
+                std::vector<std::string>{SWARMD_NODE, "--import", "./polyfill.mjs", "peer.mjs",
+                                         "gossip", kTopic, "--quiet"},
                 o.js_dir, log));
         }
     }
@@ -372,7 +384,10 @@ std::vector<Step> run_impl(const std::string& impl, const Options& o) {
 
     // Warm-up at the lowest rate, not counted: lets js compile its hot paths first.
     for (auto& n : nodes)
-        n->send({{"cmd", "bench"}, {"rate", o.rates.front() / static_cast<double>(o.nodes)}, {"seconds", 1}, {"size", o.size}});
+        n->send({{"cmd", "bench"},
+                 {"rate", o.rates.front() / static_cast<double>(o.nodes)},
+                 {"seconds", 1},
+                 {"size", o.size}});
     for (auto& n : nodes) n->expect("bench-done", 60s);
     std::this_thread::sleep_for(kDrain);
     for (auto& n : nodes) {
@@ -385,9 +400,13 @@ std::vector<Step> run_impl(const std::string& impl, const Options& o) {
         Step s;
         s.offered = rate;
         for (auto& n : nodes)
-            n->send({{"cmd", "bench"}, {"rate", rate / static_cast<double>(o.nodes)}, {"seconds", o.seconds}, {"size", o.size}});
+            n->send({{"cmd", "bench"},
+                     {"rate", rate / static_cast<double>(o.nodes)},
+                     {"seconds", o.seconds},
+                     {"size", o.size}});
         const auto limit = std::chrono::seconds(static_cast<long>(o.seconds * 10 + 30));
-        for (auto& n : nodes) s.published += n->expect("bench-done", limit)["published"].get<std::size_t>();
+        for (auto& n : nodes)
+            s.published += n->expect("bench-done", limit)["published"].get<std::size_t>();
         std::this_thread::sleep_for(kDrain);
         std::vector<double> latencies;
         for (auto& n : nodes) {
@@ -403,9 +422,9 @@ std::vector<Step> run_impl(const std::string& impl, const Options& o) {
         s.p50_ms = percentile(latencies, 0.50);
         s.p99_ms = percentile(latencies, 0.99);
         s.sustained = s.delivery >= kSustainedDelivery && s.p99_ms <= kSustainedP99Ms;
-        std::printf("%-7s %9.0f %10zu %12.0f %8.2f%% %9.1f %9.1f %6zu %s\n", impl.c_str(), s.offered,
-                    s.published, s.delivered_per_s, 100 * s.delivery, s.p50_ms, s.p99_ms, s.duplicates,
-                    s.sustained ? "" : "  (not sustained)");
+        std::printf("%-7s %9.0f %10zu %12.0f %8.2f%% %9.1f %9.1f %6zu %s\n", impl.c_str(),
+                    s.offered, s.published, s.delivered_per_s, 100 * s.delivery, s.p50_ms, s.p99_ms,
+                    s.duplicates, s.sustained ? "" : "  (not sustained)");
         std::fflush(stdout);
         steps.push_back(s);
         if (!s.sustained) break;
@@ -436,13 +455,20 @@ int main(int argc, char** argv) {
     o.self = std::filesystem::canonical("/proc/self/exe").string();
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i], value = argv[i + 1];
-        if (flag == "--nodes") o.nodes = std::stoul(value);
-        else if (flag == "--chord") o.chord = std::stoul(value);
-        else if (flag == "--rates") o.rates = parse_rates(value);
-        else if (flag == "--seconds") o.seconds = std::stod(value);
-        else if (flag == "--size") o.size = std::stoul(value);
-        else if (flag == "--impl") o.impl = value;
-        else if (flag == "--js-dir") o.js_dir = value;
+        if (flag == "--nodes")
+            o.nodes = std::stoul(value);
+        else if (flag == "--chord")
+            o.chord = std::stoul(value);
+        else if (flag == "--rates")
+            o.rates = parse_rates(value);
+        else if (flag == "--seconds")
+            o.seconds = std::stod(value);
+        else if (flag == "--size")
+            o.size = std::stoul(value);
+        else if (flag == "--impl")
+            o.impl = value;
+        else if (flag == "--js-dir")
+            o.js_dir = value;
         else {
             std::cerr << "unknown flag " << flag << "\n";
             return 2;
@@ -452,16 +478,19 @@ int main(int argc, char** argv) {
         std::cerr << "need --nodes >= 3 and 0 < --chord < --nodes\n";
         return 2;
     }
-    if (o.impl != "swarmd" && !std::filesystem::exists(o.js_dir + "/node_modules/@libp2p/gossipsub")) {
+    if (o.impl != "swarmd" &&
+        !std::filesystem::exists(o.js_dir + "/node_modules/@libp2p/gossipsub")) {
         std::cerr << "js peer not installed in " << o.js_dir << " (run ctest -R 'npm ci' first)\n";
         return 2;
     }
     ::signal(SIGPIPE, SIG_IGN);
-    std::printf("gossipsub over loopback: %zu processes per implementation, ring + chords (i~i+1, i~i+%zu), "
-                "%zu-byte messages, %.0f s per rate\n",
-                o.nodes, o.chord, o.size, o.seconds);
-    std::printf("%-7s %9s %10s %12s %9s %9s %9s %6s\n", "impl", "offered/s", "published", "delivered/s",
-                "delivery", "p50 ms", "p99 ms", "dups");
+    std::printf(
+        "gossipsub over loopback: %zu processes per implementation, ring + chords (i~i+1, "
+        "i~i+%zu), "
+        "%zu-byte messages, %.0f s per rate\n",
+        o.nodes, o.chord, o.size, o.seconds);
+    std::printf("%-7s %9s %10s %12s %9s %9s %9s %6s\n", "impl", "offered/s", "published",
+                "delivered/s", "delivery", "p50 ms", "p99 ms", "dups");
     std::vector<Step> swarmd_steps, js_steps;
     try {
         if (o.impl != "js") swarmd_steps = run_impl("swarmd", o);
@@ -472,10 +501,15 @@ int main(int argc, char** argv) {
     }
     const Step* s = best(swarmd_steps);
     const Step* j = best(js_steps);
-    std::printf("sustained = delivery >= %.0f%% within %lld s of the last publish and p99 <= %.0f ms\n",
-                100 * kSustainedDelivery, static_cast<long long>(kDrain.count()), kSustainedP99Ms);
-    if (s) std::printf("swarmd sustained %.0f msg/s (%.0f deliveries/s), p99 %.1f ms\n", s->offered, s->delivered_per_s, s->p99_ms);
-    if (j) std::printf("js     sustained %.0f msg/s (%.0f deliveries/s), p99 %.1f ms\n", j->offered, j->delivered_per_s, j->p99_ms);
+    std::printf(
+        "sustained = delivery >= %.0f%% within %lld s of the last publish and p99 <= %.0f ms\n",
+        100 * kSustainedDelivery, static_cast<long long>(kDrain.count()), kSustainedP99Ms);
+    if (s)
+        std::printf("swarmd sustained %.0f msg/s (%.0f deliveries/s), p99 %.1f ms\n", s->offered,
+                    s->delivered_per_s, s->p99_ms);
+    if (j)
+        std::printf("js     sustained %.0f msg/s (%.0f deliveries/s), p99 %.1f ms\n", j->offered,
+                    j->delivered_per_s, j->p99_ms);
     if (s && !j && !js_steps.empty()) {
         std::printf("js sustained none of the rates: swarmd/js sustained rate > %.0fx\n",
                     s->offered / js_steps.front().offered);
@@ -484,8 +518,10 @@ int main(int argc, char** argv) {
     if (!swarmd_steps.empty() && !js_steps.empty()) {
         const Step& a = swarmd_steps.front();
         const Step& b = js_steps.front();
-        std::printf("at %.0f msg/s: delivered/s swarmd/js %.2f, p50 swarmd/js %.3f, p99 swarmd/js %.3f\n",
-                    a.offered, a.delivered_per_s / b.delivered_per_s, a.p50_ms / b.p50_ms, a.p99_ms / b.p99_ms);
+        std::printf(
+            "at %.0f msg/s: delivered/s swarmd/js %.2f, p50 swarmd/js %.3f, p99 swarmd/js %.3f\n",
+            a.offered, a.delivered_per_s / b.delivered_per_s, a.p50_ms / b.p50_ms,
+            a.p99_ms / b.p99_ms);
     }
     if (s && j) {
         std::printf("ratio swarmd/js: sustained message rate %.2fx\n", s->offered / j->offered);
@@ -494,8 +530,8 @@ int main(int argc, char** argv) {
             if (!it->sustained) continue;
             for (const auto& ss : swarmd_steps) {
                 if (ss.offered == it->offered) {
-                    std::printf("at %.0f msg/s: p50 swarmd/js %.2f, p99 swarmd/js %.2f\n", it->offered,
-                                ss.p50_ms / it->p50_ms, ss.p99_ms / it->p99_ms);
+                    std::printf("at %.0f msg/s: p50 swarmd/js %.2f, p99 swarmd/js %.2f\n",
+                                it->offered, ss.p50_ms / it->p50_ms, ss.p99_ms / it->p99_ms);
                     return 0;
                 }
             }

@@ -33,8 +33,8 @@
 #include <tuple>
 #include <vector>
 
-#include "bench/zo_common.hpp"
 #include "base/encoding.hpp"
+#include "bench/zo_common.hpp"
 #include "net/gossipsub.hpp"
 #include "net/gossipsub_message.hpp"
 #include "node/daemon.hpp"

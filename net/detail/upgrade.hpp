@@ -9,8 +9,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "crypto/peer_id.hpp"
 #include "base/result.hpp"
+#include "crypto/peer_id.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/host_error.hpp"
 #include "net/multistream.hpp"

@@ -40,11 +40,11 @@ class CliContext {
 // Prints "swarmd: <what>" on stderr as one line and returns exit code 1.
 int cli_error(std::string_view what);
 
-void add_keys_commands(CLI::App& app, CliContext& ctx);  // keygen, id
-void add_spec_commands(CLI::App& app, CliContext& ctx);  // spec show, spec check
-void add_run_commands(CLI::App& app, CliContext& ctx);   // run, status
-void add_doctor_command(CLI::App& app, CliContext& ctx); // doctor
-void add_p2p_commands(CLI::App& app, CliContext& ctx);   // p2p listen|ping|identify|sub|pub
+void add_keys_commands(CLI::App& app, CliContext& ctx);   // keygen, id
+void add_spec_commands(CLI::App& app, CliContext& ctx);   // spec show, spec check
+void add_run_commands(CLI::App& app, CliContext& ctx);    // run, status
+void add_doctor_command(CLI::App& app, CliContext& ctx);  // doctor
+void add_p2p_commands(CLI::App& app, CliContext& ctx);    // p2p listen|ping|identify|sub|pub
 
 // Parses the command line and runs the chosen subcommand; returns the process exit code.
 int run_cli(int argc, char** argv);

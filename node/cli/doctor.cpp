@@ -25,7 +25,8 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
     doctor->add_option("MADDR", *targets, "Bootstrap multiaddrs or /dnsaddr/ names to check");
     ctx.on_run(doctor, [&ctx, targets] {
         const auto& config = ctx.config();
-        auto spec = config.spec_file.empty() ? FieldResult<Spec>(default_spec()) : load_spec_file(config.spec_file);
+        auto spec = config.spec_file.empty() ? FieldResult<Spec>(default_spec())
+                                             : load_spec_file(config.spec_file);
         if (!spec) return cli_error(spec.error().to_string());
         std::vector<std::string> list =
             targets->empty() ? bootstrap::effective_peer_list({config.bootstrap, false}) : *targets;

@@ -17,9 +17,9 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -106,7 +106,8 @@ std::vector<std::string> listen_all(Host& host, const std::vector<std::string>& 
     for (const std::string& text : addrs) {
         auto bound = host.listen(parse_addr(text));
         if (!bound) fail("cannot listen on " + text + ": " + bound.error().message());
-        for (const Multiaddr& addr : dialable(bound.value(), host.peer_id())) out.push_back(addr.to_string());
+        for (const Multiaddr& addr : dialable(bound.value(), host.peer_id()))
+            out.push_back(addr.to_string());
     }
     return out;
 }
@@ -117,7 +118,9 @@ void print_lines(const std::vector<std::string>& lines) {
 }
 
 // Binds every address and prints the dialable forms, one per line.
-void listen_and_print(Host& host, const std::vector<std::string>& addrs) { print_lines(listen_all(host, addrs)); }
+void listen_and_print(Host& host, const std::vector<std::string>& addrs) {
+    print_lines(listen_all(host, addrs));
+}
 
 // One line whatever the payload: printable ASCII as is, backslash and other bytes escaped.
 std::string escape_line(ByteSpan data) {
@@ -189,7 +192,8 @@ asio::awaitable<bool> drain(const net::gossipsub::Router& router,
         return std::all_of(peers.begin(), peers.end(),
                            [&](const crypto::PeerId& p) { return router.queued_bytes(p) == 0; });
     };
-    while (!sent() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(kPollInterval);
+    while (!sent() && std::chrono::steady_clock::now() < deadline)
+        co_await sleep_for(kPollInterval);
     co_return sent();
 }
 
@@ -204,11 +208,14 @@ int run_listen(const P2pArgs& args) {
     });
     // Serves until a signal: the body never finishes on its own.
     asio::steady_timer forever(io, asio::steady_timer::time_point::max());
-    run_body(io, host, [&]() -> asio::awaitable<std::optional<std::string>> {
-        boost::system::error_code ec;
-        co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        co_return std::nullopt;
-    }, [&] { forever.cancel(); });
+    run_body(
+        io, host,
+        [&]() -> asio::awaitable<std::optional<std::string>> {
+            boost::system::error_code ec;
+            co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_return std::nullopt;
+        },
+        [&] { forever.cancel(); });
     return 0;
 }
 
@@ -277,8 +284,10 @@ struct GossipHost {
     GossipHost(asio::io_context& io, crypto::PrivateKey key)
         : host(io.get_executor(), copy_key(key)),
           pubsub(std::make_shared<net::Pubsub>(io.get_executor(), host, std::move(key))) {
-        host.on_identify([this](const std::shared_ptr<net::Connection>& c,
-                                const net::IdentifyInfo& info) { pubsub->peer_identified(c, info); });
+        host.on_identify(
+            [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
+                pubsub->peer_identified(c, info);
+            });
         host.on_connection_closed([this](const std::shared_ptr<net::Connection>& c) {
             const auto peer = c->remote_peer();
             pubsub->peer_closed(peer);
@@ -316,37 +325,41 @@ int run_sub(const P2pArgs& args) {
                   << " data=" << escape_line(d.data) << std::endl;
         if (args.count != 0 && ++received == args.count) done.cancel();
     });
-    run_body(io, node.host, [&]() -> asio::awaitable<std::optional<std::string>> {
-        std::vector<crypto::PeerId> reached;
-        if (auto error = co_await node.dial_all(args.peers, reached)) co_return error;
-        // Our addresses say "ready": printed once every --peer is in our mesh for the topic (or
-        // after --wait), since a message we receive before a peer joins our mesh is forwarded
-        // to that peer neither now nor later by gossip (gossip goes to peers outside the mesh).
-        auto& router = node.pubsub->router();
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::duration<double>(args.wait_seconds));
-        auto meshed = [&] {
-            auto mesh = router.mesh_peers(args.topic);
-            return std::all_of(reached.begin(), reached.end(), [&](const crypto::PeerId& p) {
-                return std::find(mesh.begin(), mesh.end(), p) != mesh.end();
-            });
-        };
-        while (!meshed() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(kPollInterval);
-        print_lines(addresses);
-        boost::system::error_code ec;
-        co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        // We relay too: the other subscribers may still need the last messages from us (or
-        // ask for them by IWANT), so keep serving for a heartbeat before closing.
-        co_await drain(node.pubsub->router(), node.pubsub->router().topic_peers(args.topic),
-                       std::chrono::steady_clock::now() + kDrainLimit);
-        co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(
-            node.pubsub->router().options().heartbeat_interval));
-        co_return std::nullopt;
-    }, [&] {
-        done.cancel();
-        node.pubsub->stop();
-    });
+    run_body(
+        io, node.host,
+        [&]() -> asio::awaitable<std::optional<std::string>> {
+            std::vector<crypto::PeerId> reached;
+            if (auto error = co_await node.dial_all(args.peers, reached)) co_return error;
+            // Our addresses say "ready": printed once every --peer is in our mesh for the topic (or
+            // after --wait), since a message we receive before a peer joins our mesh is forwarded
+            // to that peer neither now nor later by gossip (gossip goes to peers outside the mesh).
+            auto& router = node.pubsub->router();
+            const auto deadline = std::chrono::steady_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::duration<double>(args.wait_seconds));
+            auto meshed = [&] {
+                auto mesh = router.mesh_peers(args.topic);
+                return std::all_of(reached.begin(), reached.end(), [&](const crypto::PeerId& p) {
+                    return std::find(mesh.begin(), mesh.end(), p) != mesh.end();
+                });
+            };
+            while (!meshed() && std::chrono::steady_clock::now() < deadline)
+                co_await sleep_for(kPollInterval);
+            print_lines(addresses);
+            boost::system::error_code ec;
+            co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            // We relay too: the other subscribers may still need the last messages from us (or
+            // ask for them by IWANT), so keep serving for a heartbeat before closing.
+            co_await drain(node.pubsub->router(), node.pubsub->router().topic_peers(args.topic),
+                           std::chrono::steady_clock::now() + kDrainLimit);
+            co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(
+                node.pubsub->router().options().heartbeat_interval));
+            co_return std::nullopt;
+        },
+        [&] {
+            done.cancel();
+            node.pubsub->stop();
+        });
     return 0;
 }
 
@@ -356,31 +369,37 @@ int run_pub(const P2pArgs& args) {
     GossipHost node(io, load_key(args.key_file));
     if (!args.listen.empty()) listen_and_print(node.host, args.listen);
     auto& router = node.pubsub->router();
-    run_body(io, node.host, [&]() -> asio::awaitable<std::optional<std::string>> {
-        std::vector<crypto::PeerId> reached;
-        if (auto error = co_await node.dial_all(args.peers, reached)) co_return error;
-        // Flood publishing reaches the peers known to be in the topic, so wait for the
-        // subscriptions of every dialed peer (a peer that is not in the topic only costs the wait).
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::duration<double>(args.wait_seconds));
-        auto subscribed = [&] {
-            auto topic_peers = router.topic_peers(args.topic);
-            return std::all_of(reached.begin(), reached.end(), [&](const crypto::PeerId& p) {
-                return std::find(topic_peers.begin(), topic_peers.end(), p) != topic_peers.end();
-            });
-        };
-        while (!subscribed() && std::chrono::steady_clock::now() < deadline)
-            co_await sleep_for(kPollInterval);
-        const auto targets = router.topic_peers(args.topic);
-        if (targets.empty()) co_return "no peer subscribed to " + args.topic;
-        auto published = node.pubsub->publish(args.topic, as_bytes(args.data));
-        if (!published) co_return "publish: " + published.error().message();
-        if (!co_await drain(router, targets, std::chrono::steady_clock::now() + kDrainLimit))
-            co_return "the message was not sent within " + std::to_string(kDrainLimit.count()) + " ms";
-        std::cout << "published to " << targets.size() << " peers" << std::endl;
-        co_return std::nullopt;
-    }, [&] { node.pubsub->stop(); });
+    run_body(
+        io, node.host,
+        [&]() -> asio::awaitable<std::optional<std::string>> {
+            std::vector<crypto::PeerId> reached;
+            if (auto error = co_await node.dial_all(args.peers, reached)) co_return error;
+            // Flood publishing reaches the peers known to be in the topic, so wait for the
+            // subscriptions of every dialed peer (a peer that is not in the topic only costs the
+            // wait).
+            const auto deadline = std::chrono::steady_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::duration<double>(args.wait_seconds));
+            auto subscribed = [&] {
+                auto topic_peers = router.topic_peers(args.topic);
+                return std::all_of(reached.begin(), reached.end(), [&](const crypto::PeerId& p) {
+                    return std::find(topic_peers.begin(), topic_peers.end(), p) !=
+                           topic_peers.end();
+                });
+            };
+            while (!subscribed() && std::chrono::steady_clock::now() < deadline)
+                co_await sleep_for(kPollInterval);
+            const auto targets = router.topic_peers(args.topic);
+            if (targets.empty()) co_return "no peer subscribed to " + args.topic;
+            auto published = node.pubsub->publish(args.topic, as_bytes(args.data));
+            if (!published) co_return "publish: " + published.error().message();
+            if (!co_await drain(router, targets, std::chrono::steady_clock::now() + kDrainLimit))
+                co_return "the message was not sent within " + std::to_string(kDrainLimit.count()) +
+                    " ms";
+            std::cout << "published to " << targets.size() << " peers" << std::endl;
+            co_return std::nullopt;
+        },
+        [&] { node.pubsub->stop(); });
     return 0;
 }
 
@@ -440,8 +459,9 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
     sub->add_option("--peer", args->peers, "Peer to dial, with /p2p/<id> (repeatable)")
         ->type_name("MADDR")
         ->allow_extra_args(false);
-    sub->add_option("--wait", args->wait_seconds,
-                    "Seconds to wait for the mesh with the --peer peers before printing our addresses")
+    sub->add_option(
+           "--wait", args->wait_seconds,
+           "Seconds to wait for the mesh with the --peer peers before printing our addresses")
         ->capture_default_str();
     sub->add_option("--count", args->count,
                     "Exit after this many messages (relaying one heartbeat longer)")
@@ -464,8 +484,7 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
         ->type_name("MADDR")
         ->allow_extra_args(false)
         ->default_str("none");
-    pub->add_option("--wait", args->wait_seconds,
-                    "Seconds to wait for the peers' subscriptions")
+    pub->add_option("--wait", args->wait_seconds, "Seconds to wait for the peers' subscriptions")
         ->capture_default_str();
     add_key(pub);
     ctx.on_run(pub, [args] { return run_pub(*args); });

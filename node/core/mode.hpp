@@ -51,7 +51,9 @@ class ModeNode {
 
     // The node's whole heartbeat (the daemon's fields and the mode's), for a mode that
     // publishes one out of turn (training started, weights committed).
-    void set_heartbeat_source(std::function<Heartbeat()> source) { m_heartbeat_source = std::move(source); }
+    void set_heartbeat_source(std::function<Heartbeat()> source) {
+        m_heartbeat_source = std::move(source);
+    }
 
   protected:
     std::function<Heartbeat()> m_heartbeat_source;

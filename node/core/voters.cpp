@@ -18,8 +18,8 @@ AddressOf connected_address_of(const net::Host& host) {
     };
 }
 
-std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
-                                          const ScoreOf& score_of) {
+std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers,
+                                          const AddressOf& address_of, const ScoreOf& score_of) {
     std::sort(peers.begin(), peers.end());
     std::vector<crypto::PeerId> out;
     std::set<std::string> addresses;

@@ -24,7 +24,7 @@ using ScoreOf = std::function<double(const crypto::PeerId&)>;
 AddressOf connected_address_of(const net::Host& host);
 
 // The peers that count, in peer id order.
-std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers, const AddressOf& address_of,
-                                          const ScoreOf& score_of);
+std::vector<crypto::PeerId> select_voters(std::vector<crypto::PeerId> peers,
+                                          const AddressOf& address_of, const ScoreOf& score_of);
 
 }  // namespace swarmd::node

@@ -7,13 +7,13 @@
 
 #include <sodium.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include "base/encoding.hpp"
 #include "base/file.hpp"
@@ -28,7 +28,8 @@ namespace http = beast::http;
 using asio::ip::tcp;
 
 struct HttpServer::State {
-    State(asio::io_context& io, HttpOptions options) : io(io), options(std::move(options)), acceptor(io) {}
+    State(asio::io_context& io, HttpOptions options)
+        : io(io), options(std::move(options)), acceptor(io) {}
     // One served connection; `waiting_since` is set while it waits for (the rest of) a request.
     struct Slot {
         beast::tcp_stream* stream = nullptr;
@@ -68,8 +69,9 @@ void log_refusal(HttpServer::State& state, std::string_view what, const tcp::end
         return;
     }
     if (state.refusals_unlogged > 0) {
-        http_log().warn("http request refused: {} from {} (and {} more refused since the last such line)", what,
-                        from.address().to_string(), state.refusals_unlogged);
+        http_log().warn(
+            "http request refused: {} from {} (and {} more refused since the last such line)", what,
+            from.address().to_string(), state.refusals_unlogged);
     } else {
         http_log().warn("http request refused: {} from {}", what, from.address().to_string());
     }
@@ -79,7 +81,8 @@ void log_refusal(HttpServer::State& state, std::string_view what, const tcp::end
 
 std::string lower(std::string_view in) {
     std::string out(in);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return out;
 }
 
@@ -118,17 +121,20 @@ bool token_ok(const HttpServer::State& state, const http::request<http::string_b
     if (!auth.starts_with(kBearer)) return false;
     const std::string_view given = auth.substr(kBearer.size());
     const std::string& token = state.options.token;
-    return given.size() == token.size() && sodium_memcmp(given.data(), token.data(), token.size()) == 0;
+    return given.size() == token.size() &&
+           sodium_memcmp(given.data(), token.data(), token.size()) == 0;
 }
 
 // The refusal that applies to `req`, as a response, or nothing.
-std::optional<HttpResponse> refuse(HttpServer::State& state, const http::request<http::string_body>& req,
+std::optional<HttpResponse> refuse(HttpServer::State& state,
+                                   const http::request<http::string_body>& req,
                                    const tcp::endpoint& from) {
     const auto host_field = req[http::field::host];
     const std::string_view host(host_field.data(), host_field.size());
     if (!host_allowed(host, state.bound)) {
         ++state.stats.bad_host;
-        log_refusal(state, fmt::format("Host \"{}\" does not name this server", host.substr(0, 64)), from);
+        log_refusal(state, fmt::format("Host \"{}\" does not name this server", host.substr(0, 64)),
+                    from);
         return HttpResponse{403, "text/plain; charset=utf-8", "Host does not name this server\n"};
     }
     const bool post = req.method() == http::verb::post;
@@ -138,7 +144,8 @@ std::optional<HttpResponse> refuse(HttpServer::State& state, const http::request
         log_refusal(state, "POST from another origin", from);
         return HttpResponse{403, "text/plain; charset=utf-8", "cross-origin POST refused\n"};
     }
-    const bool needs_token = !state.options.token.empty() && (post || !state.bound.address().is_loopback());
+    const bool needs_token =
+        !state.options.token.empty() && (post || !state.bound.address().is_loopback());
     if (needs_token && !token_ok(state, req)) {
         ++state.stats.bad_token;
         log_refusal(state, "missing or wrong bearer token", from);
@@ -148,7 +155,8 @@ std::optional<HttpResponse> refuse(HttpServer::State& state, const http::request
     return std::nullopt;
 }
 
-http::response<http::string_body> respond(HttpServer::State& state, const http::request<http::string_body>& req,
+http::response<http::string_body> respond(HttpServer::State& state,
+                                          const http::request<http::string_body>& req,
                                           const tcp::endpoint& from) {
     http::response<http::string_body> res;
     res.version(req.version());
@@ -164,11 +172,13 @@ http::response<http::string_body> respond(HttpServer::State& state, const http::
         if (out.status == 401) res.set(http::field::www_authenticate, "Bearer");
     } else if (get == state.routes.end() && post == state.post_routes.end()) {
         out = {404, "text/plain; charset=utf-8", "not found\n"};
-    } else if ((req.method() == http::verb::get || req.method() == http::verb::head) && get != state.routes.end()) {
+    } else if ((req.method() == http::verb::get || req.method() == http::verb::head) &&
+               get != state.routes.end()) {
         out = get->second();
     } else if (req.method() == http::verb::post && post != state.post_routes.end()) {
         out = is_json(req) ? post->second(req.body())
-                           : HttpResponse{415, "text/plain; charset=utf-8", "POST needs Content-Type: application/json\n"};
+                           : HttpResponse{415, "text/plain; charset=utf-8",
+                                          "POST needs Content-Type: application/json\n"};
     } else {
         out = {405, "text/plain; charset=utf-8", "method not allowed\n"};
         res.set(http::field::allow, get != state.routes.end() ? "GET, HEAD" : "POST");
@@ -210,13 +220,17 @@ asio::awaitable<void> serve(std::shared_ptr<HttpServer::State> state, tcp::socke
         parser.body_limit(state->options.max_request_bytes);
         stream.expires_after(state->options.timeout);
         slot->waiting_since = std::chrono::steady_clock::now();
-        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
         slot->waiting_since.reset();
         if (ec == http::error::header_limit || ec == http::error::body_limit) {
             const bool header = ec == http::error::header_limit;
             ++state->stats.too_large;
-            log_refusal(*state, header ? "request head over the limit" : "request body over the limit", from);
-            auto res = header ? plain(431, "request header fields too large\n") : plain(413, "request body too large\n");
+            log_refusal(*state,
+                        header ? "request head over the limit" : "request body over the limit",
+                        from);
+            auto res = header ? plain(431, "request header fields too large\n")
+                              : plain(413, "request body too large\n");
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
         }
@@ -233,7 +247,8 @@ bool evict_slowest(HttpServer::State& state) {
     auto slowest = state.slots.end();
     for (auto it = state.slots.begin(); it != state.slots.end(); ++it) {
         if (!it->waiting_since) continue;
-        if (slowest == state.slots.end() || *it->waiting_since < *slowest->waiting_since) slowest = it;
+        if (slowest == state.slots.end() || *it->waiting_since < *slowest->waiting_since)
+            slowest = it;
     }
     if (slowest == state.slots.end()) return false;
     slowest->waiting_since.reset();
@@ -247,8 +262,8 @@ bool evict_slowest(HttpServer::State& state) {
 asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::State> state) {
     while (!state->stopped) {
         beast::error_code ec;
-        tcp::socket socket = co_await state->acceptor.async_accept(
-            asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket socket =
+            co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (state->stopped) co_return;
         if (ec) {
             // e.g. out of file descriptors: back off instead of spinning.
@@ -256,8 +271,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::State> state) {
             co_await delay.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        const auto live = static_cast<std::size_t>(std::count_if(
-            state->slots.begin(), state->slots.end(), [](const auto& slot) { return slot.stream != nullptr; }));
+        const auto live = static_cast<std::size_t>(
+            std::count_if(state->slots.begin(), state->slots.end(),
+                          [](const auto& slot) { return slot.stream != nullptr; }));
         if (live >= state->options.max_connections && !evict_slowest(*state)) {
             socket.close(ec);
             continue;
@@ -285,10 +301,12 @@ Result<std::string> read_http_token(const std::filesystem::path& path) {
     Bytes raw;
     if (auto ec = read_secret_file(path, raw, 1024, 077)) return ec;
     std::string token(raw.begin(), raw.end());
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    const bool hex = token.size() == 64 && std::all_of(token.begin(), token.end(), [](unsigned char c) {
-                         return std::isdigit(c) || (c >= 'a' && c <= 'f');
-                     });
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+        token.pop_back();
+    const bool hex =
+        token.size() == 64 && std::all_of(token.begin(), token.end(), [](unsigned char c) {
+            return std::isdigit(c) || (c >= 'a' && c <= 'f');
+        });
     if (!hex) return std::make_error_code(std::errc::invalid_argument);
     return token;
 }
@@ -300,8 +318,9 @@ Result<std::string> load_or_create_http_token(const std::filesystem::path& path)
     randombytes_buf(secret.data(), secret.size());
     std::string token = hex_encode(secret);
     const std::string line = token + "\n";
-    if (auto ec = write_file_atomic(path, ByteSpan(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()),
-                                    0600, Overwrite::refuse))
+    if (auto ec = write_file_atomic(
+            path, ByteSpan(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()), 0600,
+            Overwrite::refuse))
         return ec;
     return token;
 }

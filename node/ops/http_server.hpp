@@ -55,11 +55,11 @@ struct HttpOptions {
 
 // Requests refused, by reason; exported by the daemon on /metrics.
 struct HttpStats {
-    std::uint64_t bad_host = 0;      // Host header not naming this server
-    std::uint64_t bad_origin = 0;    // POST from another origin
-    std::uint64_t bad_token = 0;     // missing or wrong bearer token
-    std::uint64_t too_large = 0;     // 413 or 431
-    std::uint64_t evicted = 0;       // slow connections closed to admit new ones
+    std::uint64_t bad_host = 0;    // Host header not naming this server
+    std::uint64_t bad_origin = 0;  // POST from another origin
+    std::uint64_t bad_token = 0;   // missing or wrong bearer token
+    std::uint64_t too_large = 0;   // 413 or 431
+    std::uint64_t evicted = 0;     // slow connections closed to admit new ones
 };
 
 // The bearer token file in the data directory: 32 random bytes in hex, mode 0600, written
@@ -69,7 +69,7 @@ Result<std::string> load_or_create_http_token(const std::filesystem::path& path)
 Result<std::string> read_http_token(const std::filesystem::path& path);
 
 class HttpServer {
-public:
+  public:
     using Handler = std::function<HttpResponse()>;
     using PostHandler = std::function<HttpResponse(const std::string& body)>;
 
@@ -86,7 +86,7 @@ public:
 
     struct State;  // shared with the connection coroutines, which may outlive a stop()
 
-private:
+  private:
     std::shared_ptr<State> m_state;
 };
 

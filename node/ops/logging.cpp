@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-
 namespace swarmd::node {
 namespace {
 

@@ -37,7 +37,8 @@ Metrics::Entry& Metrics::entry(const std::string& name, const std::string& help,
     if (!valid_name(name)) throw std::invalid_argument("bad metric name: " + name);
     for (auto& e : m_entries) {
         if (e.name == name && e.labels == labels) {
-            if (e.is_counter != is_counter) throw std::invalid_argument("metric type clash: " + name);
+            if (e.is_counter != is_counter)
+                throw std::invalid_argument("metric type clash: " + name);
             return e;
         }
     }
@@ -64,7 +65,8 @@ std::string Metrics::render_prometheus() const {
     std::ostringstream out;
     std::vector<const std::string*> done;
     for (const auto& first : m_entries) {
-        if (std::any_of(done.begin(), done.end(), [&](const std::string* n) { return *n == first.name; }))
+        if (std::any_of(done.begin(), done.end(),
+                        [&](const std::string* n) { return *n == first.name; }))
             continue;
         done.push_back(&first.name);
         out << "# HELP " << first.name << ' ' << first.help << '\n';
@@ -73,7 +75,9 @@ std::string Metrics::render_prometheus() const {
             if (e.name != first.name) continue;
             out << e.name;
             if (!e.labels.empty()) out << '{' << e.labels << '}';
-            out << ' ' << (e.is_counter ? std::to_string(e.counter.value()) : format_double(e.gauge.value()))
+            out << ' '
+                << (e.is_counter ? std::to_string(e.counter.value())
+                                 : format_double(e.gauge.value()))
                 << '\n';
         }
     }

@@ -9,35 +9,36 @@
 namespace swarmd::node {
 
 class Counter {
-public:
+  public:
     void add(std::uint64_t n = 1) noexcept { m_value.fetch_add(n, std::memory_order_relaxed); }
     // For a monotonic count kept elsewhere (the host's stats), copied at scrape time.
     void set(std::uint64_t v) noexcept { m_value.store(v, std::memory_order_relaxed); }
     std::uint64_t value() const noexcept { return m_value.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::uint64_t> m_value{0};
 };
 
 class Gauge {
-public:
+  public:
     void set(double v) noexcept { m_value.store(v, std::memory_order_relaxed); }
     double value() const noexcept { return m_value.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<double> m_value{0.0};
 };
 
 class Metrics {
-public:
+  public:
     // `labels` is a Prometheus label set without braces, e.g. `topic="zo"`; may be empty.
     // Registering the same name and labels twice returns the same metric.
-    Counter& counter(const std::string& name, const std::string& help, const std::string& labels = "");
+    Counter& counter(const std::string& name, const std::string& help,
+                     const std::string& labels = "");
     Gauge& gauge(const std::string& name, const std::string& help, const std::string& labels = "");
 
     std::string render_prometheus() const;
 
-private:
+  private:
     struct Entry {
         std::string name, help, labels;
         bool is_counter;

@@ -40,12 +40,18 @@ namespace {
 
 std::string_view refusal(std::error_code ec) {
     switch (static_cast<StatusErrc>(ec.value())) {
-        case StatusErrc::too_large: return "too_large";
-        case StatusErrc::not_json: return "not_json";
-        case StatusErrc::unknown_type: return "unknown_type";
-        case StatusErrc::unknown_field: return "unknown_field";
-        case StatusErrc::bad_field: return "bad_field";
-        case StatusErrc::bad_order_signature: return "bad_signature";
+        case StatusErrc::too_large:
+            return "too_large";
+        case StatusErrc::not_json:
+            return "not_json";
+        case StatusErrc::unknown_type:
+            return "unknown_type";
+        case StatusErrc::unknown_field:
+            return "unknown_field";
+        case StatusErrc::bad_field:
+            return "bad_field";
+        case StatusErrc::bad_order_signature:
+            return "bad_signature";
     }
     return "invalid";
 }
@@ -58,8 +64,9 @@ json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>
 
 }  // namespace
 
-StatusBoard::StatusBoard(ByteSpan swarm_id, crypto::PeerId self, std::vector<crypto::PeerId> operators,
-                         Metrics& metrics, StatusBoardOptions options, IsDirect direct, Forget forget)
+StatusBoard::StatusBoard(ByteSpan swarm_id, crypto::PeerId self,
+                         std::vector<crypto::PeerId> operators, Metrics& metrics,
+                         StatusBoardOptions options, IsDirect direct, Forget forget)
     : m_swarm_id(swarm_id.begin(), swarm_id.end()),
       m_self(std::move(self)),
       m_operators(std::move(operators)),
@@ -67,10 +74,12 @@ StatusBoard::StatusBoard(ByteSpan swarm_id, crypto::PeerId self, std::vector<cry
       m_options(options),
       m_direct(std::move(direct)),
       m_forget(std::move(forget)),
-      m_rate(options.burst, options.per_interval / std::chrono::duration<double>(options.interval).count()) {}
+      m_rate(options.burst,
+             options.per_interval / std::chrono::duration<double>(options.interval).count()) {}
 
 Counter& StatusBoard::refused(std::string_view reason) {
-    return m_metrics.counter("swarmd_status_refused_total", "Status topic messages refused, by reason",
+    return m_metrics.counter("swarmd_status_refused_total",
+                             "Status topic messages refused, by reason",
                              fmt::format("reason=\"{}\"", reason));
 }
 
@@ -78,7 +87,8 @@ bool StatusBoard::is_operator(const crypto::PeerId& peer) const {
     return std::find(m_operators.begin(), m_operators.end(), peer) != m_operators.end();
 }
 
-net::gossipsub::Validation StatusBoard::validate(const net::gossipsub::Delivery& d, Clock::time_point now) {
+net::gossipsub::Validation StatusBoard::validate(const net::gossipsub::Delivery& d,
+                                                 Clock::time_point now) {
     using net::gossipsub::Validation;
     auto refuse = [&](std::string_view reason, Validation v) {
         refused(reason).add();
@@ -89,13 +99,16 @@ net::gossipsub::Validation StatusBoard::validate(const net::gossipsub::Delivery&
     auto msg = decode_status(d.data, m_swarm_id);
     if (!msg) return refuse(refusal(msg.error()), Validation::reject);
     const MergeOrder* order = std::get_if<MergeOrder>(&msg.value());
-    if (auto* beat = std::get_if<Heartbeat>(&msg.value()); beat && beat->order) order = &*beat->order;
+    if (auto* beat = std::get_if<Heartbeat>(&msg.value()); beat && beat->order)
+        order = &*beat->order;
     if (order && !is_operator(order->signer)) return refuse("not_operator", Validation::reject);
-    if (d.author != m_self && !m_rate.admit(d.author, now)) return refuse("rate", Validation::ignore);
+    if (d.author != m_self && !m_rate.admit(d.author, now))
+        return refuse("rate", Validation::ignore);
     return Validation::accept;
 }
 
-StatusBoard::Received StatusBoard::receive(const net::gossipsub::Delivery& d, Clock::time_point now) {
+StatusBoard::Received StatusBoard::receive(const net::gossipsub::Delivery& d,
+                                           Clock::time_point now) {
     Received out;
     auto msg = decode_status(d.data, m_swarm_id);
     if (!msg) return out;  // the validator let only valid ones through

@@ -15,12 +15,18 @@ namespace {
 
 const char* describe(StatusErrc e) noexcept {
     switch (e) {
-        case StatusErrc::too_large: return "status message too large";
-        case StatusErrc::not_json: return "status message is not a JSON object";
-        case StatusErrc::unknown_type: return "unknown status message type";
-        case StatusErrc::unknown_field: return "status message has an unknown field";
-        case StatusErrc::bad_field: return "status message field of the wrong type or size";
-        case StatusErrc::bad_order_signature: return "merge order signature does not verify";
+        case StatusErrc::too_large:
+            return "status message too large";
+        case StatusErrc::not_json:
+            return "status message is not a JSON object";
+        case StatusErrc::unknown_type:
+            return "unknown status message type";
+        case StatusErrc::unknown_field:
+            return "status message has an unknown field";
+        case StatusErrc::bad_field:
+            return "status message field of the wrong type or size";
+        case StatusErrc::bad_order_signature:
+            return "merge order signature does not verify";
     }
     return nullptr;
 }
@@ -66,7 +72,8 @@ class Reader {
     std::string text(const char* key, std::size_t max = kMaxStatusText) {
         auto it = m_j.find(key);
         if (it == m_j.end()) return {};
-        if (!it->is_string() || it->get_ref<const std::string&>().size() > max) return fail(std::string());
+        if (!it->is_string() || it->get_ref<const std::string&>().size() > max)
+            return fail(std::string());
         return it->get<std::string>();
     }
     // "" or 64 hex digits.
@@ -78,7 +85,8 @@ class Reader {
         return d;
     }
     std::optional<crypto::PeerId> peer(const json& j) {
-        if (!j.is_string() || j.get_ref<const std::string&>().size() > 128) return fail(std::nullopt);
+        if (!j.is_string() || j.get_ref<const std::string&>().size() > 128)
+            return fail(std::nullopt);
         auto id = crypto::PeerId::parse(j.get<std::string>());
         if (!id || !id.value().public_key()) return fail(std::nullopt);
         return id.value();
@@ -124,7 +132,8 @@ bool only_keys(const json& j, std::initializer_list<std::string_view> keys) {
 
 Result<MergeOrder> read_order(const json& j, ByteSpan swarm_id) {
     if (!j.is_object()) return StatusErrc::bad_field;
-    if (!only_keys(j, {"type", "merge_round", "operator", "signature"})) return StatusErrc::unknown_field;
+    if (!only_keys(j, {"type", "merge_round", "operator", "signature"}))
+        return StatusErrc::unknown_field;
     Reader r(j);
     MergeOrder o;
     o.round = r.u64("merge_round");
@@ -140,9 +149,9 @@ Result<MergeOrder> read_order(const json& j, ByteSpan swarm_id) {
 }
 
 Result<Heartbeat> read_heartbeat(const json& j, ByteSpan swarm_id) {
-    if (!only_keys(j, {"type", "role", "round", "merge_round", "checkpoints", "merge_state", "merged_hash",
-                       "accuracy", "peers", "version", "merge_order", "policy", "reward", "base_hash",
-                       "base_parameters", "commit", "merged_from"})) {
+    if (!only_keys(j, {"type", "role", "round", "merge_round", "checkpoints", "merge_state",
+                       "merged_hash", "accuracy", "peers", "version", "merge_order", "policy",
+                       "reward", "base_hash", "base_parameters", "commit", "merged_from"})) {
         return StatusErrc::unknown_field;
     }
     Reader r(j);
@@ -286,8 +295,6 @@ Result<StatusMessage> decode_status(ByteSpan bytes, ByteSpan swarm_id) {
     return StatusErrc::unknown_type;
 }
 
-void add_heartbeat_fields(const Heartbeat& beat, json& out) {
-    out.update(heartbeat_json(beat));
-}
+void add_heartbeat_fields(const Heartbeat& beat, json& out) { out.update(heartbeat_json(beat)); }
 
 }  // namespace swarmd::node

@@ -24,10 +24,10 @@
 
 #include "base/bytes.hpp"
 #include "base/error_category.hpp"
+#include "base/result.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 
 namespace swarmd::node {
 
@@ -85,11 +85,11 @@ struct Heartbeat {
 using StatusMessage = std::variant<Heartbeat, MergeOrder>;
 
 enum class StatusErrc {
-    too_large = 1,     // over kMaxStatusMessage bytes
-    not_json,          // not a JSON object
-    unknown_type,      // "type" is neither "status" nor "merge_request"
-    unknown_field,     // a key the schema does not have
-    bad_field,         // a field of the wrong type, out of range or over-long
+    too_large = 1,  // over kMaxStatusMessage bytes
+    not_json,       // not a JSON object
+    unknown_type,   // "type" is neither "status" nor "merge_request"
+    unknown_field,  // a key the schema does not have
+    bad_field,      // a field of the wrong type, out of range or over-long
     bad_order_signature,
 };
 const std::error_category& status_category() noexcept;

@@ -61,7 +61,8 @@ void save_atomically(const rl::Policy& policy, const std::filesystem::path& path
 std::uint64_t SapoEngine::shape_parameters() const {
     if (m_shape_parameters == 0) {
         torch::NoGradGuard no_grad;
-        m_shape_parameters = static_cast<std::uint64_t>(rl::Policy(policy_options(m_policy_spec.shape))->parameter_count());
+        m_shape_parameters = static_cast<std::uint64_t>(
+            rl::Policy(policy_options(m_policy_spec.shape))->parameter_count());
     }
     return m_shape_parameters;
 }
@@ -337,8 +338,7 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         std::sort(outcome.participants.begin(), outcome.participants.end());
         nlohmann::json participants = nlohmann::json::array();
         for (auto& i : inputs) {
-            participants.push_back(
-                {{"peer_id", i.peer.to_base58()}, {"hash", hex_encode(i.hash)}});
+            participants.push_back({{"peer_id", i.peer.to_base58()}, {"hash", hex_encode(i.hash)}});
         }
         const auto merged = average_weights(std::move(inputs));
         outcome.hash = weights_hash(m_policy_spec.name, merged);
@@ -371,8 +371,7 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         }
         category_logger("merge")->info(
             "merged policy {} from {} nodes: hash {} greedy accuracy {:.3f}", m_policy_spec.name,
-            outcome.participants.size(), hex_encode(outcome.hash).substr(0, 16),
-            outcome.accuracy);
+            outcome.participants.size(), hex_encode(outcome.hash).substr(0, 16), outcome.accuracy);
         asio::post(m_io, [done = std::move(done), o = std::move(outcome)]() mutable {
             done(std::move(o));
         });

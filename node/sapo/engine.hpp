@@ -21,8 +21,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "node/core/compute_thread.hpp"
-#include "node/sapo/merge_protocol.hpp"
 #include "node/sapo/merge.hpp"
+#include "node/sapo/merge_protocol.hpp"
 #include "node/spec/spec.hpp"
 #include "rl/sampler.hpp"
 

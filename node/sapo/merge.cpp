@@ -31,10 +31,14 @@ WeightsVerdict check_weights(const std::vector<float>& weights, std::uint64_t pa
 
 const char* to_string(WeightsVerdict v) {
     switch (v) {
-        case WeightsVerdict::accepted: return "accepted";
-        case WeightsVerdict::wrong_size: return "wrong_size";
-        case WeightsVerdict::not_finite: return "not_finite";
-        case WeightsVerdict::out_of_range: return "out_of_range";
+        case WeightsVerdict::accepted:
+            return "accepted";
+        case WeightsVerdict::wrong_size:
+            return "wrong_size";
+        case WeightsVerdict::not_finite:
+            return "not_finite";
+        case WeightsVerdict::out_of_range:
+            return "out_of_range";
     }
     return "unknown";
 }
@@ -60,8 +64,7 @@ void MergeCoordinator::commit(SharedWeights weights, Clock::time_point now) {
     m_committed_at = now;
 }
 
-MergeCoordinator::Peer* MergeCoordinator::track(const crypto::PeerId& peer,
-                                                Clock::time_point now) {
+MergeCoordinator::Peer* MergeCoordinator::track(const crypto::PeerId& peer, Clock::time_point now) {
     if (const auto it = m_peers.find(peer); it != m_peers.end()) return &it->second;
     if (m_peers.size() >= m_options.max_peers) {
         // Evict peers that left and whose weights we do not hold (those are merge inputs).
@@ -114,7 +117,8 @@ std::vector<MergeCoordinator::Fetch> MergeCoordinator::fetches(Clock::time_point
         for (const auto& [other, p] : m_peers) {
             if (other == author || !p.merged_from.contains(author)) continue;
             auto& relayed = m_relayed[other];
-            if (!relayed.contains(f.hash) && relayed.size() >= m_options.max_relayed_per_source) continue;
+            if (!relayed.contains(f.hash) && relayed.size() >= m_options.max_relayed_per_source)
+                continue;
             relayed.insert(f.hash);
             f.sources.push_back(other);
         }
@@ -152,7 +156,7 @@ SharedWeights MergeCoordinator::weights(const crypto::Digest& hash) const {
 std::vector<crypto::PeerId> MergeCoordinator::pending(Clock::time_point now) const {
     std::vector<crypto::PeerId> out;
     for (const auto& [id, peer] : m_peers) {
-        if (now - peer.last_heard > m_options.active) continue;  // left: not waited for
+        if (now - peer.last_heard > m_options.active) continue;           // left: not waited for
         if (peer.commitment && refused(peer.commitment->hash)) continue;  // served junk
         if (!peer.commitment || !weights(peer.commitment->hash)) out.push_back(id);
     }

@@ -96,7 +96,8 @@ void serve_merge(net::Host& host, Bytes swarm_id, MergeServer server) {
     net::serve_requests(
         host, std::string(kMergeProtocol), {kMaxRequest, kMergeExchangeTimeout},
         [swarm_id, server](net::Stream& stream, Bytes req) -> asio::awaitable<Answer> {
-            const bool ours = req.size() > kSwarmIdSize && std::equal(swarm_id.begin(), swarm_id.end(), req.begin());
+            const bool ours = req.size() > kSwarmIdSize &&
+                              std::equal(swarm_id.begin(), swarm_id.end(), req.begin());
             if (!ours) co_return Answer::refused;
             const ByteSpan body = ByteSpan(req).subspan(kSwarmIdSize + 1);
             const std::uint8_t kind = req[kSwarmIdSize];
@@ -119,7 +120,8 @@ void serve_merge(net::Host& host, Bytes swarm_id, MergeServer server) {
                 std::span<const float> all(*weights);
                 for (std::size_t i = 0; i < all.size(); i += kMergeChunkFloats) {
                     const auto chunk = all.subspan(i, std::min(kMergeChunkFloats, all.size() - i));
-                    const ByteSpan raw(reinterpret_cast<const std::uint8_t*>(chunk.data()), chunk.size_bytes());
+                    const ByteSpan raw(reinterpret_cast<const std::uint8_t*>(chunk.data()),
+                                       chunk.size_bytes());
                     if (!co_await stream.write_length_prefixed(raw)) co_return Answer::refused;
                 }
             }
@@ -131,8 +133,8 @@ asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host,
                                                             const crypto::PeerId& peer,
                                                             Bytes swarm_id) {
     Bytes req = request(swarm_id, kCommitmentRequest);
-    auto stream =
-        co_await net::send_request(host, peer, std::string(kMergeProtocol), std::move(req), kMergeExchangeTimeout);
+    auto stream = co_await net::send_request(host, peer, std::string(kMergeProtocol),
+                                             std::move(req), kMergeExchangeTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     auto response = co_await s.read_length_prefixed(kMaxCommitmentResponse);
@@ -148,8 +150,8 @@ asio::awaitable<Result<std::vector<float>>> fetch_weights(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, const crypto::Digest& hash,
     std::string policy, std::uint64_t parameters) {
     Bytes req = request(swarm_id, kWeightsRequest, hash);
-    auto stream =
-        co_await net::send_request(host, peer, std::string(kMergeProtocol), std::move(req), kMergeExchangeTimeout);
+    auto stream = co_await net::send_request(host, peer, std::string(kMergeProtocol),
+                                             std::move(req), kMergeExchangeTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     auto header = co_await s.read_length_prefixed(9);

@@ -24,9 +24,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "base/error_category.hpp"
+#include "base/result.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 
 namespace swarmd::net {
 class Host;

@@ -132,10 +132,9 @@ void SapoNode::try_base(bool waited_enough) {
     std::vector<crypto::PeerId> of_policy;
     for (const auto& [peer, beat] : m_beats)
         if (beat.policy == policy) of_policy.push_back(peer);
-    const auto voters = select_voters(
-        of_policy,
-        connected_address_of(m_host),
-        [this](const crypto::PeerId& peer) { return m_pubsub.router().score(peer); });
+    const auto voters =
+        select_voters(of_policy, connected_address_of(m_host),
+                      [this](const crypto::PeerId& peer) { return m_pubsub.router().score(peer); });
     std::map<crypto::PeerId, BaseAnnouncement> announced;
     std::size_t holding = 0;
     for (const auto& peer : voters) {
@@ -150,10 +149,13 @@ void SapoNode::try_base(bool waited_enough) {
     if (auto agreed = agree_on_base(announced, policy, need)) {
         // A size other than this node's shape is refused before anything is fetched or allocated.
         if (agreed->parameters != m_engine->shape_parameters()) {
-            category_logger("node")->warn("peers announce base policy {} with {} parameters, this shape has {}: not fetched",
-                                          policy, agreed->parameters, m_engine->shape_parameters());
-            m_metrics.counter("swarmd_base_refused_total", "Announced base policies refused, by reason",
-                              "reason=\"wrong_size\"").add();
+            category_logger("node")->warn(
+                "peers announce base policy {} with {} parameters, this shape has {}: not fetched",
+                policy, agreed->parameters, m_engine->shape_parameters());
+            m_metrics
+                .counter("swarmd_base_refused_total", "Announced base policies refused, by reason",
+                         "reason=\"wrong_size\"")
+                .add();
             start_engine(nullptr, "the announced base policy does not fit this shape");
             return;
         }
@@ -172,8 +174,8 @@ void SapoNode::fetch_base_from(std::vector<crypto::PeerId> holders, crypto::Dige
     m_base_phase = BasePhase::fetching;
     m_base_timer.cancel();
     category_logger("node")->info("fetching base policy {} ({}) from {} peers",
-                                  m_engine->policy_spec().name,
-                                  hex_encode(hash).substr(0, 16), holders.size());
+                                  m_engine->policy_spec().name, hex_encode(hash).substr(0, 16),
+                                  holders.size());
     asio::co_spawn(m_io, fetch_base_task(std::move(holders), hash, parameters),
                    [](std::exception_ptr e) {
                        if (e) category_logger("node")->error("base policy fetch failed");
@@ -271,8 +273,9 @@ void SapoNode::stop() {
 Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
     if (!may_train(m_spec, d.author.bytes())) {
         m_batches_rejected.add();
-        category_logger("rl")->debug("rollout batch rejected: author is not a trainer of this swarm peer={}",
-                                     d.received_from.to_base58());
+        category_logger("rl")->debug(
+            "rollout batch rejected: author is not a trainer of this swarm peer={}",
+            d.received_from.to_base58());
         return Validation::reject;
     }
     auto checked = rl::check_batch(d.data, m_limits);
@@ -350,7 +353,9 @@ void SapoNode::publish(std::uint64_t round, Bytes batch) {
 void SapoNode::update_floor() {
     // A neighbour's progress is the latest round of its rollout batches and heartbeats; the
     // floor is the slowest neighbour's whose round advanced recently (node/sapo/pacing.hpp).
-    const auto connected = [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; };
+    const auto connected = [this](const crypto::PeerId& peer) {
+        return m_host.connection_to(peer) != nullptr;
+    };
     m_pacing.forget_if([&](const crypto::PeerId& peer) { return !connected(peer); });
     const auto floor = m_pacing.floor(Clock::now(), m_options.author_active, connected);
     if (m_engine) m_engine->set_swarm_floor(floor);
@@ -519,7 +524,8 @@ void SapoNode::heartbeat(Heartbeat& beat) const {
 }
 
 void SapoNode::publish_heartbeat() {
-    if (m_heartbeat_source) (void)m_pubsub.publish(status_topic(m_swarm_id), encode_status(m_heartbeat_source()));
+    if (m_heartbeat_source)
+        (void)m_pubsub.publish(status_topic(m_swarm_id), encode_status(m_heartbeat_source()));
 }
 
 void SapoNode::status(json& j) const {
@@ -529,8 +535,9 @@ void SapoNode::status(json& j) const {
     heartbeat(own);
     json fields;
     add_heartbeat_fields(own, fields);
-    for (const char* key : {"round", "policy", "reward", "base_hash", "base_parameters", "merge_round",
-                            "merge_state", "merged_hash", "accuracy", "commit", "merged_from"}) {
+    for (const char* key :
+         {"round", "policy", "reward", "base_hash", "base_parameters", "merge_round", "merge_state",
+          "merged_hash", "accuracy", "commit", "merged_from"}) {
         if (fields.contains(key)) j[key] = fields[key];
     }
     j["phase"] = m_progress.phase;

@@ -26,11 +26,11 @@
 #include "net/gossipsub.hpp"
 #include "node/core/mode.hpp"
 #include "node/ops/metrics.hpp"
-#include "node/sapo/pacing.hpp"
+#include "node/ops/status_message.hpp"
 #include "node/sapo/engine.hpp"
 #include "node/sapo/merge.hpp"
+#include "node/sapo/pacing.hpp"
 #include "node/spec/spec.hpp"
-#include "node/ops/status_message.hpp"
 
 namespace swarmd::net {
 class Host;
@@ -91,7 +91,9 @@ class SapoNode final : public ModeNode {
     std::uint64_t current_round() const override;
     // The spec's merge round, or the lowest one a merge request named.
     std::uint64_t merge_round() const override;
-    std::uint64_t staleness() const override { return static_cast<std::uint64_t>(m_spec.sapo.staleness); }
+    std::uint64_t staleness() const override {
+        return static_cast<std::uint64_t>(m_spec.sapo.staleness);
+    }
     // A signed merge request (ours or a peer's) names `round`: requests only lower the merge
     // round, so concurrent ones settle on the lowest everywhere.
     void request_merge(const crypto::PeerId& from, std::uint64_t round) override;
@@ -145,7 +147,7 @@ class SapoNode final : public ModeNode {
     std::unordered_map<std::string, rl::CheckedBatch> m_validated;
     std::deque<std::string> m_validated_order;
     std::set<std::pair<crypto::PeerId, std::uint64_t>> m_seen;  // (author, round) accepted
-    PacingFloor m_pacing;  // connected peers' progress
+    PacingFloor m_pacing;                                       // connected peers' progress
 
     struct PeerBeat {
         std::string policy;

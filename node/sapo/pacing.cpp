@@ -10,8 +10,9 @@ void PacingFloor::note(const crypto::PeerId& peer, std::uint64_t round, Clock::t
     if (!fresh && round > it->second.round) it->second = {round, now};
 }
 
-std::optional<std::uint64_t> PacingFloor::floor(Clock::time_point now, Clock::duration active,
-                                                const std::function<bool(const crypto::PeerId&)>& counts) const {
+std::optional<std::uint64_t> PacingFloor::floor(
+    Clock::time_point now, Clock::duration active,
+    const std::function<bool(const crypto::PeerId&)>& counts) const {
     std::optional<std::uint64_t> out;
     for (const auto& [peer, p] : m_peers) {
         if (now - p.advanced > active || !counts(peer)) continue;

@@ -22,8 +22,9 @@ class PacingFloor {
     void note(const crypto::PeerId& peer, std::uint64_t round, Clock::time_point now);
     // The lowest latest round among the peers `counts` accepts whose round advanced within
     // `active`; none when there is no such peer.
-    std::optional<std::uint64_t> floor(Clock::time_point now, Clock::duration active,
-                                       const std::function<bool(const crypto::PeerId&)>& counts) const;
+    std::optional<std::uint64_t> floor(
+        Clock::time_point now, Clock::duration active,
+        const std::function<bool(const crypto::PeerId&)>& counts) const;
     // Drops the peers `gone` names (disconnected): the table holds at most the peers noted since.
     void forget_if(const std::function<bool(const crypto::PeerId&)>& gone);
     std::size_t size() const noexcept { return m_peers.size(); }

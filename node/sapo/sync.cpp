@@ -55,8 +55,8 @@ asio::awaitable<Result<std::vector<float>>> fetch_slice(net::Host& host, const c
                                                         const SliceRequest& slice,
                                                         std::uint64_t total) {
     Bytes request = encode_slice_request(swarm_id, slice);
-    auto stream = co_await net::send_request(host, peer, std::string(kSapoSyncProtocol), std::move(request),
-                                             kSliceTimeout);
+    auto stream = co_await net::send_request(host, peer, std::string(kSapoSyncProtocol),
+                                             std::move(request), kSliceTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     auto response =

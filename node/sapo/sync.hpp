@@ -25,9 +25,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "base/error_category.hpp"
+#include "base/result.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 #include "node/sapo/merge_protocol.hpp"
 
 namespace swarmd::net {

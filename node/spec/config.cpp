@@ -12,7 +12,8 @@ namespace swarmd::node {
 FieldResult<spdlog::level::level_enum> parse_log_level(std::string_view text) {
     if (auto level = log_level_named(text)) return *level;
     return FieldError{
-        "", detail::show(text) + " is not a log level (allowed: trace, debug, info, warn, error, off)"};
+        "",
+        detail::show(text) + " is not a log level (allowed: trace, debug, info, warn, error, off)"};
 }
 
 FieldResult<LogFormat> parse_log_format(std::string_view text) {
@@ -22,7 +23,8 @@ FieldResult<LogFormat> parse_log_format(std::string_view text) {
 }
 
 FieldResult<std::string> parse_debug_category(std::string_view text) {
-    if (text == "all" || std::find(kLogCategories.begin(), kLogCategories.end(), text) != kLogCategories.end())
+    if (text == "all" ||
+        std::find(kLogCategories.begin(), kLogCategories.end(), text) != kLogCategories.end())
         return std::string(text);
     std::string list;
     for (auto c : kLogCategories) list += std::string(c) + ", ";

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "node/spec/field_error.hpp"
 #include "node/ops/logging.hpp"
+#include "node/spec/field_error.hpp"
 
 namespace swarmd::node {
 

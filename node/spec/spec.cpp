@@ -342,7 +342,8 @@ std::string zo_topic(const SwarmId& id) { return zo_topic(ByteSpan(id.bytes()));
 bool may_train(const Spec& spec, ByteSpan author) {
     if (spec.trainers.empty()) return true;
     auto id = crypto::PeerId::from_bytes(author);
-    return id && std::binary_search(spec.trainers.begin(), spec.trainers.end(), id.value().to_base58());
+    return id &&
+           std::binary_search(spec.trainers.begin(), spec.trainers.end(), id.value().to_base58());
 }
 
 std::string zo_topic(ByteSpan swarm_id) { return "swarmd/" + hex_encode(swarm_id) + "/zo/1"; }

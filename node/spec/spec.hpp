@@ -131,8 +131,8 @@ struct Spec {
     // merge weights the swarm takes: a closed swarm, where identities made for free count for
     // nothing. None: an open swarm, anyone may train (docs/security.md).
     std::vector<std::string> trainers;
-    ZoSpec zo;                     // meaningful when mode == zo
-    SapoSpec sapo;                 // meaningful when mode == sapo
+    ZoSpec zo;      // meaningful when mode == zo
+    SapoSpec sapo;  // meaningful when mode == sapo
 
     friend bool operator==(const Spec&, const Spec&) = default;
 };

@@ -34,7 +34,8 @@ Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, 
     return Admit::accept;
 }
 
-void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank) {
+void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now,
+                                const crypto::Digest& rank) {
     for (auto it = m_authors.begin(); it != m_authors.end();) {
         const bool behind = view > 0 && it->second.latest + m_options.window < view;
         const bool quiet = now - it->second.last_seen > m_options.quiet_after;
@@ -48,8 +49,9 @@ void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now, const
     if (rank < worst->second.rank) m_authors.erase(worst);
 }
 
-std::uint64_t UpdateAdmission::floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
-                                     const std::function<bool(const crypto::PeerId&)>& counts) const {
+std::uint64_t UpdateAdmission::floor(
+    const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
+    const std::function<bool(const crypto::PeerId&)>& counts) const {
     std::uint64_t floor = 0;
     for (const auto& [id, a] : m_authors) {
         if (id == self || now - a.advanced > active || !counts(id)) continue;
@@ -66,11 +68,16 @@ std::size_t UpdateAdmission::counters() const noexcept {
 
 std::string_view to_string(Admit a) {
     switch (a) {
-        case Admit::accept: return "accept";
-        case Admit::stale: return "stale";
-        case Admit::future: return "future";
-        case Admit::over_cap: return "over_cap";
-        case Admit::full: return "full";
+        case Admit::accept:
+            return "accept";
+        case Admit::stale:
+            return "stale";
+        case Admit::future:
+            return "future";
+        case Admit::over_cap:
+            return "over_cap";
+        case Admit::full:
+            return "full";
     }
     return "?";
 }

@@ -33,22 +33,23 @@ struct AdmissionOptions {
     static constexpr std::size_t kDefaultMaxAuthors = 256;
     static constexpr std::chrono::seconds kDefaultQuietAfter{10};
 
-    std::uint64_t window = 4;       // the spec's staleness
-    std::uint32_t directions = 1;   // the spec's directions per round
+    std::uint64_t window = 4;      // the spec's staleness
+    std::uint32_t directions = 1;  // the spec's directions per round
     std::size_t max_authors = kDefaultMaxAuthors;
-    std::chrono::milliseconds quiet_after = kDefaultQuietAfter;  // an author silent this long frees its slot
+    std::chrono::milliseconds quiet_after =
+        kDefaultQuietAfter;  // an author silent this long frees its slot
 };
 
 enum class Admit {
     accept,
-    stale,   // older than the window
-    future,  // newer than the window
+    stale,     // older than the window
+    future,    // newer than the window
     over_cap,  // the author already sent `directions` updates for this round
     full,      // no slot for a new author
 };
 
 class UpdateAdmission {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     explicit UpdateAdmission(AdmissionOptions options) : m_options(options) {}
@@ -62,8 +63,8 @@ public:
 
     // `view` 0 means the receiver has no view yet (not training): only the caps apply. `rank`
     // is the author's ticket hash (lower ranks first); an author keeps the best it showed.
-    Admit admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view, Clock::time_point now,
-                const crypto::Digest& rank = kNoRank);
+    Admit admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view,
+                Clock::time_point now, const crypto::Digest& rank = kNoRank);
 
     // The lowest latest round among the authors `counts` accepts whose latest round advanced
     // within `active` (self excluded), 0 when none: the slowest peer a node paces itself against.
@@ -74,7 +75,7 @@ public:
     // Per-round counters held in total (memory is O(authors * window)).
     std::size_t counters() const noexcept;
 
-private:
+  private:
     struct Author {
         std::uint64_t latest = 0;
         Clock::time_point last_seen;

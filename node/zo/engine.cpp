@@ -34,10 +34,12 @@ std::unique_ptr<training::Task> make_task(const Spec& spec) {
     if (zo.model == ZoModelKind::mlp) {
         if (zo.data != DataSet::digits) throw std::runtime_error("the mlp model trains on digits");
         auto data = training::load_digits();
-        if (!data) throw std::runtime_error("cannot load the digits data set: " + data.error().message());
+        if (!data)
+            throw std::runtime_error("cannot load the digits data set: " + data.error().message());
         training::MlpOptions options;
         options.hidden.assign(zo.hidden.begin(), zo.hidden.end());
-        options.test_every = std::max<std::size_t>(2, static_cast<std::size_t>(1.0 / zo.test_fraction + 0.5));
+        options.test_every =
+            std::max<std::size_t>(2, static_cast<std::size_t>(1.0 / zo.test_fraction + 0.5));
         return training::make_digits_mlp(data.value(), options);
     }
     std::ifstream in(zo.text_path, std::ios::binary);
@@ -63,7 +65,8 @@ std::vector<std::uint32_t> sample_batch(ByteSpan author, std::uint64_t round, st
     const auto digest = h.finish();
     std::seed_seq seq(digest.begin(), digest.end());
     std::mt19937_64 rng(seq);
-    std::uniform_int_distribution<std::uint32_t> pick(0, static_cast<std::uint32_t>(train_size - 1));
+    std::uniform_int_distribution<std::uint32_t> pick(0,
+                                                      static_cast<std::uint32_t>(train_size - 1));
     std::vector<std::uint32_t> batch(size);
     for (auto& b : batch) b = pick(rng);
     return batch;
@@ -105,11 +108,13 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     // started together still start training together (deterministic: the same every time).
     const auto began = std::chrono::steady_clock::now();
     m_ticket = training::grind_ticket(m_swarm_id, m_author, m_work_bits);
-    category_logger("train")->info(
-        "author ticket: {} bits of work in {} ms", m_work_bits,
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count());
+    category_logger("train")->info("author ticket: {} bits of work in {} ms", m_work_bits,
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - began)
+                                       .count());
 
-    m_init = training::init_params(m_task->layout(), m_swarm_id, static_cast<std::uint64_t>(spec.seed));
+    m_init =
+        training::init_params(m_task->layout(), m_swarm_id, static_cast<std::uint64_t>(spec.seed));
     std::filesystem::create_directories(m_options.dir);
     training::LogOptions log_options;
     log_options.future_window = static_cast<std::uint64_t>(spec.zo.staleness);
@@ -123,7 +128,8 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     if (!log) throw std::runtime_error("cannot open the update log: " + log.error().message());
     m_log.emplace(std::move(log.value()));
     if (m_log->dropped_tail_bytes() > 0) {
-        category_logger("train")->warn("update log: dropped a torn tail of {} bytes", m_log->dropped_tail_bytes());
+        category_logger("train")->warn("update log: dropped a torn tail of {} bytes",
+                                       m_log->dropped_tail_bytes());
     }
     for (const auto& u : m_log->updates()) rank_author(u);
 
@@ -148,11 +154,11 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     m_progress.merge_round = m_merge_round;
     m_progress.checkpoints = held_checkpoints();
     if (!m_log->updates().empty()) {
-        category_logger("train")->info("resumed from the update log: {} updates, at round {}{}",
-                                       m_log->updates().size(), own,
-                                       m_base.through_round > 0
-                                           ? fmt::format(" (checkpoint through round {})", m_base.through_round)
-                                           : std::string());
+        category_logger("train")->info(
+            "resumed from the update log: {} updates, at round {}{}", m_log->updates().size(), own,
+            m_base.through_round > 0
+                ? fmt::format(" (checkpoint through round {})", m_base.through_round)
+                : std::string());
     }
     // The compute thread runs from here on, before training starts: a node still joining
     // answers its peers' sync requests (they would otherwise wait out their timeout) and takes
@@ -174,8 +180,9 @@ std::vector<std::pair<std::uint64_t, crypto::Digest>> ZoEngine::held_checkpoints
 }
 
 std::uint64_t ZoEngine::log_count_through(std::uint64_t round) const {
-    return static_cast<std::uint64_t>(std::count_if(m_log->updates().begin(), m_log->updates().end(),
-                                                    [round](const auto& u) { return u.round <= round; }));
+    return static_cast<std::uint64_t>(
+        std::count_if(m_log->updates().begin(), m_log->updates().end(),
+                      [round](const auto& u) { return u.round <= round; }));
 }
 
 bool ZoEngine::adopt_base(training::Checkpoint ckpt) {
@@ -199,7 +206,8 @@ void ZoEngine::load_base() {
         return;
     }
     if (!adopt_base(std::move(ckpt.value()))) {
-        category_logger("train")->info("the update log holds updates the checkpoint lacks: replaying from genesis");
+        category_logger("train")->info(
+            "the update log holds updates the checkpoint lacks: replaying from genesis");
     }
 }
 
@@ -266,7 +274,8 @@ SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
         std::vector<training::AuthorRank> order;
         order.reserve(ranks.size());
         for (const auto& [author, hash] : ranks) order.push_back({hash, author});
-        const auto nth = order.begin() + static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1;
+        const auto nth =
+            order.begin() + static_cast<std::ptrdiff_t>(m_options.max_sync_authors) - 1;
         std::nth_element(order.begin(), nth, order.end());
         last_taken = *nth;
     }
@@ -274,7 +283,8 @@ SyncIntake ZoEngine::take_synced(const SyncBatch& batch) {
     for (std::size_t i = 0; i < batch.updates.size(); ++i) {
         const auto& s = batch.updates[i];
         const auto& u = s.update;
-        if (u.index >= directions || u.round == 0 || !may_train(m_spec, u.author) || !ticket_ok[i]) {
+        if (u.index >= directions || u.round == 0 || !may_train(m_spec, u.author) ||
+            !ticket_ok[i]) {
             ++in.invalid;
         } else if (u.round > m_merge_round) {
             ++in.late;
@@ -342,9 +352,14 @@ void ZoEngine::checkpoint_slice(std::uint64_t round, std::uint64_t offset, std::
         for (const auto& c : m_canon) {
             if (c.through_round != round || offset > c.params.size()) continue;
             const auto n = std::min<std::uint64_t>(count, c.params.size() - offset);
-            out = CheckpointSlice{round, c.params.size(), c.update_count, c.model_hash, offset,
-                                  std::vector<float>(c.params.begin() + static_cast<std::ptrdiff_t>(offset),
-                                                     c.params.begin() + static_cast<std::ptrdiff_t>(offset + n))};
+            out = CheckpointSlice{
+                round,
+                c.params.size(),
+                c.update_count,
+                c.model_hash,
+                offset,
+                std::vector<float>(c.params.begin() + static_cast<std::ptrdiff_t>(offset),
+                                   c.params.begin() + static_cast<std::ptrdiff_t>(offset + n))};
         }
         asio::post(m_io, [done, out = std::move(out)]() mutable { done(std::move(out)); });
     });
@@ -367,8 +382,8 @@ void ZoEngine::catch_up(CatchUp state) {
                 }
                 training::replay(m_theta, std::move(suffix), m_rule);
                 m_canon.assign(1, m_base);
-                log->info("joined from the canonical checkpoint through round {} ({} updates)", round,
-                          m_base.update_count);
+                log->info("joined from the canonical checkpoint through round {} ({} updates)",
+                          round, m_base.update_count);
             }
         }
         const auto before = m_progress.updates;
@@ -379,7 +394,9 @@ void ZoEngine::catch_up(CatchUp state) {
         }
         check_base();
         if (!m_base_checked && m_on_prefix_wanted) {
-            asio::post(m_io, [handler = m_on_prefix_wanted, through = m_base.through_round] { handler(through); });
+            asio::post(m_io, [handler = m_on_prefix_wanted, through = m_base.through_round] {
+                handler(through);
+            });
         }
         m_progress.join_unchecked = !m_base_checked;
         if (state.round > m_round.load()) {
@@ -400,7 +417,8 @@ void ZoEngine::reconciled(std::uint64_t through) {
 void ZoEngine::request_merge(std::uint64_t round) {
     asio::post(m_compute, [this, round] {
         if (m_stopping || round == 0 || round >= m_merge_round) return;
-        category_logger("merge")->info("merge requested at round {} (was {})", round, m_merge_round);
+        category_logger("merge")->info("merge requested at round {} (was {})", round,
+                                       m_merge_round);
         m_merge_round = round;
         m_progress.merge_round = round;
         if (m_merging) {
@@ -442,7 +460,8 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
     return true;
 }
 
-training::Checkpoint ZoEngine::replay_chunks(const training::Checkpoint& from, std::uint64_t through) const {
+training::Checkpoint ZoEngine::replay_chunks(const training::Checkpoint& from,
+                                             std::uint64_t through) const {
     const auto every = std::max<std::uint64_t>(1, m_options.checkpoint_every);
     training::Checkpoint c{through, from.update_count, {}, from.params};
     for (auto start = from.through_round; start < through; start += every) {
@@ -464,14 +483,18 @@ void ZoEngine::check_base() {
     auto replayed = replay_chunks(genesis(), m_base.through_round);
     if (replayed.model_hash == m_base.model_hash) {
         ++m_progress.joins_verified;
-        log->info("the checkpoint through round {} fetched on joining matches the replay of its {} updates",
-                  m_base.through_round, m_base.update_count);
+        log->info(
+            "the checkpoint through round {} fetched on joining matches the replay of its {} "
+            "updates",
+            m_base.through_round, m_base.update_count);
     } else {
         ++m_progress.joins_refuted;
-        log->warn("the checkpoint through round {} fetched on joining does not match the replay of its {} "
-                  "updates (announced {}, replayed {}): training on from the replay",
-                  m_base.through_round, m_base.update_count, hex_encode(m_base.model_hash).substr(0, 16),
-                  hex_encode(replayed.model_hash).substr(0, 16));
+        log->warn(
+            "the checkpoint through round {} fetched on joining does not match the replay of its "
+            "{} "
+            "updates (announced {}, replayed {}): training on from the replay",
+            m_base.through_round, m_base.update_count, hex_encode(m_base.model_hash).substr(0, 16),
+            hex_encode(replayed.model_hash).substr(0, 16));
         m_base = std::move(replayed);
         m_canon.clear();  // what was built on the refuted base goes with it
         m_theta = m_base.params;
@@ -483,7 +506,8 @@ void ZoEngine::check_base() {
     }
     m_base_checked = true;
     m_progress.join_unchecked = false;
-    while (!m_canon.empty() && m_canon.front().through_round <= m_base.through_round) m_canon.pop_front();
+    while (!m_canon.empty() && m_canon.front().through_round <= m_base.through_round)
+        m_canon.pop_front();
     m_canon.push_front(m_base);
     m_progress.checkpoints = held_checkpoints();
     if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, m_canon.back())) {
@@ -525,8 +549,9 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
             category_logger("train")->error("cannot write the checkpoint: {}", ec.message());
         }
     }
-    category_logger("train")->debug("canonical checkpoint through round {}: {} updates, hash {}", through,
-                                    c.update_count, hex_encode(c.model_hash).substr(0, 16));
+    category_logger("train")->debug("canonical checkpoint through round {}: {} updates, hash {}",
+                                    through, c.update_count,
+                                    hex_encode(c.model_hash).substr(0, 16));
     m_canon.push_back(std::move(c));
     while (m_canon.size() > ZoEngineOptions::kKeptCheckpoints) m_canon.pop_front();
     m_progress.checkpoints = held_checkpoints();
@@ -549,7 +574,8 @@ void ZoEngine::step() {
     // Self-pacing, not a barrier: wait only while more than half the staleness window ahead of
     // the slowest peer heard from recently.
     const auto floor = m_floor.load();
-    const auto lead = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.zo.staleness) / 2);
+    const auto lead =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.zo.staleness) / 2);
     if (floor > 0 && r > floor + lead) {
         schedule_step(ZoEngineOptions::kPacingRecheck);
         return;
@@ -585,8 +611,8 @@ void ZoEngine::evaluate_and_report() {
 void ZoEngine::begin_merge() {
     m_merging = true;
     if (m_progress.merge_state == "training") {
-        category_logger("merge")->info("round {} reached: waiting {} ms for late updates", m_merge_round,
-                                       m_options.merge_grace.count());
+        category_logger("merge")->info("round {} reached: waiting {} ms for late updates",
+                                       m_merge_round, m_options.merge_grace.count());
     }
     m_progress.merge_state = "waiting";
     report();
@@ -646,7 +672,8 @@ void ZoEngine::finish_merge() {
         {"participants", participants},
         {"merged_hash", hex_encode(ckpt.model_hash)},
         {"eval_loss", metrics.loss},
-        {"accuracy", std::isnan(metrics.accuracy) ? nlohmann::json(nullptr) : nlohmann::json(metrics.accuracy)},
+        {"accuracy",
+         std::isnan(metrics.accuracy) ? nlohmann::json(nullptr) : nlohmann::json(metrics.accuracy)},
     };
     const auto text = manifest.dump(2) + "\n";
     if (auto ec = write_file_atomic(final_dir / "manifest.json", as_bytes(text), 0644)) {

@@ -25,10 +25,10 @@
 #include "crypto/peer_id.hpp"
 #include "node/core/compute_thread.hpp"
 #include "node/spec/spec.hpp"
+#include "node/zo/admission.hpp"
 #include "node/zo/sync.hpp"
 #include "node/zo/update_trace.hpp"
 #include "node/zo/wire.hpp"
-#include "node/zo/admission.hpp"
 #include "training/checkpoint.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
@@ -91,9 +91,9 @@ struct ZoEngineOptions {
     static constexpr std::uint64_t kDefaultCheckpointEvery = 20;
     static constexpr std::size_t kKeptCheckpoints = 3;
 
-    std::filesystem::path dir;  // <data dir>/zo
+    std::filesystem::path dir;                                         // <data dir>/zo
     std::chrono::milliseconds round_interval = kDefaultRoundInterval;  // minimum time per round
-    std::chrono::milliseconds merge_grace = kDefaultMergeGrace;  // wait for late updates
+    std::chrono::milliseconds merge_grace = kDefaultMergeGrace;        // wait for late updates
     std::uint64_t eval_every = kDefaultEvalEvery;
     // Canonical checkpoints are made at multiples of this round, once the node is far enough
     // past them (twice the staleness window) that gossip no longer adds updates to them.
@@ -107,7 +107,7 @@ struct ZoEngineOptions {
 };
 
 class ZoEngine {
-public:
+  public:
     using PublishHandler = std::function<void(std::vector<training::Update>)>;
     using ProgressHandler = std::function<void(const ZoProgress&)>;
     using MergeHandler = std::function<void(std::uint64_t merge_round)>;
@@ -170,7 +170,7 @@ public:
 
     std::size_t parameter_count() const noexcept { return m_theta.size(); }
 
-private:
+  private:
     void step();
     void schedule_step(std::chrono::milliseconds delay);
     // Appends a new update to the log and applies it; false for a duplicate or a failed append.
@@ -189,7 +189,8 @@ private:
     bool adopt_base(training::Checkpoint ckpt);
     // `from` with the log's updates of rounds (from.through_round, through] replayed one
     // checkpoint_every-round chunk at a time: how every canonical checkpoint is made.
-    training::Checkpoint replay_chunks(const training::Checkpoint& from, std::uint64_t through) const;
+    training::Checkpoint replay_chunks(const training::Checkpoint& from,
+                                       std::uint64_t through) const;
     // Once the log holds as many updates through the base's round as the fetched base claims,
     // replays them from genesis and compares: a match makes the base trusted (saved, announced);
     // a mismatch replaces it by the replay.
@@ -212,8 +213,9 @@ private:
     ProgressHandler m_on_progress;
     MergeHandler m_on_merge;
     ReconcileHandler m_on_checkpoint_due;
-    std::uint64_t m_reconcile_asked = 0;  // the last checkpoint round the daemon was asked to reconcile
-    std::uint64_t m_reconciled = 0;       // rounds <= this hold the peers' updates too
+    std::uint64_t m_reconcile_asked =
+        0;                           // the last checkpoint round the daemon was asked to reconcile
+    std::uint64_t m_reconciled = 0;  // rounds <= this hold the peers' updates too
     SyncReportHandler m_on_sync_report;
 
     std::unique_ptr<training::Task> m_task;
@@ -222,8 +224,8 @@ private:
     std::vector<float> m_init;
     std::vector<float> m_theta;
     std::optional<training::UpdateLog> m_log;
-    unsigned m_work_bits = 0;   // the spec's author_work_bits
-    std::uint64_t m_ticket = 0;  // this node's ticket, found by the constructor
+    unsigned m_work_bits = 0;                       // the spec's author_work_bits
+    std::uint64_t m_ticket = 0;                     // this node's ticket, found by the constructor
     std::map<Bytes, crypto::Digest> m_author_rank;  // per author in the log: its best ticket hash
     // The canonical state the replica builds on: genesis, or a checkpoint (fetched on a late
     // join, or made before a restart). m_prefix counts log updates with round <= its round;

@@ -27,12 +27,14 @@ std::vector<PeerBeat> join_voters(std::span<const PeerBeat> beats, const Address
     return out;
 }
 
-JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, const JoinOptions& options) {
+JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round,
+                   const JoinOptions& options) {
     JoinPlan plan;
     if (beats.empty()) return plan;
     std::vector<std::uint64_t> rounds;
     for (const auto& b : beats) rounds.push_back(b.round);
-    std::nth_element(rounds.begin(), rounds.begin() + static_cast<std::ptrdiff_t>(rounds.size() / 2), rounds.end());
+    std::nth_element(rounds.begin(),
+                     rounds.begin() + static_cast<std::ptrdiff_t>(rounds.size() / 2), rounds.end());
     plan.swarm_round = rounds[rounds.size() / 2];
 
     const std::size_t need =
@@ -41,14 +43,16 @@ JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, con
     for (const auto& b : beats) {
         for (const auto& c : b.checkpoints) {
             auto& holders = announced[c];
-            if (std::find(holders.begin(), holders.end(), b.peer) == holders.end()) holders.push_back(b.peer);
+            if (std::find(holders.begin(), holders.end(), b.peer) == holders.end())
+                holders.push_back(b.peer);
         }
     }
     for (auto it = announced.rbegin(); it != announced.rend(); ++it) {  // newest round first
         if (it->first.first <= own_round || it->second.size() < need) continue;
         // Two hashes for one round, each with enough holders: the swarm disagrees; trust neither.
         auto other = std::find_if(announced.begin(), announced.end(), [&](const auto& e) {
-            return e.first.first == it->first.first && e.first.second != it->first.second && e.second.size() >= need;
+            return e.first.first == it->first.first && e.first.second != it->first.second &&
+                   e.second.size() >= need;
         });
         if (other != announced.end()) continue;
         plan.checkpoint = it->first;
@@ -60,13 +64,16 @@ JoinPlan plan_join(std::span<const PeerBeat> beats, std::uint64_t own_round, con
 
 namespace {
 
-asio::awaitable<std::optional<training::Checkpoint>> fetch_checkpoint(net::Host& host, const Bytes& swarm_id,
-                                                                      const JoinPlan& plan, std::uint64_t n_params) {
+asio::awaitable<std::optional<training::Checkpoint>> fetch_checkpoint(net::Host& host,
+                                                                      const Bytes& swarm_id,
+                                                                      const JoinPlan& plan,
+                                                                      std::uint64_t n_params) {
     auto log = category_logger("node");
     const auto round = plan.checkpoint->first;
     const auto hash = plan.checkpoint->second;
     const auto& holders = plan.holders;
-    auto verified = [&](std::vector<float>& params, std::uint64_t update_count) -> std::optional<training::Checkpoint> {
+    auto verified = [&](std::vector<float>& params,
+                        std::uint64_t update_count) -> std::optional<training::Checkpoint> {
         if (params.size() != n_params || training::model_hash(params) != hash) return std::nullopt;
         return training::Checkpoint{round, update_count, hash, std::move(params)};
     };
@@ -79,11 +86,13 @@ asio::awaitable<std::optional<training::Checkpoint>> fetch_checkpoint(net::Host&
     for (std::size_t i = 0; i < slices && ok; ++i) {
         const std::uint64_t offset = i * per;
         if (offset >= n_params) break;
-        auto slice = co_await fetch_checkpoint_slice(host, holders[i], swarm_id, round, offset, per, n_params);
+        auto slice = co_await fetch_checkpoint_slice(host, holders[i], swarm_id, round, offset, per,
+                                                     n_params);
         if (!slice || slice.value().model_hash != hash ||
             (update_count && *update_count != slice.value().update_count)) {
             log->debug("checkpoint slice {} failed: {} peer={}", i,
-                       slice ? "hash or count differs" : slice.error().message(), holders[i].to_base58());
+                       slice ? "hash or count differs" : slice.error().message(),
+                       holders[i].to_base58());
             ok = false;
             break;
         }
@@ -92,34 +101,39 @@ asio::awaitable<std::optional<training::Checkpoint>> fetch_checkpoint(net::Host&
     }
     if (ok && update_count) {
         if (auto c = verified(params, *update_count)) co_return c;
-        log->warn("checkpoint through round {} assembled from {} peers does not match its hash", round, slices);
+        log->warn("checkpoint through round {} assembled from {} peers does not match its hash",
+                  round, slices);
     }
     // Whole copies, one holder after the other, until one verifies.
     for (const auto& peer : holders) {
-        auto whole = co_await fetch_checkpoint_slice(host, peer, swarm_id, round, 0, n_params, n_params);
+        auto whole =
+            co_await fetch_checkpoint_slice(host, peer, swarm_id, round, 0, n_params, n_params);
         if (!whole) continue;
         if (auto c = verified(whole.value().values, whole.value().update_count)) co_return c;
-        log->warn("checkpoint through round {} from peer {} does not match the announced hash", round,
-                  peer.to_base58());
+        log->warn("checkpoint through round {} from peer {} does not match the announced hash",
+                  round, peer.to_base58());
     }
     co_return std::nullopt;
 }
 
 }  // namespace
 
-asio::awaitable<CatchUp> fetch_catch_up(net::Host& host, Bytes swarm_id, std::vector<PeerBeat> beats,
-                                        JoinPlan plan, std::uint64_t own_round, JoinOptions options) {
+asio::awaitable<CatchUp> fetch_catch_up(net::Host& host, Bytes swarm_id,
+                                        std::vector<PeerBeat> beats, JoinPlan plan,
+                                        std::uint64_t own_round, JoinOptions options) {
     auto log = category_logger("node");
     CatchUp out;
     out.round = plan.swarm_round;
-    std::uint64_t after = own_round > 2 * options.staleness + 1 ? own_round - 2 * options.staleness - 1 : 0;
+    std::uint64_t after =
+        own_round > 2 * options.staleness + 1 ? own_round - 2 * options.staleness - 1 : 0;
     if (plan.checkpoint) {
         out.checkpoint = co_await fetch_checkpoint(host, swarm_id, plan, options.n_params);
         if (out.checkpoint) {
             after = out.checkpoint->through_round;
         } else {
-            log->warn("no peer served a verifiable checkpoint through round {}; fetching the whole log",
-                      plan.checkpoint->first);
+            log->warn(
+                "no peer served a verifiable checkpoint through round {}; fetching the whole log",
+                plan.checkpoint->first);
         }
     }
     // The log after `after`, in one round range per trainer; the last range is open-ended.
@@ -136,11 +150,12 @@ asio::awaitable<CatchUp> fetch_catch_up(net::Host& host, Bytes swarm_id, std::ve
             const auto& peer = beats[(i + k) % beats.size()].peer;
             auto updates = co_await fetch_updates(host, peer, swarm_id, hi, lo);
             if (!updates) {
-                log->debug("sync of rounds ({}, {}] failed: {} peer={}", lo, hi, updates.error().message(),
-                           peer.to_base58());
+                log->debug("sync of rounds ({}, {}] failed: {} peer={}", lo, hi,
+                           updates.error().message(), peer.to_base58());
                 continue;
             }
-            log->debug("sync of rounds ({}, {}]: {} updates peer={}", lo, hi, updates.value().size(), peer.to_base58());
+            log->debug("sync of rounds ({}, {}]: {} updates peer={}", lo, hi,
+                       updates.value().size(), peer.to_base58());
             out.batches.push_back({peer, std::move(updates.value())});
             done = true;
         }

@@ -86,14 +86,18 @@ ZoNode::~ZoNode() { stop(); }
 
 std::string ZoNode::topic() const { return zo_topic(m_swarm_id); }
 
-Bytes ZoNode::swarm_id_bytes() const { return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end()); }
+Bytes ZoNode::swarm_id_bytes() const {
+    return Bytes(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
+}
 
 void ZoNode::start() {
-    m_pubsub.set_validator(topic(), [this](const net::gossipsub::Delivery& d) { return validate(d); });
+    m_pubsub.set_validator(topic(),
+                           [this](const net::gossipsub::Delivery& d) { return validate(d); });
     m_pubsub.subscribe(topic(), [this](const net::gossipsub::Delivery& d) { deliver(d); });
     if (!m_engine) return;  // a relay only validates and forwards
     SyncSource source;
-    source.updates = [this](std::uint64_t after, std::uint64_t through, SyncSource::UpdatesDone done) {
+    source.updates = [this](std::uint64_t after, std::uint64_t through,
+                            SyncSource::UpdatesDone done) {
         m_engine->updates(after, through, std::move(done));
     };
     source.checkpoint = [this](std::uint64_t round, std::uint64_t offset, std::uint64_t count,
@@ -103,15 +107,16 @@ void ZoNode::start() {
     serve_sync(m_host, swarm_id_bytes(), std::move(source));
     schedule_floor();
     m_engine->on_merge_started([this](std::uint64_t merge_round) { reconcile(merge_round); });
-    m_engine->on_checkpoint_due(
-        [this](std::uint64_t after, std::uint64_t through) { reconcile_checkpoint(after, through); });
+    m_engine->on_checkpoint_due([this](std::uint64_t after, std::uint64_t through) {
+        reconcile_checkpoint(after, through);
+    });
     m_engine->on_sync_report(
         [this](const crypto::PeerId& peer, const SyncIntake& in) { on_sync_report(peer, in); });
     // A checkpoint fetched on joining is checked against the log it claims to be: fetch that
     // log from every trainer known.
     m_engine->on_prefix_wanted([this](std::uint64_t through) {
-        category_logger("merge")->info("fetching the log through round {} to check the joined checkpoint",
-                                       through);
+        category_logger("merge")->info(
+            "fetching the log through round {} to check the joined checkpoint", through);
         for (const auto& peer : m_known_peers()) reconcile_with(peer, through);
     });
     // Training waits for the first peer, so early updates are not made for nobody; a node that
@@ -157,7 +162,8 @@ net::gossipsub::Validation ZoNode::validate(const net::gossipsub::Delivery& d) {
         return Validation::reject;
     }
     auto refused = [this](std::string_view reason) -> Counter& {
-        return m_metrics.counter("swarmd_updates_refused_total", "ZO updates ignored by bounded acceptance",
+        return m_metrics.counter("swarmd_updates_refused_total",
+                                 "ZO updates ignored by bounded acceptance",
                                  fmt::format("reason=\"{}\"", reason));
     };
     // A closed swarm (spec key trainers) takes updates from its trainers only; an honest node
@@ -181,8 +187,8 @@ net::gossipsub::Validation ZoNode::validate(const net::gossipsub::Delivery& d) {
     const auto verdict = m_admission.admit(d.author, u->round, view, Clock::now(), ticket);
     if (verdict != Admit::accept) {
         refused(to_string(verdict)).add();
-        category_logger("gossip")->debug("zo update round {} ignored: {} (view {}) peer={}", u->round,
-                                         to_string(verdict), view, d.author.to_base58());
+        category_logger("gossip")->debug("zo update round {} ignored: {} (view {}) peer={}",
+                                         u->round, to_string(verdict), view, d.author.to_base58());
         return Validation::ignore;
     }
     return Validation::accept;
@@ -216,7 +222,8 @@ void ZoNode::publish(const std::vector<training::Update>& updates) {
 void ZoNode::start_engine() {
     m_engine_started = true;
     m_engine->start();
-    if (m_heartbeat_source) (void)m_pubsub.publish(status_topic(m_swarm_id), encode_status(m_heartbeat_source()));
+    if (m_heartbeat_source)
+        (void)m_pubsub.publish(status_topic(m_swarm_id), encode_status(m_heartbeat_source()));
 }
 
 // A node joining (late, or again after a restart) first listens to the trainers' heartbeats;
@@ -227,7 +234,8 @@ void ZoNode::start_join() {
         m_io,
         [this]() -> asio::awaitable<void> {
             asio::steady_timer wait(m_io);
-            const auto deadline = Clock::now() + 3 * m_options.status_interval + std::chrono::seconds(1);
+            const auto deadline =
+                Clock::now() + 3 * m_options.status_interval + std::chrono::seconds(1);
             // Wait for two voters (node/zo/join.hpp), unless the heartbeats heard so far say that
             // nobody is ahead: then there is nothing to catch up and no vote to wait for
             // (made-up heartbeats can only make this node start from its own state sooner).
@@ -236,8 +244,9 @@ void ZoNode::start_join() {
             auto nobody_ahead = [&] {
                 const auto beats = recent_trainer_beats();
                 if (beats.size() < JoinOptions::kDefaultMinAgree) return false;
-                return std::all_of(beats.begin(), beats.end(),
-                                   [&](const PeerBeat& b) { return b.round <= own_round + window; });
+                return std::all_of(beats.begin(), beats.end(), [&](const PeerBeat& b) {
+                    return b.round <= own_round + window;
+                });
             };
             while (!m_stopping && Clock::now() < deadline &&
                    join_beats().size() < JoinOptions::kDefaultMinAgree && !nobody_ahead()) {
@@ -260,7 +269,8 @@ void ZoNode::start_join() {
                           plan.checkpoint ? fmt::format(" (checkpoint through round {} held by {})",
                                                         plan.checkpoint->first, plan.holders.size())
                                           : std::string());
-                auto state = co_await fetch_catch_up(m_host, swarm_id_bytes(), beats, plan, own, options);
+                auto state =
+                    co_await fetch_catch_up(m_host, swarm_id_bytes(), beats, plan, own, options);
                 if (m_stopping) co_return;
                 // The swarm moved on while we fetched: its freshest rounds come from gossip.
                 state.round = std::max(state.round, pacing_floor(Clock::now()));
@@ -279,8 +289,9 @@ void ZoNode::start_join() {
 // The trainers whose heartbeats a join counts (join_voters): directly connected, not negatively
 // scored, one per remote address.
 std::vector<PeerBeat> ZoNode::join_beats() const {
-    return join_voters(recent_trainer_beats(), connected_address_of(m_host),
-                       [this](const crypto::PeerId& peer) { return m_pubsub.router().score(peer); });
+    return join_voters(
+        recent_trainer_beats(), connected_address_of(m_host),
+        [this](const crypto::PeerId& peer) { return m_pubsub.router().score(peer); });
 }
 
 std::vector<PeerBeat> ZoNode::recent_trainer_beats() const {
@@ -307,8 +318,9 @@ void ZoNode::forget(const crypto::PeerId& author) { m_beats.erase(author); }
 // nothing, connections do (the joiner bounds them), and each neighbour paces against its own
 // neighbours, so pacing still spreads through the swarm.
 std::uint64_t ZoNode::pacing_floor(Clock::time_point now) const {
-    return m_admission.floor(m_self, now, kPacingActive,
-                             [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; });
+    return m_admission.floor(m_self, now, kPacingActive, [this](const crypto::PeerId& peer) {
+        return m_host.connection_to(peer) != nullptr;
+    });
 }
 
 void ZoNode::update_floor() {
@@ -333,13 +345,13 @@ void ZoNode::reconcile(std::uint64_t merge_round) {
 
 // Fetches the peer's updates in (after, through] into the engine; `done` runs afterwards,
 // whether the fetch worked or not.
-void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through, std::uint64_t after,
-                            std::function<void()> done) {
+void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through,
+                            std::uint64_t after, std::function<void()> done) {
     // One sync answer per peer is read at a time, so a peer cannot have this node hold several
     // of its answers; further requests (this node's own reconciles) wait their turn.
     if (m_sync_requests[peer_id] >= kMaxSyncsPerPeer) {
-        category_logger("merge")->debug("sync skipped: {} already asked of peer={}", kMaxSyncsPerPeer,
-                                        peer_id.to_base58());
+        category_logger("merge")->debug("sync skipped: {} already asked of peer={}",
+                                        kMaxSyncsPerPeer, peer_id.to_base58());
         if (done) done();
         return;
     }
@@ -353,7 +365,8 @@ void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through
                 bool running = false;
                 ~Release() {
                     if (running) n.m_sync_running.erase(peer);
-                    if (auto it = n.m_sync_requests.find(peer); it != n.m_sync_requests.end() && --it->second == 0)
+                    if (auto it = n.m_sync_requests.find(peer);
+                        it != n.m_sync_requests.end() && --it->second == 0)
                         n.m_sync_requests.erase(it);
                 }
             } release{*this, peer};
@@ -368,25 +381,28 @@ void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through
             release.running = true;
             auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), through, after);
             if (!updates) {
-                category_logger("merge")->debug("sync failed: {} peer={}", updates.error().message(),
-                                                peer.to_base58());
+                category_logger("merge")->debug("sync failed: {} peer={}",
+                                                updates.error().message(), peer.to_base58());
                 // What fetch_updates cut off as hostile (node/zo/sync.hpp), by reason.
                 const auto e = updates.error();
                 const char* reason = e == net::Errc::bad_signature       ? "bad_signature"
                                      : e == net::Errc::message_too_large ? "over_cap"
-                                     : e == net::Errc::protocol_error || e == net::Errc::truncated_message ||
-                                               e == net::Errc::bad_peer_id
+                                     : e == net::Errc::protocol_error ||
+                                             e == net::Errc::truncated_message ||
+                                             e == net::Errc::bad_peer_id
                                          ? "malformed"
                                          : nullptr;
                 if (reason)
                     m_metrics
-                        .counter("swarmd_sync_refused_total", "Sync answers cut off while read, by reason",
+                        .counter("swarmd_sync_refused_total",
+                                 "Sync answers cut off while read, by reason",
                                  fmt::format("reason=\"{}\"", reason))
                         .add();
                 co_return;
             }
-            category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}", updates.value().size(),
-                                            after, through, peer.to_base58());
+            category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}",
+                                            updates.value().size(), after, through,
+                                            peer.to_base58());
             if (m_engine) m_engine->receive_synced({peer, std::move(updates.value())});
         },
         [done = std::move(done)](std::exception_ptr e) {
@@ -403,8 +419,8 @@ void ZoNode::reconcile_checkpoint(std::uint64_t after, std::uint64_t through) {
     for (const auto& beat : recent_trainer_beats()) {
         if (m_host.connection_to(beat.peer)) peers.push_back(beat.peer);
     }
-    category_logger("train")->debug("reconciling rounds ({}, {}] with {} peers before a checkpoint", after,
-                                    through, peers.size());
+    category_logger("train")->debug("reconciling rounds ({}, {}] with {} peers before a checkpoint",
+                                    after, through, peers.size());
     if (peers.empty()) {
         m_engine->reconciled(through);
         return;
@@ -432,12 +448,14 @@ void ZoNode::on_sync_report(const crypto::PeerId& peer, const SyncIntake& in) {
     count("unchecked", in.unchecked);
     count("invalid", in.invalid);
     count("over_author_cap", in.over_cap);
-    m_metrics.counter("swarmd_sync_records_accepted_total", "Sync records verified and added to the log")
+    m_metrics
+        .counter("swarmd_sync_records_accepted_total", "Sync records verified and added to the log")
         .add(in.accepted);
     category_logger("merge")->debug(
         "sync answer: {} new, {} known, {} late, {} over the author cap, {} invalid, {} forged "
         "({} unchecked after it) peer={}",
-        in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked, peer.to_base58());
+        in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
+        peer.to_base58());
     if (!in.refused()) return;
     const bool tracked = m_sync_strikes.contains(peer) || m_sync_strikes.size() < kMaxStruckPeers;
     const auto strikes = tracked ? ++m_sync_strikes[peer] : 1;
@@ -450,11 +468,12 @@ void ZoNode::on_progress(const ZoProgress& p) {
     const bool state_changed = p.merge_state != m_progress.merge_state;
     m_progress = p;
     if ((new_round && (p.round % 10 == 0 || p.round == 1)) || state_changed) {
-        std::string quality = !std::isnan(p.accuracy) ? fmt::format("accuracy {:.3f}", p.accuracy)
-                                                      : fmt::format("perplexity {:.2f}", p.perplexity);
-        category_logger("train")->info("round {}/{} loss {:.4f} {} updates {} peers {} [{}]", p.round,
-                                       m_spec.merge_round, p.loss, quality, p.updates, m_host.connection_count(),
-                                       p.merge_state);
+        std::string quality = !std::isnan(p.accuracy)
+                                  ? fmt::format("accuracy {:.3f}", p.accuracy)
+                                  : fmt::format("perplexity {:.2f}", p.perplexity);
+        category_logger("train")->info("round {}/{} loss {:.4f} {} updates {} peers {} [{}]",
+                                       p.round, m_spec.merge_round, p.loss, quality, p.updates,
+                                       m_host.connection_count(), p.merge_state);
     }
     m_round_gauge.set(static_cast<double>(p.round));
 }
@@ -462,7 +481,8 @@ void ZoNode::on_progress(const ZoProgress& p) {
 std::uint64_t ZoNode::current_round() const { return m_engine ? m_engine->current_round() : 0; }
 
 std::uint64_t ZoNode::merge_round() const {
-    return m_progress.merge_round > 0 ? m_progress.merge_round : static_cast<std::uint64_t>(m_spec.merge_round);
+    return m_progress.merge_round > 0 ? m_progress.merge_round
+                                      : static_cast<std::uint64_t>(m_spec.merge_round);
 }
 
 void ZoNode::request_merge(const crypto::PeerId& from, std::uint64_t round) {
@@ -499,12 +519,15 @@ void ZoNode::status(json& j) const {
 }
 
 void ZoNode::update_metrics() {
-    m_metrics.gauge("swarmd_updates", "Updates in the update log").set(static_cast<double>(m_progress.updates));
+    m_metrics.gauge("swarmd_updates", "Updates in the update log")
+        .set(static_cast<double>(m_progress.updates));
     m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
     m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)")
         .set(json_number(m_progress.accuracy));
-    m_metrics.gauge("swarmd_merged", "1 once the final merge is written").set(m_progress.merge_state == "merged" ? 1 : 0);
-    const char* checks_help = "Checkpoints fetched on joining, checked against the replay of their log";
+    m_metrics.gauge("swarmd_merged", "1 once the final merge is written")
+        .set(m_progress.merge_state == "merged" ? 1 : 0);
+    const char* checks_help =
+        "Checkpoints fetched on joining, checked against the replay of their log";
     m_metrics.counter("swarmd_join_checkpoints_total", checks_help, "result=\"verified\"")
         .set(m_progress.joins_verified);
     m_metrics.counter("swarmd_join_checkpoints_total", checks_help, "result=\"refuted\"")

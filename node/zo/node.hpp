@@ -73,7 +73,9 @@ class ZoNode final : public ModeNode {
     bool trains() const override { return m_engine != nullptr; }
     std::uint64_t current_round() const override;
     std::uint64_t merge_round() const override;
-    std::uint64_t staleness() const override { return static_cast<std::uint64_t>(m_spec.zo.staleness); }
+    std::uint64_t staleness() const override {
+        return static_cast<std::uint64_t>(m_spec.zo.staleness);
+    }
     void request_merge(const crypto::PeerId& from, std::uint64_t round) override;
 
   private:

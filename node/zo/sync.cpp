@@ -37,7 +37,6 @@ static_assert(kSignedRecordFixed == 1 + kZoMessageSize + 8 + kSignatureSize);
 constexpr std::size_t kMaxChunkBytes = kSyncChunkUpdates * (kSignedRecordFixed + kMaxAuthor);
 constexpr std::chrono::seconds kSyncTimeout{30};
 
-
 // The compute thread answers through a callback on the io thread; a coroutine waits for it on a
 // timer used as an event.
 template <typename T, typename Start>
@@ -55,7 +54,8 @@ asio::awaitable<std::optional<T>> await_callback(Start start) {
 }
 
 // Each writes the whole answer, or returns false when the stream failed under it.
-asio::awaitable<bool> send_updates(net::Stream& stream, std::span<const training::SignedUpdate> all) {
+asio::awaitable<bool> send_updates(net::Stream& stream,
+                                   std::span<const training::SignedUpdate> all) {
     Bytes count;
     append_be(count, all.size(), 8);
     if (!co_await stream.write_length_prefixed(count)) co_return false;
@@ -148,12 +148,14 @@ Bytes encode_sync_request(ByteSpan swarm_id, const SyncRequest& request) {
 
 Result<SyncRequest> decode_sync_request(ByteSpan swarm_id, ByteSpan bytes) {
     if (bytes.size() != kRequestSize) return net::Errc::protocol_error;
-    if (swarm_id.size() != kSwarmIdSize || !std::equal(swarm_id.begin(), swarm_id.end(), bytes.begin())) {
+    if (swarm_id.size() != kSwarmIdSize ||
+        !std::equal(swarm_id.begin(), swarm_id.end(), bytes.begin())) {
         return net::Errc::protocol_not_supported;
     }
     const std::uint8_t* p = bytes.data() + kSwarmIdSize;
     SyncRequest r;
-    const bool old_checkpoint = (p[0] == kRequestV2 || p[0] == kRequestV3) && p[1] == kKindCheckpoint;
+    const bool old_checkpoint =
+        (p[0] == kRequestV2 || p[0] == kRequestV3) && p[1] == kKindCheckpoint;
     if (p[0] != kRequestV4 && !old_checkpoint) {
         return net::Errc::protocol_not_supported;
     }
@@ -183,7 +185,9 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
             const auto r = request.value();
             if (r.kind == SyncRequest::Kind::updates) {
                 auto updates = co_await await_callback<std::vector<training::SignedUpdate>>(
-                    [&](SyncSource::UpdatesDone done) { source.updates(r.after, r.through, std::move(done)); });
+                    [&](SyncSource::UpdatesDone done) {
+                        source.updates(r.after, r.through, std::move(done));
+                    });
                 if (!updates) co_return Answer::refused;
                 const bool sent = co_await send_updates(stream, *updates);
                 co_return sent ? Answer::answered : Answer::refused;
@@ -192,7 +196,9 @@ void serve_sync(net::Host& host, Bytes swarm_id, SyncSource source) {
             std::optional<CheckpointSlice> slice;
             if (source.checkpoint) {
                 auto answer = co_await await_callback<std::optional<CheckpointSlice>>(
-                    [&](SyncSource::SliceDone done) { source.checkpoint(r.round, r.offset, r.count, std::move(done)); });
+                    [&](SyncSource::SliceDone done) {
+                        source.checkpoint(r.round, r.offset, r.count, std::move(done));
+                    });
                 if (answer) slice = std::move(*answer);
             }
             const bool sent = co_await send_slice(stream, slice);
@@ -205,8 +211,8 @@ asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     std::uint64_t after, UpdatesCheck check) {
     const std::string topic = zo_topic(ByteSpan(swarm_id));
     Bytes request = encode_sync_request(swarm_id, {SyncRequest::Kind::updates, after, through});
-    auto stream =
-        co_await net::send_request(host, peer, std::string(kSyncProtocol), std::move(request), kSyncTimeout);
+    auto stream = co_await net::send_request(host, peer, std::string(kSyncProtocol),
+                                             std::move(request), kSyncTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     auto count_bytes = co_await s.read_length_prefixed(8);
@@ -234,14 +240,17 @@ asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const auto& u = batch[i];
             if (authors.insert(u.update.author).second) {
-                if (authors.size() > check.max_authors) co_return refuse(net::Errc::message_too_large);
+                if (authors.size() > check.max_authors)
+                    co_return refuse(net::Errc::message_too_large);
                 if (!verify_update(topic, u)) co_return refuse(net::Errc::bad_signature);
             }
-            if (!seen.insert(training::Update{u.update.author, u.update.round, u.update.index, 0}).second)
+            if (!seen.insert(training::Update{u.update.author, u.update.round, u.update.index, 0})
+                     .second)
                 co_return refuse(net::Errc::protocol_error);
         }
         for (std::size_t k = 0; k < std::min(check.samples_per_chunk, batch.size()); ++k) {
-            const auto& u = batch[std::uniform_int_distribution<std::size_t>(0, batch.size() - 1)(pick)];
+            const auto& u =
+                batch[std::uniform_int_distribution<std::size_t>(0, batch.size() - 1)(pick)];
             if (!verify_update(topic, u)) co_return refuse(net::Errc::bad_signature);
         }
         for (auto& u : batch) {
@@ -251,10 +260,9 @@ asio::awaitable<Result<std::vector<training::SignedUpdate>>> fetch_updates(
     co_return out;
 }
 
-asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(net::Host& host, const crypto::PeerId& peer,
-                                                                Bytes swarm_id, std::uint64_t round,
-                                                                std::uint64_t offset, std::uint64_t count,
-                                                                std::uint64_t expected_params) {
+asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(
+    net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, std::uint64_t round,
+    std::uint64_t offset, std::uint64_t count, std::uint64_t expected_params) {
     if (expected_params > kMaxCheckpointParams || offset > expected_params ||
         count > std::numeric_limits<std::uint32_t>::max()) {
         co_return net::Errc::message_too_large;
@@ -265,8 +273,8 @@ asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(net::Host& host,
     request.offset = static_cast<std::uint32_t>(offset);
     request.count = static_cast<std::uint32_t>(count);
     Bytes encoded = encode_sync_request(swarm_id, request);
-    auto stream =
-        co_await net::send_request(host, peer, std::string(kSyncProtocol), std::move(encoded), kSyncTimeout);
+    auto stream = co_await net::send_request(host, peer, std::string(kSyncProtocol),
+                                             std::move(encoded), kSyncTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     auto header = co_await s.read_length_prefixed(kSliceHeaderSize);
@@ -281,7 +289,8 @@ asio::awaitable<Result<CheckpointSlice>> fetch_checkpoint_slice(net::Host& host,
     slice.update_count = load_be(&h[9], 8);
     std::memcpy(slice.model_hash.data(), &h[17], 32);
     if (slice.n_params != expected_params) co_return net::Errc::protocol_error;
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(count, expected_params - offset));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(count, expected_params - offset));
     slice.values.reserve(want);
     while (slice.values.size() < want) {
         auto chunk = co_await s.read_length_prefixed(kSyncChunkFloats * sizeof(float));

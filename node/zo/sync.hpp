@@ -29,9 +29,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "base/result.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
-#include "base/result.hpp"
 #include "training/update_log.hpp"
 #include "training/zo.hpp"
 
@@ -74,9 +74,9 @@ struct CheckpointSlice {
 struct SyncRequest {
     enum class Kind { updates, checkpoint };
     Kind kind = Kind::updates;
-    std::uint64_t after = 0;    // updates: rounds in (after, through]
+    std::uint64_t after = 0;  // updates: rounds in (after, through]
     std::uint64_t through = 0;
-    std::uint64_t round = 0;    // checkpoint: through round, and the slice wanted
+    std::uint64_t round = 0;  // checkpoint: through round, and the slice wanted
     std::uint32_t offset = 0;
     std::uint32_t count = 0;
 };

@@ -19,7 +19,8 @@ TEST_CASE("files are written atomically with their mode and read back", "[file]"
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
-    CHECK(write_file_atomic(path, as_bytes("two"), 0600, Overwrite::refuse) == std::errc::file_exists);
+    CHECK(write_file_atomic(path, as_bytes("two"), 0600, Overwrite::refuse) ==
+          std::errc::file_exists);
     REQUIRE_FALSE(write_file_atomic(path, as_bytes("three"), 0600));
     Bytes data;
     REQUIRE_FALSE(read_file(path, data, 100));

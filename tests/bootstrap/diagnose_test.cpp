@@ -38,10 +38,10 @@ TEST_CASE("each failure reads as one line with advice", "[diagnose]") {
     CHECK(line.starts_with("bootstrap /ip4/10.0.0.1/tcp/4001/p2p/12D3KooWx: connection refused ("));
     CHECK(line.find("nothing listens on that port") != std::string::npos);
     CHECK(line.find('\n') == std::string::npos);
-    for (auto f : {JoinFailure::bad_address, JoinFailure::dns_failure, JoinFailure::connection_refused,
-                   JoinFailure::unreachable, JoinFailure::timeout, JoinFailure::handshake_failure,
-                   JoinFailure::peer_id_mismatch, JoinFailure::different_swarm,
-                   JoinFailure::rejected_low_score}) {
+    for (auto f : {JoinFailure::bad_address, JoinFailure::dns_failure,
+                   JoinFailure::connection_refused, JoinFailure::unreachable, JoinFailure::timeout,
+                   JoinFailure::handshake_failure, JoinFailure::peer_id_mismatch,
+                   JoinFailure::different_swarm, JoinFailure::rejected_low_score}) {
         CHECK_FALSE(failure_advice(f).empty());
         CHECK(failure_name(f) != failure_name(JoinFailure::other));
     }

@@ -93,7 +93,8 @@ TEST_CASE("dnsaddr entries resolve recursively through a real DNS server", "[dns
 TEST_CASE("a silent DNS server times out", "[dnsaddr]") {
     asio::io_context io;
     // A bound socket that never answers.
-    asio::ip::udp::socket silent(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::ip::udp::socket silent(io,
+                                 asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     DnsaddrOptions options;
     options.servers = {silent.local_endpoint()};
     options.timeout = std::chrono::milliseconds(100);
@@ -111,7 +112,8 @@ TEST_CASE("a silent DNS server times out", "[dnsaddr]") {
 TEST_CASE("resolv.conf nameservers are read", "[dnsaddr]") {
     char path[] = "/tmp/swarmd-resolv-XXXXXX";
     int fd = mkstemp(path);
-    const std::string text = "# comment\nnameserver 10.0.0.1\nsearch x\nnameserver ::1\nnameserver bogus\n";
+    const std::string text =
+        "# comment\nnameserver 10.0.0.1\nsearch x\nnameserver ::1\nnameserver bogus\n";
     REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
     close(fd);
     auto servers = system_nameservers(path);

@@ -26,7 +26,7 @@ inline unsigned short free_udp_port() {
 }
 
 class Dnsmasq {
-public:
+  public:
     explicit Dnsmasq(const std::vector<std::pair<std::string, std::string>>& txt)
         : m_port(free_udp_port()) {
         std::vector<std::string> args = {"/usr/sbin/dnsmasq",
@@ -74,7 +74,7 @@ public:
         return false;
     }
 
-private:
+  private:
     unsigned short m_port;
     pid_t m_pid;
 };

@@ -108,7 +108,8 @@ TEST_CASE("doctor tells every join failure apart", "[doctor]") {
         {"/dnsaddr/ok.test", JoinFailure::none},
         // The same peers at a dead address: each entry is checked on its own connection, so the
         // working entries before it must not make it pass.
-        {at(closed_port) + "/p2p/" + good.host.peer_id().to_base58(), JoinFailure::connection_refused},
+        {at(closed_port) + "/p2p/" + good.host.peer_id().to_base58(),
+         JoinFailure::connection_refused},
         {"/ip4/127.0.0.1/tcp/4001", JoinFailure::bad_address},
         {"/dnsaddr/missing.test", JoinFailure::dns_failure},
         {at(closed_port) + peer_suffix, JoinFailure::connection_refused},
@@ -116,7 +117,8 @@ TEST_CASE("doctor tells every join failure apart", "[doctor]") {
         {at(http.local_endpoint().port()) + peer_suffix, JoinFailure::handshake_failure},
         {good.addr.without_peer_id().to_string() + peer_suffix, JoinFailure::peer_id_mismatch},
         {foreign.addr.to_string(), JoinFailure::different_swarm},
-        {at(closed_port) + "/p2p/" + foreign.host.peer_id().to_base58(), JoinFailure::connection_refused},
+        {at(closed_port) + "/p2p/" + foreign.host.peer_id().to_base58(),
+         JoinFailure::connection_refused},
         {strict.addr.to_string(), JoinFailure::rejected_low_score},
     };
     std::vector<std::string> targets;

@@ -16,7 +16,8 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 TEST_CASE("reconnecting peers do not rewrite the peer store each time", "[joiner][hostile]") {
-    const fs::path dir = fs::temp_directory_path() / ("swarmd-joiner-store-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("swarmd-joiner-store-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     asio::io_context io;
@@ -27,17 +28,18 @@ TEST_CASE("reconnecting peers do not rewrite the peer store each time", "[joiner
     bootstrap::JoinOptions options;
     options.peer_store_path = dir / "peers.json";
     options.store_save_interval = std::chrono::hours(1);
-    auto joiner = std::make_shared<bootstrap::Joiner>(io.get_executor(), host, resolver,
-                                                      bootstrap::PeerStore{}, std::vector<std::string>{},
-                                                      bootstrap::Hello{}, options, 1);
+    auto joiner = std::make_shared<bootstrap::Joiner>(
+        io.get_executor(), host, resolver, bootstrap::PeerStore{}, std::vector<std::string>{},
+        bootstrap::Hello{}, options, 1);
     net::testing::run(io, [&]() -> asio::awaitable<void> {
         auto connection = co_await host.dial(other_addr);
         REQUIRE(connection);
         // The same peer identified 50 times (a reconnect loop), with an address to keep and
         // addresses a loopback peer may give (any scope) or never (port 22, unspecified).
         for (int i = 0; i < 50; ++i)
-            joiner->on_connected(connection.value(),
-                                 {other_addr.to_string(), "/ip4/0.0.0.0/tcp/4001", "/ip4/10.0.0.1/tcp/22"});
+            joiner->on_connected(
+                connection.value(),
+                {other_addr.to_string(), "/ip4/0.0.0.0/tcp/4001", "/ip4/10.0.0.1/tcp/22"});
     });
     CHECK(joiner->store_saves() == 1);
     REQUIRE(joiner->peer_store().peers().size() == 1);

@@ -10,8 +10,9 @@ TEST_CASE("peer exchange messages round-trip and reject hostile input", "[peer_e
     std::vector<PeerInfo> peers;
     for (int i = 0; i < 3; ++i) {
         auto key = crypto::PrivateKey::generate();
-        peers.push_back({crypto::PeerId::from_public_key(key.public_key()),
-                         {"/ip4/10.0.0." + std::to_string(i + 1) + "/tcp/4001", "/ip6/::1/tcp/4002"}});
+        peers.push_back(
+            {crypto::PeerId::from_public_key(key.public_key()),
+             {"/ip4/10.0.0." + std::to_string(i + 1) + "/tcp/4001", "/ip6/::1/tcp/4002"}});
     }
     auto bytes = encode_peers(peers);
     auto back = decode_peers(bytes).value();

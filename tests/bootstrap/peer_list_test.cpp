@@ -7,8 +7,10 @@ using namespace swarmd;
 using namespace swarmd::bootstrap;
 
 namespace {
-const std::string kA = "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
-const std::string kB = "/dns4/boot.example.org/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+const std::string kA =
+    "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
+const std::string kB =
+    "/dns4/boot.example.org/tcp/4001/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 }  // namespace
 
 TEST_CASE("peer lists parse with comments, blanks and duplicates", "[peer_list]") {

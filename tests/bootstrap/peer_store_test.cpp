@@ -50,11 +50,13 @@ TEST_CASE("peer store round-trips through its file, mode 0600", "[peer_store]") 
 TEST_CASE("peer store forgets failing peers and stays bounded", "[peer_store]") {
     PeerStore store;
     store.observe("gone", {"/ip4/10.0.0.9/tcp/1"}, 1);
-    for (std::uint32_t i = 0; i < PeerStore::kForgetAfterFailures; ++i) store.record_failure("gone");
+    for (std::uint32_t i = 0; i < PeerStore::kForgetAfterFailures; ++i)
+        store.record_failure("gone");
     CHECK(store.peers().empty());
 
     for (std::size_t i = 0; i < PeerStore::kMaxPeers + 50; ++i) {
-        store.observe("peer" + std::to_string(i), {"/ip4/10.0.0.1/tcp/1"}, static_cast<std::int64_t>(i));
+        store.observe("peer" + std::to_string(i), {"/ip4/10.0.0.1/tcp/1"},
+                      static_cast<std::int64_t>(i));
     }
     CHECK(store.peers().size() == PeerStore::kMaxPeers);
     std::vector<std::string> many;
@@ -65,11 +67,13 @@ TEST_CASE("peer store forgets failing peers and stays bounded", "[peer_store]") 
 
 TEST_CASE("malformed peer store files are errors, not crashes", "[peer_store]") {
     auto path = temp_path("bad.json");
-    for (const char* text : {"", "{", "[]", "{\"version\":1}", "{\"version\":\"1\",\"peers\":[]}", "{\"version\":2,\"peers\":[]}",
-                             "{\"version\":1,\"peers\":[1]}",
-                             "{\"version\":1,\"peers\":[{\"id\":3,\"addrs\":[],\"last_seen\":1,\"failures\":0}]}",
-                             "{\"version\":1,\"peers\":[{\"id\":\"x\",\"addrs\":[7],\"last_seen\":1,\"failures\":0}]}",
-                             "{\"version\":1,\"peers\":[{\"id\":\"x\",\"addrs\":[],\"last_seen\":1,\"failures\":-1}]}"}) {
+    for (const char* text :
+         {"", "{", "[]", "{\"version\":1}", "{\"version\":\"1\",\"peers\":[]}",
+          "{\"version\":2,\"peers\":[]}", "{\"version\":1,\"peers\":[1]}",
+          "{\"version\":1,\"peers\":[{\"id\":3,\"addrs\":[],\"last_seen\":1,\"failures\":0}]}",
+          "{\"version\":1,\"peers\":[{\"id\":\"x\",\"addrs\":[7],\"last_seen\":1,\"failures\":0}]}",
+          "{\"version\":1,\"peers\":[{\"id\":\"x\",\"addrs\":[],\"last_seen\":1,\"failures\":-1}]"
+          "}"}) {
         write_text(path, text);
         auto r = PeerStore::load(path);
         INFO(text);

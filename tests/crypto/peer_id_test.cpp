@@ -39,7 +39,8 @@ TEST_CASE("peer ids parse from base58 and CIDv1", "[peer_id]") {
 
 TEST_CASE("malformed peer ids are rejected with an error", "[peer_id]") {
     CHECK(PeerId::parse("").error() == Errc::bad_length);
-    CHECK(PeerId::parse("12D3KooW0000").error() == EncodingErrc::bad_base58);  // '0' not in alphabet
+    CHECK(PeerId::parse("12D3KooW0000").error() ==
+          EncodingErrc::bad_base58);  // '0' not in alphabet
     CHECK(PeerId::parse("12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3").error() ==
           Errc::bad_multihash);  // truncated
     CHECK(PeerId::parse("xabc").error() == Errc::bad_multibase);
@@ -54,7 +55,8 @@ TEST_CASE("malformed peer ids are rejected with an error", "[peer_id]") {
 TEST_CASE("base58 and base32 round-trip arbitrary bytes", "[encoding]") {
     for (std::size_t len = 0; len < 70; ++len) {
         Bytes data(len);
-        for (std::size_t i = 0; i < len; ++i) data[i] = static_cast<std::uint8_t>(i * 37 % 7 == 0 ? 0 : i * 91);
+        for (std::size_t i = 0; i < len; ++i)
+            data[i] = static_cast<std::uint8_t>(i * 37 % 7 == 0 ? 0 : i * 91);
         CHECK(base58_decode(base58_encode(data)).value() == data);
         CHECK(base32_decode(base32_encode(data)).value() == data);
         CHECK(hex_decode(hex_encode(data)).value() == data);
@@ -69,10 +71,11 @@ TEST_CASE("spec private key signs like js-libp2p", "[keys]") {
         "fe37f314cfb3245705bc48641304c0911b2bed0fb5da391259b7a74960c12b717fcfadd58bf3eba68637f478"
         "b1515a7e32d21499af8cf9f94d84d45085495a09";
     // The spec's private key protobuf (peer-ids.md test vector).
-    auto priv_pb = hex_decode(
-                       "080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d1ed1e8"
-                       "fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e")
-                       .value();
+    auto priv_pb =
+        hex_decode(
+            "080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d1ed1e8"
+            "fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e")
+            .value();
     auto key = PrivateKey::from_protobuf(priv_pb).value();
     CHECK(PeerId::from_public_key(key.public_key()).to_base58() == kSpecPeerId);
     auto sig = key.sign(as_bytes("libp2p-pubsub:"));

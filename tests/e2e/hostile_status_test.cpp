@@ -46,8 +46,9 @@ std::string fake_heartbeat(int i) {
 
 }  // namespace
 
-TEST_CASE("a hostile peer cannot fill the heartbeat table, flood the status topic or post junk on it",
-          "[e2e][hostile]") {
+TEST_CASE(
+    "a hostile peer cannot fill the heartbeat table, flood the status topic or post junk on it",
+    "[e2e][hostile]") {
     const auto dir = fs::temp_directory_path() / ("swarmd-hostile-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     SwarmdProcess node(SWARMD_BINARY, dir / "node", {});
@@ -80,16 +81,20 @@ TEST_CASE("a hostile peer cannot fill the heartbeat table, flood the status topi
             auto* sub = rpcs[0].add_subscriptions();
             sub->set_subscribe(true);
             sub->set_topicid(topic);
-            auto add = [&](const crypto::PrivateKey& key, const std::string& text, std::uint64_t seqno) {
+            auto add = [&](const crypto::PrivateKey& key, const std::string& text,
+                           std::uint64_t seqno) {
                 if (rpcs.back().publish_size() >= 50) rpcs.emplace_back();
                 *rpcs.back().add_publish() = net::gossipsub::make_signed_message(
-                    key, crypto::PeerId::from_public_key(key.public_key()), topic, as_bytes(text), seqno, false);
+                    key, crypto::PeerId::from_public_key(key.public_key()), topic, as_bytes(text),
+                    seqno, false);
             };
-            for (int i = 0; i < kFakeTrainers; ++i) add(crypto::PrivateKey::generate(), fake_heartbeat(i), 1);
+            for (int i = 0; i < kFakeTrainers; ++i)
+                add(crypto::PrivateKey::generate(), fake_heartbeat(i), 1);
             const auto flooder = crypto::PrivateKey::generate();
             for (int i = 0; i < kFlood; ++i) add(flooder, fake_heartbeat(100000 + i), 1 + i);
             for (int i = 0; i < kJunk; ++i) {
-                add(crypto::PrivateKey::generate(), R"({"type":"chat","text":"buy now )" + std::to_string(i) + "\"}", 1);
+                add(crypto::PrivateKey::generate(),
+                    R"({"type":"chat","text":"buy now )" + std::to_string(i) + "\"}", 1);
             }
             for (const auto& rpc : rpcs) {
                 Bytes frame;
@@ -121,13 +126,15 @@ TEST_CASE("a hostile peer cannot fill the heartbeat table, flood the status topi
     const double table_full = metric(node, R"(swarmd_status_refused_total{reason="table_full"})");
     const double rate = metric(node, R"(swarmd_status_refused_total{reason="rate"})");
     const double junk = metric(node, R"(swarmd_status_refused_total{reason="unknown_type"})");
-    INFO("table " << table << ", table_full " << table_full << ", rate " << rate << ", junk " << junk);
+    INFO("table " << table << ", table_full " << table_full << ", rate " << rate << ", junk "
+                  << junk);
     CHECK(table >= 1);
     CHECK(table <= kPerForwarder);
     CHECK(table_full >= kFakeTrainers + 1 - static_cast<double>(kPerForwarder));
     CHECK(rate >= kFlood - kBurst - 2);
     CHECK(junk == kJunk);
-    const std::size_t growth_mib = (node.memory_kib("VmHWM") - std::min(rss_before, node.memory_kib("VmHWM"))) / 1024;
+    const std::size_t growth_mib =
+        (node.memory_kib("VmHWM") - std::min(rss_before, node.memory_kib("VmHWM"))) / 1024;
     WARN("status flood: peak RSS of the node grew " << growth_mib << " MiB (bound 32 MiB)");
     CHECK(growth_mib < 32);
     node.kill(SIGTERM);
@@ -151,9 +158,11 @@ TEST_CASE("a peer that floods pings and never reads is cut off, the node's memor
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            auto attacker = co_await net::testing::upgraded_attacker(net::Multiaddr::parse(node.p2p_addr()).value());
+            auto attacker = co_await net::testing::upgraded_attacker(
+                net::Multiaddr::parse(node.p2p_addr()).value());
             Bytes pings;
-            for (std::uint32_t i = 0; i < 5000; ++i) net::testing::yamux_header(pings, 2, 0x1, 0, i);
+            for (std::uint32_t i = 0; i < 5000; ++i)
+                net::testing::yamux_header(pings, 2, 0x1, 0, i);
             // 512 MiB of pings, never reading a pong: the node must hang up long before.
             while (sent < 512u * 1024 * 1024) {
                 auto w = co_await attacker->write_plain(pings);
@@ -171,12 +180,17 @@ TEST_CASE("a peer that floods pings and never reads is cut off, the node's memor
     INFO(node.log_tail());
     REQUIRE(failure.empty());
     double cut = 0;
-    for (int i = 0; i < 50 && (cut = metric(node, R"(swarmd_net_connections_failed_total{reason="peer_not_reading"})")) < 1; ++i)
+    for (int i = 0;
+         i < 50 &&
+         (cut = metric(node, R"(swarmd_net_connections_failed_total{reason="peer_not_reading"})")) <
+             1;
+         ++i)
         ::usleep(100 * 1000);
     CHECK(cut == 1);
-    const std::size_t growth_mib = (node.memory_kib("VmHWM") - std::min(rss_before, node.memory_kib("VmHWM"))) / 1024;
-    WARN("ping flood on a real node: " << sent / (1024 * 1024) << " MiB of pings, peak RSS grew " << growth_mib
-                                       << " MiB (bound 128 MiB)");
+    const std::size_t growth_mib =
+        (node.memory_kib("VmHWM") - std::min(rss_before, node.memory_kib("VmHWM"))) / 1024;
+    WARN("ping flood on a real node: " << sent / (1024 * 1024) << " MiB of pings, peak RSS grew "
+                                       << growth_mib << " MiB (bound 128 MiB)");
     CHECK(growth_mib < 128);
     CHECK(node.status());  // still serving
     node.kill(SIGTERM);

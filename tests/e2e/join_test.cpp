@@ -83,7 +83,9 @@ TEST_CASE("12 nodes given one bootstrap peer reach the target degree and stay jo
                 all = false;
                 continue;
             }
-            reached_ms[i] = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - answered).count();
+            reached_ms[i] =
+                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - answered)
+                    .count();
         }
         return all;
     });
@@ -92,7 +94,8 @@ TEST_CASE("12 nodes given one bootstrap peer reach the target degree and stay jo
     REQUIRE(reached);
     std::ostringstream timing;
     for (std::size_t i = 0; i < nodes.size(); ++i) timing << " " << reached_ms[i];
-    WARN("ms after all nodes answered until each had " << kTargetPeers << " peers:" << timing.str());
+    WARN("ms after all nodes answered until each had " << kTargetPeers
+                                                       << " peers:" << timing.str());
 
     boot.kill(SIGKILL);
     // Every node notices the loss (its peer list drops the bootstrap node), then keeps at least

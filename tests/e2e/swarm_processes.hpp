@@ -106,7 +106,7 @@ inline std::string run_and_read(const std::vector<std::string>& argv) {
 }
 
 class SwarmdProcess {
-public:
+  public:
     SwarmdProcess(std::string swarmd, fs::path dir, std::vector<std::string> common_args)
         : m_swarmd(std::move(swarmd)),
           m_dir(std::move(dir)),
@@ -129,9 +129,10 @@ public:
     void start(const std::vector<std::string>& run_args) {
         std::vector<std::string> args = {m_swarmd};
         args.insert(args.end(), m_common.begin(), m_common.end());
-        for (const std::string& a : {std::string("--data-dir"), m_dir.string(), std::string("--listen"),
-                                     listen_addr(), std::string("--http"),
-                                     "127.0.0.1:" + std::to_string(m_http_port), std::string("run")}) {
+        for (const std::string& a :
+             {std::string("--data-dir"), m_dir.string(), std::string("--listen"), listen_addr(),
+              std::string("--http"), "127.0.0.1:" + std::to_string(m_http_port),
+              std::string("run")}) {
             args.push_back(a);
         }
         args.insert(args.end(), run_args.begin(), run_args.end());
@@ -206,7 +207,7 @@ public:
         return out;
     }
 
-private:
+  private:
     std::string m_swarmd;
     fs::path m_dir;
     std::vector<std::string> m_common;
@@ -256,7 +257,7 @@ inline std::size_t components(const std::map<std::string, std::set<std::string>>
 
 // A scratch directory removed at the end of the test unless SWARMD_KEEP_TEST_DIR is set.
 class ScratchDir {
-public:
+  public:
     ScratchDir() {
         std::string pattern = (fs::temp_directory_path() / "swarmd-join.XXXXXX").string();
         m_path = ::mkdtemp(pattern.data());
@@ -267,7 +268,7 @@ public:
     }
     const fs::path& path() const { return m_path; }
 
-private:
+  private:
     fs::path m_path;
 };
 

@@ -36,8 +36,8 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 }
 
 // Reads a js node's lines up to the answer to `cmd`, keeping the messages that arrive meanwhile.
-asio::awaitable<nlohmann::json> ask(JsPeer& js, const nlohmann::json& cmd, const std::string& answer,
-                                    std::vector<std::string>& messages) {
+asio::awaitable<nlohmann::json> ask(JsPeer& js, const nlohmann::json& cmd,
+                                    const std::string& answer, std::vector<std::string>& messages) {
     js.send(cmd);
     for (;;) {
         auto line = co_await js.next();
@@ -84,7 +84,8 @@ TEST_CASE("a ring of swarmd and js-libp2p gossipsub nodes delivers every message
             std::vector<std::string> js_ids;
             for (auto& j : js) {
                 auto listening = co_await j->expect("listening");
-                js_addrs.push_back(Multiaddr::parse(listening["addrs"][0].get<std::string>()).value());
+                js_addrs.push_back(
+                    Multiaddr::parse(listening["addrs"][0].get<std::string>()).value());
                 js_ids.push_back(listening["peerId"]);
             }
             // S_i dials J_i; J_i dials S_{i+1}: both implementations dial and accept.
@@ -115,16 +116,19 @@ TEST_CASE("a ring of swarmd and js-libp2p gossipsub nodes delivers every message
                 std::vector<std::string> mesh;
                 for (const auto& p : swarmd[i]->pubsub->router().mesh_peers(kTopic))
                     mesh.push_back(p.to_base58());
-                CHECK(sorted(mesh) ==
-                      sorted({js_ids[i], js_ids[(i + kPerImplementation - 1) % kPerImplementation]}));
+                CHECK(
+                    sorted(mesh) ==
+                    sorted({js_ids[i], js_ids[(i + kPerImplementation - 1) % kPerImplementation]}));
             }
 
             for (std::size_t m = 0; m < kMessagesPerNode; ++m) {
                 for (std::size_t i = 0; i < kPerImplementation; ++i) {
-                    const std::string from_swarmd = "msg " + std::to_string(m) + " from swarmd " + std::to_string(i);
+                    const std::string from_swarmd =
+                        "msg " + std::to_string(m) + " from swarmd " + std::to_string(i);
                     REQUIRE(swarmd[i]->pubsub->publish(kTopic, as_bytes(from_swarmd)));
                     all_messages.push_back(from_swarmd);
-                    const std::string from_js = "msg " + std::to_string(m) + " from js " + std::to_string(i);
+                    const std::string from_js =
+                        "msg " + std::to_string(m) + " from js " + std::to_string(i);
                     const nlohmann::json publish = {{"cmd", "publish"}, {"data", from_js}};
                     auto published = co_await ask(*js[i], publish, "published", js_received[i]);
                     CHECK(published["recipients"].get<int>() >= 1);
@@ -140,9 +144,11 @@ TEST_CASE("a ring of swarmd and js-libp2p gossipsub nodes delivers every message
                 },
                 20s);
             for (std::size_t i = 0; i < kPerImplementation; ++i) {
-                for (int attempt = 0; attempt < 200 && js_received[i].size() < expected; ++attempt) {
+                for (int attempt = 0; attempt < 200 && js_received[i].size() < expected;
+                     ++attempt) {
                     auto line = co_await js[i]->next();
-                    if (line.value("event", "") == "message") js_received[i].push_back(line["data"]);
+                    if (line.value("event", "") == "message")
+                        js_received[i].push_back(line["data"]);
                 }
             }
             // A few heartbeats of IHAVE/IWANT gossip later, still nothing twice.

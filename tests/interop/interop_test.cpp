@@ -61,8 +61,9 @@ TEST_CASE("js-libp2p dials swarmd: identify and ping both ways", "[interop]") {
             CHECK(contains(listen, addr.value().without_peer_id().to_string()));
             // js verified our signed peer record (it drops identify when a record fails).
             REQUIRE(identify.contains("signedPeerRecord"));
-            CHECK(contains(identify["signedPeerRecord"]["addresses"].get<std::vector<std::string>>(),
-                           addr.value().without_peer_id().to_string()));
+            CHECK(
+                contains(identify["signedPeerRecord"]["addresses"].get<std::vector<std::string>>(),
+                         addr.value().without_peer_id().to_string()));
 
             for (int i = 0; i < 3; ++i) {
                 auto ping = co_await js.expect("ping");
@@ -108,7 +109,8 @@ TEST_CASE("swarmd dials js-libp2p: identify, ping, and js identifies and pings b
             REQUIRE(!info.value().listen_addrs.empty());
             CHECK(Multiaddr::from_bytes(info.value().listen_addrs[0]).value() ==
                   js_addr.value().without_peer_id());
-            const Bytes* js_record = host.peer_records().envelope(connection.value()->remote_peer());
+            const Bytes* js_record =
+                host.peer_records().envelope(connection.value()->remote_peer());
             REQUIRE(js_record != nullptr);
             auto opened = open_peer_record(*js_record);
             REQUIRE(opened);

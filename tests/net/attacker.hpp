@@ -4,8 +4,8 @@
 // frame building.
 #include <fstream>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -45,7 +45,6 @@ struct RssProbe {
     std::size_t before = 0;
 };
 
-
 struct Closed {
     std::error_code reason;
     std::optional<Phase> phase;
@@ -79,9 +78,12 @@ inline const crypto::PrivateKey& attacker_key() {
     return key;
 }
 
-inline crypto::PeerId attacker_id() { return crypto::PeerId::from_public_key(attacker_key().public_key()); }
+inline crypto::PeerId attacker_id() {
+    return crypto::PeerId::from_public_key(attacker_key().public_key());
+}
 
-inline asio::awaitable<std::unique_ptr<detail::SecureChannel>> upgraded_attacker(const Multiaddr& addr) {
+inline asio::awaitable<std::unique_ptr<detail::SecureChannel>> upgraded_attacker(
+    const Multiaddr& addr) {
     auto channel = std::make_unique<detail::SecureChannel>(co_await connect_raw(addr));
     const crypto::PrivateKey& key = attacker_key();
     auto identity = std::make_shared<NoiseIdentity>(key);
@@ -103,7 +105,7 @@ inline asio::awaitable<void> still_serving(asio::io_context& io, const Multiaddr
 }
 
 inline void yamux_header(Bytes& out, std::uint8_t type, std::uint16_t flags, std::uint32_t id,
-                  std::uint32_t length) {
+                         std::uint32_t length) {
     out.insert(out.end(),
                {0, type, static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
                 static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),

@@ -24,15 +24,16 @@ namespace {
 constexpr std::string_view kEcho = "/test/echo/1.0.0";
 
 void serve_echo(Host& host) {
-    host.set_handler(std::string(kEcho), [](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
-        for (;;) {
-            auto message = co_await stream->read_length_prefixed(1 << 16);
-            if (!message) break;
-            auto written = co_await stream->write_length_prefixed(message.value());
-            if (!written) break;
-        }
-        stream->close_write();
-    });
+    host.set_handler(std::string(kEcho),
+                     [](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
+                         for (;;) {
+                             auto message = co_await stream->read_length_prefixed(1 << 16);
+                             if (!message) break;
+                             auto written = co_await stream->write_length_prefixed(message.value());
+                             if (!written) break;
+                         }
+                         stream->close_write();
+                     });
 }
 
 // One message echoed on a new stream to `peer`; the stream is then closed both ways.
@@ -47,7 +48,7 @@ asio::awaitable<bool> echo_once(Host& host, const crypto::PeerId& peer) {
     if (!echoed || echoed.value() != message) co_return false;
     Bytes rest(1);
     auto end = co_await stream.value()->read_some(rest);
-    co_return end && end.value() == 0;
+    co_return end&& end.value() == 0;
 }
 
 // One ping round trip on an already negotiated ping stream.

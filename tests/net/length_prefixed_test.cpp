@@ -11,7 +11,8 @@ using namespace swarmd::net;
 namespace {
 
 // Feeds `wire` in chunks of `chunk` bytes and collects every message.
-std::vector<Bytes> decode_in_chunks(const Bytes& wire, std::size_t chunk, LengthPrefixedDecoder& decoder) {
+std::vector<Bytes> decode_in_chunks(const Bytes& wire, std::size_t chunk,
+                                    LengthPrefixedDecoder& decoder) {
     std::vector<Bytes> got;
     for (std::size_t off = 0; off < wire.size(); off += chunk) {
         REQUIRE(decoder.feed(ByteSpan(wire).subspan(off, std::min(chunk, wire.size() - off))));
@@ -36,7 +37,8 @@ TEST_CASE("length-prefixed messages round-trip in every chunk size", "[framing]"
         append_length_prefixed(wire, body);
         bodies.push_back(body);
     }
-    for (std::size_t chunk = 1; chunk <= wire.size(); chunk = chunk < 40 ? chunk + 1 : chunk * 2 + 1) {
+    for (std::size_t chunk = 1; chunk <= wire.size();
+         chunk = chunk < 40 ? chunk + 1 : chunk * 2 + 1) {
         INFO("chunk " << chunk);
         LengthPrefixedDecoder decoder(1 << 16);
         CHECK(decode_in_chunks(wire, chunk, decoder) == bodies);

@@ -46,7 +46,7 @@ Pair make_pair(std::optional<crypto::PeerId> expected = std::nullopt) {
 // A second, independent responder written from the Noise spec with the crypto primitives, so
 // tests can make it send payloads our own code never would.
 class ScriptedResponder {
-public:
+  public:
     ScriptedResponder() {
         const std::string_view name = "Noise_XX_25519_ChaChaPoly_SHA256";
         std::copy(name.begin(), name.end(), m_h.begin());
@@ -88,7 +88,7 @@ public:
         return Bytes(s.begin(), s.end());
     }
 
-private:
+  private:
     void mix_hash(ByteSpan d) { m_h = crypto::Sha256().update(m_h).update(d).finish(); }
     void mix_key(const crypto::SymmetricKey& ikm) {
         auto [ck, k] = crypto::hkdf2(m_ck, ikm);

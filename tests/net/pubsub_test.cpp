@@ -26,7 +26,9 @@ TEST_CASE("messages cross a line of swarmd nodes exactly once", "[pubsub]") {
         }
         co_await testing::wait_until([&] {
             for (int i = 0; i < 4; ++i) {
-                if (nodes[i]->pubsub->router().mesh_peers(topic).size() != (i == 0 || i == 3 ? 1u : 2u)) return false;
+                if (nodes[i]->pubsub->router().mesh_peers(topic).size() !=
+                    (i == 0 || i == 3 ? 1u : 2u))
+                    return false;
             }
             return true;
         });

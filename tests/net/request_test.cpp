@@ -26,15 +26,17 @@ TEST_CASE("a request gets its answer frames, then the end of the stream", "[requ
     Host a(io.get_executor(), crypto::PrivateKey::generate());
     Host b(io.get_executor(), crypto::PrivateKey::generate());
     int handled = 0;
-    serve_requests(b, kProtocol, {8, 5s}, [&](Stream& stream, Bytes request) -> asio::awaitable<Answer> {
-        ++handled;
-        if (request.empty() || request[0] != 'q') co_return Answer::refused;
-        // Two frames: the request back, then its length.
-        if (!co_await stream.write_length_prefixed(request)) co_return Answer::refused;
-        const Bytes size{static_cast<std::uint8_t>(request.size())};
-        if (!co_await stream.write_length_prefixed(size)) co_return Answer::refused;
-        co_return Answer::answered;
-    });
+    serve_requests(b, kProtocol, {8, 5s},
+                   [&](Stream& stream, Bytes request) -> asio::awaitable<Answer> {
+                       ++handled;
+                       if (request.empty() || request[0] != 'q') co_return Answer::refused;
+                       // Two frames: the request back, then its length.
+                       if (!co_await stream.write_length_prefixed(request))
+                           co_return Answer::refused;
+                       const Bytes size{static_cast<std::uint8_t>(request.size())};
+                       if (!co_await stream.write_length_prefixed(size)) co_return Answer::refused;
+                       co_return Answer::answered;
+                   });
     auto addr = b.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
 
     run(io, [&]() -> asio::awaitable<void> {

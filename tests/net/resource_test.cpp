@@ -53,22 +53,25 @@ TEST_CASE("a ping flood from a peer that never reads closes with peer_not_readin
     Target target(io);  // default limits: the outbound queue holds at most 32 MiB
     RssProbe rss;
     std::size_t sent = 0;
-    run(io, [&]() -> asio::awaitable<void> {
-        auto attacker = co_await upgraded_attacker(target.addr);
-        Bytes pings;
-        for (std::uint32_t i = 0; i < 5000; ++i) yamux_header(pings, 2, 0x1, 0, i);
-        // 256 MiB of pings would queue 256 MiB of pongs; the host must hang up long before.
-        while (target.closed.empty() && sent < 256u * 1024 * 1024) {
-            auto written = co_await attacker->write_plain(pings);
-            if (!written) break;
-            sent += pings.size();
-        }
-        co_await wait_until([&] { return !target.closed.empty(); }, 10s);
-        REQUIRE(target.closed.size() == 1);
-        CHECK(target.closed[0].reason == Errc::peer_not_reading);
-        CHECK(target.closed[0].phase == Phase::session);
-        co_await still_serving(io, target.addr);
-    }, 60s);
+    run(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto attacker = co_await upgraded_attacker(target.addr);
+            Bytes pings;
+            for (std::uint32_t i = 0; i < 5000; ++i) yamux_header(pings, 2, 0x1, 0, i);
+            // 256 MiB of pings would queue 256 MiB of pongs; the host must hang up long before.
+            while (target.closed.empty() && sent < 256u * 1024 * 1024) {
+                auto written = co_await attacker->write_plain(pings);
+                if (!written) break;
+                sent += pings.size();
+            }
+            co_await wait_until([&] { return !target.closed.empty(); }, 10s);
+            REQUIRE(target.closed.size() == 1);
+            CHECK(target.closed[0].reason == Errc::peer_not_reading);
+            CHECK(target.closed[0].phase == Phase::session);
+            co_await still_serving(io, target.addr);
+        },
+        60s);
     const std::size_t growth_mib = rss.growth_mib();
     INFO("pings sent " << sent / (1024 * 1024) << " MiB, peak RSS growth " << growth_mib << " MiB");
     // The queue's 32 MiB plus one batch being encrypted and the socket's own buffers.
@@ -111,8 +114,8 @@ TEST_CASE("streams whose handler is done drop unread data and are reset when lef
         co_await still_serving(io, target.addr);
     });
     // The attacker's own 6.4 MB of frames, and their ciphertext, are in this process too.
-    WARN("unread-stream flood: 6.4 MB sent on finished streams, peak RSS growth " << rss.growth_mib()
-                                                                                 << " MiB (bound 32 MiB)");
+    WARN("unread-stream flood: 6.4 MB sent on finished streams, peak RSS growth "
+         << rss.growth_mib() << " MiB (bound 32 MiB)");
     CHECK(rss.growth_mib() < 32);
 }
 
@@ -123,11 +126,12 @@ TEST_CASE("unread data over the connection's budget closes with inbound_budget",
     options.connection.max_unread = 256 * 1024;
     Target target(io, options);
     // A handler that takes its time and reads nothing meanwhile.
-    target.host.set_handler("/test/sink/1.0.0", [](std::shared_ptr<Stream>) -> asio::awaitable<void> {
-        asio::steady_timer timer(co_await asio::this_coro::executor, 5s);
-        boost::system::error_code ignored;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    });
+    target.host.set_handler(
+        "/test/sink/1.0.0", [](std::shared_ptr<Stream>) -> asio::awaitable<void> {
+            asio::steady_timer timer(co_await asio::this_coro::executor, 5s);
+            boost::system::error_code ignored;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        });
     run(io, [&]() -> asio::awaitable<void> {
         auto attacker = co_await upgraded_attacker(target.addr);
         Bytes frames;
@@ -151,27 +155,33 @@ TEST_CASE("a bulk transfer larger than the outbound limit reaches an honest read
     Host sender(io.get_executor(), crypto::PrivateKey::generate(), options);
     Host receiver(io.get_executor(), crypto::PrivateKey::generate(), options);
     constexpr std::size_t kSize = 48u * 1024 * 1024;
-    sender.set_handler("/test/bulk/1.0.0", [](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
-        Bytes chunk(8 * 1024 * 1024);
-        for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::uint8_t>(i * 7);
-        for (std::size_t sent = 0; sent < kSize; sent += chunk.size()) {
-            auto written = co_await stream->write(chunk);
-            if (!written) co_return;
-        }
-        stream->close_write();
-    });
+    sender.set_handler("/test/bulk/1.0.0",
+                       [](std::shared_ptr<Stream> stream) -> asio::awaitable<void> {
+                           Bytes chunk(8 * 1024 * 1024);
+                           for (std::size_t i = 0; i < chunk.size(); ++i)
+                               chunk[i] = static_cast<std::uint8_t>(i * 7);
+                           for (std::size_t sent = 0; sent < kSize; sent += chunk.size()) {
+                               auto written = co_await stream->write(chunk);
+                               if (!written) co_return;
+                           }
+                           stream->close_write();
+                       });
     auto addr = sender.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
-    run(io, [&]() -> asio::awaitable<void> {
-        auto connection = co_await receiver.dial(addr);
-        REQUIRE(connection);
-        auto stream = co_await connection.value()->open_stream("/test/bulk/1.0.0");
-        REQUIRE(stream);
-        stream.value()->close_write();
-        auto body = co_await stream.value()->read_to_end(kSize);
-        REQUIRE(body);
-        CHECK(body.value().size() == kSize);
-        CHECK(body.value()[kSize - 1] == static_cast<std::uint8_t>(((kSize - 1) % (8u << 20)) * 7));
-    }, 60s);
+    run(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto connection = co_await receiver.dial(addr);
+            REQUIRE(connection);
+            auto stream = co_await connection.value()->open_stream("/test/bulk/1.0.0");
+            REQUIRE(stream);
+            stream.value()->close_write();
+            auto body = co_await stream.value()->read_to_end(kSize);
+            REQUIRE(body);
+            CHECK(body.value().size() == kSize);
+            CHECK(body.value()[kSize - 1] ==
+                  static_cast<std::uint8_t>(((kSize - 1) % (8u << 20)) * 7));
+        },
+        60s);
 }
 
 namespace {
@@ -235,7 +245,8 @@ TEST_CASE("idle sockets from one address hold at most its handshake slots; other
         CHECK(refusals.count() == 1);
         co_await still_serving(io, target.addr);
     });
-    WARN("idle-socket flood: 200 sockets, peak RSS growth " << rss.growth_mib() << " MiB (bound 8 MiB)");
+    WARN("idle-socket flood: 200 sockets, peak RSS growth " << rss.growth_mib()
+                                                            << " MiB (bound 8 MiB)");
     CHECK(rss.growth_mib() < 8);
 }
 
@@ -249,7 +260,8 @@ TEST_CASE("a full inbound table does not stop the host dialing out", "[host][hos
     run(io, [&]() -> asio::awaitable<void> {
         std::vector<asio::ip::tcp::socket> idle;
         for (int i = 0; i < 12; ++i)
-            idle.push_back(co_await idle_socket_from(fmt::format("127.0.0.{}", 3 + i), target.addr));
+            idle.push_back(
+                co_await idle_socket_from(fmt::format("127.0.0.{}", 3 + i), target.addr));
         co_await wait_until([&] { return target.host.stats().refused_inbound_limit == 8; });
         CHECK(target.host.stats().refused_inbound_limit == 8);
         auto out = co_await target.host.dial(other_addr);

@@ -1,13 +1,13 @@
 // Runs the real swarmd binary: exit codes, stdout, stderr and files it writes.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -418,8 +418,9 @@ TEST_CASE("p2p sub prints its address, then each message p2p pub sends through a
     REQUIRE(pub_peer);
 
     // far <- near <- pub: a message reaches `far` only if `near` forwards it.
-    Background far{box.start({"p2p", "sub", "demo", "--listen", "/ip4/127.0.0.1/tcp/0", "--count", "2"},
-                             box.path("far.out"), box.path("far.err"))};
+    Background far{
+        box.start({"p2p", "sub", "demo", "--listen", "/ip4/127.0.0.1/tcp/0", "--count", "2"},
+                  box.path("far.out"), box.path("far.err"))};
     auto far_lines = wait_for_lines(box.path("far.out"), 1);
     REQUIRE(far_lines.size() == 1);
     const std::string far_addr = far_lines[0];
@@ -437,8 +438,8 @@ TEST_CASE("p2p sub prints its address, then each message p2p pub sends through a
     REQUIRE(first.code == 0);
     CHECK(first.out == "published to 1 peers\n");
     // Payload bytes outside printable ASCII are escaped, so each message stays one line.
-    Run second = box.run({"p2p", "pub", "demo", "tab\there\\", "--peer", near_lines[0],
-                          "--key", key.string()});
+    Run second = box.run(
+        {"p2p", "pub", "demo", "tab\there\\", "--peer", near_lines[0], "--key", key.string()});
     REQUIRE(second.code == 0);
 
     for (auto* sub : {&far, &near}) CHECK(sub->wait() == 0);
@@ -452,7 +453,8 @@ TEST_CASE("p2p sub prints its address, then each message p2p pub sends through a
         std::vector<std::pair<std::string, std::string>> got;  // (seqno hex, rest of line)
         for (int i = 1; i <= 2; ++i) {
             REQUIRE(lines[i].rfind(prefix, 0) == 0);
-            got.emplace_back(lines[i].substr(prefix.size(), 16), lines[i].substr(prefix.size() + 16));
+            got.emplace_back(lines[i].substr(prefix.size(), 16),
+                             lines[i].substr(prefix.size() + 16));
         }
         std::sort(got.begin(), got.end());
         CHECK(got[0].second == " data=hello gossip");

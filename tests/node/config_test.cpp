@@ -6,8 +6,8 @@
 #include <map>
 #include <sstream>
 
-#include "node/spec/config.hpp"
 #include "node/ops/http_server.hpp"
+#include "node/spec/config.hpp"
 
 using namespace swarmd::node;
 namespace fs = std::filesystem;

@@ -1,11 +1,11 @@
 // The status endpoint over real loopback sockets.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
@@ -51,7 +51,9 @@ struct Served {
                       }()};
     tcp::endpoint ep;
     Served() {
-        server.route("/api/status", [] { return HttpResponse{200, "application/json", "{\"ok\":true}"}; });
+        server.route("/api/status", [] {
+            return HttpResponse{200, "application/json", "{\"ok\":true}"};
+        });
         server.route_post("/api/merge", [](const std::string& body) {
             return HttpResponse{200, "application/json", "got " + body};
         });
@@ -62,7 +64,10 @@ struct Served {
     void run_client(F client_fn) {
         std::thread client([&] {
             client_fn();
-            asio::post(io, [this] { server.stop(); io.stop(); });
+            asio::post(io, [this] {
+                server.stop();
+                io.stop();
+            });
         });
         io.run();
         client.join();
@@ -73,7 +78,10 @@ struct Served {
         std::string reply;
         std::thread client([&] {
             reply = http_exchange(ep, request);
-            asio::post(io, [this] { server.stop(); io.stop(); });
+            asio::post(io, [this] {
+                server.stop();
+                io.stop();
+            });
         });
         io.run();
         client.join();
@@ -110,16 +118,18 @@ TEST_CASE("http server rejects unknown paths and methods", "[http]") {
 TEST_CASE("http server takes POST only on its POST routes and only with a JSON body", "[http]") {
     {
         Served s;
-        auto r = s.run("POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + kAuth +
-                       "Content-Length: 12\r\nConnection: close\r\n\r\n{\"round\":40}");
+        auto r = s.run(
+            "POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+            kAuth + "Content-Length: 12\r\nConnection: close\r\n\r\n{\"round\":40}");
         CHECK(r.starts_with("HTTP/1.1 200"));
         CHECK(r.ends_with("got {\"round\":40}"));
     }
     {
         // What a cross-site form can send without a preflight is refused.
         Served s;
-        auto r = s.run("POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n" + kAuth +
-                       "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+        auto r =
+            s.run("POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n" +
+                  kAuth + "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
         CHECK(r.starts_with("HTTP/1.1 415"));
     }
     {
@@ -130,18 +140,20 @@ TEST_CASE("http server takes POST only on its POST routes and only with a JSON b
     }
 }
 
-TEST_CASE("http server answers oversized requests 431 and 413 and drops malformed ones", "[http][hostile]") {
+TEST_CASE("http server answers oversized requests 431 and 413 and drops malformed ones",
+          "[http][hostile]") {
     {
         Served s;
-        auto r = s.run("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(20000, 'a') +
-                       "\r\n\r\n");
+        auto r = s.run("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+                       std::string(20000, 'a') + "\r\n\r\n");
         CHECK(r.starts_with("HTTP/1.1 431"));
         CHECK(s.server.stats().too_large == 1);
     }
     {
         Served s;
-        auto r = s.run("POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + kAuth +
-                       "Content-Length: 20000\r\n\r\n" + std::string(20000, ' '));
+        auto r = s.run(
+            "POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+            kAuth + "Content-Length: 20000\r\n\r\n" + std::string(20000, ' '));
         CHECK(r.starts_with("HTTP/1.1 413"));
         CHECK(s.server.stats().too_large == 1);
     }
@@ -190,35 +202,40 @@ TEST_CASE("a labelled sample registered later still renders within its family", 
 TEST_CASE("a DNS-rebinding page is refused by the Host check, GET and POST", "[http][hostile]") {
     {
         Served s;
-        auto r = s.run("GET /api/status HTTP/1.1\r\nHost: rebind.example:" + std::to_string(s.ep.port()) +
-                       "\r\nConnection: close\r\n\r\n");
+        auto r = s.run("GET /api/status HTTP/1.1\r\nHost: rebind.example:" +
+                       std::to_string(s.ep.port()) + "\r\nConnection: close\r\n\r\n");
         CHECK(r.starts_with("HTTP/1.1 403"));
         CHECK(r.find("{\"ok\":true}") == std::string::npos);
         CHECK(s.server.stats().bad_host == 1);
     }
     {
         Served s;
-        auto r = s.run("POST /api/merge HTTP/1.1\r\nHost: rebind.example\r\nContent-Type: application/json\r\n" +
-                       kAuth + "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+        auto r = s.run(
+            "POST /api/merge HTTP/1.1\r\nHost: rebind.example\r\nContent-Type: "
+            "application/json\r\n" +
+            kAuth + "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
         CHECK(r.starts_with("HTTP/1.1 403"));
         CHECK(r.find("got") == std::string::npos);
     }
     {
         // The right address on the wrong port is another server's name.
         Served s;
-        auto r = s.run("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n");
+        auto r =
+            s.run("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n");
         CHECK(r.starts_with("HTTP/1.1 403"));
     }
-    for (const std::string host : {"127.0.0.1", "localhost", "LOCALHOST:" }) {
+    for (const std::string host : {"127.0.0.1", "localhost", "LOCALHOST:"}) {
         Served s;
         const std::string name = host.ends_with(":") ? host + std::to_string(s.ep.port()) : host;
-        auto r = s.run("GET /api/status HTTP/1.1\r\nHost: " + name + "\r\nConnection: close\r\n\r\n");
+        auto r =
+            s.run("GET /api/status HTTP/1.1\r\nHost: " + name + "\r\nConnection: close\r\n\r\n");
         CHECK(r.starts_with("HTTP/1.1 200"));
     }
 }
 
 TEST_CASE("POST needs the bearer token and this server's own origin", "[http][hostile]") {
-    const std::string post = "POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+    const std::string post =
+        "POST /api/merge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
     const std::string tail = "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
     {
         Served s;
@@ -251,7 +268,8 @@ TEST_CASE("POST needs the bearer token and this server's own origin", "[http][ho
     }
 }
 
-TEST_CASE("a non-loopback bind needs a token, and then every request carries it", "[http][hostile]") {
+TEST_CASE("a non-loopback bind needs a token, and then every request carries it",
+          "[http][hostile]") {
     asio::io_context io;
     HttpOptions open;
     open.address = "0.0.0.0";
@@ -268,9 +286,14 @@ TEST_CASE("a non-loopback bind needs a token, and then every request carries it"
     const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), bound.value().port());
     std::string without, with;
     std::thread client([&] {
-        without = http_exchange(ep, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-        with = http_exchange(ep, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n" + kAuth + "Connection: close\r\n\r\n");
-        asio::post(io, [&] { server.stop(); io.stop(); });
+        without = http_exchange(
+            ep, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        with = http_exchange(ep, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n" + kAuth +
+                                     "Connection: close\r\n\r\n");
+        asio::post(io, [&] {
+            server.stop();
+            io.stop();
+        });
     });
     io.run();
     client.join();
@@ -296,20 +319,23 @@ TEST_CASE("sockets trickling requests cannot keep real requests out", "[http][ho
         auto trickle = [&] {
             tcp::socket t(cio);
             t.connect(s.ep);
-            asio::write(t, asio::buffer(std::string("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")));
+            asio::write(t, asio::buffer(std::string(
+                               "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")));
             trickling.push_back(std::move(t));
         };
         for (int i = 0; i < 300; ++i) trickle();
         for (int i = 0; i < 30; ++i) {
             for (int j = 0; j < 10; ++j) trickle();
-            auto r = http_exchange(s.ep, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            auto r = http_exchange(
+                s.ep, "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
             if (r.starts_with("HTTP/1.1 200")) ++answered;
         }
     });
     CHECK(answered == 30);
     CHECK(s.server.stats().evicted >= 300);
     const auto growth_mib = (kib("VmHWM:") - std::min(before, kib("VmHWM:"))) / 1024;
-    WARN("slowloris: 600 trickling sockets, peak RSS growth " << growth_mib << " MiB (bound 16 MiB)");
+    WARN("slowloris: 600 trickling sockets, peak RSS growth " << growth_mib
+                                                              << " MiB (bound 16 MiB)");
     CHECK(growth_mib < 16);
 }
 
@@ -322,7 +348,8 @@ TEST_CASE("the token file is made once, 0600, and read back", "[http]") {
     auto made = load_or_create_http_token(path);
     REQUIRE(made);
     CHECK(made.value().size() == 64);
-    CHECK((fs::status(path).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    CHECK((fs::status(path).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
     auto again = load_or_create_http_token(path);
     REQUIRE(again);
     CHECK(again.value() == made.value());

@@ -10,7 +10,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-crypto::PeerId fresh_peer() { return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()); }
+crypto::PeerId fresh_peer() {
+    return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+}
 
 const auto kActive = std::chrono::seconds(5);
 
@@ -27,7 +29,8 @@ TEST_CASE("the pacing floor is the slowest counted peer whose round advances", "
     CHECK(p.floor(now, kActive, all) == 7u);
     // Only the peers the caller counts (the daemon: its connections) hold a node back.
     CHECK(p.floor(now, kActive, [&](const crypto::PeerId& id) { return id != slow; }) == 9u);
-    // The slow one keeps saying round 7: heard, but not progressing, so after 5 s it no longer counts.
+    // The slow one keeps saying round 7: heard, but not progressing, so after 5 s it no longer
+    // counts.
     for (int i = 0; i < 60; ++i) {
         now += std::chrono::milliseconds(100);
         p.note(slow, 7, now);

@@ -10,8 +10,8 @@
 
 #include "net/host.hpp"
 #include "node/ops/logging.hpp"
-#include "node/sapo/merge_protocol.hpp"
 #include "node/sapo/merge.hpp"
+#include "node/sapo/merge_protocol.hpp"
 #include "tests/net/host_fixture.hpp"
 
 using namespace swarmd;
@@ -352,8 +352,8 @@ TEST_CASE("the merge coordinator tracks a bounded number of peers and evicts dep
     // A Sybil crowd announces commitments: only max_peers are tracked (and fetched).
     for (int i = 0; i < 1000; ++i) {
         const auto w = weights_of(n, static_cast<float>(i));
-        m.heard(random_peer(), "small", WeightsCommitment{"small", 20, weights_hash("small", *w), n},
-                {}, t);
+        m.heard(random_peer(), "small",
+                WeightsCommitment{"small", 20, weights_hash("small", *w), n}, {}, t);
     }
     CHECK(m.tracked_peers() == options.max_peers);
     m.commit(weights_of(n, 0.5f), t);
@@ -368,8 +368,9 @@ TEST_CASE("the merge coordinator tracks a bounded number of peers and evicts dep
     CHECK(m.pending(t + 20s) == std::vector{late});
 }
 
-TEST_CASE("one peer claiming to have merged a crowd of made-up authors relays only a bounded number",
-          "[merge][hostile]") {
+TEST_CASE(
+    "one peer claiming to have merged a crowd of made-up authors relays only a bounded number",
+    "[merge][hostile]") {
     DefaultLogging logging;
     using Clock = MergeCoordinator::Clock;
     MergeCoordinatorOptions options;
@@ -382,7 +383,8 @@ TEST_CASE("one peer claiming to have merged a crowd of made-up authors relays on
     for (int i = 0; i < 200; ++i) {
         crowd.push_back(random_peer());
         const auto w = weights_of(n, static_cast<float>(i));
-        m.heard(crowd.back(), "small", WeightsCommitment{"small", 20, weights_hash("small", *w), n}, {}, t);
+        m.heard(crowd.back(), "small", WeightsCommitment{"small", 20, weights_hash("small", *w), n},
+                {}, t);
     }
     m.heard(relay, "small", std::nullopt, crowd, t);
     m.commit(weights_of(n, 0.5f), t);

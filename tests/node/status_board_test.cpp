@@ -18,9 +18,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-crypto::PeerId new_peer() { return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()); }
+crypto::PeerId new_peer() {
+    return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+}
 
-net::gossipsub::Delivery delivery(const Bytes& data, const crypto::PeerId& author, const crypto::PeerId& from) {
+net::gossipsub::Delivery delivery(const Bytes& data, const crypto::PeerId& author,
+                                  const crypto::PeerId& from) {
     net::gossipsub::Delivery d;
     d.data = data;
     d.author = author;
@@ -39,7 +42,8 @@ Heartbeat beat_at(std::uint64_t round) {
 
 double refused(Metrics& m, std::string_view reason) {
     return static_cast<double>(
-        m.counter("swarmd_status_refused_total", "", "reason=\"" + std::string(reason) + "\"").value());
+        m.counter("swarmd_status_refused_total", "", "reason=\"" + std::string(reason) + "\"")
+            .value());
 }
 
 struct Board {
@@ -52,14 +56,16 @@ struct Board {
     StatusBoard board;
 
     explicit Board(StatusBoardOptions options)
-        : board(swarm, self, {crypto::PeerId::from_public_key(operator_key.public_key())}, metrics, options,
-                [this](const crypto::PeerId& p) { return direct.contains(p); },
-                [this](const crypto::PeerId& p) { forgotten.push_back(p); }) {}
+        : board(
+              swarm, self, {crypto::PeerId::from_public_key(operator_key.public_key())}, metrics,
+              options, [this](const crypto::PeerId& p) { return direct.contains(p); },
+              [this](const crypto::PeerId& p) { forgotten.push_back(p); }) {}
 };
 
 }  // namespace
 
-TEST_CASE("the status board rejects what is not a heartbeat or an operator's merge order", "[status]") {
+TEST_CASE("the status board rejects what is not a heartbeat or an operator's merge order",
+          "[status]") {
     Board b({});
     const auto now = Clock::now();
     const auto peer = new_peer();
@@ -70,7 +76,8 @@ TEST_CASE("the status board rejects what is not a heartbeat or an operator's mer
     // A merge order signed by a key the spec does not name is rejected; the operator's passes
     // and is handed on.
     const auto stranger = crypto::PrivateKey::generate();
-    CHECK(b.board.validate(delivery(encode_status(MergeOrder::sign(stranger, b.swarm, 5)), peer, peer), now) ==
+    CHECK(b.board.validate(
+              delivery(encode_status(MergeOrder::sign(stranger, b.swarm, 5)), peer, peer), now) ==
           Validation::reject);
     CHECK(refused(b.metrics, "not_operator") == 1);
     const auto order = MergeOrder::sign(b.operator_key, b.swarm, 5);
@@ -83,10 +90,12 @@ TEST_CASE("the status board rejects what is not a heartbeat or an operator's mer
 
     // An order for another swarm does not verify here.
     const auto elsewhere = MergeOrder::sign(b.operator_key, Bytes(32, 8), 5);
-    CHECK(b.board.validate(delivery(encode_status(elsewhere), peer, peer), now) == Validation::reject);
+    CHECK(b.board.validate(delivery(encode_status(elsewhere), peer, peer), now) ==
+          Validation::reject);
 }
 
-TEST_CASE("the status board rate-limits each author and ignores (does not reject) what is over", "[status]") {
+TEST_CASE("the status board rate-limits each author and ignores (does not reject) what is over",
+          "[status]") {
     StatusBoardOptions options;
     options.interval = std::chrono::seconds(1);
     options.burst = 3;
@@ -106,8 +115,9 @@ TEST_CASE("the status board rate-limits each author and ignores (does not reject
     for (int i = 0; i < 10; ++i) CHECK(b.board.validate(own, now) == Validation::accept);
 }
 
-TEST_CASE("the heartbeat table bounds authors per forwarder and in total, and direct peers always get in",
-          "[status]") {
+TEST_CASE(
+    "the heartbeat table bounds authors per forwarder and in total, and direct peers always get in",
+    "[status]") {
     StatusBoardOptions options;
     options.max_authors = 8;
     options.max_per_forwarder = 3;
@@ -116,7 +126,8 @@ TEST_CASE("the heartbeat table bounds authors per forwarder and in total, and di
     const auto relay = new_peer();
     std::size_t taken = 0;
     for (int i = 0; i < 6; ++i) {
-        auto got = b.board.receive(delivery(encode_status(beat_at(10 + i)), new_peer(), relay), now);
+        auto got =
+            b.board.receive(delivery(encode_status(beat_at(10 + i)), new_peer(), relay), now);
         if (got.beat) ++taken;
         now += std::chrono::milliseconds(1);
     }
@@ -149,7 +160,8 @@ TEST_CASE("the heartbeat table bounds authors per forwarder and in total, and di
     CHECK_FALSE(b.board.receive(delivery(encode_status(beat_at(3)), b.self, neighbour), now).beat);
 }
 
-TEST_CASE("the heartbeat table forgets authors not heard for forget_after_beats intervals", "[status]") {
+TEST_CASE("the heartbeat table forgets authors not heard for forget_after_beats intervals",
+          "[status]") {
     StatusBoardOptions options;
     options.interval = std::chrono::seconds(1);
     options.forget_after_beats = 5;

@@ -4,8 +4,8 @@
 
 #include "base/encoding.hpp"
 #include "crypto/keys.hpp"
-#include "node/spec/spec.hpp"
 #include "node/ops/status_message.hpp"
+#include "node/spec/spec.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
@@ -58,7 +58,8 @@ TEST_CASE("heartbeats and merge orders round-trip through the status codec", "[s
     REQUIRE(o);
     REQUIRE(std::holds_alternative<MergeOrder>(o.value()));
     CHECK(std::get<MergeOrder>(o.value()) == order);
-    CHECK(std::get<MergeOrder>(o.value()).signer == crypto::PeerId::from_public_key(op.public_key()));
+    CHECK(std::get<MergeOrder>(o.value()).signer ==
+          crypto::PeerId::from_public_key(op.public_key()));
 
     Heartbeat relay;  // the fewest fields a heartbeat has
     auto r = decode_status(encode_status(relay), kSwarm);
@@ -76,7 +77,8 @@ TEST_CASE("a merge order verifies only for its swarm, round and signer", "[statu
     later.round = 9;  // lowered by whoever passes it on
     CHECK_FALSE(later.verify(kSwarm));
     const auto later_bytes = encode_status(later);
-    CHECK(error_of(std::string(later_bytes.begin(), later_bytes.end())) == StatusErrc::bad_order_signature);
+    CHECK(error_of(std::string(later_bytes.begin(), later_bytes.end())) ==
+          StatusErrc::bad_order_signature);
 
     auto other = order;
     other.signer = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
@@ -97,20 +99,27 @@ TEST_CASE("the status decoder refuses what is not a heartbeat or a merge order",
     CHECK(error_of(R"({"type": "chat", "text": "hi"})") == StatusErrc::unknown_type);
     // The old unsigned merge request: no operator, no signature.
     CHECK(error_of(R"({"type": "merge_request", "merge_round": 1})") == StatusErrc::bad_field);
-    CHECK(error_of(R"({"type": "status", "role": "trainer", "junk": "x"})") == StatusErrc::unknown_field);
+    CHECK(error_of(R"({"type": "status", "role": "trainer", "junk": "x"})") ==
+          StatusErrc::unknown_field);
     CHECK(error_of(R"({"type": "status", "role": "king"})") == StatusErrc::bad_field);
-    CHECK(error_of(R"({"type": "status", "role": "trainer", "round": -1})") == StatusErrc::bad_field);
-    CHECK(error_of(R"({"type": "status", "role": "trainer", "round": "12"})") == StatusErrc::bad_field);
-    CHECK(error_of(R"({"type": "status", "role": "trainer", "merged_hash": "abcd"})") == StatusErrc::bad_field);
-    CHECK(error_of(R"({"type": "status", "role": "trainer", "merge_state": ")" + std::string(65, 'x') +
-                   "\"}") == StatusErrc::bad_field);
+    CHECK(error_of(R"({"type": "status", "role": "trainer", "round": -1})") ==
+          StatusErrc::bad_field);
+    CHECK(error_of(R"({"type": "status", "role": "trainer", "round": "12"})") ==
+          StatusErrc::bad_field);
+    CHECK(error_of(R"({"type": "status", "role": "trainer", "merged_hash": "abcd"})") ==
+          StatusErrc::bad_field);
+    CHECK(error_of(R"({"type": "status", "role": "trainer", "merge_state": ")" +
+                   std::string(65, 'x') + "\"}") == StatusErrc::bad_field);
     std::string many = R"({"type": "status", "role": "trainer", "checkpoints": [)";
-    for (int i = 0; i < 9; ++i) many += (i ? "," : "") + std::string("[1, \"") + std::string(64, 'a') + "\"]";
+    for (int i = 0; i < 9; ++i)
+        many += (i ? "," : "") + std::string("[1, \"") + std::string(64, 'a') + "\"]";
     CHECK(error_of(many + "]}") == StatusErrc::bad_field);
     CHECK(error_of(R"({"type": "status", "role": "trainer", "merged_from": ["not a peer"]})") ==
           StatusErrc::bad_field);
-    CHECK(error_of(R"({"type": "status", "role": "trainer", "commit": {"hash": "00"}})") == StatusErrc::bad_field);
-    std::string big = R"({"type": "status", "role": "trainer", "version": ")" + std::string(5000, 'v') + "\"}";
+    CHECK(error_of(R"({"type": "status", "role": "trainer", "commit": {"hash": "00"}})") ==
+          StatusErrc::bad_field);
+    std::string big =
+        R"({"type": "status", "role": "trainer", "version": ")" + std::string(5000, 'v') + "\"}";
     CHECK(error_of(big) == StatusErrc::too_large);
 }
 
@@ -127,9 +136,12 @@ TEST_CASE("a heartbeat from an older node without SAPO fields or an order decode
     CHECK_FALSE(b.order);
 }
 
-TEST_CASE("a spec names its merge operators, sorted, and only they change its id", "[status][spec]") {
-    const auto a = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
-    const auto b = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
+TEST_CASE("a spec names its merge operators, sorted, and only they change its id",
+          "[status][spec]") {
+    const auto a =
+        crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
+    const auto b =
+        crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()).to_base58();
     auto none = parse_spec("");
     auto empty = parse_spec("merge_operators = []");
     auto two = parse_spec("merge_operators = [\"" + a + "\", \"" + b + "\"]");
@@ -160,7 +172,8 @@ TEST_CASE("a closed swarm names its trainers; only they may train", "[status][sp
     const auto key_a = crypto::PrivateKey::generate();
     const auto a = crypto::PeerId::from_public_key(key_a.public_key());
     const auto b = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
-    const auto stranger = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    const auto stranger =
+        crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
     auto open = parse_spec("");
     auto closed = parse_spec("trainers = [\"" + b.to_base58() + "\", \"" + a.to_base58() + "\"]");
     REQUIRE(open);

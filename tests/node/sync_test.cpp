@@ -11,8 +11,8 @@
 #include "net/host.hpp"
 #include "node/ops/logging.hpp"
 #include "node/spec/spec.hpp"
-#include "node/zo/sync.hpp"
 #include "node/zo/engine.hpp"
+#include "node/zo/sync.hpp"
 #include "training/params.hpp"
 
 using namespace swarmd;
@@ -43,7 +43,8 @@ TEST_CASE("zo messages and sync records round-trip and reject hostile input", "[
     CHECK(*back == u);
     CHECK(back->q == -42);
     CHECK(back->ticket == 0x0123456789abcdefULL);
-    for (std::size_t n = 0; n < msg.size(); ++n) CHECK_FALSE(decode_zo_message(ByteSpan(msg.data(), n), author));
+    for (std::size_t n = 0; n < msg.size(); ++n)
+        CHECK_FALSE(decode_zo_message(ByteSpan(msg.data(), n), author));
     auto bad = msg;
     bad[0] = 1;  // version 1 carried no ticket
     CHECK_FALSE(decode_zo_message(bad, author));
@@ -172,7 +173,8 @@ TEST_CASE("sync requests round-trip and reject hostile input", "[sync]") {
     CHECK(decode_sync_request(swarm, inverted).has_error());
 }
 
-TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on loopback", "[sync]") {
+TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on loopback",
+          "[sync]") {
     namespace asio = boost::asio;
     setup_logging({});  // other tests leave loggers writing to their own, now gone, streams
     asio::io_context io;
@@ -196,13 +198,19 @@ TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on 
         }
         asio::post(io, [done, out] { done(out); });
     };
-    source.checkpoint = [&](std::uint64_t round, std::uint64_t offset, std::uint64_t count, SyncSource::SliceDone done) {
+    source.checkpoint = [&](std::uint64_t round, std::uint64_t offset, std::uint64_t count,
+                            SyncSource::SliceDone done) {
         std::optional<CheckpointSlice> out;
         if (round == 40 && offset <= params.size()) {
             const auto n = std::min<std::uint64_t>(count, params.size() - offset);
-            out = CheckpointSlice{40, params.size(), 123, hash, offset,
-                                  std::vector<float>(params.begin() + static_cast<std::ptrdiff_t>(offset),
-                                                     params.begin() + static_cast<std::ptrdiff_t>(offset + n))};
+            out = CheckpointSlice{
+                40,
+                params.size(),
+                123,
+                hash,
+                offset,
+                std::vector<float>(params.begin() + static_cast<std::ptrdiff_t>(offset),
+                                   params.begin() + static_cast<std::ptrdiff_t>(offset + n))};
         }
         asio::post(io, [done, out] { done(out); });
     };
@@ -223,23 +231,28 @@ TEST_CASE("sync serves update ranges and checkpoint slices between two hosts on 
 
         std::vector<float> assembled;
         for (std::uint64_t offset = 0; offset < params.size(); offset += 15000) {
-            auto slice = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 40, offset, 15000,
-                                                         params.size());
+            auto slice = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 40,
+                                                         offset, 15000, params.size());
             REQUIRE(slice);
             CHECK(slice.value().model_hash == hash);
             CHECK(slice.value().update_count == 123);
-            assembled.insert(assembled.end(), slice.value().values.begin(), slice.value().values.end());
+            assembled.insert(assembled.end(), slice.value().values.begin(),
+                             slice.value().values.end());
         }
         CHECK(assembled == params);
-        auto whole = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 40, 0, params.size(), params.size());
+        auto whole = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 40, 0,
+                                                     params.size(), params.size());
         REQUIRE(whole);
         CHECK(whole.value().values == params);
         // Not held; another parameter count than ours; another swarm.
-        auto missing = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 60, 0, 10, params.size());
+        auto missing = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 60, 0, 10,
+                                                       params.size());
         CHECK(missing.has_error());
-        auto wrong_size = co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 40, 0, 10, 1000);
+        auto wrong_size =
+            co_await fetch_checkpoint_slice(client, server.peer_id(), swarm, 40, 0, 10, 1000);
         CHECK(wrong_size.has_error());
-        auto other = co_await fetch_checkpoint_slice(client, server.peer_id(), Bytes(32, 1), 40, 0, 10, params.size());
+        auto other = co_await fetch_checkpoint_slice(client, server.peer_id(), Bytes(32, 1), 40, 0,
+                                                     10, params.size());
         CHECK(other.has_error());
     });
     client.stop();
@@ -251,23 +264,28 @@ namespace {
 // A hostile sync server: announces `count` records and streams what `chunk(i)` makes, counting
 // the chunks it managed to send before the client hung up.
 struct HostileSync {
-    HostileSync(boost::asio::io_context& io, std::uint64_t count, std::function<Bytes(std::size_t)> chunk)
-        : server(io.get_executor(), crypto::PrivateKey::generate()), client(io.get_executor(), crypto::PrivateKey::generate()) {
+    HostileSync(boost::asio::io_context& io, std::uint64_t count,
+                std::function<Bytes(std::size_t)> chunk)
+        : server(io.get_executor(), crypto::PrivateKey::generate()),
+          client(io.get_executor(), crypto::PrivateKey::generate()) {
         addr = server.listen(net::Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
-        server.set_handler(std::string(kSyncProtocol),
-                           [this, count, chunk](std::shared_ptr<net::Stream> stream) -> boost::asio::awaitable<void> {
-                               (void)co_await stream->read_length_prefixed(64);
-                               Bytes n;
-                               for (int i = 7; i >= 0; --i) n.push_back(static_cast<std::uint8_t>(count >> (8 * i)));
-                               if (!co_await stream->write_length_prefixed(n)) co_return;
-                               for (std::size_t i = 0;; ++i) {
-                                   const Bytes body = chunk(i);
-                                   if (body.empty()) break;
-                                   if (!co_await stream->write_length_prefixed(body)) co_return;
-                                   ++sent;
-                               }
-                               stream->close_write();
-                           });
+        server.set_handler(
+            std::string(kSyncProtocol),
+            [this, count,
+             chunk](std::shared_ptr<net::Stream> stream) -> boost::asio::awaitable<void> {
+                (void)co_await stream->read_length_prefixed(64);
+                Bytes n;
+                for (int i = 7; i >= 0; --i)
+                    n.push_back(static_cast<std::uint8_t>(count >> (8 * i)));
+                if (!co_await stream->write_length_prefixed(n)) co_return;
+                for (std::size_t i = 0;; ++i) {
+                    const Bytes body = chunk(i);
+                    if (body.empty()) break;
+                    if (!co_await stream->write_length_prefixed(body)) co_return;
+                    ++sent;
+                }
+                stream->close_write();
+            });
     }
     net::Host server;
     net::Host client;
@@ -275,12 +293,16 @@ struct HostileSync {
     std::size_t sent = 0;
 };
 
-Result<std::vector<training::SignedUpdate>> fetch_from(boost::asio::io_context& io, HostileSync& h) {
+Result<std::vector<training::SignedUpdate>> fetch_from(boost::asio::io_context& io,
+                                                       HostileSync& h) {
     Result<std::vector<training::SignedUpdate>> got = net::Errc::invalid_state;
-    net::testing::run(io, [&]() -> boost::asio::awaitable<void> {
-        REQUIRE(co_await h.client.dial(h.addr));
-        got = co_await fetch_updates(h.client, h.server.peer_id(), kSwarm, 1u << 30);
-    }, std::chrono::seconds(60));
+    net::testing::run(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+            REQUIRE(co_await h.client.dial(h.addr));
+            got = co_await fetch_updates(h.client, h.server.peer_id(), kSwarm, 1u << 30);
+        },
+        std::chrono::seconds(60));
     h.client.stop();
     h.server.stop();
     return got;
@@ -311,11 +333,13 @@ TEST_CASE("a sync answer of forged records is cut off at its first chunk", "[syn
     CHECK(h.sent < 64);
 }
 
-TEST_CASE("a sync answer from more fresh identities than the author cap is refused", "[sync][hostile]") {
+TEST_CASE("a sync answer from more fresh identities than the author cap is refused",
+          "[sync][hostile]") {
     boost::asio::io_context io;
     // Genuinely signed, each by its own throwaway key: 300 authors.
     std::vector<training::SignedUpdate> records;
-    for (int a = 0; a < 300; ++a) records.push_back(signed_by(crypto::PrivateKey::generate(), 1, 0, 1));
+    for (int a = 0; a < 300; ++a)
+        records.push_back(signed_by(crypto::PrivateKey::generate(), 1, 0, 1));
     const Bytes body = encode_sync_records(records);
     HostileSync h(io, records.size(), [&](std::size_t i) { return i == 0 ? body : Bytes{}; });
     auto got = fetch_from(io, h);

@@ -10,11 +10,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-crypto::PeerId fresh_peer() { return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()); }
+crypto::PeerId fresh_peer() {
+    return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+}
 
 }  // namespace
 
-TEST_CASE("admission keeps updates within the staleness window of the receiver's round", "[admission]") {
+TEST_CASE("admission keeps updates within the staleness window of the receiver's round",
+          "[admission]") {
     UpdateAdmission a({4, 1});
     const auto peer = fresh_peer();
     const auto now = Clock::now();
@@ -29,8 +32,9 @@ TEST_CASE("admission keeps updates within the staleness window of the receiver's
     CHECK(a.admit(peer, 5000, 0, now) == Admit::accept);
 }
 
-TEST_CASE("a flood of fake authors cannot grow the admission state or what is admitted without bound",
-          "[admission]") {
+TEST_CASE(
+    "a flood of fake authors cannot grow the admission state or what is admitted without bound",
+    "[admission]") {
     AdmissionOptions options{4, 2};
     options.max_authors = 64;
     UpdateAdmission a(options);
@@ -50,7 +54,8 @@ TEST_CASE("a flood of fake authors cannot grow the admission state or what is ad
         // Every sybil floods every round of the window, many times over.
         for (const auto& s : sybils) {
             for (std::uint64_t r = view - 4; r <= view + 4; ++r) {
-                for (int copy = 0; copy < 3; ++copy) accepted += a.admit(s, r, view, now) == Admit::accept ? 1 : 0;
+                for (int copy = 0; copy < 3; ++copy)
+                    accepted += a.admit(s, r, view, now) == Admit::accept ? 1 : 0;
             }
         }
         CHECK(a.authors() <= options.max_authors);
@@ -69,7 +74,8 @@ TEST_CASE("a flood of fake authors cannot grow the admission state or what is ad
     CHECK(a.authors() <= options.max_authors);
 }
 
-TEST_CASE("a full admission table refuses new authors while its authors are active", "[admission]") {
+TEST_CASE("a full admission table refuses new authors while its authors are active",
+          "[admission]") {
     AdmissionOptions options{4, 1};
     options.max_authors = 3;
     UpdateAdmission a(options);
@@ -97,7 +103,8 @@ TEST_CASE("in a full admission table a newcomer with a better ticket takes the w
     // Three active sybils at the least work (high hashes) fill the table first.
     std::vector<crypto::PeerId> sybils{fresh_peer(), fresh_peer(), fresh_peer()};
     for (std::size_t i = 0; i < sybils.size(); ++i) {
-        REQUIRE(a.admit(sybils[i], 10, 10, now, rank(static_cast<std::uint8_t>(0x80 + i))) == Admit::accept);
+        REQUIRE(a.admit(sybils[i], 10, 10, now, rank(static_cast<std::uint8_t>(0x80 + i))) ==
+                Admit::accept);
     }
     // More free identities with no better ticket are refused, and push nobody out.
     CHECK(a.admit(fresh_peer(), 10, 10, now, rank(0x90)) == Admit::full);
@@ -106,7 +113,7 @@ TEST_CASE("in a full admission table a newcomer with a better ticket takes the w
     const auto honest = fresh_peer();
     CHECK(a.admit(honest, 10, 10, now, rank(0x01)) == Admit::accept);
     CHECK(a.authors() == 3);
-    CHECK(a.admit(sybils[2], 11, 10, now, rank(0x82)) == Admit::full);   // it was evicted
+    CHECK(a.admit(sybils[2], 11, 10, now, rank(0x82)) == Admit::full);    // it was evicted
     CHECK(a.admit(sybils[0], 11, 10, now, rank(0x80)) == Admit::accept);  // the others stay
     CHECK(a.admit(honest, 11, 10, now, rank(0x01)) == Admit::accept);
 }
@@ -127,7 +134,8 @@ TEST_CASE("the pacing floor is the slowest advancing author, self excluded", "[a
     CHECK(a.admit(slow, 8, 20, now) == Admit::stale);
     CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 8);
     // Only the authors the caller counts (the daemon: directly connected peers) hold us back.
-    CHECK(a.floor(self, now, std::chrono::seconds(5), [&](const crypto::PeerId& p) { return p != slow; }) == 10);
+    CHECK(a.floor(self, now, std::chrono::seconds(5),
+                  [&](const crypto::PeerId& p) { return p != slow; }) == 10);
 }
 
 TEST_CASE("an author repeating an old round cannot hold the pacing floor", "[admission]") {

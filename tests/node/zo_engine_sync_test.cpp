@@ -17,9 +17,9 @@
 #include "node/ops/logging.hpp"
 #include "node/spec/spec.hpp"
 #include "node/zo/engine.hpp"
+#include "training/author_ticket.hpp"
 #include "training/checkpoint.hpp"
 #include "training/params.hpp"
-#include "training/author_ticket.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
@@ -98,7 +98,8 @@ TEST_CASE("the engine takes only verified, in-bounds records from a sync answer"
     known.signature.bytes.fill(0);
     auto no_work = signed_update(7, 0, 1);
     no_work.update.ticket = ticket + 1;
-    while (training::ticket_meets(swarm.bytes(), author, no_work.update.ticket, 10)) ++no_work.update.ticket;
+    while (training::ticket_meets(swarm.bytes(), author, no_work.update.ticket, 10))
+        ++no_work.update.ticket;
     no_work.signature = sign_update(author_key, topic, no_work.update);
     engine.receive_synced({sender,
                            {signed_update(6, static_cast<std::uint32_t>(spec.zo.directions), 1),
@@ -142,7 +143,8 @@ TEST_CASE("an engine still joining (not started) answers sync requests from its 
     std::vector<SyncIntake> reports;
     ZoEngine engine(
         spec, swarm, crypto::PrivateKey::generate(), options, io, [](auto) {}, [](const auto&) {});
-    engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
+    engine.on_sync_report(
+        [&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
     const auto author_key = crypto::PrivateKey::generate();
     const auto author = crypto::PeerId::from_public_key(author_key.public_key()).bytes();
     training::Update u{author, 1, 0, 3, training::grind_ticket(swarm.bytes(), author, 10)};
@@ -169,10 +171,12 @@ TEST_CASE("a closed swarm's engine takes no synced record from an author it does
     auto own = crypto::PrivateKey::generate();
     const auto listed = crypto::PrivateKey::generate();
     const auto sybil = crypto::PrivateKey::generate();
-    auto id_of = [](const crypto::PrivateKey& k) { return crypto::PeerId::from_public_key(k.public_key()); };
+    auto id_of = [](const crypto::PrivateKey& k) {
+        return crypto::PeerId::from_public_key(k.public_key());
+    };
     const auto own_id = id_of(own);
-    auto parsed = parse_spec("trainers = [\"" + own_id.to_base58() + "\", \"" + id_of(listed).to_base58() +
-                             "\"]\n[zo]\nauthor_work_bits = 8\n");
+    auto parsed = parse_spec("trainers = [\"" + own_id.to_base58() + "\", \"" +
+                             id_of(listed).to_base58() + "\"]\n[zo]\nauthor_work_bits = 8\n");
     REQUIRE(parsed);
     const Spec spec = parsed.value();
     const auto swarm = SwarmId::of(spec);
@@ -182,9 +186,11 @@ TEST_CASE("a closed swarm's engine takes no synced record from an author it does
     ZoEngineOptions options;
     options.dir = dir.path / "zo";
     options.round_interval = std::chrono::hours(1);
-    ZoEngine engine(spec, swarm, std::move(own), options, io, [](auto) {}, [](const auto&) {});
+    ZoEngine engine(
+        spec, swarm, std::move(own), options, io, [](auto) {}, [](const auto&) {});
     std::vector<SyncIntake> reports;
-    engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
+    engine.on_sync_report(
+        [&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
     engine.start();
     auto signed_by = [&](const crypto::PrivateKey& k, std::uint64_t round) {
         const auto author = id_of(k).bytes();
@@ -192,7 +198,8 @@ TEST_CASE("a closed swarm's engine takes no synced record from an author it does
         return training::SignedUpdate{u, sign_update(k, topic, u)};
     };
     // Genuinely signed, in bounds: only the listed author's records get in.
-    engine.receive_synced({id_of(sybil), {signed_by(listed, 1), signed_by(sybil, 1), signed_by(sybil, 2)}});
+    engine.receive_synced(
+        {id_of(sybil), {signed_by(listed, 1), signed_by(sybil, 1), signed_by(sybil, 2)}});
     for (int i = 0; i < 3000 && reports.empty(); ++i) io.run_for(std::chrono::milliseconds(10));
     REQUIRE(reports.size() == 1);
     CHECK(reports[0].accepted == 1);
@@ -220,9 +227,11 @@ TEST_CASE("past the author cap the engine takes authors by ticket work, not by p
     options.max_sync_authors = 6;
     auto own = crypto::PrivateKey::generate();
     const auto own_id = crypto::PeerId::from_public_key(own.public_key()).bytes();
-    ZoEngine engine(spec, swarm, std::move(own), options, io, [](auto) {}, [](const auto&) {});
+    ZoEngine engine(
+        spec, swarm, std::move(own), options, io, [](auto) {}, [](const auto&) {});
     std::vector<SyncIntake> reports;
-    engine.on_sync_report([&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
+    engine.on_sync_report(
+        [&](const crypto::PeerId&, const SyncIntake& in) { reports.push_back(in); });
     engine.start();
 
     struct Author {
@@ -250,7 +259,8 @@ TEST_CASE("past the author cap the engine takes authors by ticket work, not by p
         auto a = make(crypto::PrivateKey::generate(), 6);
         if (worst_honest < a.hash) pool.push_back(std::move(a));
     }
-    std::sort(pool.begin(), pool.end(), [](const Author& a, const Author& b) { return a.id < b.id; });
+    std::sort(pool.begin(), pool.end(),
+              [](const Author& a, const Author& b) { return a.id < b.id; });
     pool.erase(pool.begin() + 40, pool.end());
     Bytes highest_sybil = pool.back().id;
     // The attack would work on byte order: every sybil sorts before some honest author.
@@ -265,14 +275,16 @@ TEST_CASE("past the author cap the engine takes authors by ticket work, not by p
     std::vector<training::SignedUpdate> answer;
     for (const auto& s : pool) answer.push_back(signed_of(s, 1));
     for (const auto& h : honest) answer.push_back(signed_of(h, 1));
-    engine.receive_synced({crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()),
-                           std::move(answer)});
+    engine.receive_synced(
+        {crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()),
+         std::move(answer)});
     for (int i = 0; i < 3000 && reports.empty(); ++i) io.run_for(std::chrono::milliseconds(10));
     REQUIRE(reports.size() == 1);
     // Six places among all the authors the engine knows, its own (it published round 1 at
     // start, with the spec's 6 bits) included, in ticket order: every honest author is in.
     std::vector<training::AuthorRank> order;
-    order.push_back({training::ticket_hash(swarm.bytes(), own_id, training::grind_ticket(swarm.bytes(), own_id, 6)),
+    order.push_back({training::ticket_hash(swarm.bytes(), own_id,
+                                           training::grind_ticket(swarm.bytes(), own_id, 6)),
                      own_id});
     for (const auto& a : honest) order.push_back({a.hash, a.id});
     for (const auto& a : pool) order.push_back({a.hash, a.id});
@@ -296,8 +308,10 @@ TEST_CASE("past the author cap the engine takes authors by ticket work, not by p
     io.run_for(std::chrono::milliseconds(50));
 }
 
-TEST_CASE("a checkpoint fetched on joining is checked against the replay of its log before it is vouched for",
-          "[sync][engine][hostile]") {
+TEST_CASE(
+    "a checkpoint fetched on joining is checked against the replay of its log before it is vouched "
+    "for",
+    "[sync][engine][hostile]") {
     // The attack: the voters announce a checkpoint whose values are not the replay of the
     // swarm's log. A joiner trains on it at first, announces nothing built on it, fetches the
     // log it claims to be, and replaces it by the replay; an honest checkpoint is kept.
@@ -315,16 +329,20 @@ TEST_CASE("a checkpoint fetched on joining is checked against the replay of its 
         const auto id = crypto::PeerId::from_public_key(key.public_key()).bytes();
         const auto ticket = training::grind_ticket(swarm.bytes(), id, 6);
         for (std::uint64_t r = 1; r <= kThrough; ++r) {
-            training::Update u{id, r, 0, static_cast<std::int8_t>((r * 7 + static_cast<std::uint64_t>(a)) % 5) - 2, ticket};
+            training::Update u{
+                id, r, 0, static_cast<std::int8_t>((r * 7 + static_cast<std::uint64_t>(a)) % 5) - 2,
+                ticket};
             prefix.push_back({u, sign_update(key, topic, u)});
         }
     }
-    const auto sender = crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+    const auto sender =
+        crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
 
     struct Joiner {
         TempDir dir;
         boost::asio::io_context io;
-        std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> busy;
+        std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+            busy;
         std::optional<ZoEngine> engine;
         std::optional<ZoProgress> progress;
         std::vector<std::uint64_t> prefix_wanted;
@@ -334,9 +352,11 @@ TEST_CASE("a checkpoint fetched on joining is checked against the replay of its 
         ZoEngineOptions options;
         options.dir = j.dir.path / "zo";
         options.round_interval = std::chrono::hours(1);
-        j.engine.emplace(spec, swarm, crypto::PrivateKey::generate(), options, j.io, [](auto) {},
-                         [&j](const ZoProgress& p) { j.progress = p; });
-        j.engine->on_prefix_wanted([&j](std::uint64_t through) { j.prefix_wanted.push_back(through); });
+        j.engine.emplace(
+            spec, swarm, crypto::PrivateKey::generate(), options, j.io, [](auto) {},
+            [&j](const ZoProgress& p) { j.progress = p; });
+        j.engine->on_prefix_wanted(
+            [&j](std::uint64_t through) { j.prefix_wanted.push_back(through); });
     };
     auto settle = [](Joiner& j, const std::function<bool()>& done) {
         for (int i = 0; i < 3000 && !done(); ++i) j.io.run_for(std::chrono::milliseconds(10));
@@ -344,9 +364,11 @@ TEST_CASE("a checkpoint fetched on joining is checked against the replay of its 
     };
     auto checkpoint_of = [&](Joiner& j) {
         std::optional<CheckpointSlice> slice;
-        j.engine->checkpoint_slice(kThrough, 0, j.engine->parameter_count(), [&](auto s) { slice = std::move(s); });
+        j.engine->checkpoint_slice(kThrough, 0, j.engine->parameter_count(),
+                                   [&](auto s) { slice = std::move(s); });
         settle(j, [&] { return slice.has_value(); });
-        return training::Checkpoint{kThrough, slice->update_count, slice->model_hash, slice->values};
+        return training::Checkpoint{kThrough, slice->update_count, slice->model_hash,
+                                    slice->values};
     };
 
     // A forged checkpoint with the right shape and count: refuted once its log is in, and the
@@ -357,7 +379,8 @@ TEST_CASE("a checkpoint fetched on joining is checked against the replay of its 
     const training::Checkpoint forged{kThrough, prefix.size(), training::model_hash(bogus), bogus};
     forged_join.engine->catch_up({forged, {{sender, prefix}}, kThrough + 10});
     forged_join.engine->start();
-    settle(forged_join, [&] { return forged_join.progress && forged_join.progress->joins_refuted == 1; });
+    settle(forged_join,
+           [&] { return forged_join.progress && forged_join.progress->joins_refuted == 1; });
     CHECK(forged_join.progress->joins_verified == 0);
     CHECK_FALSE(forged_join.progress->join_unchecked);
     REQUIRE(forged_join.progress->checkpoints.size() == 1);

@@ -1,8 +1,8 @@
 // Planning a late join: which checkpoint to trust, and how far behind the node is.
 #include <catch2/catch.hpp>
 
-#include "crypto/keys.hpp"
 #include <map>
+#include "crypto/keys.hpp"
 
 #include "node/zo/join.hpp"
 
@@ -11,7 +11,9 @@ using namespace swarmd::node;
 
 namespace {
 
-crypto::PeerId fresh_peer() { return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key()); }
+crypto::PeerId fresh_peer() {
+    return crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+}
 
 crypto::Digest digest(std::uint8_t v) {
     crypto::Digest d{};
@@ -21,12 +23,15 @@ crypto::Digest digest(std::uint8_t v) {
 
 }  // namespace
 
-TEST_CASE("a join trusts only the newest checkpoint that several peers announce with one hash", "[join]") {
+TEST_CASE("a join trusts only the newest checkpoint that several peers announce with one hash",
+          "[join]") {
     JoinOptions options;
     options.staleness = 4;
     const auto a = fresh_peer(), b = fresh_peer(), c = fresh_peer();
     std::vector<PeerBeat> beats{
-        {a, 130, {{80, digest(1)}, {100, digest(2)}, {120, digest(9)}}},  // a alone claims round 120
+        {a,
+         130,
+         {{80, digest(1)}, {100, digest(2)}, {120, digest(9)}}},  // a alone claims round 120
         {b, 128, {{100, digest(2)}, {120, digest(3)}}},
         {c, 131, {{80, digest(1)}, {100, digest(2)}}},
     };
@@ -47,10 +52,13 @@ TEST_CASE("a join trusts only the newest checkpoint that several peers announce 
     std::vector<PeerBeat> alone{{a, 50, {{40, digest(7)}}}};
     CHECK(plan_join(alone, 1, options).checkpoint);
 
-    // Two hashes for one round, each announced by enough peers: the swarm disagrees; neither is used.
+    // Two hashes for one round, each announced by enough peers: the swarm disagrees; neither is
+    // used.
     const auto d = fresh_peer();
-    std::vector<PeerBeat> split{{a, 90, {{60, digest(1)}}}, {b, 90, {{60, digest(1)}}},
-                                {c, 90, {{60, digest(2)}}}, {d, 90, {{60, digest(2)}}}};
+    std::vector<PeerBeat> split{{a, 90, {{60, digest(1)}}},
+                                {b, 90, {{60, digest(1)}}},
+                                {c, 90, {{60, digest(2)}}},
+                                {d, 90, {{60, digest(2)}}}};
     CHECK_FALSE(plan_join(split, 1, options).checkpoint);
     CHECK(plan_join({}, 1, options).swarm_round == 0);
 }

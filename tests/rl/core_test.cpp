@@ -37,7 +37,8 @@ RolloutGroup group_with(const TaskId& task, int right, int g = 4) {
     RolloutGroup group{task, {}};
     const std::string wrong = p.answer + "1";
     for (int i = 0; i < g; ++i) {
-        group.completions.push_back(i < right ? completion(p.answer, 1.0f) : completion(wrong, 0.0f));
+        group.completions.push_back(i < right ? completion(p.answer, 1.0f)
+                                              : completion(wrong, 0.0f));
     }
     return group;
 }
@@ -128,9 +129,9 @@ TEST_CASE("task and rollout batch round-trip through the wire form", "[rl][wire]
     const TaskId task{Family::compose, 3, 0xdeadbeefcafef00dULL};
     CHECK(decode_task(encode_task(task)).value() == task);
 
-    RolloutBatch batch = batch_of("node-a", 17,
-                                  {group_with({Family::add, 1, 5}, 2),
-                                   group_with({Family::reverse, 2, 9}, 0, 8)});
+    RolloutBatch batch =
+        batch_of("node-a", 17,
+                 {group_with({Family::add, 1, 5}, 2), group_with({Family::reverse, 2, 9}, 0, 8)});
     batch.groups[1].completions[3].tokens = encode_text("abc").value();  // hit the length cap
     batch.groups[1].completions[3].logprobs = {-1.0f, -2.0f, -0.25f};
     const Bytes bytes = encode_batch(batch);
@@ -176,7 +177,9 @@ TEST_CASE("the decoder rejects hostile batches with a clear error", "[rl][wire]"
         CHECK(decode_batch(encode_batch(good), limits).error() == Errc::batch_too_large);
     }
     SECTION("field checks") {
-        auto expect = [](RolloutBatch b, Errc e) { CHECK(decode_batch(encode_batch(b)).error() == e); };
+        auto expect = [](RolloutBatch b, Errc e) {
+            CHECK(decode_batch(encode_batch(b)).error() == e);
+        };
         RolloutBatch b = good;
         b.author.clear();
         expect(b, Errc::bad_author);
@@ -207,7 +210,8 @@ TEST_CASE("the decoder rejects hostile batches with a clear error", "[rl][wire]"
         b.groups[0].completions[0].claimed_reward = std::numeric_limits<float>::infinity();
         expect(b, Errc::bad_reward);
         b = good;
-        b.groups[0].completions[0].tokens.assign(WireLimits::kDefaultMaxTokens + 1, char_token('1'));
+        b.groups[0].completions[0].tokens.assign(WireLimits::kDefaultMaxTokens + 1,
+                                                 char_token('1'));
         b.groups[0].completions[0].logprobs.assign(WireLimits::kDefaultMaxTokens + 1, -1.0f);
         expect(b, Errc::completion_too_long);
         b = good;
@@ -287,8 +291,8 @@ TEST_CASE("the sampler honours J and its selection strategy", "[rl][sampler]") {
     for (int i = 0; i < 12; ++i) {
         const int right = i < 4 ? 0 : 1 + (i % 3);
         const std::string author = "p" + std::to_string(i % 3);
-        pool.push_back(score_group(group_with({Family::add, 1, std::uint64_t(i)}, right), author, 1)
-                           .value());
+        pool.push_back(
+            score_group(group_with({Family::add, 1, std::uint64_t(i)}, right), author, 1).value());
     }
     SamplerOptions o;
     Rng rng(3);

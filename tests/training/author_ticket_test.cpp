@@ -31,7 +31,8 @@ TEST_CASE("leading zero bits count from the first byte", "[ticket]") {
     CHECK(leading_zero_bits(d) == 11);
 }
 
-TEST_CASE("a ground ticket meets its work, is found again, and is bound to swarm and author", "[ticket]") {
+TEST_CASE("a ground ticket meets its work, is found again, and is bound to swarm and author",
+          "[ticket]") {
     const Bytes swarm(32, 0x5a), other_swarm(32, 0x5b);
     const auto author = fresh_author(), other = fresh_author();
     const auto nonce = grind_ticket(swarm, author, 12);
@@ -42,7 +43,8 @@ TEST_CASE("a ground ticket meets its work, is found again, and is bound to swarm
     for (std::uint64_t n = 0; n < nonce; ++n) CHECK_FALSE(ticket_meets(swarm, author, n, 12));
     // Another swarm or another author would have to grind its own (a 12-bit ticket carries
     // over only by a 1 in 4096 chance, so both together essentially never).
-    const bool carries = ticket_meets(other_swarm, author, nonce, 12) && ticket_meets(swarm, other, nonce, 12);
+    const bool carries =
+        ticket_meets(other_swarm, author, nonce, 12) && ticket_meets(swarm, other, nonce, 12);
     CHECK_FALSE(carries);
     CHECK(ticket_hash(swarm, author, nonce) != ticket_hash(other_swarm, author, nonce));
     CHECK(ticket_hash(swarm, author, nonce) != ticket_hash(swarm, other, nonce));
@@ -69,7 +71,8 @@ TEST_CASE("more work ranks first on average: the rank is the ticket hash", "[tic
     std::sort(ranks.begin(), ranks.end());
     std::size_t worked_first = 0;
     for (std::size_t i = 0; i < 64; ++i) {
-        worked_first += std::find(worked.begin(), worked.end(), ranks[i].author) != worked.end() ? 1 : 0;
+        worked_first +=
+            std::find(worked.begin(), worked.end(), ranks[i].author) != worked.end() ? 1 : 0;
     }
     CHECK(worked_first >= 56);  // expected ~63.75; below 56 has probability < 1e-11
 }

@@ -166,7 +166,10 @@ TEST_CASE("4 virtual nodes converge to one model and beat a single node", "[swar
         auto joiner = UpdateLog::open(dir.path / "joiner.log").value();
         std::size_t accepted = 0;
         for (std::size_t i = 0; i < sim.nodes[2].log.updates().size(); ++i) {
-            accepted += joiner.append(sim.nodes[2].log.signed_update(i), kRounds).value() == Admission::accepted ? 1 : 0;
+            accepted += joiner.append(sim.nodes[2].log.signed_update(i), kRounds).value() ==
+                                Admission::accepted
+                            ? 1
+                            : 0;
         }
         CHECK(accepted == 4 * kRounds);
         auto theta = init_params(task->layout(), kSwarm, kInitSeed);

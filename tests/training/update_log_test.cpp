@@ -141,7 +141,8 @@ TEST_CASE("update log round-trips each update's signature evidence", "[log]") {
         auto log = UpdateLog::open(path).value();
         for (std::uint8_t a = 1; a <= 3; ++a) {
             for (std::uint64_t r = 1; r <= 4; ++r) {
-                written.push_back(upd(a, r, static_cast<std::uint32_t>(r % 2), static_cast<std::int8_t>(a * r)));
+                written.push_back(
+                    upd(a, r, static_cast<std::uint32_t>(r % 2), static_cast<std::int8_t>(a * r)));
                 REQUIRE(log.append(written.back(), r).value() == Admission::accepted);
             }
         }
@@ -166,11 +167,12 @@ TEST_CASE("a log of another format version is refused, untouched", "[log]") {
     // A version 1 record, as swarmd 0.1 wrote it: no seqno, no signature.
     Bytes payload{1};
     for (int i = 0; i < 8; ++i) payload.push_back(i == 0 ? 5 : 0);  // round 5
-    for (int i = 0; i < 4; ++i) payload.push_back(0);                // index 0
-    payload.push_back(0x11);                                         // q
+    for (int i = 0; i < 4; ++i) payload.push_back(0);               // index 0
+    payload.push_back(0x11);                                        // q
     payload.push_back(3);
     append(payload, Bytes{0x00, 0x24, 0x07});
-    const auto sum = static_cast<std::uint32_t>(crc32(0L, payload.data(), static_cast<uInt>(payload.size())));
+    const auto sum =
+        static_cast<std::uint32_t>(crc32(0L, payload.data(), static_cast<uInt>(payload.size())));
     Bytes v1;
     for (int i = 0; i < 4; ++i) v1.push_back(static_cast<std::uint8_t>(payload.size() >> (8 * i)));
     for (int i = 0; i < 4; ++i) v1.push_back(static_cast<std::uint8_t>(sum >> (8 * i)));
