@@ -3,17 +3,24 @@
 add_library(swarmd_options INTERFACE)
 target_compile_options(swarmd_options INTERFACE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
 target_include_directories(swarmd_options INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+# CI builds with warnings as errors (.ci/run sets SWARMD_WERROR=ON for scripts/build.sh).
+option(SWARMD_WERROR "Treat compiler warnings in swarmd's code as errors" OFF)
+if(SWARMD_WERROR)
+    target_compile_options(swarmd_options INTERFACE -Werror)
+endif()
 if(SWARMD_SANITIZE)
     target_compile_options(swarmd_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(swarmd_options INTERFACE -fsanitize=address,undefined)
 endif()
 
-# swarmd_module(<name> [EXCLUDE file...] [DEPS ...]) builds <module>/**/*.cpp (subfolders included)
-# and <module>/*.proto into the static library swarmd_<name>. Each module owns its folder; adding
-# a source file needs no CMake edit. EXCLUDE names files (relative to the module folder) that the
-# module builds into another of its own libraries instead.
+# swarmd_module(<name> [EXCLUDE file...] [DEPS ...] [PRIVATE_DEPS ...]) builds <module>/**/*.cpp
+# (subfolders included) and <module>/*.proto into the static library swarmd_<name>. Each module
+# owns its folder; adding a source file needs no CMake edit. EXCLUDE names files (relative to the
+# module folder) that the module builds into another of its own libraries instead. DEPS are
+# what the module's headers expose; PRIVATE_DEPS only its sources use (their include paths and
+# flags stay out of the module's consumers, e.g. LibTorch behind training/'s headers).
 function(swarmd_module name)
-    cmake_parse_arguments(M "" "" "DEPS;EXCLUDE" ${ARGN})
+    cmake_parse_arguments(M "" "" "DEPS;PRIVATE_DEPS;EXCLUDE" ${ARGN})
     file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
     list(FILTER srcs EXCLUDE REGEX ".*/main\\.cpp$")
     list(TRANSFORM M_EXCLUDE PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
@@ -27,6 +34,9 @@ function(swarmd_module name)
     endif()
     add_library(swarmd_${name} STATIC ${srcs})
     target_link_libraries(swarmd_${name} PUBLIC swarmd_options ${M_DEPS})
+    if(M_PRIVATE_DEPS)
+        target_link_libraries(swarmd_${name} PRIVATE ${M_PRIVATE_DEPS})
+    endif()
     # Wire .proto files live beside the module's sources and are compiled in automatically.
     file(GLOB protos CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.proto)
     if(protos AND M_EXCLUDE)

@@ -389,7 +389,8 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
                       decode_seqno(message.seqno()).value_or(0),
                       id,
                       peer,
-                      Bytes(message.signature().begin(), message.signature().end())};
+                      Bytes(message.signature().begin(), message.signature().end()),
+                      nullptr};
     Validation verdict = Validation::accept;
     if (const auto v = m_validators.find(topic); v != m_validators.end()) {
         verdict = v->second(delivery);
@@ -680,9 +681,9 @@ Result<Actions> Router::publish(const std::string& topic, ByteSpan data, Time no
     ++m_stats.published;
     forward(cached, m_self, m_self, true, now);
     if (m_options.deliver_own && m_subscriptions.contains(topic)) {
-        m_out.deliveries.push_back(
-            Delivery{topic, Bytes(data.begin(), data.end()), m_self, m_seqno - 1, cached->id,
-                     m_self, Bytes(message.signature().begin(), message.signature().end())});
+        m_out.deliveries.push_back(Delivery{
+            topic, Bytes(data.begin(), data.end()), m_self, m_seqno - 1, cached->id, m_self,
+            Bytes(message.signature().begin(), message.signature().end()), nullptr});
     }
     if (debug_on()) log().debug("published topic={} bytes={}", topic, data.size());
     return flush();

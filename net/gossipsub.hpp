@@ -56,10 +56,20 @@ struct Delivery {
     // The author's StrictSign signature: with author, data, seqno and topic it lets the
     // application keep evidence that others can re-verify (node/zo/wire.hpp).
     Bytes signature;
+    // What the topic's validator decoded from `data`, handed on with the delivery so that the
+    // subscriber neither decodes again nor keeps a side table; the subscriber may move out of
+    // it. Empty when the validator kept nothing, and for our own messages.
+    std::shared_ptr<void> decoded;
+
+    template <class T>
+    T* decoded_as() const noexcept {
+        return static_cast<T*>(decoded.get());
+    }
 };
 
-// Runs before a message is forwarded; reject counts against the sending peer's score (P4).
-using Validator = std::function<Validation(const Delivery&)>;
+// Runs before a message is forwarded; reject counts against the sending peer's score (P4). It
+// may keep what it decoded in `decoded`.
+using Validator = std::function<Validation(Delivery&)>;
 
 struct Send {
     crypto::PeerId peer;

@@ -27,6 +27,7 @@
 #include "node/ops/http_server.hpp"
 #include "node/ops/logging.hpp"
 #include "node/ops/metrics.hpp"
+#include "node/ops/node_metrics.hpp"
 #include "node/ops/status_board.hpp"
 #include "node/ops/status_message.hpp"
 #include "node/sapo/node.hpp"
@@ -198,10 +199,9 @@ class Daemon {
             [this](const crypto::PeerId& peer) { m_mode->forget(peer); });
         m_pubsub->subscribe(status_topic(m_swarm_id),
                             [this](const net::gossipsub::Delivery& d) { on_status(d); });
-        m_pubsub->set_validator(status_topic(m_swarm_id),
-                                [this](const net::gossipsub::Delivery& d) {
-                                    return m_board->validate(d, std::chrono::steady_clock::now());
-                                });
+        m_pubsub->set_validator(status_topic(m_swarm_id), [this](net::gossipsub::Delivery& d) {
+            return m_board->validate(d, std::chrono::steady_clock::now());
+        });
     }
 
     void start_join() {
@@ -307,48 +307,9 @@ class Daemon {
     }
 
     std::string metrics_text() {
-        const auto& stats = m_pubsub->router().stats();
-        m_metrics.gauge("swarmd_connections", "Open libp2p connections")
-            .set(static_cast<double>(m_host.connection_count()));
-        m_metrics
-            .gauge("swarmd_gossip_messages_received",
-                   "Gossip messages received, duplicates included")
-            .set(static_cast<double>(stats.messages_received));
-        m_metrics.gauge("swarmd_gossip_messages_sent", "Gossip messages sent")
-            .set(static_cast<double>(stats.messages_sent));
-        m_metrics.gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent")
-            .set(static_cast<double>(stats.bytes_sent));
-        m_metrics.gauge("swarmd_gossip_duplicates", "Duplicate gossip messages")
-            .set(static_cast<double>(stats.duplicates));
-        m_metrics.gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation")
-            .set(static_cast<double>(stats.rejected));
-        const net::HostStats& host = m_host.stats();
-        const char* refused_help = "Inbound sockets and dials the host refused, by limit";
-        const char* refused = "swarmd_net_connections_refused_total";
-        m_metrics.counter(refused, refused_help, "reason=\"inbound_limit\"")
-            .set(host.refused_inbound_limit);
-        m_metrics.counter(refused, refused_help, "reason=\"address_limit\"")
-            .set(host.refused_address_limit);
-        m_metrics.counter(refused, refused_help, "reason=\"handshake_limit\"")
-            .set(host.refused_handshake_limit);
-        m_metrics.counter(refused, refused_help, "reason=\"outbound_limit\"")
-            .set(host.refused_outbound_limit);
-        for (const auto& [reason, count] : host.failed_by_reason)
-            m_metrics
-                .counter("swarmd_net_connections_failed_total",
-                         "Connections that ended in failure, by reason",
-                         fmt::format("reason=\"{}\"", reason))
-                .set(count);
-        if (m_http) {
-            const HttpStats& http = m_http->stats();
-            const char* help = "HTTP requests refused, by reason";
-            const char* name = "swarmd_http_refused_total";
-            m_metrics.counter(name, help, "reason=\"host\"").set(http.bad_host);
-            m_metrics.counter(name, help, "reason=\"origin\"").set(http.bad_origin);
-            m_metrics.counter(name, help, "reason=\"token\"").set(http.bad_token);
-            m_metrics.counter(name, help, "reason=\"too_large\"").set(http.too_large);
-            m_metrics.counter(name, help, "reason=\"evicted_slow\"").set(http.evicted);
-        }
+        export_gossip_metrics(m_metrics, m_pubsub->router().stats());
+        export_host_metrics(m_metrics, m_host.stats(), m_host.connection_count());
+        if (m_http) export_http_metrics(m_metrics, m_http->stats());
         m_mode->update_metrics();
         return m_metrics.render_prometheus();
     }

@@ -87,7 +87,7 @@ bool StatusBoard::is_operator(const crypto::PeerId& peer) const {
     return std::find(m_operators.begin(), m_operators.end(), peer) != m_operators.end();
 }
 
-net::gossipsub::Validation StatusBoard::validate(const net::gossipsub::Delivery& d,
+net::gossipsub::Validation StatusBoard::validate(net::gossipsub::Delivery& d,
                                                  Clock::time_point now) {
     using net::gossipsub::Validation;
     auto refuse = [&](std::string_view reason, Validation v) {
@@ -104,19 +104,27 @@ net::gossipsub::Validation StatusBoard::validate(const net::gossipsub::Delivery&
     if (order && !is_operator(order->signer)) return refuse("not_operator", Validation::reject);
     if (d.author != m_self && !m_rate.admit(d.author, now))
         return refuse("rate", Validation::ignore);
+    d.decoded = std::make_shared<StatusMessage>(std::move(msg.value()));
     return Validation::accept;
 }
 
 StatusBoard::Received StatusBoard::receive(const net::gossipsub::Delivery& d,
                                            Clock::time_point now) {
     Received out;
-    auto msg = decode_status(d.data, m_swarm_id);
-    if (!msg) return out;  // the validator let only valid ones through
-    if (auto* order = std::get_if<MergeOrder>(&msg.value())) {
+    // What the validator decoded; decoded here only when no validator ran.
+    StatusMessage* msg = d.decoded_as<StatusMessage>();
+    std::optional<StatusMessage> own;
+    if (!msg) {
+        auto decoded = decode_status(d.data, m_swarm_id);
+        if (!decoded) return out;
+        own = std::move(decoded.value());
+        msg = &*own;
+    }
+    if (auto* order = std::get_if<MergeOrder>(msg)) {
         out.order = *order;
         return out;
     }
-    auto& beat = std::get<Heartbeat>(msg.value());
+    auto& beat = std::get<Heartbeat>(*msg);
     if (d.author == m_self) return out;
     // A trainer that heard a merge order this node missed (it was away) passes it on.
     out.order = beat.order;

@@ -78,7 +78,8 @@ class StatusBoard {
     StatusBoard(ByteSpan swarm_id, crypto::PeerId self, std::vector<crypto::PeerId> operators,
                 Metrics& metrics, StatusBoardOptions options, IsDirect direct, Forget forget);
 
-    net::gossipsub::Validation validate(const net::gossipsub::Delivery& d, Clock::time_point now);
+    // Keeps the decoded message in d.decoded for receive().
+    net::gossipsub::Validation validate(net::gossipsub::Delivery& d, Clock::time_point now);
 
     // What a delivery (validated) carries for the node: a merge order to follow (sent as one, or
     // passed on in a heartbeat), and the heartbeat of another node once the table took it.

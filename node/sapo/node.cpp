@@ -18,7 +18,6 @@ using net::gossipsub::Validation;
 
 namespace {
 
-constexpr std::size_t kMaxValidatedWaiting = 256;
 constexpr std::size_t kGossipOverhead = 4096;  // signature, key, topic, framing
 // Peers that must announce the same base policy before a node fetches it instead of making it:
 // one peer alone could announce anything.
@@ -90,8 +89,7 @@ SapoNode::~SapoNode() { stop(); }
 std::string SapoNode::topic() const { return rollouts_topic(m_swarm_id); }
 
 void SapoNode::start() {
-    m_pubsub.set_validator(topic(),
-                           [this](const net::gossipsub::Delivery& d) { return validate(d); });
+    m_pubsub.set_validator(topic(), [this](net::gossipsub::Delivery& d) { return validate(d); });
     m_pubsub.subscribe(topic(), [this](const net::gossipsub::Delivery& d) { deliver(d); });
     if (!m_engine) return;
     const Bytes swarm_id(m_swarm_id.bytes().begin(), m_swarm_id.bytes().end());
@@ -270,7 +268,7 @@ void SapoNode::stop() {
     if (m_engine) m_engine->stop();
 }
 
-Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
+Validation SapoNode::validate(net::gossipsub::Delivery& d) {
     if (!may_train(m_spec, d.author.bytes())) {
         m_batches_rejected.add();
         category_logger("rl")->debug(
@@ -319,23 +317,15 @@ Validation SapoNode::validate(const net::gossipsub::Delivery& d) {
     }
     m_seen.insert(key);
     if (m_host.connection_to(d.author)) m_pacing.note(d.author, batch.round, Clock::now());
-    if (m_engine) {
-        m_validated.emplace(d.id, std::move(batch));
-        m_validated_order.push_back(d.id);
-        while (m_validated_order.size() > kMaxValidatedWaiting) {
-            m_validated.erase(m_validated_order.front());
-            m_validated_order.pop_front();
-        }
-    }
+    if (m_engine) d.decoded = std::make_shared<rl::CheckedBatch>(std::move(batch));
     return Validation::accept;
 }
 
 void SapoNode::deliver(const net::gossipsub::Delivery& d) {
-    auto it = m_validated.find(d.id);
-    if (it == m_validated.end()) return;
+    auto* batch = d.decoded_as<rl::CheckedBatch>();  // the validator's, checked once
+    if (!batch) return;
     m_batches_in.add();
-    if (m_engine && !m_stopping) m_engine->receive(std::move(it->second));
-    m_validated.erase(it);
+    if (m_engine && !m_stopping) m_engine->receive(std::move(*batch));
     update_floor();
 }
 

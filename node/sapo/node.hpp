@@ -99,7 +99,7 @@ class SapoNode final : public ModeNode {
     void request_merge(const crypto::PeerId& from, std::uint64_t round) override;
 
   private:
-    net::gossipsub::Validation validate(const net::gossipsub::Delivery& d);
+    net::gossipsub::Validation validate(net::gossipsub::Delivery& d);
     void deliver(const net::gossipsub::Delivery& d);
     void publish(std::uint64_t round, Bytes batch);
     void on_progress(const SapoProgress& p);
@@ -143,9 +143,6 @@ class SapoNode final : public ModeNode {
     std::optional<crypto::Digest> m_base_hash;
     std::size_t m_base_holders = 0;  // peers the base policy was fetched from
 
-    // Validated batches waiting for their delivery (the router validates, then delivers).
-    std::unordered_map<std::string, rl::CheckedBatch> m_validated;
-    std::deque<std::string> m_validated_order;
     std::set<std::pair<crypto::PeerId, std::uint64_t>> m_seen;  // (author, round) accepted
     PacingFloor m_pacing;                                       // connected peers' progress
 

@@ -91,8 +91,7 @@ Bytes ZoNode::swarm_id_bytes() const {
 }
 
 void ZoNode::start() {
-    m_pubsub.set_validator(topic(),
-                           [this](const net::gossipsub::Delivery& d) { return validate(d); });
+    m_pubsub.set_validator(topic(), [this](net::gossipsub::Delivery& d) { return validate(d); });
     m_pubsub.subscribe(topic(), [this](const net::gossipsub::Delivery& d) { deliver(d); });
     if (!m_engine) return;  // a relay only validates and forwards
     SyncSource source;
@@ -148,7 +147,7 @@ void ZoNode::stop() {
     if (m_engine) m_engine->stop();  // waits for the step in progress; the log is durable
 }
 
-net::gossipsub::Validation ZoNode::validate(const net::gossipsub::Delivery& d) {
+net::gossipsub::Validation ZoNode::validate(net::gossipsub::Delivery& d) {
     using net::gossipsub::Validation;
     auto u = decode_zo_message(d.data, d.author.bytes());
     if (!u) return Validation::reject;  // malformed: counts against the sender
@@ -191,14 +190,15 @@ net::gossipsub::Validation ZoNode::validate(const net::gossipsub::Delivery& d) {
                                          u->round, to_string(verdict), view, d.author.to_base58());
         return Validation::ignore;
     }
+    d.decoded = std::make_shared<training::Update>(std::move(*u));
     return Validation::accept;
 }
 
 void ZoNode::deliver(const net::gossipsub::Delivery& d) {
     m_updates_in.add();
-    if (!m_engine) return;  // a relay only forwards
-    auto u = decode_zo_message(d.data, d.author.bytes());
-    if (!u || d.signature.size() != std::tuple_size_v<crypto::Signature>) return;
+    if (!m_engine) return;                       // a relay only forwards
+    auto* u = d.decoded_as<training::Update>();  // the validator's, decoded once
+    if (!u) return;
     training::SignedUpdate signed_update{std::move(*u), {d.seqno, {}}};
     std::copy(d.signature.begin(), d.signature.end(), signed_update.signature.bytes.begin());
     m_engine->receive(std::move(signed_update));

@@ -83,7 +83,7 @@ class ZoNode final : public ModeNode {
     // authors who went quiet stop holding it).
     void update_floor();
     void schedule_floor();
-    net::gossipsub::Validation validate(const net::gossipsub::Delivery& d);
+    net::gossipsub::Validation validate(net::gossipsub::Delivery& d);
     void deliver(const net::gossipsub::Delivery& d);
     void publish(const std::vector<training::Update>& updates);
     void start_engine();

@@ -262,6 +262,27 @@ TEST_CASE("validators decide delivery and forwarding", "[gossipsub][router]") {
     CHECK(net.nodes[1].router->score(net.nodes[0].id) < 0);
 }
 
+TEST_CASE("what a validator decoded reaches the subscriber with the delivery",
+          "[gossipsub][router]") {
+    Net net;
+    for (std::size_t i = 0; i < 2; ++i) net.add();
+    for (std::size_t i = 0; i < 2; ++i) net.subscribe(i, kTopic);
+    net.connect(0, 1);
+    net.heartbeats(1);
+    int validated = 0;
+    net.nodes[1].router->set_validator(kTopic, [&](Delivery& d) {
+        ++validated;
+        d.decoded = std::make_shared<std::size_t>(d.data.size() * 10);
+        return Validation::accept;
+    });
+    net.publish(0, kTopic, "four");
+    REQUIRE(net.nodes[1].delivered.size() == 1);
+    const auto* kept = net.nodes[1].delivered[0].decoded_as<std::size_t>();
+    REQUIRE(kept != nullptr);
+    CHECK(*kept == 40);
+    CHECK(validated == 1);
+}
+
 TEST_CASE("caches expire: seen after its TTL, mcache after its windows", "[gossipsub][router]") {
     Net net;
     net.add();

@@ -330,7 +330,9 @@ TEST_CASE(
         const auto ticket = training::grind_ticket(swarm.bytes(), id, 6);
         for (std::uint64_t r = 1; r <= kThrough; ++r) {
             training::Update u{
-                id, r, 0, static_cast<std::int8_t>((r * 7 + static_cast<std::uint64_t>(a)) % 5) - 2,
+                id, r, 0,
+                static_cast<std::int8_t>(
+                    static_cast<int>((r * 7 + static_cast<std::uint64_t>(a)) % 5) - 2),
                 ticket};
             prefix.push_back({u, sign_update(key, topic, u)});
         }

@@ -1,0 +1,49 @@
+#include "node/ops/node_metrics.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+namespace swarmd::node {
+
+void export_gossip_metrics(Metrics& metrics, const net::gossipsub::Stats& stats) {
+    auto gauge = [&](const char* name, const char* help, std::uint64_t value) {
+        metrics.gauge(name, help).set(static_cast<double>(value));
+    };
+    gauge("swarmd_gossip_messages_received", "Gossip messages received, duplicates included",
+          stats.messages_received);
+    gauge("swarmd_gossip_messages_sent", "Gossip messages sent", stats.messages_sent);
+    gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent", stats.bytes_sent);
+    gauge("swarmd_gossip_duplicates", "Duplicate gossip messages", stats.duplicates);
+    gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation", stats.rejected);
+}
+
+void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size_t connections) {
+    metrics.gauge("swarmd_connections", "Open libp2p connections")
+        .set(static_cast<double>(connections));
+    const char* refused_help = "Inbound sockets and dials the host refused, by limit";
+    const char* refused = "swarmd_net_connections_refused_total";
+    metrics.counter(refused, refused_help, "reason=\"inbound_limit\"").set(host.refused_inbound_limit);
+    metrics.counter(refused, refused_help, "reason=\"address_limit\"").set(host.refused_address_limit);
+    metrics.counter(refused, refused_help, "reason=\"handshake_limit\"")
+        .set(host.refused_handshake_limit);
+    metrics.counter(refused, refused_help, "reason=\"outbound_limit\"")
+        .set(host.refused_outbound_limit);
+    for (const auto& [reason, count] : host.failed_by_reason) {
+        metrics
+            .counter("swarmd_net_connections_failed_total",
+                     "Connections that ended in failure, by reason",
+                     fmt::format("reason=\"{}\"", reason))
+            .set(count);
+    }
+}
+
+void export_http_metrics(Metrics& metrics, const HttpStats& http) {
+    const char* help = "HTTP requests refused, by reason";
+    const char* name = "swarmd_http_refused_total";
+    metrics.counter(name, help, "reason=\"host\"").set(http.bad_host);
+    metrics.counter(name, help, "reason=\"origin\"").set(http.bad_origin);
+    metrics.counter(name, help, "reason=\"token\"").set(http.bad_token);
+    metrics.counter(name, help, "reason=\"too_large\"").set(http.too_large);
+    metrics.counter(name, help, "reason=\"evicted_slow\"").set(http.evicted);
+}
+
+}  // namespace swarmd::node
