@@ -21,8 +21,10 @@ void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size
         .set(static_cast<double>(connections));
     const char* refused_help = "Inbound sockets and dials the host refused, by limit";
     const char* refused = "swarmd_net_connections_refused_total";
-    metrics.counter(refused, refused_help, "reason=\"inbound_limit\"").set(host.refused_inbound_limit);
-    metrics.counter(refused, refused_help, "reason=\"address_limit\"").set(host.refused_address_limit);
+    metrics.counter(refused, refused_help, "reason=\"inbound_limit\"")
+        .set(host.refused_inbound_limit);
+    metrics.counter(refused, refused_help, "reason=\"address_limit\"")
+        .set(host.refused_address_limit);
     metrics.counter(refused, refused_help, "reason=\"handshake_limit\"")
         .set(host.refused_handshake_limit);
     metrics.counter(refused, refused_help, "reason=\"outbound_limit\"")
