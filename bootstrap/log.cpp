@@ -1,14 +1,14 @@
 #include "bootstrap/log.hpp"
 
-#include <spdlog/spdlog.h>
+#include <memory>
+
+#include "base/log.hpp"
 
 namespace swarmd::bootstrap {
 
 spdlog::logger& boot_log() {
-    if (auto existing = spdlog::get("boot")) return *existing;
-    auto created = spdlog::default_logger()->clone("boot");
-    spdlog::register_logger(created);
-    return *created;
+    static const std::shared_ptr<spdlog::logger> logger = category_log("boot");
+    return *logger;
 }
 
 }  // namespace swarmd::bootstrap

@@ -5,6 +5,7 @@
 #include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
+#include "base/log.hpp"
 #include "base/varint.hpp"
 #include "net/error.hpp"
 
@@ -20,16 +21,7 @@ std::error_code framing_error(std::error_code e) {
 using crypto::PeerId;
 
 spdlog::logger& log() {
-    static const std::shared_ptr<spdlog::logger> logger = [] {
-        if (auto existing = spdlog::get("gossip")) return existing;
-        auto created = spdlog::default_logger()->clone("gossip");
-        try {
-            spdlog::register_logger(created);
-        } catch (const spdlog::spdlog_ex&) {
-            if (auto existing = spdlog::get("gossip")) return existing;
-        }
-        return created;
-    }();
+    static const std::shared_ptr<spdlog::logger> logger = category_log("gossip");
     return *logger;
 }
 

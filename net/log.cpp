@@ -1,16 +1,11 @@
 #include "net/log.hpp"
 
-#include <spdlog/spdlog.h>
+#include "base/log.hpp"
 
 namespace swarmd::net {
 
 spdlog::logger& net_log() {
-    static const std::shared_ptr<spdlog::logger> logger = [] {
-        if (auto existing = spdlog::get("net")) return existing;
-        auto created = spdlog::default_logger()->clone("net");
-        spdlog::register_logger(created);
-        return created;
-    }();
+    static const std::shared_ptr<spdlog::logger> logger = category_log("net");
     return *logger;
 }
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/log.hpp"
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/hello.hpp"
 #include "bootstrap/joiner.hpp"
@@ -25,7 +26,6 @@
 #include "node/core/mode.hpp"
 #include "node/ops/dashboard.hpp"
 #include "node/ops/http_server.hpp"
-#include "node/ops/logging.hpp"
 #include "node/ops/metrics.hpp"
 #include "node/ops/node_metrics.hpp"
 #include "node/ops/status_board.hpp"
@@ -64,7 +64,7 @@ crypto::PrivateKey load_or_create_identity(const std::filesystem::path& path) {
     auto key = crypto::PrivateKey::generate();
     auto written = crypto::write_key_file(path, key, false);
     if (!written) throw std::runtime_error(path.string() + ": " + written.error().message());
-    category_logger("node")->info("created identity {}", path.string());
+    category_log("node")->info("created identity {}", path.string());
     return key;
 }
 
@@ -116,7 +116,7 @@ class Daemon {
           m_resolver(m_io, {}),
           m_status_timer(m_io),
           m_signals(m_io, SIGINT, SIGTERM),
-          m_log(category_logger("node")) {}
+          m_log(category_log("node")) {}
 
     int run() {
         if (!m_options.bootstrap_node && !may_train(m_spec, m_peer_id.bytes()))

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/endian.hpp"
+#include "base/log.hpp"
 #include "training/error.hpp"
 
 namespace swarmd::training {
@@ -32,10 +33,7 @@ constexpr std::size_t kAuthorLenAt = kSignatureAt + kSignatureSize;
 constexpr std::size_t kFixedPayload = kAuthorLenAt + 1;
 constexpr std::size_t kMaxPayload = kFixedPayload + LogOptions::kMaxAuthorBytes;
 
-std::shared_ptr<spdlog::logger> train_log() {
-    auto l = spdlog::get("train");
-    return l ? l : spdlog::default_logger();
-}
+std::shared_ptr<spdlog::logger> train_log() { return category_log("train"); }
 
 std::uint32_t crc(const std::uint8_t* p, std::size_t n) {
     return static_cast<std::uint32_t>(crc32(0L, p, static_cast<uInt>(n)));

@@ -6,12 +6,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "base/log.hpp"
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/doctor.hpp"
 #include "bootstrap/peer_list.hpp"
 #include "net/host.hpp"
 #include "node/cli/cli.hpp"
-#include "node/ops/logging.hpp"
 #include "node/spec/spec.hpp"
 
 namespace swarmd::node {
@@ -37,7 +37,7 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
         // Each entry gets one diagnosis line below; the connection warnings would say it twice,
         // in words meant for operators. --debug=net,boot still shows them.
         for (const char* category : {"net", "boot"}) {
-            auto log = category_logger(category);
+            auto log = category_log(category);
             if (log->level() > spdlog::level::debug) log->set_level(spdlog::level::err);
         }
         const auto id = SwarmId::of(spec.value());

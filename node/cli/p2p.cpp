@@ -25,12 +25,12 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/encoding.hpp"
+#include "base/log.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
 #include "net/multiaddr.hpp"
 #include "net/pubsub.hpp"
 #include "node/cli/cli.hpp"
-#include "node/ops/logging.hpp"
 
 namespace swarmd::node {
 namespace {
@@ -201,7 +201,7 @@ int run_listen(const P2pArgs& args) {
     asio::io_context io;
     Host host(io.get_executor(), load_key(args.key_file));
     listen_and_print(host, args.listen);
-    auto log = category_logger("net");
+    auto log = category_log("net");
     host.on_identify([log](const auto& connection, const net::IdentifyInfo& info) {
         log->info("identified peer={} agent={} addr={}", connection->remote_peer().to_base58(),
                   info.agent_version, connection->remote_addr().to_string());

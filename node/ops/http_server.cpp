@@ -17,8 +17,8 @@
 
 #include "base/encoding.hpp"
 #include "base/file.hpp"
+#include "base/log.hpp"
 #include "net/spawn.hpp"
-#include "node/ops/logging.hpp"
 
 namespace swarmd::node {
 
@@ -52,7 +52,7 @@ namespace {
 
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
-spdlog::logger& http_log() { return *category_logger("node"); }
+spdlog::logger& http_log() { return *category_log("node"); }
 const net::LogException log_failure{"http handler", http_log};
 
 bool is_json(const http::request<http::string_body>& req) {

@@ -107,9 +107,4 @@ void setup_logging(const LogOptions& options, spdlog::sink_ptr sink) {
     }
 }
 
-std::shared_ptr<spdlog::logger> category_logger(std::string_view category) {
-    auto logger = spdlog::get(std::string(category));
-    return logger ? logger : spdlog::default_logger();
-}
-
 }  // namespace swarmd::node

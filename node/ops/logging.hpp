@@ -42,9 +42,6 @@ std::string_view log_level_name(spdlog::level::level_enum level);
 // The "node" logger becomes spdlog's default logger.
 void setup_logging(const LogOptions& options, spdlog::sink_ptr sink = nullptr);
 
-// The logger of a category; it exists once setup_logging has run, else the default logger.
-std::shared_ptr<spdlog::logger> category_logger(std::string_view category);
-
 // The formatter behind --log-format json, exposed for tests.
 std::unique_ptr<spdlog::formatter> make_json_formatter();
 

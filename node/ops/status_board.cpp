@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
-#include "node/ops/logging.hpp"
+#include "base/log.hpp"
 
 namespace swarmd::node {
 using json = nlohmann::json;
@@ -92,8 +92,8 @@ net::gossipsub::Validation StatusBoard::validate(net::gossipsub::Delivery& d,
     using net::gossipsub::Validation;
     auto refuse = [&](std::string_view reason, Validation v) {
         refused(reason).add();
-        category_logger("gossip")->debug("status message refused: {} peer={} from={}", reason,
-                                         d.author.to_base58(), d.received_from.to_base58());
+        category_log("gossip")->debug("status message refused: {} peer={} from={}", reason,
+                                      d.author.to_base58(), d.received_from.to_base58());
         return v;
     };
     auto msg = decode_status(d.data, m_swarm_id);

@@ -9,7 +9,7 @@
 #include "base/encoding.hpp"
 #include "base/endian.hpp"
 #include "base/file.hpp"
-#include "node/ops/logging.hpp"
+#include "base/log.hpp"
 #include "rl/policy.hpp"
 #include "rl/swarm.hpp"
 #include "training/models.hpp"
@@ -53,7 +53,7 @@ bool same_shape(const rl::Policy& p, const TransformerShape& s) {
 // save_policy writes atomically and durably.
 void save_atomically(const rl::Policy& policy, const std::filesystem::path& path) {
     if (auto saved = rl::save_policy(policy, path); !saved)
-        category_logger("rl")->error("cannot write {}: {}", path.string(), saved.error().message());
+        category_log("rl")->error("cannot write {}: {}", path.string(), saved.error().message());
 }
 
 }  // namespace
@@ -115,10 +115,10 @@ void SapoEngine::start(SharedWeights fetched) {
             prepare(fetched);
         } catch (const std::exception& e) {
             if (m_abort) {
-                category_logger("rl")->info("base policy not made: {}", e.what());
+                category_log("rl")->info("base policy not made: {}", e.what());
                 return;
             }
-            category_logger("rl")->error("cannot prepare the policy: {}", e.what());
+            category_log("rl")->error("cannot prepare the policy: {}", e.what());
             return;
         }
         m_ready = true;
@@ -147,8 +147,8 @@ void SapoEngine::stop() {
 void SapoEngine::request_merge(std::uint64_t round) {
     asio::post(m_compute, [this, round] {
         if (m_stopping || m_committed || round == 0 || round >= m_merge_round) return;
-        category_logger("merge")->info("merge round lowered to {} (was {})", round,
-                                       m_merge_round.load());
+        category_log("merge")->info("merge round lowered to {} (was {})", round,
+                                    m_merge_round.load());
         m_merge_round = round;
         m_progress.merge_round = round;
         report();
@@ -162,7 +162,7 @@ void SapoEngine::receive(rl::CheckedBatch batch) {
 }
 
 void SapoEngine::prepare(SharedWeights fetched) {
-    const auto log = category_logger("rl");
+    const auto log = category_log("rl");
     const auto& sapo = m_spec.sapo;
     const auto& name = m_policy_spec.name;
 
@@ -268,7 +268,7 @@ void SapoEngine::step() {
         // to all of them.
         m_stepped = true;
         if (floor > 0 && static_cast<std::uint64_t>(floor) > m_round) {
-            category_logger("train")->info("joining the swarm at round {}", floor);
+            category_log("train")->info("joining the swarm at round {}", floor);
             m_round = static_cast<std::uint64_t>(floor);
         }
         m_progress.start_round = m_round;
@@ -322,7 +322,7 @@ void SapoEngine::commit() {
     save_state();
     auto weights =
         std::make_shared<const std::vector<float>>(rl::flatten_parameters(m_node->policy()));
-    category_logger("merge")->info(
+    category_log("merge")->info(
         "round {} reached: committing policy {} ({})", m_merge_round.load(), m_policy_spec.name,
         hex_encode(weights_hash(m_policy_spec.name, *weights)).substr(0, 16));
     m_progress.phase = "committed";
@@ -367,9 +367,9 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         };
         const auto text = manifest.dump(2) + "\n";
         if (auto ec = write_file_atomic(final_dir / "manifest.json", as_bytes(text), 0644)) {
-            category_logger("merge")->error("cannot write the merge manifest: {}", ec.message());
+            category_log("merge")->error("cannot write the merge manifest: {}", ec.message());
         }
-        category_logger("merge")->info(
+        category_log("merge")->info(
             "merged policy {} from {} nodes: hash {} greedy accuracy {:.3f}", m_policy_spec.name,
             outcome.participants.size(), hex_encode(outcome.hash).substr(0, 16), outcome.accuracy);
         asio::post(m_io, [done = std::move(done), o = std::move(outcome)]() mutable {
@@ -383,7 +383,7 @@ void SapoEngine::save_state() {
     const nlohmann::json state = {{"policy", m_policy_spec.name}, {"round", m_progress.round}};
     const auto text = state.dump() + "\n";
     if (auto ec = write_file_atomic(m_options.dir / "state.json", as_bytes(text), 0644)) {
-        category_logger("rl")->error("cannot write the SAPO state: {}", ec.message());
+        category_log("rl")->error("cannot write the SAPO state: {}", ec.message());
     }
 }
 

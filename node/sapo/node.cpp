@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/log.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
-#include "node/ops/logging.hpp"
 #include "node/sapo/sync.hpp"
 
 namespace swarmd::node {
@@ -114,7 +114,7 @@ void SapoNode::start() {
     m_alone_timer.expires_after(m_options.train_alone_after);
     m_alone_timer.async_wait([this](boost::system::error_code ec) {
         if (ec || m_begun || m_stopping) return;
-        category_logger("node")->warn(
+        category_log("node")->warn(
             "no peer after {} s: training alone",
             std::chrono::duration_cast<std::chrono::seconds>(m_options.train_alone_after).count());
         m_begun = true;
@@ -147,7 +147,7 @@ void SapoNode::try_base(bool waited_enough) {
     if (auto agreed = agree_on_base(announced, policy, need)) {
         // A size other than this node's shape is refused before anything is fetched or allocated.
         if (agreed->parameters != m_engine->shape_parameters()) {
-            category_logger("node")->warn(
+            category_log("node")->warn(
                 "peers announce base policy {} with {} parameters, this shape has {}: not fetched",
                 policy, agreed->parameters, m_engine->shape_parameters());
             m_metrics
@@ -171,12 +171,12 @@ void SapoNode::fetch_base_from(std::vector<crypto::PeerId> holders, crypto::Dige
                                std::uint64_t parameters) {
     m_base_phase = BasePhase::fetching;
     m_base_timer.cancel();
-    category_logger("node")->info("fetching base policy {} ({}) from {} peers",
-                                  m_engine->policy_spec().name, hex_encode(hash).substr(0, 16),
-                                  holders.size());
+    category_log("node")->info("fetching base policy {} ({}) from {} peers",
+                               m_engine->policy_spec().name, hex_encode(hash).substr(0, 16),
+                               holders.size());
     asio::co_spawn(m_io, fetch_base_task(std::move(holders), hash, parameters),
                    [](std::exception_ptr e) {
-                       if (e) category_logger("node")->error("base policy fetch failed");
+                       if (e) category_log("node")->error("base policy fetch failed");
                    });
 }
 
@@ -191,7 +191,7 @@ asio::awaitable<void> SapoNode::fetch_base_task(std::vector<crypto::PeerId> hold
     if (!got && got.error() == SapoSyncErrc::hash_mismatch && holders.size() > 1) {
         for (const auto& holder : holders) {
             if (m_stopping) co_return;
-            category_logger("node")->warn(
+            category_log("node")->warn(
                 "base policy slices did not verify: asking for the whole alone peer={}",
                 holder.to_base58());
             // (Not a braced list inside co_await: GCC 12 cannot keep its array in the frame.)
@@ -202,8 +202,7 @@ asio::awaitable<void> SapoNode::fetch_base_task(std::vector<crypto::PeerId> hold
     }
     if (m_stopping) co_return;
     if (!got) {
-        category_logger("node")->warn("base policy {} not fetched: {}", policy,
-                                      got.error().message());
+        category_log("node")->warn("base policy {} not fetched: {}", policy, got.error().message());
         start_engine(nullptr, "the fetch failed");
         co_return;
     }
@@ -211,7 +210,7 @@ asio::awaitable<void> SapoNode::fetch_base_task(std::vector<crypto::PeerId> hold
     std::string spread;
     for (const auto& [peer, n] : got.value().slices_from)
         spread += fmt::format(" {}:{}", peer.to_base58().substr(0, 12), n);
-    category_logger("node")->info(
+    category_log("node")->info(
         "base policy {} fetched from {} peers in {:.1f} s, hash verified (slices{})", policy,
         m_base_holders, std::chrono::duration<double>(Clock::now() - started).count(), spread);
     start_engine(std::make_shared<const std::vector<float>>(std::move(got.value().weights)));
@@ -222,8 +221,8 @@ void SapoNode::start_engine(SharedWeights fetched, std::string_view making_becau
     m_base_phase = BasePhase::started;
     m_base_timer.cancel();
     if (!making_because.empty()) {
-        category_logger("node")->info("making base policy {} here: {}",
-                                      m_engine->policy_spec().name, making_because);
+        category_log("node")->info("making base policy {} here: {}", m_engine->policy_spec().name,
+                                   making_because);
     }
     m_engine->start(std::move(fetched));
 }
@@ -237,12 +236,12 @@ std::uint64_t SapoNode::merge_round() const {
 void SapoNode::request_merge(const crypto::PeerId& from, std::uint64_t round) {
     if (!m_engine || m_stopping || round == 0 || round >= merge_round()) return;
     if (m_merge) {
-        category_logger("merge")->debug(
+        category_log("merge")->debug(
             "merge request for round {} ignored: committed at round {} already peer={}", round,
             merge_round(), from.to_base58());
         return;
     }
-    category_logger("merge")->info("merge requested at round {} peer={}", round, from.to_base58());
+    category_log("merge")->info("merge requested at round {} peer={}", round, from.to_base58());
     m_engine->request_merge(round);
 }
 
@@ -254,8 +253,7 @@ void SapoNode::peer_identified(const crypto::PeerId&) {
 void SapoNode::begin_rounds() {
     if (!m_engine || m_begun || m_stopping) return;
     m_begun = true;
-    category_logger("node")->info(
-        "joined the swarm: SAPO rounds start once the base policy is ready");
+    category_log("node")->info("joined the swarm: SAPO rounds start once the base policy is ready");
     m_engine->begin();
 }
 
@@ -271,7 +269,7 @@ void SapoNode::stop() {
 Validation SapoNode::validate(net::gossipsub::Delivery& d) {
     if (!may_train(m_spec, d.author.bytes())) {
         m_batches_rejected.add();
-        category_logger("rl")->debug(
+        category_log("rl")->debug(
             "rollout batch rejected: author is not a trainer of this swarm peer={}",
             d.received_from.to_base58());
         return Validation::reject;
@@ -279,8 +277,8 @@ Validation SapoNode::validate(net::gossipsub::Delivery& d) {
     auto checked = rl::check_batch(d.data, m_limits);
     const auto reject = [&](std::string_view why) {
         m_batches_rejected.add();
-        category_logger("rl")->debug("rollout batch rejected: {} peer={}", why,
-                                     d.received_from.to_base58());
+        category_log("rl")->debug("rollout batch rejected: {} peer={}", why,
+                                  d.received_from.to_base58());
         return Validation::reject;
     };
     if (!checked) return reject(checked.error().message());
@@ -335,8 +333,8 @@ void SapoNode::publish(std::uint64_t round, Bytes batch) {
     if (published) {
         m_batches_out.add();
     } else {
-        category_logger("gossip")->debug("rollout publish failed at round {}: {}", round,
-                                         published.error().message());
+        category_log("gossip")->debug("rollout publish failed at round {}: {}", round,
+                                      published.error().message());
     }
 }
 
@@ -367,7 +365,7 @@ void SapoNode::on_progress(const SapoProgress& p) {
     }
     update_floor();
     if ((new_round && (p.round % 10 == 0 || p.round == 1)) || phase_changed) {
-        category_logger("train")->info(
+        category_log("train")->info(
             "round {}/{} reward {:.3f} (last 10: {:.3f}) external {} peers {} [{}]", p.round,
             p.merge_round, p.reward, p.recent_reward, p.external_used, m_host.connection_count(),
             m_merge ? m_merge->state() : p.phase);
@@ -392,7 +390,7 @@ void SapoNode::on_commit(SharedWeights weights) {
                 if (c && m_merge && !m_stopping) m_merge->committed(peer, c.value(), Clock::now());
             },
             [](std::exception_ptr e) {
-                if (e) category_logger("merge")->error("commitment request failed");
+                if (e) category_log("merge")->error("commitment request failed");
             });
     }
     merge_tick();
@@ -410,8 +408,8 @@ void SapoNode::merge_tick() {
     const auto now = Clock::now();
     for (auto& f : m_merge->fetches(now)) start_fetch(std::move(f));
     if (auto inputs = m_merge->due(now)) {
-        category_logger("merge")->info("merging {} commitments of policy {}", inputs->size(),
-                                       m_engine->policy_spec().name);
+        category_log("merge")->info("merging {} commitments of policy {}", inputs->size(),
+                                    m_engine->policy_spec().name);
         m_engine->merge(std::move(*inputs), [this](SapoMergeOutcome outcome) {
             if (m_stopping || !m_merge) return;
             m_merge->merged(outcome.participants, outcome.hash);
@@ -438,12 +436,12 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
                     co_await fetch_weights(m_host, source, swarm_id, f.hash, policy, parameters);
                 if (m_stopping || !m_merge) co_return;
                 if (w) {
-                    category_logger("merge")->debug("weights of {} fetched peer={}",
-                                                    f.author.to_base58(), source.to_base58());
+                    category_log("merge")->debug("weights of {} fetched peer={}",
+                                                 f.author.to_base58(), source.to_base58());
                     const auto verdict = m_merge->weights_arrived(
                         f.hash, std::make_shared<const std::vector<float>>(std::move(w.value())));
                     if (verdict != WeightsVerdict::accepted) {
-                        category_logger("merge")->warn(
+                        category_log("merge")->warn(
                             "weights of {} refused ({}): left out of the merge peer={}",
                             f.author.to_base58(), to_string(verdict), source.to_base58());
                         m_metrics
@@ -454,14 +452,14 @@ void SapoNode::start_fetch(MergeCoordinator::Fetch fetch) {
                     }
                     co_return;
                 }
-                category_logger("merge")->debug("weights of {} not fetched: {} peer={}",
-                                                f.author.to_base58(), w.error().message(),
-                                                source.to_base58());
+                category_log("merge")->debug("weights of {} not fetched: {} peer={}",
+                                             f.author.to_base58(), w.error().message(),
+                                             source.to_base58());
             }
             if (m_merge) m_merge->fetch_failed(f.hash, Clock::now());
         },
         [](std::exception_ptr e) {
-            if (e) category_logger("merge")->error("weights fetch failed");
+            if (e) category_log("merge")->error("weights fetch failed");
         });
 }
 

@@ -11,9 +11,9 @@
 #include "base/encoding.hpp"
 #include "base/endian.hpp"
 #include "base/file.hpp"
+#include "base/log.hpp"
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub_message.hpp"
-#include "node/ops/logging.hpp"
 #include "training/author_ticket.hpp"
 #include "training/checkpoint.hpp"
 #include "training/data.hpp"
@@ -108,10 +108,10 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     // started together still start training together (deterministic: the same every time).
     const auto began = std::chrono::steady_clock::now();
     m_ticket = training::grind_ticket(m_swarm_id, m_author, m_work_bits);
-    category_logger("train")->info("author ticket: {} bits of work in {} ms", m_work_bits,
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::steady_clock::now() - began)
-                                       .count());
+    category_log("train")->info("author ticket: {} bits of work in {} ms", m_work_bits,
+                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - began)
+                                    .count());
 
     m_init =
         training::init_params(m_task->layout(), m_swarm_id, static_cast<std::uint64_t>(spec.seed));
@@ -128,8 +128,8 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     if (!log) throw std::runtime_error("cannot open the update log: " + log.error().message());
     m_log.emplace(std::move(log.value()));
     if (m_log->dropped_tail_bytes() > 0) {
-        category_logger("train")->warn("update log: dropped a torn tail of {} bytes",
-                                       m_log->dropped_tail_bytes());
+        category_log("train")->warn("update log: dropped a torn tail of {} bytes",
+                                    m_log->dropped_tail_bytes());
     }
     for (const auto& u : m_log->updates()) rank_author(u);
 
@@ -154,7 +154,7 @@ ZoEngine::ZoEngine(const Spec& spec, const SwarmId& swarm_id, crypto::PrivateKey
     m_progress.merge_round = m_merge_round;
     m_progress.checkpoints = held_checkpoints();
     if (!m_log->updates().empty()) {
-        category_logger("train")->info(
+        category_log("train")->info(
             "resumed from the update log: {} updates, at round {}{}", m_log->updates().size(), own,
             m_base.through_round > 0
                 ? fmt::format(" (checkpoint through round {})", m_base.through_round)
@@ -201,12 +201,12 @@ void ZoEngine::load_base() {
     if (!std::filesystem::exists(path, ec)) return;
     auto ckpt = training::load_checkpoint(path, m_init.size());
     if (!ckpt) {
-        category_logger("train")->warn("{}: {}; replaying the log from genesis", path.string(),
-                                       ckpt.error().message());
+        category_log("train")->warn("{}: {}; replaying the log from genesis", path.string(),
+                                    ckpt.error().message());
         return;
     }
     if (!adopt_base(std::move(ckpt.value()))) {
-        category_logger("train")->info(
+        category_log("train")->info(
             "the update log holds updates the checkpoint lacks: replaying from genesis");
     }
 }
@@ -367,7 +367,7 @@ void ZoEngine::checkpoint_slice(std::uint64_t round, std::uint64_t offset, std::
 
 void ZoEngine::catch_up(CatchUp state) {
     asio::post(m_compute, [this, state = std::move(state)]() mutable {
-        auto log = category_logger("train");
+        auto log = category_log("train");
         if (state.checkpoint && state.checkpoint->params.size() == m_init.size() &&
             state.checkpoint->through_round > m_base.through_round) {
             const auto round = state.checkpoint->through_round;
@@ -417,8 +417,7 @@ void ZoEngine::reconciled(std::uint64_t through) {
 void ZoEngine::request_merge(std::uint64_t round) {
     asio::post(m_compute, [this, round] {
         if (m_stopping || round == 0 || round >= m_merge_round) return;
-        category_logger("merge")->info("merge requested at round {} (was {})", round,
-                                       m_merge_round);
+        category_log("merge")->info("merge requested at round {} (was {})", round, m_merge_round);
         m_merge_round = round;
         m_progress.merge_round = round;
         if (m_merging) {
@@ -436,7 +435,7 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
     // the merge sees the same set everywhere even when a peer ran ahead of us.
     auto admitted = m_log->append(s, m_merge_round);
     if (!admitted) {
-        category_logger("train")->error("update log append failed: {}", admitted.error().message());
+        category_log("train")->error("update log append failed: {}", admitted.error().message());
         return false;
     }
     if (admitted.value() != training::Admission::accepted) return false;
@@ -479,7 +478,7 @@ training::Checkpoint ZoEngine::replay_chunks(const training::Checkpoint& from,
 
 void ZoEngine::check_base() {
     if (m_base_checked || m_prefix < m_base.update_count) return;
-    auto log = category_logger("train");
+    auto log = category_log("train");
     auto replayed = replay_chunks(genesis(), m_base.through_round);
     if (replayed.model_hash == m_base.model_hash) {
         ++m_progress.joins_verified;
@@ -546,12 +545,11 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
     auto c = replay_chunks(from, through);
     if (m_base_checked) {
         if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, c)) {
-            category_logger("train")->error("cannot write the checkpoint: {}", ec.message());
+            category_log("train")->error("cannot write the checkpoint: {}", ec.message());
         }
     }
-    category_logger("train")->debug("canonical checkpoint through round {}: {} updates, hash {}",
-                                    through, c.update_count,
-                                    hex_encode(c.model_hash).substr(0, 16));
+    category_log("train")->debug("canonical checkpoint through round {}: {} updates, hash {}",
+                                 through, c.update_count, hex_encode(c.model_hash).substr(0, 16));
     m_canon.push_back(std::move(c));
     while (m_canon.size() > ZoEngineOptions::kKeptCheckpoints) m_canon.pop_front();
     m_progress.checkpoints = held_checkpoints();
@@ -611,8 +609,8 @@ void ZoEngine::evaluate_and_report() {
 void ZoEngine::begin_merge() {
     m_merging = true;
     if (m_progress.merge_state == "training") {
-        category_logger("merge")->info("round {} reached: waiting {} ms for late updates",
-                                       m_merge_round, m_options.merge_grace.count());
+        category_log("merge")->info("round {} reached: waiting {} ms for late updates",
+                                    m_merge_round, m_options.merge_grace.count());
     }
     m_progress.merge_state = "waiting";
     report();
@@ -638,7 +636,7 @@ void ZoEngine::finish_merge() {
     // the checkpoint was verified against several peers' canonical hashes, but not re-derived.
     training::Checkpoint ckpt;
     if (m_prefix < m_base.update_count && m_base.through_round <= m_merge_round) {
-        category_logger("merge")->warn(
+        category_log("merge")->warn(
             "merging from the checkpoint through round {} fetched on joining: {} of its {} updates "
             "arrived, so it rests on the voters' word, not on a replay",
             m_base.through_round, m_prefix, m_base.update_count);
@@ -657,7 +655,7 @@ void ZoEngine::finish_merge() {
     const auto final_dir = m_options.dir.parent_path() / "final";
     std::filesystem::create_directories(final_dir);
     if (auto ec = training::save_checkpoint(final_dir / "model.ckpt", ckpt)) {
-        category_logger("merge")->error("cannot write the final model: {}", ec.message());
+        category_log("merge")->error("cannot write the final model: {}", ec.message());
     }
     nlohmann::json participants = nlohmann::json::array();
     for (const auto& [author, count] : per_author) {
@@ -677,7 +675,7 @@ void ZoEngine::finish_merge() {
     };
     const auto text = manifest.dump(2) + "\n";
     if (auto ec = write_file_atomic(final_dir / "manifest.json", as_bytes(text), 0644)) {
-        category_logger("merge")->error("cannot write the merge manifest: {}", ec.message());
+        category_log("merge")->error("cannot write the merge manifest: {}", ec.message());
     }
     m_progress.merge_state = "merged";
     m_progress.merged_hash = ckpt.model_hash;
@@ -686,9 +684,9 @@ void ZoEngine::finish_merge() {
     m_progress.accuracy = metrics.accuracy;
     m_progress.eval_loss = metrics.loss;
     m_progress.perplexity = metrics.perplexity;
-    category_logger("merge")->info("merged {} updates from {} nodes: hash {} accuracy {:.3f}",
-                                   ckpt.update_count, per_author.size(),
-                                   hex_encode(ckpt.model_hash).substr(0, 16), metrics.accuracy);
+    category_log("merge")->info("merged {} updates from {} nodes: hash {} accuracy {:.3f}",
+                                ckpt.update_count, per_author.size(),
+                                hex_encode(ckpt.model_hash).substr(0, 16), metrics.accuracy);
     report();
 }
 

@@ -7,8 +7,8 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "base/encoding.hpp"
+#include "base/log.hpp"
 #include "net/host.hpp"
-#include "node/ops/logging.hpp"
 #include "node/zo/sync.hpp"
 #include "training/params.hpp"
 
@@ -68,7 +68,7 @@ asio::awaitable<std::optional<training::Checkpoint>> fetch_checkpoint(net::Host&
                                                                       const Bytes& swarm_id,
                                                                       const JoinPlan& plan,
                                                                       std::uint64_t n_params) {
-    auto log = category_logger("node");
+    auto log = category_log("node");
     const auto round = plan.checkpoint->first;
     const auto hash = plan.checkpoint->second;
     const auto& holders = plan.holders;
@@ -121,7 +121,7 @@ asio::awaitable<std::optional<training::Checkpoint>> fetch_checkpoint(net::Host&
 asio::awaitable<CatchUp> fetch_catch_up(net::Host& host, Bytes swarm_id,
                                         std::vector<PeerBeat> beats, JoinPlan plan,
                                         std::uint64_t own_round, JoinOptions options) {
-    auto log = category_logger("node");
+    auto log = category_log("node");
     CatchUp out;
     out.round = plan.swarm_round;
     std::uint64_t after =

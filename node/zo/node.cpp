@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.hpp"
+#include "base/log.hpp"
 #include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/pubsub.hpp"
-#include "node/ops/logging.hpp"
 #include "node/zo/sync.hpp"
 #include "training/author_ticket.hpp"
 
@@ -114,7 +114,7 @@ void ZoNode::start() {
     // A checkpoint fetched on joining is checked against the log it claims to be: fetch that
     // log from every trainer known.
     m_engine->on_prefix_wanted([this](std::uint64_t through) {
-        category_logger("merge")->info(
+        category_log("merge")->info(
             "fetching the log through round {} to check the joined checkpoint", through);
         for (const auto& peer : m_known_peers()) reconcile_with(peer, through);
     });
@@ -124,7 +124,7 @@ void ZoNode::start() {
     m_alone_timer.async_wait([this](boost::system::error_code ec) {
         if (ec || m_training_started || m_stopping) return;
         m_training_started = true;
-        category_logger("node")->warn(
+        category_log("node")->warn(
             "no peer after {} s: training alone",
             std::chrono::duration_cast<std::chrono::seconds>(m_options.train_alone_after).count());
         start_engine();
@@ -186,8 +186,8 @@ net::gossipsub::Validation ZoNode::validate(net::gossipsub::Delivery& d) {
     const auto verdict = m_admission.admit(d.author, u->round, view, Clock::now(), ticket);
     if (verdict != Admit::accept) {
         refused(to_string(verdict)).add();
-        category_logger("gossip")->debug("zo update round {} ignored: {} (view {}) peer={}",
-                                         u->round, to_string(verdict), view, d.author.to_base58());
+        category_log("gossip")->debug("zo update round {} ignored: {} (view {}) peer={}", u->round,
+                                      to_string(verdict), view, d.author.to_base58());
         return Validation::ignore;
     }
     d.decoded = std::make_shared<training::Update>(std::move(*u));
@@ -212,7 +212,7 @@ void ZoNode::publish(const std::vector<training::Update>& updates) {
             m_updates_out.add();
             if (m_trace) m_trace->record(UpdateTrace::Event::publish, u);
         } else {
-            category_logger("gossip")->debug("publish failed: {}", published.error().message());
+            category_log("gossip")->debug("publish failed: {}", published.error().message());
         }
     }
 }
@@ -262,7 +262,7 @@ void ZoNode::start_join() {
             options.n_params = m_engine->parameter_count();
             const auto own = m_engine->current_round();
             auto plan = plan_join(beats, own, options);
-            auto log = category_logger("node");
+            auto log = category_log("node");
             if (plan.swarm_round > own + options.staleness) {
                 log->info("the swarm is at round {}, this node at {}: catching up from {} peers{}",
                           plan.swarm_round, own, beats.size(),
@@ -281,7 +281,7 @@ void ZoNode::start_join() {
         },
         [this](std::exception_ptr e) {
             if (!e) return;
-            category_logger("node")->error("joining failed; training from the local state");
+            category_log("node")->error("joining failed; training from the local state");
             if (!m_stopping) start_engine();
         });
 }
@@ -350,8 +350,8 @@ void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through
     // One sync answer per peer is read at a time, so a peer cannot have this node hold several
     // of its answers; further requests (this node's own reconciles) wait their turn.
     if (m_sync_requests[peer_id] >= kMaxSyncsPerPeer) {
-        category_logger("merge")->debug("sync skipped: {} already asked of peer={}",
-                                        kMaxSyncsPerPeer, peer_id.to_base58());
+        category_log("merge")->debug("sync skipped: {} already asked of peer={}", kMaxSyncsPerPeer,
+                                     peer_id.to_base58());
         if (done) done();
         return;
     }
@@ -381,8 +381,8 @@ void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through
             release.running = true;
             auto updates = co_await fetch_updates(m_host, peer, swarm_id_bytes(), through, after);
             if (!updates) {
-                category_logger("merge")->debug("sync failed: {} peer={}",
-                                                updates.error().message(), peer.to_base58());
+                category_log("merge")->debug("sync failed: {} peer={}", updates.error().message(),
+                                             peer.to_base58());
                 // What fetch_updates cut off as hostile (node/zo/sync.hpp), by reason.
                 const auto e = updates.error();
                 const char* reason = e == net::Errc::bad_signature       ? "bad_signature"
@@ -400,13 +400,12 @@ void ZoNode::reconcile_with(const crypto::PeerId& peer_id, std::uint64_t through
                         .add();
                 co_return;
             }
-            category_logger("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}",
-                                            updates.value().size(), after, through,
-                                            peer.to_base58());
+            category_log("merge")->debug("sync: {} updates in rounds ({}, {}] peer={}",
+                                         updates.value().size(), after, through, peer.to_base58());
             if (m_engine) m_engine->receive_synced({peer, std::move(updates.value())});
         },
         [done = std::move(done)](std::exception_ptr e) {
-            if (e) category_logger("merge")->error("sync task failed");
+            if (e) category_log("merge")->error("sync task failed");
             if (done) done();
         });
 }
@@ -419,8 +418,8 @@ void ZoNode::reconcile_checkpoint(std::uint64_t after, std::uint64_t through) {
     for (const auto& beat : recent_trainer_beats()) {
         if (m_host.connection_to(beat.peer)) peers.push_back(beat.peer);
     }
-    category_logger("train")->debug("reconciling rounds ({}, {}] with {} peers before a checkpoint",
-                                    after, through, peers.size());
+    category_log("train")->debug("reconciling rounds ({}, {}] with {} peers before a checkpoint",
+                                 after, through, peers.size());
     if (peers.empty()) {
         m_engine->reconciled(through);
         return;
@@ -451,7 +450,7 @@ void ZoNode::on_sync_report(const crypto::PeerId& peer, const SyncIntake& in) {
     m_metrics
         .counter("swarmd_sync_records_accepted_total", "Sync records verified and added to the log")
         .add(in.accepted);
-    category_logger("merge")->debug(
+    category_log("merge")->debug(
         "sync answer: {} new, {} known, {} late, {} over the author cap, {} invalid, {} forged "
         "({} unchecked after it) peer={}",
         in.accepted, in.known, in.late, in.over_cap, in.invalid, in.forged, in.unchecked,
@@ -471,9 +470,9 @@ void ZoNode::on_progress(const ZoProgress& p) {
         std::string quality = !std::isnan(p.accuracy)
                                   ? fmt::format("accuracy {:.3f}", p.accuracy)
                                   : fmt::format("perplexity {:.2f}", p.perplexity);
-        category_logger("train")->info("round {}/{} loss {:.4f} {} updates {} peers {} [{}]",
-                                       p.round, m_spec.merge_round, p.loss, quality, p.updates,
-                                       m_host.connection_count(), p.merge_state);
+        category_log("train")->info("round {}/{} loss {:.4f} {} updates {} peers {} [{}]", p.round,
+                                    m_spec.merge_round, p.loss, quality, p.updates,
+                                    m_host.connection_count(), p.merge_state);
     }
     m_round_gauge.set(static_cast<double>(p.round));
 }
@@ -487,7 +486,7 @@ std::uint64_t ZoNode::merge_round() const {
 
 void ZoNode::request_merge(const crypto::PeerId& from, std::uint64_t round) {
     if (!m_engine) return;
-    category_logger("merge")->info("merge ordered at round {} peer={}", round, from.to_base58());
+    category_log("merge")->info("merge ordered at round {} peer={}", round, from.to_base58());
     m_engine->request_merge(round);
 }
 

@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "base/encoding.hpp"
-#include "node/ops/logging.hpp"
+#include "base/log.hpp"
 
 namespace swarmd::node {
 
@@ -31,7 +31,7 @@ void UpdateTrace::record(Event event, const training::Update& update) noexcept {
     if (n > m_max_events) return;
     try {
         if (n == m_max_events) {
-            category_logger("train")->warn("update trace: {} events written; tracing stops", n);
+            category_log("train")->warn("update trace: {} events written; tracing stops", n);
             return;
         }
         timespec ts{};
@@ -43,8 +43,7 @@ void UpdateTrace::record(Event event, const training::Update& update) noexcept {
                         hex_encode(update.author), update.round, update.index);
         if (::write(m_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) &&
             !m_failed.exchange(true)) {
-            category_logger("train")->warn("update trace: a write failed: {}",
-                                           std::strerror(errno));
+            category_log("train")->warn("update trace: a write failed: {}", std::strerror(errno));
         }
     } catch (...) {
         // Out of memory while formatting or logging: the trace is only a measurement aid.

@@ -6,10 +6,12 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "base/log.hpp"
 #include "node/ops/logging.hpp"
 #include "node/spec/config.hpp"
 
 using namespace swarmd::node;
+using swarmd::category_log;
 
 namespace {
 
@@ -38,14 +40,14 @@ TEST_CASE("the debug option lowers only the named categories to debug", "[loggin
     setup_logging(options, sink);
 
     for (auto category : kLogCategories) REQUIRE(spdlog::get(std::string(category)));
-    CHECK(category_logger("net")->level() == spdlog::level::debug);
-    CHECK(category_logger("gossip")->level() == spdlog::level::debug);
-    CHECK(category_logger("train")->level() == spdlog::level::info);
+    CHECK(category_log("net")->level() == spdlog::level::debug);
+    CHECK(category_log("gossip")->level() == spdlog::level::debug);
+    CHECK(category_log("train")->level() == spdlog::level::info);
     CHECK(spdlog::default_logger()->name() == "node");
 
-    category_logger("net")->debug("dialing peer={}", "12D3KooWx");
-    category_logger("train")->debug("hidden");
-    category_logger("train")->info("round 3 loss 0.5");
+    category_log("net")->debug("dialing peer={}", "12D3KooWx");
+    category_log("train")->debug("hidden");
+    category_log("train")->info("round 3 loss 0.5");
     auto lines = lines_of(out.str());
     REQUIRE(lines.size() == 2);
     CHECK(lines[0].find("[net] dialing peer=12D3KooWx") != std::string::npos);
@@ -57,11 +59,11 @@ TEST_CASE("the debug option lowers only the named categories to debug", "[loggin
     options.debug = {"all"};
     setup_logging(options, sink);
     for (auto category : kLogCategories)
-        CHECK(category_logger(category)->level() == spdlog::level::debug);
+        CHECK(category_log(category)->level() == spdlog::level::debug);
     options.debug = {"rl"};
     setup_logging(options, sink);
-    CHECK(category_logger("rl")->level() == spdlog::level::debug);
-    CHECK(category_logger("merge")->level() == spdlog::level::warn);
+    CHECK(category_log("rl")->level() == spdlog::level::debug);
+    CHECK(category_log("merge")->level() == spdlog::level::warn);
     // Reconfiguring keeps one logger per name, so pointers held by modules stay valid.
     auto held = spdlog::get("merge");
     setup_logging(LogOptions{}, sink);
@@ -76,8 +78,8 @@ TEST_CASE("the json log format writes one JSON object per line", "[logging]") {
     LogOptions options;
     options.format = LogFormat::json;
     setup_logging(options, sink);
-    category_logger("gossip")->info("message with \"quotes\", a\nnewline and \xff bad UTF-8");
-    category_logger("boot")->warn("no peers");
+    category_log("gossip")->info("message with \"quotes\", a\nnewline and \xff bad UTF-8");
+    category_log("boot")->warn("no peers");
     auto lines = lines_of(out.str());
     REQUIRE(lines.size() == 2);
     auto first = nlohmann::json::parse(lines[0]);
