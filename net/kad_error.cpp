@@ -37,6 +37,8 @@ const char* describe(Errc e) noexcept {
             return "provider store reached its cap for this key";
         case Errc::timeout:
             return "kad request timed out";
+        case Errc::no_peers:
+            return "no kad server peer known or reachable";
     }
     return nullptr;
 }

@@ -24,6 +24,7 @@ enum class Errc {
     provider_store_full,
     too_many_providers_for_key,
     timeout,
+    no_peers,
 };
 
 const std::error_category& kad_category() noexcept;
