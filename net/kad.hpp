@@ -313,8 +313,8 @@ Result<std::optional<Message>> handle_request(const crypto::PeerId& sender, cons
                                               const RoutingTable& table, ProviderStore& providers,
                                               Time now, const ServerOptions& options = {});
 
-// Whether `response` is an acceptable answer to `request` (same type; the same key for keyed
-// requests).
+// Whether `response` is an acceptable answer to `request`: the same type, and for keyed requests
+// the same key or none (go and js send FIND_NODE answers without it).
 bool response_matches(const Message& request, const Message& response);
 
 }  // namespace swarmd::net::kad

@@ -23,6 +23,14 @@
 //             (CLOCK_MONOTONIC ns, 8 bytes big-endian) || zeros -> {"event":"bench-done",...}
 //         {"cmd":"report"} -> {"event":"report","received":N,"duplicates":N,"latencies_us":[...]}
 //             for the bench messages received since the last report.
+//   node --import ./polyfill.mjs peer.mjs kad
+//       a @libp2p/kad-dht server on /ipfs/kad/1.0.0 that keeps loopback addresses (js drops
+//       private addresses by default). Prints "listening", then answers stdin commands; keys are
+//       hex multihashes (a raw CIDv1 on the js side):
+//         {"cmd":"dial","addr":A}          -> {"event":"dialed","peerId":...}
+//         {"cmd":"rt"}                      -> {"event":"rt","size":N}
+//         {"cmd":"provide","key":HEX}       -> {"event":"provided"}
+//         {"cmd":"findProviders","key":HEX} -> {"event":"providers","providers":[{"id","addrs"}]}
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -32,6 +40,9 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
+import { kadDHT } from '@libp2p/kad-dht'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 
 const kBenchProtocol = '/swarmd/bench/1.0.0'
 
@@ -291,8 +302,64 @@ async function runGossip (args) {
   lines.on('close', stop)
 }
 
+function keyCid (hexKey) {
+  return CID.createV1(0x55, Digest.decode(Uint8Array.from(Buffer.from(hexKey, 'hex'))))
+}
+
+async function runKad () {
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: (p) => p })
+    }
+  })
+  const dht = node.services.dht
+  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  const commands = {
+    dial: async (c) => {
+      const conn = await node.dial(multiaddr(c.addr))
+      emit({ event: 'dialed', peerId: conn.remotePeer.toString() })
+    },
+    rt: async () => emit({ event: 'rt', size: dht.routingTable.size }),
+    provide: async (c) => {
+      await node.contentRouting.provide(keyCid(c.key))
+      emit({ event: 'provided' })
+    },
+    findProviders: async (c) => {
+      const providers = []
+      const signal = AbortSignal.timeout(c.timeoutMs ?? 10000)
+      try {
+        for await (const p of node.contentRouting.findProviders(keyCid(c.key), { signal })) {
+          providers.push({ id: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) })
+          break
+        }
+      } catch (err) {
+        if (providers.length === 0 && err?.name !== 'AbortError') throw err
+      }
+      emit({ event: 'providers', providers })
+    }
+  }
+  const stop = async () => { await node.stop(); process.exit(0) }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  const lines = createInterface({ input: process.stdin })
+  lines.on('line', (line) => {
+    if (line.trim() === '') return
+    const c = JSON.parse(line)
+    const run = commands[c.cmd]
+    if (run == null) return emit({ event: 'error', message: `unknown command ${c.cmd}` })
+    run(c).catch((err) => emit({ event: 'error', message: String(err?.message ?? err), cmd: c.cmd }))
+  })
+  lines.on('close', stop)
+}
+
 const args = process.argv.slice(2)
-const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip }
+const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad }
 const mode = modes[args[0]]
-if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip ...`))
+if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad ...`))
 mode(args).catch(fail)
