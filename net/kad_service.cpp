@@ -56,7 +56,7 @@ void KadService::set_server_mode(bool server) {
     limits.max_request = m_options.limits.max_message_size;
     limits.timeout = m_options.request_timeout;
     serve_requests(
-        m_host, std::string(kad::kProtocol), limits,
+        m_host, m_options.protocol, limits,
         [weak = weak_from_this()](Stream& stream, Bytes body) -> asio::awaitable<Answer> {
             auto self = weak.lock();
             if (!self) co_return Answer::refused;
@@ -115,7 +115,7 @@ asio::awaitable<Result<kad::Message>> KadService::request(kad::PeerInfo peer, ka
     if (!connected) co_return connected.error();
     auto body = kad::encode_message(message, m_options.limits);
     if (!body) co_return body.error();
-    const std::string protocol(kad::kProtocol);
+    const std::string protocol = m_options.protocol;
     Bytes request_body = std::move(body).value();
     auto stream =
         co_await send_request(m_host, peer.id, protocol, request_body, m_options.request_timeout);
@@ -343,11 +343,13 @@ void KadService::failed_peer(const crypto::PeerId& peer) { m_table.remove(peer);
 
 void KadService::on_identify(const std::shared_ptr<Connection>& connection,
                              const IdentifyInfo& info) {
-    if (std::find(info.protocols.begin(), info.protocols.end(), kad::kProtocol) ==
-        info.protocols.end())
-        return;
     kad::PeerInfo peer;
     peer.id = connection->remote_peer();
+    if (std::find(info.protocols.begin(), info.protocols.end(), m_options.protocol) ==
+        info.protocols.end()) {
+        m_table.remove(peer.id);
+        return;
+    }
     for (const Bytes& bytes : info.listen_addrs) {
         if (peer.addrs.size() == m_options.limits.max_addrs_per_peer) break;
         if (auto addr = Multiaddr::from_bytes(bytes)) peer.addrs.push_back(addr.value());

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -44,6 +45,9 @@ struct KadServiceOptions {
     static constexpr std::chrono::hours kDefaultReprovideInterval{3};
     static constexpr std::size_t kDefaultMaxAddrsDialed = 4;
 
+    // The DHT's protocol id: the public Amino DHT's by default; a private or LAN DHT (or a test
+    // beside the public one) runs under its own.
+    std::string protocol{kad::kProtocol};
     kad::Limits limits;
     kad::RoutingOptions routing;
     kad::LookupOptions lookup;
@@ -93,7 +97,8 @@ class KadService : public std::enable_shared_from_this<KadService> {
     void stop();
 
     // Feed of the host's identify results (the host has a single on_identify slot, which the
-    // node owns): a peer whose protocols list /ipfs/kad/1.0.0 joins the routing table.
+    // node owns): a peer whose protocols list the kad protocol joins the routing table, one whose
+    // protocols no longer do (it went to client mode) leaves it.
     void on_identify(const std::shared_ptr<Connection>& connection, const IdentifyInfo& info);
 
     std::size_t routing_table_size() const noexcept { return m_table.size(); }

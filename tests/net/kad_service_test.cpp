@@ -227,3 +227,44 @@ TEST_CASE("kad service: hostile responders cannot stall or crash a lookup", "[ka
         },
         60s);
 }
+
+TEST_CASE("kad service: re-providing keeps a record alive past the servers' expiry",
+          "[kad][kad_service]") {
+    asio::io_context io;
+    KadServiceOptions short_lived = fast_options();
+    short_lived.providers.record_ttl = 1500ms;
+    short_lived.providers.addr_ttl = 1500ms;
+    std::vector<std::unique_ptr<Node>> servers;
+    for (int i = 0; i < 4; ++i) servers.push_back(std::make_unique<Node>(io, true, short_lived));
+    // The providers are clients, so no record of theirs sits in their own store.
+    KadServiceOptions renewing = fast_options();
+    renewing.reprovide_interval = 300ms;
+    Node kept(io, false, renewing);
+    Node once(io, false, fast_options());
+    Node client(io, false, fast_options());
+    const Bytes kept_key = kad::rendezvous_key("floodsub:kept");
+    const Bytes once_key = kad::rendezvous_key("floodsub:once");
+
+    run(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const std::vector<Multiaddr> entry{servers[0]->addr};
+            for (auto& s : servers) co_await s->kad->bootstrap(entry);
+            for (Node* n : {&kept, &once, &client}) CHECK(co_await n->kad->bootstrap(entry) >= 3);
+            REQUIRE(co_await kept.kad->provide(kept_key));
+            REQUIRE(co_await once.kad->provide(once_key));
+            kept.kad->start();
+            CHECK((co_await client.kad->find_providers(kept_key, 1)).size() == 1);
+            CHECK((co_await client.kad->find_providers(once_key, 1)).size() == 1);
+
+            asio::steady_timer wait(co_await asio::this_coro::executor);
+            wait.expires_after(2500ms);
+            co_await wait.async_wait(asio::use_awaitable);
+            const auto renewed = co_await client.kad->find_providers(kept_key, 1);
+            REQUIRE(renewed.size() == 1);
+            CHECK(renewed[0].id == kept.host.peer_id());
+            CHECK_FALSE(renewed[0].addrs.empty());
+            CHECK((co_await client.kad->find_providers(once_key, 1)).empty());
+        },
+        60s);
+}
