@@ -125,12 +125,14 @@ std::string key_cid(ByteSpan multihash);
 
 struct RoutingOptions {
     static constexpr std::size_t kDefaultReplacementCacheSize = 8;
+    // Addresses kept per entry: 256 buckets of k entries and their replacements stay a few MiB.
+    static constexpr std::size_t kDefaultMaxAddrsPerPeer = 16;
 
     std::size_t bucket_size = kBucketSize;
     // Candidates kept per full bucket, most recently seen last; one replaces a bucket entry that
     // fails its ping or is removed.
     std::size_t replacement_cache_size = kDefaultReplacementCacheSize;
-    std::size_t max_addrs_per_peer = Limits::kDefaultMaxAddrsPerPeer;
+    std::size_t max_addrs_per_peer = kDefaultMaxAddrsPerPeer;
 };
 
 // 256 k-buckets by common prefix length with our own key. Only peers that speak kad in server
@@ -261,12 +263,14 @@ struct ProviderOptions {
     static constexpr std::size_t kDefaultMaxPerKey = 64;
     static constexpr Duration kDefaultRecordTtl = std::chrono::hours(48);
     static constexpr Duration kDefaultAddrTtl = std::chrono::hours(24);
+    // Addresses kept per record: max_records of them bound the store to ~15 MiB.
+    static constexpr std::size_t kDefaultMaxAddrsPerProvider = 8;
 
     std::size_t max_keys = kDefaultMaxKeys;
     std::size_t max_records = kDefaultMaxRecords;  // over all keys
     std::size_t max_per_key = kDefaultMaxPerKey;
     std::size_t max_key_size = Limits::kDefaultMaxKeySize;
-    std::size_t max_addrs_per_peer = Limits::kDefaultMaxAddrsPerPeer;
+    std::size_t max_addrs_per_peer = kDefaultMaxAddrsPerProvider;
     Duration record_ttl = kDefaultRecordTtl;
     Duration addr_ttl = kDefaultAddrTtl;
 };

@@ -151,6 +151,8 @@ asio::awaitable<std::vector<kad::PeerInfo>> KadService::run_lookup(
     auto run = std::make_shared<LookupRun>(
         m_executor, kad::Lookup(m_host.peer_id(), target, start, m_options.lookup),
         std::move(request), provider_limit);
+    std::erase_if(m_runs, [](const auto& weak) { return weak.expired(); });
+    m_runs.push_back(run);
     while (!m_stopped && !run->lookup.done()) {
         for (kad::PeerInfo& peer : run->lookup.next(now())) {
             asio::co_spawn(
@@ -370,6 +372,10 @@ void KadService::start() {
 void KadService::stop() {
     m_stopped = true;
     m_timer.cancel();
+    for (const auto& weak : m_runs) {
+        if (auto run = weak.lock()) run->wake.cancel();
+    }
+    m_runs.clear();
 }
 
 asio::awaitable<void> KadService::refresh() {

@@ -132,6 +132,7 @@ class KadService : public std::enable_shared_from_this<KadService> {
     kad::ProviderStore m_providers;
     std::set<Bytes> m_provided;
     std::set<crypto::PeerId> m_pinging;
+    std::vector<std::weak_ptr<LookupRun>> m_runs;  // woken by stop()
     boost::asio::steady_timer m_timer;
     bool m_server = false;
     bool m_handler_registered = false;

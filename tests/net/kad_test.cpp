@@ -530,6 +530,10 @@ TEST_CASE("kad provider store caps, refresh and expiry", "[kad]") {
     CHECK(store.add(Bytes(o.max_key_size + 1, 1), info_n(1), t0).error() == Errc::key_too_long);
     CHECK(store.add(Bytes{}, info_n(1), t0).error() == Errc::missing_key);
     CHECK(store.get(k1, t0, 2).size() == 2);
+    PeerInfo chatty = info_n(1);
+    chatty.addrs.assign(100, addr_n(1));
+    CHECK(store.add(k1, chatty, t0));  // a refresh, with its addresses capped
+    CHECK(store.get(k1, t0, 1).at(0).addrs.size() == o.max_addrs_per_peer);
     CHECK(store.get(k3, t0, 10).empty());
 
     // Provider 2 of k1 re-announces at 20 h.
