@@ -103,6 +103,13 @@ PrivateKey& PrivateKey::operator=(PrivateKey&& other) noexcept {
 
 PrivateKey::~PrivateKey() { sodium_memzero(m_secret.data(), m_secret.size()); }
 
+PrivateKey PrivateKey::clone() const {
+    PrivateKey copy;
+    copy.m_secret = m_secret;
+    copy.m_public = m_public;
+    return copy;
+}
+
 Signature PrivateKey::sign(ByteSpan message) const noexcept {
     Signature sig;
     crypto_sign_ed25519_detached(sig.data(), nullptr, message.data(), message.size(),

@@ -42,6 +42,8 @@ class PrivateKey {
     PrivateKey(PrivateKey&& other) noexcept;
     PrivateKey& operator=(PrivateKey&& other) noexcept;
     ~PrivateKey();
+    // An explicit copy, for the objects (host, pubsub, mode) that each own the node's identity.
+    PrivateKey clone() const;
 
     const PublicKey& public_key() const noexcept { return m_public; }
     Signature sign(ByteSpan message) const noexcept;

@@ -45,10 +45,6 @@ constexpr const char* kVersion = "0.1.0";
 // before it gets there.
 constexpr std::uint64_t kMinMergeLead = 10;
 
-crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
-    return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
-}
-
 // Loads the node's identity, creating it (0600, in a 0700 directory) on first start.
 crypto::PrivateKey load_or_create_identity(const std::filesystem::path& path) {
     std::error_code ec;
@@ -112,7 +108,7 @@ class Daemon {
           m_swarm_id(SwarmId::of(m_spec)),
           m_identity(load_or_create_identity(config.key_file)),
           m_peer_id(crypto::PeerId::from_public_key(m_identity.public_key())),
-          m_host(m_io.get_executor(), copy_key(m_identity)),
+          m_host(m_io.get_executor(), m_identity.clone()),
           m_resolver(m_io, {}),
           m_status_timer(m_io),
           m_signals(m_io, SIGINT, SIGTERM),
@@ -150,7 +146,7 @@ class Daemon {
 
   private:
     void start_gossip() {
-        m_pubsub = std::make_shared<net::Pubsub>(m_io.get_executor(), m_host, copy_key(m_identity));
+        m_pubsub = std::make_shared<net::Pubsub>(m_io.get_executor(), m_host, m_identity.clone());
         const bootstrap::Hello hello{
             m_swarm_id.bytes(),
             m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer,

@@ -71,10 +71,6 @@ crypto::PrivateKey load_key(const std::string& path) {
     return std::move(key).value();
 }
 
-crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
-    return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
-}
-
 Multiaddr parse_addr(const std::string& text) {
     auto addr = Multiaddr::parse(text);
     if (!addr) fail("bad multiaddr " + text + ": " + addr.error().message());
@@ -282,7 +278,7 @@ int run_identify(const P2pArgs& args) {
 // to the router, a closed connection removes them (a second connection to the peer carries on).
 struct GossipHost {
     GossipHost(asio::io_context& io, crypto::PrivateKey key)
-        : host(io.get_executor(), copy_key(key)),
+        : host(io.get_executor(), key.clone()),
           pubsub(std::make_shared<net::Pubsub>(io.get_executor(), host, std::move(key))) {
         host.on_identify(
             [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {

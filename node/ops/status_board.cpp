@@ -56,12 +56,6 @@ std::string_view refusal(std::error_code ec) {
     return "invalid";
 }
 
-json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
-    json out = json::array();
-    for (const auto& [round, hash] : checkpoints) out.push_back({round, hex_encode(hash)});
-    return out;
-}
-
 }  // namespace
 
 StatusBoard::StatusBoard(ByteSpan swarm_id, crypto::PeerId self,

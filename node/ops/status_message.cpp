@@ -40,8 +40,6 @@ Bytes order_payload(ByteSpan swarm_id, std::uint64_t round) {
     return out;
 }
 
-double finite_or(double v, double fallback) { return std::isfinite(v) ? v : fallback; }
-
 json order_json(const MergeOrder& o) {
     return {{"merge_round", o.round},
             {"operator", o.signer.to_base58()},
@@ -233,9 +231,7 @@ json heartbeat_json(const Heartbeat& b) {
     out["role"] = b.trainer ? "trainer" : "relay";
     out["round"] = b.round;
     out["merge_round"] = b.merge_round;
-    json cps = json::array();
-    for (const auto& [round, hash] : b.checkpoints) cps.push_back({round, hex_encode(hash)});
-    out["checkpoints"] = std::move(cps);
+    out["checkpoints"] = checkpoints_json(b.checkpoints);
     out["merge_state"] = b.merge_state;
     out["merged_hash"] = b.merged_hash ? hex_encode(*b.merged_hash) : "";
     out["accuracy"] = finite_or(b.accuracy, -1.0);
@@ -294,6 +290,14 @@ Result<StatusMessage> decode_status(ByteSpan bytes, ByteSpan swarm_id) {
     }
     return StatusErrc::unknown_type;
 }
+
+json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
+    json out = json::array();
+    for (const auto& [round, hash] : checkpoints) out.push_back({round, hex_encode(hash)});
+    return out;
+}
+
+double finite_or(double v, double fallback) { return std::isfinite(v) ? v : fallback; }
 
 void add_heartbeat_fields(const Heartbeat& beat, json& out) { out.update(heartbeat_json(beat)); }
 

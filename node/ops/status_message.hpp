@@ -103,6 +103,12 @@ Bytes encode_status(const MergeOrder& order);
 // whether its signer is one of the swarm's operators is the caller's question.
 Result<StatusMessage> decode_status(ByteSpan bytes, ByteSpan swarm_id);
 
+// A heartbeat's checkpoint list as the wire and /api/status show it: [[round, "hex hash"], ...].
+nlohmann::json checkpoints_json(
+    const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints);
+// A number JSON can hold: non-finite values (NaN before the first evaluation) become `fallback`.
+double finite_or(double v, double fallback);
+
 // Sets the heartbeat's fields (all but "type") in `out`, as /api/status shows them.
 void add_heartbeat_fields(const Heartbeat& beat, nlohmann::json& out);
 

@@ -34,18 +34,6 @@ constexpr std::size_t kMaxStruckPeers = 1024;
 // Our own sync requests one peer may have running or waiting; waiting costs nothing.
 constexpr std::size_t kMaxSyncsPerPeer = 64;
 
-double json_number(double v) { return std::isnan(v) ? -1.0 : v; }
-
-crypto::PrivateKey copy_key(const crypto::PrivateKey& key) {
-    return crypto::PrivateKey::from_protobuf(key.to_protobuf()).value();
-}
-
-json checkpoints_json(const std::vector<std::pair<std::uint64_t, crypto::Digest>>& checkpoints) {
-    json out = json::array();
-    for (const auto& [round, hash] : checkpoints) out.push_back({round, hex_encode(hash)});
-    return out;
-}
-
 }  // namespace
 
 ZoNode::ZoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, const Spec& spec,
@@ -77,7 +65,7 @@ ZoNode::ZoNode(asio::io_context& io, net::Host& host, net::Pubsub& pubsub, const
         engine.trace = m_trace.get();
     }
     m_engine = std::make_unique<ZoEngine>(
-        m_spec, m_swarm_id, copy_key(identity), engine, m_io,
+        m_spec, m_swarm_id, identity.clone(), engine, m_io,
         [this](std::vector<training::Update> updates) { publish(updates); },
         [this](const ZoProgress& p) { on_progress(p); });
 }
@@ -496,7 +484,7 @@ void ZoNode::heartbeat(Heartbeat& beat) const {
     beat.checkpoints = m_progress.checkpoints;
     beat.merge_state = m_options.relay_only ? "relay" : m_progress.merge_state;
     beat.merged_hash = m_progress.merged_hash;
-    beat.accuracy = json_number(m_progress.accuracy);
+    beat.accuracy = finite_or(m_progress.accuracy, -1.0);
 }
 
 void ZoNode::status(json& j) const {
@@ -507,8 +495,8 @@ void ZoNode::status(json& j) const {
     j["updates"] = m_progress.updates;
     j["loss"] = m_progress.loss;
     j["eval_loss"] = m_progress.eval_loss;
-    j["accuracy"] = json_number(m_progress.accuracy);
-    j["perplexity"] = json_number(m_progress.perplexity);
+    j["accuracy"] = finite_or(m_progress.accuracy, -1.0);
+    j["perplexity"] = finite_or(m_progress.perplexity, -1.0);
     j["merge_state"] = m_options.relay_only ? "relay" : m_progress.merge_state;
     j["merged_hash"] = m_progress.merged_hash ? hex_encode(*m_progress.merged_hash) : "";
     j["merged_updates"] = m_progress.merged_updates;
@@ -522,7 +510,7 @@ void ZoNode::update_metrics() {
         .set(static_cast<double>(m_progress.updates));
     m_metrics.gauge("swarmd_loss", "Last training loss").set(m_progress.loss);
     m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)")
-        .set(json_number(m_progress.accuracy));
+        .set(finite_or(m_progress.accuracy, -1.0));
     m_metrics.gauge("swarmd_merged", "1 once the final merge is written")
         .set(m_progress.merge_state == "merged" ? 1 : 0);
     const char* checks_help =

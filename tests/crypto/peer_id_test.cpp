@@ -1,3 +1,5 @@
+#include <optional>
+
 #include <catch2/catch.hpp>
 
 #include "base/encoding.hpp"
@@ -84,4 +86,18 @@ TEST_CASE("spec private key signs like js-libp2p", "[keys]") {
     sig[0] ^= 1;
     CHECK_FALSE(key.public_key().verify(as_bytes("libp2p-pubsub:"), sig));
     CHECK(key.to_protobuf() == priv_pb);
+}
+
+TEST_CASE("a cloned private key is the same identity and outlives the original", "[keys]") {
+    const Bytes message = {1, 2, 3, 4};
+    std::optional<crypto::PrivateKey> original = crypto::PrivateKey::generate();
+    crypto::PrivateKey copy = original->clone();
+    const Bytes serialized = original->to_protobuf();
+    const crypto::PublicKey public_key = original->public_key();
+    original.reset();  // the original's secret is wiped; the copy keeps its own
+    CHECK(copy.to_protobuf() == serialized);
+    CHECK(copy.public_key() == public_key);
+    const auto signature = copy.sign(message);
+    CHECK(public_key.verify(message, signature));
+    CHECK(copy.clone().sign(message) == signature);  // Ed25519 signatures are deterministic
 }
