@@ -340,7 +340,7 @@ void SapoNode::publish(std::uint64_t round, Bytes batch) {
 
 void SapoNode::update_floor() {
     // A neighbour's progress is the latest round of its rollout batches and heartbeats; the
-    // floor is the slowest neighbour's whose round advanced recently (node/sapo/pacing.hpp).
+    // floor is the slowest neighbour's whose round advanced recently (node/core/pacing.hpp).
     const auto connected = [this](const crypto::PeerId& peer) {
         return m_host.connection_to(peer) != nullptr;
     };

@@ -25,11 +25,11 @@
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub.hpp"
 #include "node/core/mode.hpp"
+#include "node/core/pacing.hpp"
 #include "node/ops/metrics.hpp"
 #include "node/ops/status_message.hpp"
 #include "node/sapo/engine.hpp"
 #include "node/sapo/merge.hpp"
-#include "node/sapo/pacing.hpp"
 #include "node/spec/spec.hpp"
 
 namespace swarmd::net {

@@ -19,14 +19,11 @@ Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, 
     // Liveness counts whatever the verdict: a node that fell behind the window must still hold
     // the fast ones back (pacing), or it would never get back inside it.
     const auto seen = view > 0 ? std::min(round, view + w) : round;
-    if (seen > a.latest) {
-        a.latest = seen;
-        a.advanced = now;
-    }
+    if (seen > 0) m_progress.note(author, seen, now);
     a.last_seen = now;
     if (window != Admit::accept) return window;
     // Counters below the window can never be hit again (those rounds are refused as stale).
-    const std::uint64_t low = std::max(view, a.latest);
+    const std::uint64_t low = std::max(view, latest(author));
     if (low > 2 * w) a.per_round.erase(a.per_round.begin(), a.per_round.lower_bound(low - 2 * w));
     auto& count = a.per_round[round];
     if (count >= m_options.directions) return Admit::over_cap;
@@ -37,27 +34,32 @@ Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, 
 void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now,
                                 const crypto::Digest& rank) {
     for (auto it = m_authors.begin(); it != m_authors.end();) {
-        const bool behind = view > 0 && it->second.latest + m_options.window < view;
+        const bool behind = view > 0 && latest(it->first) + m_options.window < view;
         const bool quiet = now - it->second.last_seen > m_options.quiet_after;
-        it = behind || quiet ? m_authors.erase(it) : std::next(it);
+        if (!behind && !quiet) {
+            ++it;
+            continue;
+        }
+        m_progress.forget(it->first);
+        it = m_authors.erase(it);
     }
     if (m_authors.size() < m_options.max_authors || m_authors.empty()) return;
     auto worst = m_authors.begin();
     for (auto it = m_authors.begin(); it != m_authors.end(); ++it) {
         if (worst->second.rank < it->second.rank) worst = it;
     }
-    if (rank < worst->second.rank) m_authors.erase(worst);
+    if (rank < worst->second.rank) {
+        m_progress.forget(worst->first);
+        m_authors.erase(worst);
+    }
 }
 
 std::uint64_t UpdateAdmission::floor(
     const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
     const std::function<bool(const crypto::PeerId&)>& counts) const {
-    std::uint64_t floor = 0;
-    for (const auto& [id, a] : m_authors) {
-        if (id == self || now - a.advanced > active || !counts(id)) continue;
-        if (floor == 0 || a.latest < floor) floor = a.latest;
-    }
-    return floor;
+    return m_progress
+        .floor(now, active, [&](const crypto::PeerId& id) { return id != self && counts(id); })
+        .value_or(0);
 }
 
 std::size_t UpdateAdmission::counters() const noexcept {

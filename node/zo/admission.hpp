@@ -26,6 +26,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
+#include "node/core/pacing.hpp"
 
 namespace swarmd::node {
 
@@ -77,16 +78,18 @@ class UpdateAdmission {
 
   private:
     struct Author {
-        std::uint64_t latest = 0;
         Clock::time_point last_seen;
-        Clock::time_point advanced;  // when `latest` last grew
         crypto::Digest rank = kNoRank;
         std::map<std::uint64_t, std::uint32_t> per_round;  // rounds within the window only
     };
     void make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank);
+    std::uint64_t latest(const crypto::PeerId& author) const {
+        return m_progress.latest(author).value_or(0);
+    }
 
     AdmissionOptions m_options;
     std::map<crypto::PeerId, Author> m_authors;
+    PacingFloor m_progress;  // each tracked author's latest round and when it last advanced
 };
 
 std::string_view to_string(Admit a);

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "crypto/keys.hpp"
-#include "node/sapo/pacing.hpp"
+#include "node/core/pacing.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;

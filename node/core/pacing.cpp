@@ -1,4 +1,4 @@
-#include "node/sapo/pacing.hpp"
+#include "node/core/pacing.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -19,6 +19,12 @@ std::optional<std::uint64_t> PacingFloor::floor(
         out = std::min(out.value_or(p.round), p.round);
     }
     return out;
+}
+
+std::optional<std::uint64_t> PacingFloor::latest(const crypto::PeerId& peer) const {
+    auto it = m_peers.find(peer);
+    if (it == m_peers.end()) return std::nullopt;
+    return it->second.round;
 }
 
 void PacingFloor::forget_if(const std::function<bool(const crypto::PeerId&)>& gone) {
