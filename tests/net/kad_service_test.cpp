@@ -49,11 +49,6 @@ KadServiceOptions fast_options() {
     return o;
 }
 
-bool lists(const std::vector<kad::PeerInfo>& peers, const crypto::PeerId& id) {
-    return std::any_of(peers.begin(), peers.end(),
-                       [&](const kad::PeerInfo& p) { return p.id == id; });
-}
-
 }  // namespace
 
 TEST_CASE("kad service: ten servers, a provider and a client that finds it", "[kad][kad_service]") {

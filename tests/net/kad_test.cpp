@@ -30,11 +30,6 @@ Multiaddr addr_n(std::uint32_t n) {
 
 PeerInfo info_n(std::uint32_t n) { return PeerInfo{peer_n(n), {addr_n(n)}, {}}; }
 
-Bytes bytes_of(const std::string& s) {
-    const ByteSpan b = as_bytes(s);
-    return Bytes(b.begin(), b.end());
-}
-
 Bytes serialize(const pb::Message& msg) {
     Bytes out(msg.ByteSizeLong());
     msg.SerializeToArray(out.data(), static_cast<int>(out.size()));
@@ -342,8 +337,9 @@ struct SimNetwork {
     explicit SimNetwork(std::uint32_t n, double dead_fraction, std::uint32_t seed) {
         std::mt19937 rng(seed);
         for (std::uint32_t i = 0; i < n; ++i) {
-            auto node = std::make_unique<SimNode>(
-                SimNode{peer_n(i + 1000), RoutingTable(peer_n(i + 1000)), {}});
+            auto node =
+                std::make_unique<SimNode>(SimNode{peer_n(i + 1000), RoutingTable(peer_n(i + 1000)),
+                                                  ProviderStore(ProviderOptions{})});
             node->alive = i == 0 || std::uniform_real_distribution<>(0, 1)(rng) >= dead_fraction;
             by_id.emplace(node->id, node.get());
             nodes.push_back(std::move(node));
