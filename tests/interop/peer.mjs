@@ -288,6 +288,12 @@ async function runGossip (args) {
       latencies = []
     }
   }
+  serveCommands(node, commands)
+}
+
+// Runs one JSON command per stdin line ({"cmd": name, ...}) against `commands`, reporting
+// unknown commands and failures as error events; stops the node on SIGTERM, SIGINT or EOF.
+function serveCommands (node, commands) {
   const stop = async () => { await node.stop(); process.exit(0) }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
@@ -344,18 +350,7 @@ async function runKad () {
       emit({ event: 'providers', providers })
     }
   }
-  const stop = async () => { await node.stop(); process.exit(0) }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
-  const lines = createInterface({ input: process.stdin })
-  lines.on('line', (line) => {
-    if (line.trim() === '') return
-    const c = JSON.parse(line)
-    const run = commands[c.cmd]
-    if (run == null) return emit({ event: 'error', message: `unknown command ${c.cmd}` })
-    run(c).catch((err) => emit({ event: 'error', message: String(err?.message ?? err), cmd: c.cmd }))
-  })
-  lines.on('close', stop)
+  serveCommands(node, commands)
 }
 
 const args = process.argv.slice(2)
