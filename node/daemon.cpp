@@ -211,7 +211,8 @@ class Daemon {
         options.peer_store_path = m_config.data_dir / "peers.json";
         options.role =
             m_options.bootstrap_node ? bootstrap::Role::bootstrap : bootstrap::Role::trainer;
-        auto list = bootstrap::effective_peer_list({m_config.bootstrap, false});
+        auto list =
+            bootstrap::effective_peer_list({m_config.bootstrap, m_config.no_default_bootstrap});
         std::random_device rd;
         m_joiner = std::make_shared<bootstrap::Joiner>(m_io.get_executor(), m_host, m_resolver,
                                                        std::move(store.value()), list, m_hello,

@@ -71,7 +71,8 @@ base=$((10000 + RANDOM % 20000))
 start_node() {  # name index extra-args...
     local name=$1 i=$2; shift 2
     mkdir -p "$dir/$name"
-    "$swarmd" "${spec_args[@]}" --data-dir "$dir/$name" --listen "/ip4/127.0.0.1/tcp/$((base + 2 * i))" \
+    # A local testnet stays local: the public DHT's bootstrap list is left out.
+    "$swarmd" "${spec_args[@]}" --data-dir "$dir/$name" --no-default-bootstrap --listen "/ip4/127.0.0.1/tcp/$((base + 2 * i))" \
         --http "127.0.0.1:$((base + 2 * i + 1))" run "$@" > "$dir/$name/log" 2>&1 &
     pids+=($!)
 }

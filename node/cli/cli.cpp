@@ -51,6 +51,10 @@ int run_cli(int argc, char** argv) {
     std::vector<CLI::Option*> flag_options;
     for (std::size_t i = 0; i < kConfigOptions.size(); ++i) {
         const auto& o = kConfigOptions[i];
+        if (o.switch_only) {
+            flag_options.push_back(app.add_flag(std::string(o.flag))->description(option_help(o)));
+            continue;
+        }
         auto* opt = app.add_option(std::string(o.flag), flag_values[i], option_help(o))
                         ->type_name(std::string(o.value_name))
                         ->default_str(default_text(o, process_env));
@@ -89,6 +93,7 @@ int run_cli(int argc, char** argv) {
     for (std::size_t i = 0; i < kConfigOptions.size(); ++i) {
         if (flag_options[i]->count() == 0) continue;
         std::vector<std::string> values = flag_values[i];
+        if (kConfigOptions[i].switch_only) values = {"true"};
         if (!kConfigOptions[i].list && values.size() > 1)
             values.erase(values.begin(), values.end() - 1);
         flags.push_back(ConfigSetting{

@@ -29,7 +29,9 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
                                              : load_spec_file(config.spec_file);
         if (!spec) return cli_error(spec.error().to_string());
         std::vector<std::string> list =
-            targets->empty() ? bootstrap::effective_peer_list({config.bootstrap, false}) : *targets;
+            targets->empty()
+                ? bootstrap::effective_peer_list({config.bootstrap, config.no_default_bootstrap})
+                : *targets;
         if (list.empty()) {
             std::cout << "no bootstrap peers configured: give MADDR arguments or --bootstrap\n";
             return 1;

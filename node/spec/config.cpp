@@ -31,25 +31,29 @@ FieldResult<std::string> parse_debug_category(std::string_view text) {
     return FieldError{"", detail::show(text) + " is not a log category (allowed: " + list + "all)"};
 }
 
-const std::array<ConfigOption, 9> kConfigOptions = {{
-    {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, "DIR",
+const std::array<ConfigOption, 10> kConfigOptions = {{
+    {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, false, "DIR",
      "Directory for the node's key, peer store, update log and checkpoints"},
-    {"listen", "--listen", "SWARMD_LISTEN", true, "MADDR",
+    {"listen", "--listen", "SWARMD_LISTEN", true, false, "MADDR",
      "Address to listen on (repeatable; a list replaces the default)"},
-    {"bootstrap", "--bootstrap", "SWARMD_BOOTSTRAP", true, "MADDR",
+    {"bootstrap", "--bootstrap", "SWARMD_BOOTSTRAP", true, false, "MADDR",
      "Bootstrap peer, added to the built-in list (repeatable)"},
-    {"http", "--http", "SWARMD_HTTP", false, "HOST:PORT",
+    {"no_default_bootstrap", "--no-default-bootstrap", "SWARMD_NO_DEFAULT_BOOTSTRAP", false, true,
+     "",
+     "Leave out the built-in bootstrap list (the public libp2p DHT peers): join only through "
+     "--bootstrap peers and stored peers"},
+    {"http", "--http", "SWARMD_HTTP", false, false, "HOST:PORT",
      "Status and metrics HTTP server address, or \"off\""},
-    {"key_file", "--key-file", "SWARMD_KEY_FILE", false, "FILE",
+    {"key_file", "--key-file", "SWARMD_KEY_FILE", false, false, "FILE",
      "Identity key file (default: identity.key in the data directory)"},
-    {"spec", "--spec", "SWARMD_SPEC", false, "FILE",
+    {"spec", "--spec", "SWARMD_SPEC", false, false, "FILE",
      "Swarm spec file (default: the spec compiled into swarmd)"},
-    {"log_level", "--log-level", "SWARMD_LOG_LEVEL", false, "LEVEL",
+    {"log_level", "--log-level", "SWARMD_LOG_LEVEL", false, false, "LEVEL",
      "Log level: trace, debug, info, warn, error, off"},
-    {"debug", "--debug", "SWARMD_DEBUG", true, "CATEGORY",
+    {"debug", "--debug", "SWARMD_DEBUG", true, false, "CATEGORY",
      "Log these categories at debug level: net, gossip, boot, train, rl, merge, node, all "
      "(repeatable or comma-separated)"},
-    {"log_format", "--log-format", "SWARMD_LOG_FORMAT", false, "FORMAT",
+    {"log_format", "--log-format", "SWARMD_LOG_FORMAT", false, false, "FORMAT",
      "Log line format: text or json (one object per line)"},
 }};
 
@@ -99,6 +103,17 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
     };
     const ConfigOption& o = *s.option;
     if (!o.list && s.values.size() != 1) return error("expected one value");
+    if (o.switch_only) {
+        const auto& v = s.values[0];
+        if (v == "true" || v == "1" || v == "yes") {
+            if (o.key == "no_default_bootstrap") config.no_default_bootstrap = true;
+        } else if (v == "false" || v == "0" || v == "no") {
+            if (o.key == "no_default_bootstrap") config.no_default_bootstrap = false;
+        } else {
+            return error(detail::show(v) + " is not a switch value (allowed: true, false, 1, 0)");
+        }
+        return std::nullopt;
+    }
     if (s.values.size() > NodeConfig::kMaxListEntries)
         return error("has " + std::to_string(s.values.size()) + " entries (allowed: at most " +
                      std::to_string(NodeConfig::kMaxListEntries) + ")");
@@ -196,7 +211,9 @@ FieldResult<ConfigLayer> read_config_file(const std::filesystem::path& path) {
         reader.allow(o.key);
         if (!reader.has(o.key)) continue;
         std::vector<std::string> values;
-        if (o.list) {
+        if (o.switch_only) {
+            values.push_back(reader.boolean(o.key, false) ? "true" : "false");
+        } else if (o.list) {
             values = reader.texts(o.key, {}, 0, NodeConfig::kMaxListEntries, kMaxValueLength);
         } else {
             values.push_back(reader.text(o.key, "", kMaxValueLength));
@@ -253,6 +270,7 @@ std::string default_text(const ConfigOption& o, const GetEnv& env) {
     if (o.key == "data_dir") return default_data_dir(env).string();
     if (o.key == "listen") return NodeConfig::kDefaultListen;
     if (o.key == "bootstrap") return "none";
+    if (o.key == "no_default_bootstrap") return "false";
     if (o.key == "http") return defaults.http;
     if (o.key == "key_file") return "<data-dir>/" + std::string(NodeConfig::kKeyFileName);
     if (o.key == "spec") return "embedded";

@@ -31,6 +31,7 @@ struct NodeConfig {
     std::filesystem::path data_dir;  // default: default_data_dir()
     std::vector<std::string> listen{kDefaultListen};
     std::vector<std::string> bootstrap;  // used together with the built-in list
+    bool no_default_bootstrap = false;   // the built-in list is left out
     std::string http = kDefaultHttp;     // HOST:PORT of the status server, or "off"
     std::filesystem::path key_file;      // default: <data_dir>/identity.key
     std::filesystem::path spec_file;     // empty: the spec compiled into the binary
@@ -45,11 +46,12 @@ struct ConfigOption {
     std::string_view flag;  // "--data-dir"
     std::string_view env;   // "SWARMD_DATA_DIR"
     bool list;              // TOML array; repeatable flag; comma-separated in the environment
+    bool switch_only;       // TOML boolean; a flag without a value; 1/true/0/false in the env
     std::string_view value_name;
     std::string_view help;
 };
 
-extern const std::array<ConfigOption, 9> kConfigOptions;
+extern const std::array<ConfigOption, 10> kConfigOptions;
 
 // The config file itself is named by --config or SWARMD_CONFIG.
 inline constexpr std::string_view kConfigFlag = "--config";

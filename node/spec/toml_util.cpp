@@ -212,6 +212,17 @@ std::string TableReader::text(std::string_view key, std::string fallback, std::s
     return value;
 }
 
+bool TableReader::boolean(std::string_view key, bool fallback) {
+    const auto* node = find(key);
+    if (!node) return fallback;
+    const auto* v = node->as_boolean();
+    if (!v) {
+        fail(key, "expected true or false, got " + std::string(type_name(*node)));
+        return fallback;
+    }
+    return v->get();
+}
+
 std::vector<std::int64_t> TableReader::integers(std::string_view key,
                                                 std::vector<std::int64_t> fallback,
                                                 std::size_t min_count, std::size_t max_count,

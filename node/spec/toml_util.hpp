@@ -52,6 +52,7 @@ class TableReader {
                        std::span<const std::string_view> allowed);
     // A string of at most max_length bytes without control characters.
     std::string text(std::string_view key, std::string fallback, std::size_t max_length);
+    bool boolean(std::string_view key, bool fallback);
     std::vector<std::int64_t> integers(std::string_view key, std::vector<std::int64_t> fallback,
                                        std::size_t min_count, std::size_t max_count,
                                        IntRange range);

@@ -130,9 +130,9 @@ class SwarmdProcess {
         std::vector<std::string> args = {m_swarmd};
         args.insert(args.end(), m_common.begin(), m_common.end());
         for (const std::string& a :
-             {std::string("--data-dir"), m_dir.string(), std::string("--listen"), listen_addr(),
-              std::string("--http"), "127.0.0.1:" + std::to_string(m_http_port),
-              std::string("run")}) {
+             {std::string("--data-dir"), m_dir.string(), std::string("--no-default-bootstrap"),
+              std::string("--listen"), listen_addr(), std::string("--http"),
+              "127.0.0.1:" + std::to_string(m_http_port), std::string("run")}) {
             args.push_back(a);
         }
         args.insert(args.end(), run_args.begin(), run_args.end());

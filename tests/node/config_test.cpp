@@ -219,3 +219,33 @@ TEST_CASE("every config option is documented in docs/config.md", "[config][docs]
     }
     CHECK(doc.find("`" + std::string(kConfigEnv) + "`") != std::string::npos);
 }
+
+TEST_CASE("no_default_bootstrap: a TOML boolean, a flag without a value, 1/0 in the environment",
+          "[config]") {
+    TempDir dir;
+    FakeEnv env;
+    env.vars["HOME"] = "/home/ada";
+    CHECK_FALSE(resolve_ok({}, env).no_default_bootstrap);
+
+    auto on = read_config_file(dir.write("on.toml", "no_default_bootstrap = true\n"));
+    REQUIRE(on);
+    CHECK(resolve_ok({on.value()}, env).no_default_bootstrap);
+    // A later source turns it off again.
+    env.vars["SWARMD_NO_DEFAULT_BOOTSTRAP"] = "0";
+    CHECK_FALSE(resolve_ok({on.value(), read_config_env(env.get())}, env).no_default_bootstrap);
+    env.vars["SWARMD_NO_DEFAULT_BOOTSTRAP"] = "1";
+    CHECK(resolve_ok({read_config_env(env.get())}, env).no_default_bootstrap);
+    env.vars.erase("SWARMD_NO_DEFAULT_BOOTSTRAP");
+    CHECK(resolve_ok({flags({{"no_default_bootstrap", {"true"}}})}, env).no_default_bootstrap);
+
+    auto text = read_config_file(dir.write("text.toml", "no_default_bootstrap = \"yes\"\n"));
+    REQUIRE_FALSE(text);
+    CHECK(text.error().to_string().find("no_default_bootstrap") != std::string::npos);
+    CHECK(text.error().to_string().find("expected true or false") != std::string::npos);
+
+    env.vars["SWARMD_NO_DEFAULT_BOOTSTRAP"] = "maybe";
+    auto bad = resolve_config(std::vector<ConfigLayer>{read_config_env(env.get())}, env.get());
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().to_string().rfind("SWARMD_NO_DEFAULT_BOOTSTRAP: \"maybe\" is not a switch",
+                                        0) == 0);
+}
