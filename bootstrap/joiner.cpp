@@ -1,6 +1,7 @@
 #include "bootstrap/joiner.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -10,6 +11,7 @@
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/error.hpp"
 #include "bootstrap/log.hpp"
+#include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/spawn.hpp"
 
@@ -201,6 +203,7 @@ void Joiner::record_result(const Candidate& candidate, std::error_code ec) {
             auto& status = m_status[static_cast<std::size_t>(candidate.bootstrap_index)];
             if (!status.reached) boot_log().info("joined through bootstrap {}", candidate.address);
             status = {status.entry, {}, true};
+            m_unreachable_reported = false;
         }
         return;
     }
@@ -209,17 +212,48 @@ void Joiner::record_result(const Candidate& candidate, std::error_code ec) {
     retry.next = Clock::now() + jittered(retry.delay);
     if (candidate.bootstrap_index >= 0) {
         auto& status = m_status[static_cast<std::size_t>(candidate.bootstrap_index)];
+        // The host refused to try (its own backoff after a failure): nothing new was learned.
+        if (ec == net::Errc::dial_backoff && status.last_error) return;
         // One line per change of diagnosis, not one per retry.
         if (classify(status.last_error) != classify(ec) || status.reached) {
             boot_log().warn("{}", describe_failure(candidate.address, ec));
         }
         status.last_error = ec;
         status.reached = false;
+        report_unreachable();
     } else {
         m_store.record_failure(candidate.key);
         m_store_dirty = true;
         if (auto peer = crypto::PeerId::parse(candidate.key)) m_learned.erase(peer.value());
     }
+}
+
+void Joiner::report_unreachable() {
+    if (m_unreachable_reported || !m_connected.empty() || m_status.empty()) return;
+    std::map<std::string, std::size_t> causes;
+    for (const auto& status : m_status) {
+        if (status.reached || !status.last_error) return;  // not every entry was tried yet
+        ++causes[std::string(failure_name(classify(status.last_error)))];
+    }
+    m_unreachable_reported = true;
+    const bool offline = std::all_of(causes.begin(), causes.end(), [](const auto& c) {
+        return c.first == failure_name(JoinFailure::unreachable) ||
+               c.first == failure_name(JoinFailure::dns_failure);
+    });
+    std::string why;
+    for (const auto& [cause, count] : causes) {
+        why += (why.empty() ? "" : ", ") + std::to_string(count) + " " + cause;
+    }
+    std::string listening;
+    for (const auto& a : m_host.listen_addrs()) {
+        listening += (listening.empty() ? "" : " ") + a.to_string();
+    }
+    boot_log().warn(
+        "none of the {} bootstrap peers can be reached ({}){}: still listening on {}, retrying "
+        "each with backoff up to {} s",
+        m_status.size(), why, offline ? " — this machine looks offline (no route, no DNS)" : "",
+        listening.empty() ? "nothing" : listening,
+        std::chrono::duration_cast<std::chrono::seconds>(m_options.max_retry).count());
 }
 
 void Joiner::on_connected(const std::shared_ptr<net::Connection>& connection,

@@ -122,6 +122,9 @@ class Joiner : public std::enable_shared_from_this<Joiner> {
     boost::asio::awaitable<void> dial(Candidate candidate);
     boost::asio::awaitable<std::error_code> dial_address(const std::string& address);
     void record_result(const Candidate& candidate, std::error_code ec);
+    // Once every bootstrap entry has failed while the node has no peer: one line that says so,
+    // with the causes counted (again after a later success and loss).
+    void report_unreachable();
     void prune();
     boost::asio::awaitable<void> exchange_with(crypto::PeerId peer);
     void save_store();
@@ -149,6 +152,7 @@ class Joiner : public std::enable_shared_from_this<Joiner> {
     std::function<bool(const crypto::PeerId&)> m_keep;
     boost::asio::steady_timer m_timer;
     bool m_store_dirty = false;
+    bool m_unreachable_reported = false;
     Clock::time_point m_next_store_save{};
     std::size_t m_store_saves = 0;
     std::size_t m_in_flight = 0;

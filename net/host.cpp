@@ -559,8 +559,10 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     Multiaddr addr, std::optional<crypto::PeerId> expected) {
     auto alive = m_alive;
     auto fail = [&](std::error_code reason) -> Result<std::shared_ptr<Connection>> {
-        net_log().warn("dial failed phase=dial error={} addr={} peer={}", reason.message(),
-                       addr.to_string(), peer_text(expected));
+        // At debug: the caller says what a failure means (the joiner for bootstrap peers), and
+        // the DHT dials peer-supplied addresses that often fail.
+        net_log().debug("dial failed phase=dial error={} addr={} peer={}", reason.message(),
+                        addr.to_string(), peer_text(expected));
         return reason;
     };
     if (m_stopped) co_return fail(HostErrc::host_stopped);

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "bootstrap/error.hpp"
 #include "bootstrap/peer_list.hpp"
+#include "net/multiaddr.hpp"
 
 using namespace swarmd;
 using namespace swarmd::bootstrap;
@@ -38,6 +41,17 @@ TEST_CASE("bad peer list entries name their line and reason", "[peer_list]") {
 
 TEST_CASE("the built-in list is valid and extras extend or replace it", "[peer_list]") {
     const auto& builtin = builtin_peers();  // throws if the shipped file were malformed
+    // The public libp2p DHT bootstrap peers: /dnsaddr/ names pinned to a peer id, and one IP.
+    REQUIRE(builtin.size() >= 5);
+    for (const auto& entry : builtin) {
+        INFO(entry);
+        auto addr = swarmd::net::Multiaddr::parse(entry);
+        REQUIRE(addr);
+        CHECK(addr.value().peer_id());
+    }
+    CHECK(std::count_if(builtin.begin(), builtin.end(), [](const std::string& e) {
+              return e.starts_with("/dnsaddr/bootstrap.libp2p.io/p2p/Qm");
+          }) == 4);
     auto extended = effective_peer_list({{kA, kA}, false});
     CHECK(extended.size() == builtin.size() + 1);
     CHECK(extended.back() == kA);
