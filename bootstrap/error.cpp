@@ -43,6 +43,8 @@ const char* describe(Errc e) noexcept {
             return "malformed swarm hello message";
         case Errc::bad_peer_exchange:
             return "malformed peer exchange message";
+        case Errc::dht_only_peer:
+            return "a libp2p peer outside the swarm (no swarmd hello), kept for the DHT";
     }
     return nullptr;
 }

@@ -24,6 +24,7 @@ enum class Errc {
     rejected_low_score,
     bad_hello,
     bad_peer_exchange,
+    dht_only_peer,
 };
 
 const std::error_category& bootstrap_category() noexcept;

@@ -180,6 +180,10 @@ asio::awaitable<std::error_code> Joiner::dial_address(const std::string& address
         }
         const auto peer = connection.value()->remote_peer();
         auto hello = co_await say_hello(m_host, peer, m_hello);
+        if (!hello && hello.error() == net::Errc::protocol_not_supported && m_on_dht_peer) {
+            m_on_dht_peer(connection.value());
+            co_return make_error_code(Errc::dht_only_peer);
+        }
         if (!hello) {
             connection.value()->stop(hello.error(), net::Phase::session);
             last = hello.error();
@@ -197,6 +201,20 @@ asio::awaitable<std::error_code> Joiner::dial_address(const std::string& address
 }
 
 void Joiner::record_result(const Candidate& candidate, std::error_code ec) {
+    if (ec == Errc::dht_only_peer) {
+        m_retry.erase(candidate.key);
+        if (candidate.bootstrap_index >= 0) {
+            auto& status = m_status[static_cast<std::size_t>(candidate.bootstrap_index)];
+            if (!status.reached)
+                boot_log().info(
+                    "bootstrap {}: a libp2p peer outside the swarm; searching the DHT "
+                    "through it",
+                    candidate.address);
+            status = {status.entry, {}, true};
+            m_unreachable_reported = false;
+        }
+        return;
+    }
     if (!ec) {
         m_retry.erase(candidate.key);
         if (candidate.bootstrap_index >= 0) {

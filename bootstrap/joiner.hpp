@@ -88,6 +88,13 @@ class Joiner : public std::enable_shared_from_this<Joiner> {
     // `informant`; addresses that bootstrap/address_filter.hpp refuses are dropped.
     void add_candidate(const crypto::PeerId& peer, std::vector<std::string> addrs,
                        Scope informant = Scope::public_net);
+    // A bootstrap peer that is a plain libp2p node (it does not speak the swarmd hello, as the
+    // public DHT's bootstrap peers do not) is handed here and its connection kept, instead of
+    // being closed as a failure; it counts as reached but not as a swarm peer. Without a handler
+    // such a peer is a failure.
+    void set_dht_peer_handler(std::function<void(const std::shared_ptr<net::Connection>&)> h) {
+        m_on_dht_peer = std::move(h);
+    }
     // Peers the node wants to keep when pruning (e.g. gossip mesh members).
     void set_protected(std::function<bool(const crypto::PeerId&)> keep) {
         m_keep = std::move(keep);
@@ -150,6 +157,7 @@ class Joiner : public std::enable_shared_from_this<Joiner> {
     };
     std::map<crypto::PeerId, Learned> m_learned;
     std::function<bool(const crypto::PeerId&)> m_keep;
+    std::function<void(const std::shared_ptr<net::Connection>&)> m_on_dht_peer;
     boost::asio::steady_timer m_timer;
     bool m_store_dirty = false;
     bool m_unreachable_reported = false;

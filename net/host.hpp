@@ -139,6 +139,10 @@ class Host {
 
     std::shared_ptr<Connection> connection_to(const crypto::PeerId& peer) const;
     std::size_t connection_count() const noexcept { return m_connections.size(); }
+    // Every connection the host keeps (open, draining or closing).
+    const std::vector<std::shared_ptr<Connection>>& connections() const noexcept {
+        return m_connections;
+    }
     const HostStats& stats() const noexcept { return m_stats; }
     // The last identify record received from each connected peer.
     const IdentifyInfo* identified(const crypto::PeerId& peer) const;

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -20,8 +21,12 @@
 #include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_list.hpp"
 #include "bootstrap/peer_store.hpp"
+#include "bootstrap/rendezvous.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
+#include "net/interface_addrs.hpp"
+#include "net/kad.hpp"
+#include "net/kad_service.hpp"
 #include "net/pubsub.hpp"
 #include "node/core/mode.hpp"
 #include "node/ops/dashboard.hpp"
@@ -157,19 +162,25 @@ class Daemon {
                    m_pubsub->router().options().thresholds.graylist;
         });
         m_pubsub->start();
-        m_host.on_identify(
-            [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
-                m_pubsub->peer_identified(c, info);
-                m_mode->peer_identified(c->remote_peer());
-                if (m_joiner) {
-                    std::vector<std::string> addrs;
-                    for (const auto& raw : info.listen_addrs) {
-                        if (auto a = net::Multiaddr::from_bytes(raw))
-                            addrs.push_back(a.value().to_string());
-                    }
-                    m_joiner->on_connected(c, addrs);
+        m_host.on_identify([this](const std::shared_ptr<net::Connection>& c,
+                                  const net::IdentifyInfo& info) {
+            if (m_kad) m_kad->on_identify(c, info);
+            m_pubsub->peer_identified(c, info);
+            // DHT peers (and other plain libp2p nodes) are no swarm peers: only nodes that
+            // serve the swarmd hello join the swarm's bookkeeping.
+            const bool swarmd_peer = std::find(info.protocols.begin(), info.protocols.end(),
+                                               bootstrap::kHelloProtocol) != info.protocols.end();
+            if (!swarmd_peer) return;
+            m_mode->peer_identified(c->remote_peer());
+            if (m_joiner) {
+                std::vector<std::string> addrs;
+                for (const auto& raw : info.listen_addrs) {
+                    if (auto a = net::Multiaddr::from_bytes(raw))
+                        addrs.push_back(a.value().to_string());
                 }
-            });
+                m_joiner->on_connected(c, addrs);
+            }
+        });
         m_host.on_connection_closed([this](const std::shared_ptr<net::Connection>& c) {
             const auto peer = c->remote_peer();
             m_pubsub->peer_closed(peer);
@@ -234,15 +245,52 @@ class Daemon {
                 for (const auto& a : addrs) text.push_back(a.to_string());
                 // PX does not say who vouched for a record: a node that listens on loopback only is
                 // a local testnet and takes loopback peers; any other takes public addresses only.
-                bool local_only = !m_host.listen_addrs().empty();
-                for (const auto& a : m_host.listen_addrs())
-                    if (bootstrap::scope_of(a) != bootstrap::Scope::loopback) local_only = false;
-                const auto informant =
-                    local_only ? bootstrap::Scope::loopback : bootstrap::Scope::public_net;
                 if (m_joiner && !text.empty())
-                    m_joiner->add_candidate(peer, std::move(text), informant);
+                    m_joiner->add_candidate(peer, std::move(text), informant_scope());
             });
+        start_rendezvous();
         m_joiner->start();
+    }
+
+    // Addresses learned from PX or the DHT do not say who vouched for them: a node that listens
+    // on loopback only is a local testnet and takes loopback peers; any other takes public
+    // addresses only.
+    bootstrap::Scope informant_scope() const {
+        bool local_only = !m_host.listen_addrs().empty();
+        for (const auto& a : m_host.listen_addrs())
+            if (bootstrap::scope_of(a) != bootstrap::Scope::loopback) local_only = false;
+        return local_only ? bootstrap::Scope::loopback : bootstrap::Scope::public_net;
+    }
+
+    // The swarm's rendezvous on the DHT (bootstrap/rendezvous.hpp): client mode, except that a
+    // bootstrap node serves the DHT for the swarm's trainers.
+    void start_rendezvous() {
+        net::KadServiceOptions kad_options;
+        kad_options.advertised_addrs = [this] {
+            return net::announced_addrs(m_host.listen_addrs());
+        };
+        m_kad = std::make_shared<net::KadService>(m_io.get_executor(), m_host, kad_options);
+        if (m_options.bootstrap_node) m_kad->set_server_mode(true);
+        m_kad->start();
+        bootstrap::Rendezvous::Hooks hooks;
+        hooks.is_swarm_peer = [this](const crypto::PeerId& peer) {
+            return m_joiner && m_joiner->connected_peers().contains(peer);
+        };
+        hooks.wants_peers = [this] {
+            return m_joiner && m_joiner->connected() < bootstrap::JoinOptions::kDefaultTargetPeers;
+        };
+        hooks.found = [this](const crypto::PeerId& peer, std::vector<std::string> addrs) {
+            if (m_joiner) m_joiner->add_candidate(peer, std::move(addrs), informant_scope());
+        };
+        const Bytes key = net::kad::rendezvous_key("floodsub:" + status_topic(m_swarm_id));
+        m_rendezvous = std::make_shared<bootstrap::Rendezvous>(m_io.get_executor(), m_host, *m_kad,
+                                                               key, std::move(hooks));
+        m_joiner->set_dht_peer_handler([r = std::weak_ptr(m_rendezvous)](const auto& connection) {
+            if (auto rendezvous = r.lock()) rendezvous->add_dht_peer(connection);
+        });
+        m_log->info("rendezvous key {} (DHT {} mode)", net::kad::key_cid(key),
+                    m_kad->server_mode() ? "server" : "client");
+        m_rendezvous->start();
     }
 
     // The mode (node/core/mode.hpp) owns its topic, engine and protocols; this only wires it in.
@@ -298,6 +346,14 @@ class Daemon {
             {"merge_state", m_options.bootstrap_node ? "relay" : "training"},
             {"merged_hash", ""},
             {"swarm_peers", m_board->peers_json()},
+            {"dht",
+             {{"mode", m_kad->server_mode() ? "server" : "client"},
+              {"routing_table", m_kad->routing_table_size()},
+              {"rendezvous_key", net::kad::key_cid(m_rendezvous->key())},
+              {"rendezvous_state", m_rendezvous->state()},
+              {"announced_to", m_rendezvous->stats().announced_to},
+              {"lookups", m_rendezvous->stats().lookups},
+              {"providers_seen", m_rendezvous->stats().providers_seen}}},
         };
         m_mode->status(j);
         return j;
@@ -307,6 +363,19 @@ class Daemon {
         export_gossip_metrics(m_metrics, m_pubsub->router().stats());
         export_host_metrics(m_metrics, m_host.stats(), m_host.connection_count());
         if (m_http) export_http_metrics(m_metrics, m_http->stats());
+        m_metrics.gauge("swarmd_dht_routing_table_peers", "Peers in the DHT routing table")
+            .set(static_cast<double>(m_kad->routing_table_size()));
+        const auto& rendezvous = m_rendezvous->stats();
+        m_metrics.counter("swarmd_rendezvous_lookups_total", "Provider lookups of the swarm key")
+            .set(rendezvous.lookups);
+        m_metrics
+            .counter("swarmd_rendezvous_providers_total",
+                     "Providers of the swarm key found (ours excluded), summed over lookups")
+            .set(rendezvous.providers_seen);
+        m_metrics
+            .counter("swarmd_rendezvous_idle_closed_total",
+                     "Idle connections the DHT opened outside the swarm, closed")
+            .set(rendezvous.idle_closed);
         m_mode->update_metrics();
         return m_metrics.render_prometheus();
     }
@@ -432,6 +501,8 @@ class Daemon {
         m_mode->stop();  // waits for the step in progress
         m_status_timer.cancel();
         if (m_joiner) m_joiner->stop();
+        if (m_rendezvous) m_rendezvous->stop();
+        if (m_kad) m_kad->stop();
         if (m_http) m_http->stop();
         m_pubsub->stop();
         m_host.stop();
@@ -452,6 +523,8 @@ class Daemon {
     bootstrap::Hello m_hello;
     std::shared_ptr<net::Pubsub> m_pubsub;
     std::shared_ptr<bootstrap::Joiner> m_joiner;
+    std::shared_ptr<net::KadService> m_kad;
+    std::shared_ptr<bootstrap::Rendezvous> m_rendezvous;
     Metrics m_metrics;                 // before the mode, which registers its metrics here
     std::unique_ptr<ModeNode> m_mode;  // ZO or SAPO, trainer or relay
     std::unique_ptr<HttpServer> m_http;

@@ -28,6 +28,7 @@
 #include "base/log.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
+#include "net/interface_addrs.hpp"
 #include "net/multiaddr.hpp"
 #include "net/pubsub.hpp"
 #include "node/cli/cli.hpp"
@@ -77,33 +78,13 @@ Multiaddr parse_addr(const std::string& text) {
     return addr.value();
 }
 
-// An unspecified listen address (0.0.0.0) is expanded to this machine's IPv4 addresses, the
-// form other peers can dial.
-std::vector<Multiaddr> dialable(const Multiaddr& bound, const crypto::PeerId& id) {
-    const auto endpoint = bound.tcp_endpoint();
-    if (!endpoint || endpoint->host != "0.0.0.0") return {bound};
-    std::vector<Multiaddr> out;
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return {bound};
-    for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
-        if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
-        const auto* in = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
-        const asio::ip::address_v4 ip(ntohl(in->sin_addr.s_addr));
-        if (auto addr = Multiaddr::from_ip_tcp(ip.to_string(), endpoint->port))
-            out.push_back(addr.value().with_peer_id(id));
-    }
-    freeifaddrs(list);
-    return out.empty() ? std::vector<Multiaddr>{bound} : out;
-}
-
 // Binds every address; returns the dialable forms.
 std::vector<std::string> listen_all(Host& host, const std::vector<std::string>& addrs) {
     std::vector<std::string> out;
     for (const std::string& text : addrs) {
         auto bound = host.listen(parse_addr(text));
         if (!bound) fail("cannot listen on " + text + ": " + bound.error().message());
-        for (const Multiaddr& addr : dialable(bound.value(), host.peer_id()))
-            out.push_back(addr.to_string());
+        for (const Multiaddr& addr : dialable_addrs(bound.value())) out.push_back(addr.to_string());
     }
     return out;
 }
