@@ -3,6 +3,9 @@
 // and the address policy's ranges. Addresses here are only ever data: nothing is dialed.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
+
 #include "crypto/keys.hpp"
 #include "net/autonat.hpp"
 #include "net/autonat.pb.h"
@@ -509,4 +512,42 @@ TEST_CASE("address policy: public to everyone, private to private peers, loopbac
           std::vector<Multiaddr>{pub, lan, name});
     CHECK(policy.advertise_to(ours, ma("/ip4/127.0.0.1/tcp/9")) ==
           std::vector<Multiaddr>{pub, lan, lo, name});
+}
+
+// ---- fuzz seeds -------------------------------------------------------------------------------
+
+namespace {
+
+Result<Message> decode_seed(const std::string& name) {
+    std::ifstream in(std::string(SWARMD_SOURCE_DIR) + "/fuzz/corpus/autonat_message/" + name,
+                     std::ios::binary);
+    REQUIRE(in);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return decode_message(as_bytes(bytes));
+}
+
+}  // namespace
+
+TEST_CASE("autonat fuzz seeds decode as their names say", "[autonat]") {
+    auto request = decode_seed("dial_request");
+    REQUIRE(request);
+    REQUIRE(request.value().dial);
+    REQUIRE(request.value().dial->peer);
+    CHECK(request.value().dial->addrs.size() == 2);
+    Server server;
+    const auto admission =
+        server.admit(*request.value().dial->peer, ma("/ip4/1.2.3.4/tcp/5"), request.value(), t0);
+    CHECK(admission.dial == std::vector<Multiaddr>{ma("/ip4/1.2.3.4/tcp/4001")});
+    CHECK(decode_seed("dial_many_addrs").value().dial->addrs.size() == Limits::kDefaultMaxAddrs);
+    CHECK_FALSE(decode_seed("dial_no_peer_id").value().dial->peer);
+    CHECK(decode_seed("dial_bad_addr").error() == Errc::bad_multiaddr);
+    CHECK(decode_seed("response_ok").value().dial_response->status == ResponseStatus::ok);
+    CHECK(decode_seed("response_dial_error").value().dial_response->status ==
+          ResponseStatus::dial_error);
+    CHECK(decode_seed("response_refused").value().dial_response->status ==
+          ResponseStatus::dial_refused);
+    CHECK(decode_seed("response_unknown_status").error() == Errc::unknown_status);
+    CHECK(decode_seed("response_missing_status").error() == Errc::missing_status);
+    CHECK(decode_seed("unknown_type").error() == Errc::unknown_message_type);
+    CHECK_FALSE(decode_seed("truncated"));
 }
