@@ -157,11 +157,8 @@ Server::Admission Server::admit(const crypto::PeerId& sender, const Multiaddr& o
     };
     if (request.type != MessageType::dial || !request.dial)
         return refused(ResponseStatus::bad_request, "expected a DIAL message");
-    const auto& parts = observed.components();
-    const bool relayed = std::any_of(parts.begin(), parts.end(), [](const auto& c) {
-        return c.protocol == Protocol::p2p_circuit;
-    });
-    if (relayed) return refused(ResponseStatus::dial_refused, "refusing a relayed connection");
+    if (is_relayed(observed))
+        return refused(ResponseStatus::dial_refused, "refusing a relayed connection");
     if (!request.dial->peer || *request.dial->peer != sender)
         return refused(ResponseStatus::bad_request, "peer id does not match the connection");
     const auto ip = IpAddress::of(observed);
@@ -174,12 +171,9 @@ Server::Admission Server::admit(const crypto::PeerId& sender, const Multiaddr& o
         if (dial.size() == m_options.max_dial_addrs) break;
         const auto named = addr.peer_id();
         if (named && *named != sender) continue;
-        const Multiaddr bare = addr.without_peer_id();
-        const auto& c = bare.components();
-        if (c.size() != 2 || c[1].protocol != Protocol::tcp) continue;
-        const auto endpoint = bare.tcp_endpoint();
-        if (!endpoint || endpoint->port == 0 || IpAddress::of(bare) != ip) continue;
-        if (std::find(dial.begin(), dial.end(), bare) == dial.end()) dial.push_back(bare);
+        const auto bare = direct_tcp(addr);
+        if (!bare || bare->tcp_endpoint()->port == 0 || IpAddress::of(*bare) != ip) continue;
+        if (std::find(dial.begin(), dial.end(), *bare) == dial.end()) dial.push_back(*bare);
     }
     if (dial.empty()) return refused(ResponseStatus::dial_refused, "no dialable address");
 

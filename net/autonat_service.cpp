@@ -16,17 +16,6 @@
 namespace swarmd::net {
 namespace asio = boost::asio;
 
-namespace {
-
-bool relayed(const Multiaddr& addr) {
-    const auto& parts = addr.components();
-    return std::any_of(parts.begin(), parts.end(), [](const MultiaddrComponent& c) {
-        return c.protocol == Protocol::p2p_circuit;
-    });
-}
-
-}  // namespace
-
 AutoNatService::AutoNatService(asio::any_io_executor executor, Host& host,
                                AutoNatServiceOptions options)
     : m_host(host),
@@ -71,8 +60,9 @@ asio::awaitable<bool> AutoNatService::serve(Stream& stream, Bytes body) {
         } else {
             std::optional<Multiaddr> dialed;
             for (const Multiaddr& addr : admission.dial) {
+                Multiaddr target = addr.with_peer_id(sender);
                 auto probed =
-                    co_await m_host.probe_dial(addr.with_peer_id(sender), m_options.probe_timeout);
+                    co_await m_host.probe_dial(std::move(target), m_options.probe_timeout);
                 if (probed) {
                     dialed = addr;
                     break;
@@ -122,30 +112,8 @@ std::vector<Multiaddr> AutoNatService::confirmed_addrs() const {
 
 std::vector<Multiaddr> AutoNatService::candidate_addrs() const {
     if (m_options.candidate_addrs) return m_options.candidate_addrs();
-    std::vector<Multiaddr> out;
-    const auto add = [&](const Multiaddr& addr) {
-        if (out.size() == m_options.limits.max_addrs) return;
-        const auto ip = IpAddress::of(addr);
-        if (!ip || ip->unspecified() || !policy().is_public(*ip)) return;
-        if (std::find(out.begin(), out.end(), addr) == out.end()) out.push_back(addr);
-    };
-    const auto t = now();
-    for (const Multiaddr& addr : m_observed.confirmed(t)) add(addr);
-    std::vector<Multiaddr> listen;
-    for (const Multiaddr& addr : m_host.listen_addrs()) listen.push_back(addr.without_peer_id());
-    for (const Multiaddr& seen : m_observed.observed(t)) {
-        const auto seen_ip = IpAddress::of(seen);
-        const auto seen_at = seen.tcp_endpoint();
-        for (const Multiaddr& l : listen) {
-            const auto ip = IpAddress::of(l);
-            const auto at = l.tcp_endpoint();
-            if (!seen_ip || !seen_at || !ip || !at || ip->v6 != seen_ip->v6) continue;
-            if (auto combined = Multiaddr::from_ip_tcp(seen_at->host, at->port))
-                add(combined.value());
-        }
-    }
-    for (const Multiaddr& l : listen) add(l);
-    return out;
+    return dial_candidates(m_host.listen_addrs(), m_observed, policy(), now(),
+                           m_options.limits.max_addrs);
 }
 
 std::vector<Multiaddr> AutoNatService::advertised_addrs(const Multiaddr& peer_addr) const {
@@ -190,7 +158,7 @@ std::vector<autonat::ServerCandidate> AutoNatService::servers() {
             it = m_servers.erase(it);
             continue;
         }
-        if (!relayed(connection->remote_addr()))
+        if (!is_relayed(connection->remote_addr()))
             out.push_back(autonat::ServerCandidate{*it, connection->remote_addr()});
         ++it;
     }
@@ -249,8 +217,9 @@ asio::awaitable<void> AutoNatService::ask(crypto::PeerId server, std::vector<Mul
     const auto timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(m_options.client.request_timeout);
     Bytes request = std::move(body).value();
-    auto stream = co_await send_request(m_host, server, std::string(autonat::kProtocol),
-                                        std::move(request), timeout);
+    std::string protocol(autonat::kProtocol);
+    auto stream =
+        co_await send_request(m_host, server, std::move(protocol), std::move(request), timeout);
     if (m_stopped) co_return;
     if (!stream) co_return fail(stream.error());
     auto reply = co_await stream.value()->read_length_prefixed(m_options.limits.max_message_size);

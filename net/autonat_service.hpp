@@ -86,9 +86,8 @@ class AutoNatService : public std::enable_shared_from_this<AutoNatService> {
     autonat::Reachability reachability() const noexcept { return m_reachability; }
     void on_reachability_changed(ReachabilityHandler handler) { m_on_change = std::move(handler); }
 
-    // What the client asks servers to dial: confirmed observed addresses, each observed IP with
-    // each listen port (a NAT that forwards the port, or a listener on 0.0.0.0), and listen
-    // addresses with a specific IP; public ones only (by the policy), at most limits.max_addrs.
+    // What the client asks servers to dial: options.candidate_addrs when set, else
+    // dial_candidates() of the listen and observed addresses, at most limits.max_addrs.
     std::vector<Multiaddr> candidate_addrs() const;
     // Observed addresses that enough distinct observers reported.
     std::vector<Multiaddr> confirmed_addrs() const;

@@ -55,24 +55,23 @@ bool any_contains(const std::vector<Cidr>& ranges, const IpAddress& ip) {
     return std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& c) { return c.contains(ip); });
 }
 
-bool relayed(const Multiaddr& addr) {
+}  // namespace
+
+bool is_relayed(const Multiaddr& addr) noexcept {
     const auto& parts = addr.components();
     return std::any_of(parts.begin(), parts.end(), [](const MultiaddrComponent& c) {
         return c.protocol == Protocol::p2p_circuit;
     });
 }
 
-// /ip4|ip6/<ip>/tcp/<port>, without /p2p; the form an observation must have.
-std::optional<Multiaddr> thin_tcp(const Multiaddr& addr) {
-    const Multiaddr bare = addr.without_peer_id();
+std::optional<Multiaddr> direct_tcp(const Multiaddr& addr) {
+    Multiaddr bare = addr.without_peer_id();
     const auto& parts = bare.components();
     if (parts.size() != 2 || parts[1].protocol != Protocol::tcp) return std::nullopt;
     if (parts[0].protocol != Protocol::ip4 && parts[0].protocol != Protocol::ip6)
         return std::nullopt;
     return bare;
 }
-
-}  // namespace
 
 // ---- IpAddress, Cidr --------------------------------------------------------------------------
 
@@ -194,9 +193,9 @@ std::vector<Multiaddr> AddressPolicy::advertise_to(const std::vector<Multiaddr>&
 // ---- ObservedAddrs ----------------------------------------------------------------------------
 
 bool ObservedAddrs::report(const Multiaddr& observed, const Multiaddr& observer, Time now) {
-    const auto addr = thin_tcp(observed);
+    const auto addr = direct_tcp(observed);
     const auto from = IpAddress::of(observer);
-    if (!addr || !from || relayed(observer)) return false;
+    if (!addr || !from || is_relayed(observer)) return false;
     auto it = m_addrs.find(*addr);
     if (it == m_addrs.end()) {
         expire(now);
@@ -265,6 +264,35 @@ void ObservedAddrs::expire(Time now) {
                       [&](const auto& o) { return o.second + m_options.ttl <= now; });
         it = it->second.observers.empty() ? m_addrs.erase(it) : std::next(it);
     }
+}
+
+// ---- dial candidates --------------------------------------------------------------------------
+
+std::vector<Multiaddr> dial_candidates(const std::vector<Multiaddr>& listen,
+                                       const ObservedAddrs& observed, const AddressPolicy& policy,
+                                       ObservedAddrs::Time now, std::size_t max) {
+    std::vector<Multiaddr> out;
+    const auto add = [&](const Multiaddr& addr) {
+        const auto direct = direct_tcp(addr);
+        if (!direct || out.size() == max) return;
+        const auto ip = IpAddress::of(*direct);
+        if (!ip || ip->unspecified() || !policy.is_public(*ip)) return;
+        if (std::find(out.begin(), out.end(), *direct) == out.end()) out.push_back(*direct);
+    };
+    for (const Multiaddr& addr : observed.confirmed(now)) add(addr);
+    for (const Multiaddr& seen : observed.observed(now)) {
+        const auto seen_ip = IpAddress::of(seen);
+        const auto seen_at = seen.tcp_endpoint();
+        for (const Multiaddr& l : listen) {
+            const auto ip = IpAddress::of(l);
+            const auto at = l.tcp_endpoint();
+            if (!seen_ip || !seen_at || !ip || !at || ip->v6 != seen_ip->v6) continue;
+            if (auto combined = Multiaddr::from_ip_tcp(seen_at->host, at->port))
+                add(combined.value());
+        }
+    }
+    for (const Multiaddr& l : listen) add(l);
+    return out;
 }
 
 }  // namespace swarmd::net

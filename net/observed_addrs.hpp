@@ -51,6 +51,11 @@ struct Cidr {
     bool contains(const IpAddress& ip) const noexcept;
 };
 
+// Whether an address goes through a relay (/p2p-circuit): its IP is the relay's, not the peer's.
+bool is_relayed(const Multiaddr& addr) noexcept;
+// `addr` as /ip4|ip6/<ip>/tcp/<port> (a trailing /p2p dropped), when it is exactly that.
+std::optional<Multiaddr> direct_tcp(const Multiaddr& addr);
+
 enum class AddressScope { loopback, private_, public_ };
 
 class AddressPolicy {
@@ -127,5 +132,13 @@ class ObservedAddrs {
     ObservedAddrOptions m_options;
     std::map<Multiaddr, Entry> m_addrs;
 };
+
+// The addresses worth asking AutoNAT servers to dial back, best first, at most `max`:
+// confirmed observed addresses; each observed IP with each listen port of its family (a NAT that
+// forwards the port, or a listener on 0.0.0.0); listen addresses with a specific IP. Only public
+// ones (by the policy): nobody on the internet could dial the others.
+std::vector<Multiaddr> dial_candidates(const std::vector<Multiaddr>& listen,
+                                       const ObservedAddrs& observed, const AddressPolicy& policy,
+                                       ObservedAddrs::Time now, std::size_t max);
 
 }  // namespace swarmd::net

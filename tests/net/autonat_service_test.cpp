@@ -10,6 +10,7 @@
 
 #include "net/autonat_service.hpp"
 #include "net/connection.hpp"
+#include "net/error.hpp"
 #include "net/host.hpp"
 #include "net/request.hpp"
 #include "net/stream.hpp"
@@ -136,12 +137,52 @@ TEST_CASE("autonat service: a node whose address nobody can reach becomes privat
         30s);
 }
 
+TEST_CASE("probe_dial proves the peer id and leaves no connection behind",
+          "[autonat][autonat_service]") {
+    asio::io_context io;
+    Host prober(io.get_executor(), crypto::PrivateKey::generate());
+    Host target(io.get_executor(), crypto::PrivateKey::generate());
+    const Multiaddr addr =
+        target.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value().without_peer_id();
+    std::vector<crypto::PeerId> seen_by_target;
+    target.on_identify([&](const std::shared_ptr<Connection>& c, const IdentifyInfo&) {
+        seen_by_target.push_back(c->remote_peer());
+    });
+
+    run(io, [&]() -> asio::awaitable<void> {
+        const Multiaddr right = addr.with_peer_id(target.peer_id());
+        auto ok = co_await prober.probe_dial(right, 2s);
+        CHECK(ok);
+        CHECK(prober.connection_count() == 0);
+        CHECK_FALSE(prober.connection_to(target.peer_id()));
+        // The target saw a connection from another peer id than the prober's, and it closes.
+        co_await wait_until([&] { return target.connection_count() == 0; });
+        CHECK(target.connection_count() == 0);
+        for (const auto& id : seen_by_target) CHECK(id != prober.peer_id());
+
+        const crypto::PeerId someone_else =
+            crypto::PeerId::from_public_key(crypto::PrivateKey::generate().public_key());
+        const Multiaddr impostor = addr.with_peer_id(someone_else);
+        auto wrong = co_await prober.probe_dial(impostor, 2s);
+        REQUIRE_FALSE(wrong);
+        CHECK(wrong.error() == Errc::peer_id_mismatch);
+        auto anonymous = co_await prober.probe_dial(addr, 2s);
+        REQUIRE_FALSE(anonymous);
+        CHECK(anonymous.error() == HostErrc::missing_peer_id);
+        // No backoff: the same address probes again at once.
+        auto again = co_await prober.probe_dial(right, 2s);
+        CHECK(again);
+        CHECK(prober.connection_count() == 0);
+    });
+}
+
 namespace {
 
 asio::awaitable<autonat::DialResponse> ask(Host& from, const crypto::PeerId& server,
                                            const autonat::Message& message) {
     const Bytes body = autonat::encode_message(message).value();
-    auto stream = co_await send_request(from, server, std::string(autonat::kProtocol), body, 5s);
+    const std::string protocol(autonat::kProtocol);
+    auto stream = co_await send_request(from, server, protocol, body, 5s);
     REQUIRE(stream);
     auto reply = co_await stream.value()->read_length_prefixed(8192);
     REQUIRE(reply);

@@ -371,7 +371,7 @@ TEST_CASE("autonat client: a verdict needs 3 agreeing servers that outnumber the
     CHECK(other.next(candidates, t0 + 90s).size() == 5);
 }
 
-TEST_CASE("autonat client: answers expire after 30 minutes; an address change rechecks",
+TEST_CASE("autonat client: answers expire after 30 minutes, an address change rechecks",
           "[autonat]") {
     Client client;
     const auto candidates = five();
@@ -456,6 +456,29 @@ TEST_CASE("observed address table is bounded and keeps what is well observed", "
     for (int i = 10; i < 30; ++i)
         table.report(real, ma("/ip4/3.3.3." + std::to_string(i) + "/tcp/1"), t0 + 3s);
     CHECK(table.observers(real, t0 + 3s) == 5);
+}
+
+TEST_CASE("dial candidates: confirmed addresses, observed IPs with listen ports, public only",
+          "[autonat]") {
+    ObservedAddrs table;
+    const Multiaddr confirmed = ma("/ip4/8.8.4.4/tcp/4001");
+    for (int i = 1; i <= 4; ++i)
+        table.report(confirmed, ma("/ip4/1.1.1." + std::to_string(i) + "/tcp/1"), t0);
+    // An outbound connection's observation: our IP, but a port nobody listens on.
+    table.report(ma("/ip4/8.8.8.8/tcp/55555"), ma("/ip4/2.2.2.2/tcp/1"), t0);
+    const std::vector<Multiaddr> listen{ma("/ip4/0.0.0.0/tcp/4001"),
+                                        ma("/ip4/192.168.1.2/tcp/4002"), ma("/ip6/::/tcp/4003"),
+                                        ma("/ip4/1.2.3.4/tcp/4004/p2p/" + peer_n(1).to_base58())};
+    const auto all = dial_candidates(listen, table, AddressPolicy(), t0, 16);
+    CHECK(all == std::vector<Multiaddr>{confirmed, ma("/ip4/8.8.4.4/tcp/4002"),
+                                        ma("/ip4/8.8.4.4/tcp/4004"), ma("/ip4/8.8.8.8/tcp/4001"),
+                                        ma("/ip4/8.8.8.8/tcp/4002"), ma("/ip4/8.8.8.8/tcp/4004"),
+                                        ma("/ip4/1.2.3.4/tcp/4004")});
+    CHECK(dial_candidates(listen, table, AddressPolicy(), t0, 2).size() == 2);
+    // Nothing public to test: a node on a LAN with no observation.
+    CHECK(dial_candidates({ma("/ip4/192.168.1.2/tcp/4002"), ma("/ip4/127.0.0.1/tcp/1")},
+                          ObservedAddrs(), AddressPolicy(), t0, 16)
+              .empty());
 }
 
 // ---- address policy ---------------------------------------------------------------------------
