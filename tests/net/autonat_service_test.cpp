@@ -62,12 +62,13 @@ std::vector<std::unique_ptr<Node>> servers(asio::io_context& io, int n) {
     return out;
 }
 
-// A loopback port nothing listens on (bound once, then closed).
-std::uint16_t dead_port(asio::io_context& io) {
-    asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
-    const auto port = probe.local_endpoint().port();
-    probe.close();
-    return port;
+// A port on 127.0.0.1 nothing listens on (bound once, then closed), other than `taken`.
+std::uint16_t dead_port(asio::io_context& io, std::uint16_t taken) {
+    for (;;) {
+        asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+        const auto port = probe.local_endpoint().port();
+        if (port != taken) return port;
+    }
 }
 
 }  // namespace
@@ -116,10 +117,12 @@ TEST_CASE("autonat service: a node whose address nobody can reach becomes privat
     asio::io_context io;
     auto four = servers(io, 4);
     auto options = lab_options();
-    const auto unreachable =
-        Multiaddr::parse("/ip4/127.0.0.1/tcp/" + std::to_string(dead_port(io))).value();
-    options.candidate_addrs = [unreachable] { return std::vector<Multiaddr>{unreachable}; };
+    // Set once the node listens, so the dead port cannot be the node's own.
+    auto unreachable = std::make_shared<std::vector<Multiaddr>>();
+    options.candidate_addrs = [unreachable] { return *unreachable; };
     Node node(io, "127.0.0.1", false, options);
+    const auto port = dead_port(io, node.addr.tcp_endpoint()->port);
+    unreachable->push_back(Multiaddr::from_ip_tcp("127.0.0.1", port).value());
     node.autonat->start();
 
     run(
