@@ -480,7 +480,8 @@ void Host::record_dial_failure(const std::string& key) {
     backoff.until = m_options.clock() + backoff.delay;
 }
 
-asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint) {
+asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint,
+                                                   Clock::duration timeout) {
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code ec;
     const auto ip = asio::ip::make_address(endpoint.host, ec);
@@ -505,7 +506,7 @@ asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint) 
 
     tcp::socket socket(m_executor);
     auto timed_out = std::make_shared<bool>(false);
-    asio::steady_timer deadline(m_executor, m_options.dial_timeout);
+    asio::steady_timer deadline(m_executor, timeout);
     deadline.async_wait([&socket, timed_out](const boost::system::error_code& wait_ec) {
         if (wait_ec) return;
         *timed_out = true;
@@ -580,7 +581,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
         co_return fail(Errc::connection_limit);
     }
 
-    auto socket = co_await connect(*endpoint);
+    auto socket = co_await connect(*endpoint, m_options.dial_timeout);
     if (!*alive) co_return HostErrc::host_stopped;
     if (!socket) {
         record_dial_failure(key);
@@ -602,6 +603,34 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
     co_return connection;
+}
+
+asio::awaitable<Result<void>> Host::probe_dial(Multiaddr addr, Clock::duration timeout) {
+    auto alive = m_alive;
+    const std::optional<crypto::PeerId> expected = addr.peer_id();
+    const auto endpoint = addr.tcp_endpoint();
+    if (m_stopped) co_return HostErrc::host_stopped;
+    if (!expected) co_return HostErrc::missing_peer_id;
+    if (!endpoint ||
+        (endpoint->host_protocol != Protocol::ip4 && endpoint->host_protocol != Protocol::ip6))
+        co_return HostErrc::unsupported_address;
+    if (!m_probe_identity)
+        m_probe_identity = std::make_shared<NoiseIdentity>(crypto::PrivateKey::generate());
+    const auto started = Clock::now();
+    auto socket = co_await connect(*endpoint, timeout);
+    if (!*alive) co_return HostErrc::host_stopped;
+    if (!socket) co_return socket.error();
+    ConnectionOptions options = m_options.connection;
+    options.handshake_timeout =
+        std::max(Clock::duration(std::chrono::milliseconds(1)), timeout - (Clock::now() - started));
+    auto probe = std::make_shared<Connection>(std::move(socket).value(), true,
+                                              addr.without_peer_id(), expected, options);
+    auto upgraded = co_await probe->run_upgrade(
+        m_probe_identity, [](std::shared_ptr<Stream> stream) { stream->reset(); },
+        [](Connection&) {});
+    if (!upgraded) co_return upgraded.error();
+    probe->close();
+    co_return success();
 }
 
 }  // namespace swarmd::net

@@ -128,6 +128,13 @@ class Host {
     // the other (Connection::drain); two connections from the same dialer keep the older one.
     // dial() returns the connection that is kept.
     boost::asio::awaitable<Result<std::shared_ptr<Connection>>> dial(Multiaddr addr);
+    // A one-off connection that only proves `addr` (with /p2p/<id>, an IP literal) reaches that
+    // peer: it is upgraded, checked against the id, and closed at once. It is neither kept nor
+    // registered as the peer's connection, serves no streams, runs no identify, has no backoff,
+    // and uses a throwaway identity of this host's (the spec allows a dial-back from another
+    // peer id), so the peer's own connection to us, and its one-connection-per-peer rule, are
+    // untouched. For AutoNAT dial-backs; `timeout` bounds connect and handshake together.
+    boost::asio::awaitable<Result<void>> probe_dial(Multiaddr addr, Clock::duration timeout);
     // A stream on an open connection to `peer`.
     boost::asio::awaitable<Result<std::shared_ptr<Stream>>> open_stream(const crypto::PeerId& peer,
                                                                         std::string protocol);
@@ -180,7 +187,7 @@ class Host {
     boost::asio::awaitable<void> answer_identify(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<void> answer_ping(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect(
-        const TcpEndpoint& endpoint);
+        const TcpEndpoint& endpoint, Clock::duration timeout);
     Connection::InboundStreamHandler stream_handler();
     Connection::ClosedHandler closed_handler();
     void record_dial_failure(const std::string& key);
@@ -194,6 +201,7 @@ class Host {
     crypto::PublicKey m_public_key;
     crypto::PeerId m_peer_id;
     std::shared_ptr<const NoiseIdentity> m_noise_identity;
+    std::shared_ptr<const NoiseIdentity> m_probe_identity;  // made on the first probe_dial
     HostOptions m_options;
     std::map<std::string, StreamHandler> m_handlers;
     std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> m_acceptors;

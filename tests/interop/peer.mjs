@@ -31,6 +31,11 @@
 //         {"cmd":"rt"}                      -> {"event":"rt","size":N}
 //         {"cmd":"provide","key":HEX}       -> {"event":"provided"}
 //         {"cmd":"findProviders","key":HEX} -> {"event":"providers","providers":[{"id","addrs"}]}
+//   node --import ./polyfill.mjs peer.mjs autonat
+//       an @libp2p/autonat (v1, /libp2p/autonat/1.0.0) server. Prints "listening" and serves
+//       until stdin closes. js never dials back private or loopback addresses (its server drops
+//       them with isPrivate, with no option to keep them), so on loopback it answers every
+//       well-formed DIAL with E_DIAL_REFUSED: the test checks the wire format, not a dial-back.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -41,6 +46,7 @@ import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { kadDHT } from '@libp2p/kad-dht'
+import { autoNAT } from '@libp2p/autonat'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 
@@ -353,8 +359,20 @@ async function runKad () {
   serveCommands(node, commands)
 }
 
+async function runAutonat () {
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), ping: ping(), autonat: autoNAT() }
+  })
+  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  serveCommands(node, {})
+}
+
 const args = process.argv.slice(2)
-const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad }
+const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad, autonat: runAutonat }
 const mode = modes[args[0]]
-if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad ...`))
+if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad|autonat ...`))
 mode(args).catch(fail)
