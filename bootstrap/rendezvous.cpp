@@ -36,8 +36,7 @@ void Rendezvous::start() {
     asio::co_spawn(
         m_executor, [self = shared_from_this()] { return self->run(); }, log_exception);
     asio::co_spawn(
-        m_executor, [self = shared_from_this()] { return self->sweep_loop(); },
-        log_exception);
+        m_executor, [self = shared_from_this()] { return self->sweep_loop(); }, log_exception);
 }
 
 void Rendezvous::stop() {
@@ -92,8 +91,9 @@ asio::awaitable<void> Rendezvous::run() {
             if (announced) {
                 m_announced = true;
                 m_stats.announced_to = announced.value();
-                boot_log().info("rendezvous: announced this node as a provider of {} to {} DHT peers",
-                                cid, announced.value());
+                boot_log().info(
+                    "rendezvous: announced this node as a provider of {} to {} DHT peers", cid,
+                    announced.value());
             } else {
                 boot_log().debug("rendezvous: announcing failed: {}", announced.error().message());
             }
@@ -106,7 +106,8 @@ asio::awaitable<void> Rendezvous::run() {
         for (auto& p : providers) {
             if (p.id == m_host.peer_id()) continue;
             ++others;
-            if (m_host.connection_to(p.id) || (m_hooks.is_swarm_peer && m_hooks.is_swarm_peer(p.id)))
+            if (m_host.connection_to(p.id) ||
+                (m_hooks.is_swarm_peer && m_hooks.is_swarm_peer(p.id)))
                 continue;
             std::vector<std::string> addrs;
             for (const auto& a : p.addrs) addrs.push_back(a.without_peer_id().to_string());

@@ -90,8 +90,7 @@ struct SwarmNode {
 
 }  // namespace
 
-TEST_CASE("rendezvous: swarm nodes that each know one DHT peer find each other",
-          "[rendezvous]") {
+TEST_CASE("rendezvous: swarm nodes that each know one DHT peer find each other", "[rendezvous]") {
     asio::io_context io;
     std::vector<std::unique_ptr<DhtNode>> dht;
     for (int i = 0; i < 8; ++i) dht.push_back(std::make_unique<DhtNode>(io));
