@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "net/detail/byte_stream.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/error.hpp"
 #include "net/host_error.hpp"
@@ -58,6 +59,11 @@ std::string failure_label(std::error_code reason) {
         default:
             return "protocol";
     }
+}
+
+bool is_relayed_addr(const Multiaddr& addr) {
+    return std::any_of(addr.components().begin(), addr.components().end(),
+                       [](const auto& c) { return c.protocol == Protocol::p2p_circuit; });
 }
 
 std::string ip_of(const Multiaddr& addr) {
@@ -131,9 +137,13 @@ std::vector<std::string> Host::protocols() const {
 }
 
 std::shared_ptr<Connection> Host::connection_to(const crypto::PeerId& peer) const {
-    for (const auto& connection : m_connections)
-        if (connection->usable() && connection->remote_peer() == peer) return connection;
-    return nullptr;
+    std::shared_ptr<Connection> relayed;
+    for (const auto& connection : m_connections) {
+        if (!connection->usable() || connection->remote_peer() != peer) continue;
+        if (!connection->relayed()) return connection;
+        if (!relayed) relayed = connection;
+    }
+    return relayed;
 }
 
 const IdentifyInfo* Host::identified(const crypto::PeerId& peer) const {
@@ -281,7 +291,10 @@ std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Conn
     const crypto::PeerId& existing_dialer = dialer(*existing);
     std::shared_ptr<Connection> keep = existing;
     std::shared_ptr<Connection> drop = fresh;
-    if (fresh_dialer == existing_dialer) {
+    if (fresh->relayed() != existing->relayed()) {
+        // Direct beats relayed on both sides alike: the relay limits what it carries.
+        if (!fresh->relayed()) std::swap(keep, drop);
+    } else if (fresh_dialer == existing_dialer) {
         // Both dialed by one side (say, two addresses of the peer): that side keeps the older
         // one and drains the newer; the other side follows its GoAway.
         if (fresh_dialer != m_peer_id) return existing;
@@ -534,7 +547,10 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
     const std::optional<crypto::PeerId> expected = addr.peer_id();
     if (!expected || m_stopped || *expected == m_peer_id)
         co_return co_await dial_new(std::move(addr), expected);
-    if (auto existing = connection_to(*expected)) co_return existing;
+    // A relayed connection does not stand in for a direct address: dialing one replaces it.
+    if (auto existing = connection_to(*expected);
+        existing && (!existing->relayed() || is_relayed_addr(addr)))
+        co_return existing;
     if (auto it = m_pending_dials.find(*expected); it != m_pending_dials.end()) {
         // Another dial to this peer is under way: share its outcome.
         auto pending = it->second;
@@ -565,6 +581,10 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     };
     if (m_stopped) co_return fail(HostErrc::host_stopped);
     if (expected && *expected == m_peer_id) co_return fail(HostErrc::dial_self);
+    if (is_relayed_addr(addr)) {
+        if (!m_circuit_dialer) co_return fail(HostErrc::unsupported_address);
+        co_return co_await m_circuit_dialer(std::move(addr));
+    }
     const auto endpoint = addr.tcp_endpoint();
     if (!endpoint) co_return fail(HostErrc::unsupported_address);
     const std::string key = addr.to_string();
@@ -598,6 +618,25 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     m_backoff.erase(key);
     if (auto kept = keep_one_connection(connection); kept != connection) co_return kept;
     if (m_options.identify_on_connect)
+        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
+    co_return connection;
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Host::upgrade_relayed(
+    std::shared_ptr<Stream> stream, bool outbound, Multiaddr remote_addr,
+    std::optional<crypto::PeerId> expected) {
+    auto alive = m_alive;
+    if (m_stopped) co_return HostErrc::host_stopped;
+    auto transport = std::make_shared<detail::RelayedByteStream>(m_executor, std::move(stream));
+    auto connection =
+        std::make_shared<Connection>(std::move(transport), outbound, std::move(remote_addr),
+                                     std::move(expected), m_options.connection);
+    m_connections.push_back(connection);
+    auto upgraded =
+        co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    if (!*alive) co_return HostErrc::host_stopped;
+    if (!upgraded) co_return upgraded.error();  // logged by the connection, with the phase
+    if (keep_one_connection(connection) == connection && m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
     co_return connection;
 }
