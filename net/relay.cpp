@@ -8,7 +8,10 @@
 namespace swarmd::net::relay {
 namespace {
 
+// Both messages' type field, and each one's status field (where an unknown status code lands).
 constexpr int kTypeField = 1;
+constexpr int kHopStatusField = 5;
+constexpr int kStopStatusField = 4;
 
 template <class Message>
 bool has_unknown_field(const Message& msg, int field) {
@@ -137,7 +140,8 @@ Result<HopMessage> decode_hop(ByteSpan body, const Limits& limits) {
         out.reservation = Reservation{r.expire(), std::move(addrs), to_bytes(r.voucher())};
     }
     if (msg.has_limit()) out.limit = read_limit(msg.limit());
-    if (msg.has_status() || has_unknown_field(msg, 5)) out.status = read_status(msg.status());
+    if (msg.has_status() || has_unknown_field(msg, kHopStatusField))
+        out.status = read_status(msg.status());
     if (out.type == HopMessage::Type::connect && !out.peer) return Errc::missing_field;
     if (out.type == HopMessage::Type::status && !out.status) return Errc::missing_field;
     return out;
@@ -168,7 +172,8 @@ Result<StopMessage> decode_stop(ByteSpan body, const Limits& limits) {
         out.peer = std::move(peer);
     }
     if (msg.has_limit()) out.limit = read_limit(msg.limit());
-    if (msg.has_status() || has_unknown_field(msg, 4)) out.status = read_status(msg.status());
+    if (msg.has_status() || has_unknown_field(msg, kStopStatusField))
+        out.status = read_status(msg.status());
     if (out.type == StopMessage::Type::connect && !out.peer) return Errc::missing_field;
     if (out.type == StopMessage::Type::status && !out.status) return Errc::missing_field;
     return out;
@@ -341,6 +346,7 @@ RelayServer::HopAction RelayServer::handle_hop(const Requester& from, const HopM
         case HopMessage::Type::reserve:
             return {reserve(from, relay_addrs, now), std::nullopt};
         case HopMessage::Type::connect: {
+            if (!request.peer) return {hop_status(Status::malformed_message), std::nullopt};
             auto id = open_circuit(from, request.peer->id, now);
             if (!id) return {hop_status(static_cast<Status>(id.error().value())), std::nullopt};
             return {std::nullopt, id.value()};

@@ -4,8 +4,6 @@
 // once these coroutines are inlined; it is a false positive (same allocator on both sides).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include <algorithm>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
