@@ -31,6 +31,15 @@
 //         {"cmd":"rt"}                      -> {"event":"rt","size":N}
 //         {"cmd":"provide","key":HEX}       -> {"event":"provided"}
 //         {"cmd":"findProviders","key":HEX} -> {"event":"providers","providers":[{"id","addrs"}]}
+//   node --import ./polyfill.mjs peer.mjs relay [--server]
+//       a node with @libp2p/circuit-relay-v2's transport (dials and listens on /p2p-circuit
+//       addresses) and, with --server, its relay server. Prints "listening", then answers stdin
+//       commands:
+//         {"cmd":"reserve","addr":RELAY} -> {"event":"reserved","addrs":[our circuit addresses]}
+//         {"cmd":"ping","addr":A}        -> {"event":"pinged","peerId":...,"rtt":ms,
+//                                             "limited":bool,"remoteAddr":...}
+//       and prints {"event":"connection","peerId":...,"limited":bool,"remoteAddr":...} for each
+//       inbound connection.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -41,6 +50,7 @@ import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { kadDHT } from '@libp2p/kad-dht'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 
@@ -353,8 +363,44 @@ async function runKad () {
   serveCommands(node, commands)
 }
 
+async function runRelay (args) {
+  const services = { identify: identify(), ping: ping() }
+  if (args.includes('--server')) services.relay = circuitRelayServer()
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services
+  })
+  const connectionLine = (event, conn) => ({
+    event,
+    peerId: conn.remotePeer.toString(),
+    limited: conn.limits != null,
+    remoteAddr: conn.remoteAddr.toString()
+  })
+  node.addEventListener('connection:open', (evt) => {
+    if (evt.detail.direction === 'inbound') emit(connectionLine('connection', evt.detail))
+  })
+  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  const circuitAddrs = () => node.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
+  const commands = {
+    reserve: async (c) => {
+      await node.components.transportManager.listen([multiaddr(`${c.addr}/p2p-circuit`)])
+      for (let i = 0; i < 100 && circuitAddrs().length === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+      emit({ event: 'reserved', addrs: circuitAddrs() })
+    },
+    ping: async (c) => {
+      const conn = await node.dial(multiaddr(c.addr))
+      const rtt = await node.services.ping.ping(multiaddr(c.addr))
+      emit({ ...connectionLine('pinged', conn), rtt })
+    }
+  }
+  serveCommands(node, commands)
+}
+
 const args = process.argv.slice(2)
-const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad }
+const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad, relay: runRelay }
 const mode = modes[args[0]]
-if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad ...`))
+if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad|relay ...`))
 mode(args).catch(fail)
