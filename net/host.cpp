@@ -14,6 +14,7 @@
 #include "net/host_error.hpp"
 #include "net/log.hpp"
 #include "net/ping.hpp"
+#include "net/relay.hpp"
 #include "net/spawn.hpp"
 
 namespace swarmd::net {
@@ -61,12 +62,9 @@ std::string failure_label(std::error_code reason) {
     }
 }
 
-bool is_relayed_addr(const Multiaddr& addr) {
-    return std::any_of(addr.components().begin(), addr.components().end(),
-                       [](const auto& c) { return c.protocol == Protocol::p2p_circuit; });
-}
-
 std::string ip_of(const Multiaddr& addr) {
+    // A relayed connection's address starts with the relay's: it is not a socket from there.
+    if (relay::is_circuit_addr(addr)) return std::string();
     auto endpoint = addr.tcp_endpoint();
     return endpoint ? endpoint->host : std::string();
 }
@@ -549,7 +547,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
         co_return co_await dial_new(std::move(addr), expected);
     // A relayed connection does not stand in for a direct address: dialing one replaces it.
     if (auto existing = connection_to(*expected);
-        existing && (!existing->relayed() || is_relayed_addr(addr)))
+        existing && (!existing->relayed() || relay::is_circuit_addr(addr)))
         co_return existing;
     if (auto it = m_pending_dials.find(*expected); it != m_pending_dials.end()) {
         // Another dial to this peer is under way: share its outcome.
@@ -581,7 +579,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     };
     if (m_stopped) co_return fail(HostErrc::host_stopped);
     if (expected && *expected == m_peer_id) co_return fail(HostErrc::dial_self);
-    if (is_relayed_addr(addr)) {
+    if (relay::is_circuit_addr(addr)) {
         if (!m_circuit_dialer) co_return fail(HostErrc::unsupported_address);
         co_return co_await m_circuit_dialer(std::move(addr));
     }
