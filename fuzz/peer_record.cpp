@@ -1,4 +1,4 @@
-// fuzz-deps: swarmd_net
+// fuzz-deps: swarmd_net_core
 // Signed peer record envelopes (identify signedPeerRecord, gossipsub PX): whatever opens must
 // re-encode to a record that opens again with the same content.
 #include <cstdint>

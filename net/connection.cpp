@@ -35,16 +35,31 @@ bool is_orderly(std::error_code reason) {
 
 Connection::Connection(asio::ip::tcp::socket socket, bool outbound, Multiaddr remote_addr,
                        std::optional<crypto::PeerId> expected_remote, ConnectionOptions options)
-    : m_channel(std::move(socket)),
+    : Connection(std::make_shared<detail::TcpByteStream>(std::move(socket)), false, outbound,
+                 std::move(remote_addr), std::move(expected_remote), options) {}
+
+Connection::Connection(std::shared_ptr<detail::ByteStream> transport, bool outbound,
+                       Multiaddr remote_addr, std::optional<crypto::PeerId> expected_remote,
+                       ConnectionOptions options)
+    : Connection(std::move(transport), true, outbound, std::move(remote_addr),
+                 std::move(expected_remote), options) {}
+
+Connection::Connection(std::shared_ptr<detail::ByteStream> transport, bool relayed, bool outbound,
+                       Multiaddr remote_addr, std::optional<crypto::PeerId> expected_remote,
+                       ConnectionOptions options)
+    : m_channel(std::move(transport)),
       m_outbound(outbound),
+      m_relayed(relayed),
       m_remote_addr(std::move(remote_addr)),
       m_expected_remote(std::move(expected_remote)),
       m_options(options),
-      m_writer_wake(m_channel.socket().get_executor()),
-      m_watchdog(m_channel.socket().get_executor()),
-      m_keepalive(m_channel.socket().get_executor()) {
+      m_writer_wake(m_channel.executor()),
+      m_watchdog(m_channel.executor()),
+      m_keepalive(m_channel.executor()),
+      m_closed_wake(m_channel.executor()) {
     if (m_expected_remote) m_remote = *m_expected_remote;
     m_writer_wake.expires_at(asio::steady_timer::time_point::max());
+    m_closed_wake.expires_at(asio::steady_timer::time_point::max());
 }
 
 asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const NoiseIdentity> identity,
@@ -82,8 +97,8 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     (void)m_muxer->ping(Clock::now());
     flush();
     touch();
-    net_log().debug("connection open dir={} addr={} peer={}", m_outbound ? "out" : "in",
-                    m_remote_addr.to_string(), m_remote.to_base58());
+    net_log().debug("connection open dir={}{} addr={} peer={}", m_outbound ? "out" : "in",
+                    m_relayed ? " relayed" : "", m_remote_addr.to_string(), m_remote.to_base58());
     asio::co_spawn(executor(), reader(), LogException{"connection reader"});
     asio::co_spawn(executor(), writer(), LogException{"connection writer"});
     asio::co_spawn(executor(), keepalive(), LogException{"connection keepalive"});
@@ -163,6 +178,7 @@ void Connection::stop(std::error_code reason, Phase phase) {
     m_writer_wake.cancel();
     m_watchdog.cancel();
     m_keepalive.cancel();
+    m_closed_wake.cancel();
     auto streams = std::move(m_streams);
     m_streams.clear();
     for (auto& [id, entry] : streams)
@@ -171,6 +187,11 @@ void Connection::stop(std::error_code reason, Phase phase) {
         auto on_closed = std::move(m_on_closed);
         on_closed(*this);
     }
+}
+
+asio::awaitable<void> Connection::closed() {
+    auto self = shared_from_this();
+    while (m_state != State::closed) co_await wait(m_closed_wake);
 }
 
 Result<void> Connection::stream_write(std::uint32_t id, ByteSpan data) {

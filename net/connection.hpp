@@ -81,6 +81,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     Connection(boost::asio::ip::tcp::socket socket, bool outbound, Multiaddr remote_addr,
                std::optional<crypto::PeerId> expected_remote, ConnectionOptions options);
+    // A relayed connection: upgraded over a circuit through a relay (`transport` is the hop or
+    // stop stream) instead of a socket. relayed() is true.
+    Connection(std::shared_ptr<detail::ByteStream> transport, bool outbound, Multiaddr remote_addr,
+               std::optional<crypto::PeerId> expected_remote, ConnectionOptions options);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
@@ -101,18 +105,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void drain();
     // Immediate close with a reason; idempotent, logs the first reason once.
     void stop(std::error_code reason, Phase phase);
+    // Returns once the connection is closed.
+    boost::asio::awaitable<void> closed();
 
     State state() const noexcept { return m_state; }
     // Open and not closing: new streams may be opened.
     bool usable() const noexcept { return m_state == State::open && !m_closing && !m_draining; }
     bool outbound() const noexcept { return m_outbound; }
+    // Carried through a relay (limited in time and bytes by it) rather than a direct socket.
+    bool relayed() const noexcept { return m_relayed; }
     // Valid once open (for outbound connections, the expected id before that).
     const crypto::PeerId& remote_peer() const noexcept { return m_remote; }
     const Multiaddr& remote_addr() const noexcept { return m_remote_addr; }
     std::error_code close_reason() const noexcept { return m_close_reason; }
     std::optional<Phase> failed_phase() const noexcept { return m_failed_phase; }
     std::size_t stream_count() const noexcept { return m_streams.size(); }
-    boost::asio::any_io_executor executor() { return m_channel.socket().get_executor(); }
+    boost::asio::any_io_executor executor() { return m_channel.executor(); }
 
     // ---- called by Stream ----
     Result<void> stream_write(std::uint32_t id, ByteSpan data);
@@ -130,6 +138,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::size_t unread_bytes() const;
 
   private:
+    Connection(std::shared_ptr<detail::ByteStream> transport, bool relayed, bool outbound,
+               Multiaddr remote_addr, std::optional<crypto::PeerId> expected_remote,
+               ConnectionOptions options);
     boost::asio::awaitable<void> reader();
     boost::asio::awaitable<void> writer();
     boost::asio::awaitable<void> watchdog();
@@ -153,6 +164,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     detail::SecureChannel m_channel;
     bool m_outbound;
+    bool m_relayed;
     Multiaddr m_remote_addr;
     crypto::PeerId m_remote;
     std::optional<crypto::PeerId> m_expected_remote;
@@ -174,6 +186,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::asio::steady_timer m_writer_wake;
     boost::asio::steady_timer m_watchdog;
     boost::asio::steady_timer m_keepalive;
+    boost::asio::steady_timer m_closed_wake;
     std::chrono::steady_clock::time_point m_deadline;
     std::error_code m_close_reason;
     std::optional<Phase> m_failed_phase;

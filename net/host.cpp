@@ -8,11 +8,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "net/detail/byte_stream.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/error.hpp"
 #include "net/host_error.hpp"
 #include "net/log.hpp"
 #include "net/ping.hpp"
+#include "net/relay.hpp"
 #include "net/spawn.hpp"
 
 namespace swarmd::net {
@@ -61,6 +63,8 @@ std::string failure_label(std::error_code reason) {
 }
 
 std::string ip_of(const Multiaddr& addr) {
+    // A relayed connection's address starts with the relay's: it is not a socket from there.
+    if (relay::is_circuit_addr(addr)) return std::string();
     auto endpoint = addr.tcp_endpoint();
     return endpoint ? endpoint->host : std::string();
 }
@@ -131,9 +135,13 @@ std::vector<std::string> Host::protocols() const {
 }
 
 std::shared_ptr<Connection> Host::connection_to(const crypto::PeerId& peer) const {
-    for (const auto& connection : m_connections)
-        if (connection->usable() && connection->remote_peer() == peer) return connection;
-    return nullptr;
+    std::shared_ptr<Connection> relayed;
+    for (const auto& connection : m_connections) {
+        if (!connection->usable() || connection->remote_peer() != peer) continue;
+        if (!connection->relayed()) return connection;
+        if (!relayed) relayed = connection;
+    }
+    return relayed;
 }
 
 const IdentifyInfo* Host::identified(const crypto::PeerId& peer) const {
@@ -281,7 +289,10 @@ std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Conn
     const crypto::PeerId& existing_dialer = dialer(*existing);
     std::shared_ptr<Connection> keep = existing;
     std::shared_ptr<Connection> drop = fresh;
-    if (fresh_dialer == existing_dialer) {
+    if (fresh->relayed() != existing->relayed()) {
+        // Direct beats relayed on both sides alike: the relay limits what it carries.
+        if (!fresh->relayed()) std::swap(keep, drop);
+    } else if (fresh_dialer == existing_dialer) {
         // Both dialed by one side (say, two addresses of the peer): that side keeps the older
         // one and drains the newer; the other side follows its GoAway.
         if (fresh_dialer != m_peer_id) return existing;
@@ -535,7 +546,10 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial(Multiaddr addr) 
     const std::optional<crypto::PeerId> expected = addr.peer_id();
     if (!expected || m_stopped || *expected == m_peer_id)
         co_return co_await dial_new(std::move(addr), expected);
-    if (auto existing = connection_to(*expected)) co_return existing;
+    // A relayed connection does not stand in for a direct address: dialing one replaces it.
+    if (auto existing = connection_to(*expected);
+        existing && (!existing->relayed() || relay::is_circuit_addr(addr)))
+        co_return existing;
     if (auto it = m_pending_dials.find(*expected); it != m_pending_dials.end()) {
         // Another dial to this peer is under way: share its outcome.
         auto pending = it->second;
@@ -568,6 +582,10 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
     };
     if (m_stopped) co_return fail(HostErrc::host_stopped);
     if (expected && *expected == m_peer_id) co_return fail(HostErrc::dial_self);
+    if (relay::is_circuit_addr(addr)) {
+        if (!m_circuit_dialer) co_return fail(HostErrc::unsupported_address);
+        co_return co_await m_circuit_dialer(std::move(addr));
+    }
     const auto endpoint = addr.tcp_endpoint();
     if (!endpoint) co_return fail(HostErrc::unsupported_address);
     const std::string key = addr.to_string();
@@ -631,6 +649,25 @@ asio::awaitable<Result<void>> Host::probe_dial(Multiaddr addr, Clock::duration t
     if (!upgraded) co_return upgraded.error();
     probe->close();
     co_return success();
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Host::upgrade_relayed(
+    std::shared_ptr<Stream> stream, bool outbound, Multiaddr remote_addr,
+    std::optional<crypto::PeerId> expected) {
+    auto alive = m_alive;
+    if (m_stopped) co_return HostErrc::host_stopped;
+    auto transport = std::make_shared<detail::RelayedByteStream>(m_executor, std::move(stream));
+    auto connection =
+        std::make_shared<Connection>(std::move(transport), outbound, std::move(remote_addr),
+                                     std::move(expected), m_options.connection);
+    m_connections.push_back(connection);
+    auto upgraded =
+        co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    if (!*alive) co_return HostErrc::host_stopped;
+    if (!upgraded) co_return upgraded.error();  // logged by the connection, with the phase
+    if (keep_one_connection(connection) == connection && m_options.identify_on_connect)
+        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
+    co_return connection;
 }
 
 }  // namespace swarmd::net

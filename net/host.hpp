@@ -144,6 +144,22 @@ class Host {
     boost::asio::awaitable<Result<std::vector<Clock::duration>>> ping(
         std::shared_ptr<Connection> connection, std::size_t count = 1);
 
+    // Runs the connection upgrade (multistream, Noise XX, yamux) over a relayed circuit: `stream`
+    // is the hop stream we dialed through a relay (outbound; the remote must prove `expected`)
+    // or a stop stream a relay opened to us (inbound). The connection joins the host like a
+    // dialed or accepted one, with Connection::relayed() set; one connection per peer keeps a
+    // direct connection over a relayed one. Returns the relayed connection (draining when a
+    // direct one won).
+    boost::asio::awaitable<Result<std::shared_ptr<Connection>>> upgrade_relayed(
+        std::shared_ptr<Stream> stream, bool outbound, Multiaddr remote_addr,
+        std::optional<crypto::PeerId> expected);
+    // Where dial() sends /p2p-circuit addresses (the relay client); without one they are
+    // unsupported_address.
+    using CircuitDialer =
+        std::function<boost::asio::awaitable<Result<std::shared_ptr<Connection>>>(Multiaddr)>;
+    void set_circuit_dialer(CircuitDialer dialer) { m_circuit_dialer = std::move(dialer); }
+
+    // An open connection to `peer`, a direct one if there is one.
     std::shared_ptr<Connection> connection_to(const crypto::PeerId& peer) const;
     std::size_t connection_count() const noexcept { return m_connections.size(); }
     // Every connection the host keeps (open, draining or closing).
@@ -219,6 +235,7 @@ class Host {
     std::uint64_t m_refusals_unlogged = 0;
     IdentifyHandler m_on_identify;
     ConnectionHandler m_on_closed;
+    CircuitDialer m_circuit_dialer;
     std::shared_ptr<bool> m_alive;
     bool m_stopped = false;
 };

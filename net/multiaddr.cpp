@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -269,6 +270,13 @@ Multiaddr Multiaddr::encapsulate(const Multiaddr& other) const {
     Multiaddr ma = *this;
     ma.m_components.insert(ma.m_components.end(), other.m_components.begin(),
                            other.m_components.end());
+    return ma;
+}
+
+Multiaddr Multiaddr::prefix(std::size_t count) const {
+    Multiaddr ma;
+    const auto n = static_cast<std::ptrdiff_t>(std::min(count, m_components.size()));
+    ma.m_components.assign(m_components.begin(), m_components.begin() + n);
     return ma;
 }
 

@@ -79,6 +79,8 @@ class Multiaddr {
     std::optional<TcpEndpoint> tcp_endpoint() const;
     // Appends the components of `other`.
     Multiaddr encapsulate(const Multiaddr& other) const;
+    // The first `count` components (all of them if there are fewer).
+    Multiaddr prefix(std::size_t count) const;
 
     friend bool operator==(const Multiaddr&, const Multiaddr&) = default;
     friend auto operator<=>(const Multiaddr& a, const Multiaddr& b) {

@@ -1,29 +1,9 @@
 #include "net/peer_record.hpp"
 
-#include <algorithm>
-
-#include "base/varint.hpp"
 #include "net/error.hpp"
 #include "net/peer_record.pb.h"
 
 namespace swarmd::net {
-namespace {
-
-void append_prefixed(Bytes& out, ByteSpan field) {
-    varint_append(out, field.size());
-    out.insert(out.end(), field.begin(), field.end());
-}
-
-}  // namespace
-
-Bytes envelope_signing_buffer(std::string_view domain, ByteSpan payload_type, ByteSpan payload) {
-    Bytes out;
-    out.reserve(3 * kMaxVarintBytes + domain.size() + payload_type.size() + payload.size());
-    append_prefixed(out, as_bytes(domain));
-    append_prefixed(out, payload_type);
-    append_prefixed(out, payload);
-    return out;
-}
 
 Bytes encode_peer_record(const PeerRecord& record) {
     pb::PeerRecord msg;
@@ -59,39 +39,14 @@ Result<PeerRecord> decode_peer_record(ByteSpan payload) {
 Result<Bytes> seal_peer_record(const PeerRecord& record, const crypto::PrivateKey& key) {
     if (record.peer_id != crypto::PeerId::from_public_key(key.public_key()))
         return Errc::invalid_state;
-    const Bytes payload = encode_peer_record(record);
-    const crypto::Signature signature =
-        key.sign(envelope_signing_buffer(kPeerRecordDomain, kPeerRecordPayloadType, payload));
-    pb::Envelope msg;
-    const Bytes public_key = key.public_key().to_protobuf();
-    msg.set_public_key(public_key.data(), public_key.size());
-    msg.set_payload_type(kPeerRecordPayloadType.data(), kPeerRecordPayloadType.size());
-    msg.set_payload(payload.data(), payload.size());
-    msg.set_signature(signature.data(), signature.size());
-    if (msg.ByteSizeLong() > kMaxEnvelopeSize) return Errc::message_too_large;
-    Bytes out(msg.ByteSizeLong());
-    msg.SerializeWithCachedSizesToArray(out.data());
-    return out;
+    return seal_envelope(kPeerRecordDomain, kPeerRecordPayloadType, encode_peer_record(record),
+                         key);
 }
 
 Result<PeerRecord> open_peer_record(ByteSpan envelope) {
-    if (envelope.size() > kMaxEnvelopeSize) return Errc::message_too_large;
-    pb::Envelope msg;
-    if (!msg.ParseFromArray(envelope.data(), static_cast<int>(envelope.size())))
-        return Errc::protocol_error;
-    const ByteSpan type = as_bytes(msg.payload_type());
-    if (!std::equal(type.begin(), type.end(), kPeerRecordPayloadType.begin(),
-                    kPeerRecordPayloadType.end()))
-        return Errc::bad_record_type;
-    auto key = crypto::PublicKey::from_protobuf(as_bytes(msg.public_key()));
-    if (!key) return Errc::unsupported_key_type;
-    const ByteSpan payload = as_bytes(msg.payload());
-    // RFC 0003: the payload is not parsed before its signature verifies.
-    if (!key.value().verify(envelope_signing_buffer(kPeerRecordDomain, type, payload),
-                            as_bytes(msg.signature())))
-        return Errc::bad_signature;
-    BOOST_OUTCOME_TRY(record, decode_peer_record(payload));
-    if (record.peer_id != crypto::PeerId::from_public_key(key.value()))
+    BOOST_OUTCOME_TRY(opened, open_envelope(envelope, kPeerRecordDomain, kPeerRecordPayloadType));
+    BOOST_OUTCOME_TRY(record, decode_peer_record(opened.payload));
+    if (record.peer_id != crypto::PeerId::from_public_key(opened.signer))
         return Errc::peer_id_mismatch;
     return record;
 }

@@ -16,6 +16,7 @@
 #include "base/result.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
+#include "net/envelope.hpp"
 #include "net/multiaddr.hpp"
 
 namespace swarmd::net {
@@ -23,8 +24,6 @@ namespace swarmd::net {
 inline constexpr std::string_view kPeerRecordDomain = "libp2p-peer-record";
 // uvarint(0x0301), the libp2p-peer-record multicodec.
 inline constexpr std::array<std::uint8_t, 2> kPeerRecordPayloadType = {0x03, 0x01};
-// Checked before parsing; an Ed25519 envelope with 32 addresses fits well within it.
-inline constexpr std::size_t kMaxEnvelopeSize = 4 * 1024;
 inline constexpr std::size_t kMaxRecordAddresses = 32;
 
 struct PeerRecord {
@@ -32,10 +31,6 @@ struct PeerRecord {
     std::uint64_t seq = 0;
     std::vector<Multiaddr> addresses;
 };
-
-// The bytes an envelope's signature covers: uvarint(len)‖domain‖uvarint(len)‖type‖
-// uvarint(len)‖payload.
-Bytes envelope_signing_buffer(std::string_view domain, ByteSpan payload_type, ByteSpan payload);
 
 // The PeerRecord protobuf (unsigned payload) and its decoder. Addresses swarmd cannot parse
 // (transports it does not know) are dropped rather than failing the record.

@@ -56,6 +56,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
     bool outbound() const noexcept { return m_outbound; }
     const std::string& protocol() const noexcept { return m_protocol; }
     const crypto::PeerId& remote_peer() const noexcept;
+    // The connection the stream runs on, while it is alive.
+    std::shared_ptr<Connection> connection() const { return m_connection.lock(); }
     // Why the stream stopped (stream_reset, connection_closed, timeout...), or empty.
     std::error_code error() const noexcept { return m_error; }
 

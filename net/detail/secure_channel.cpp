@@ -1,32 +1,27 @@
 #include "net/detail/secure_channel.hpp"
 
-#include <boost/asio/read.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-
 #include "net/error.hpp"
 
 namespace swarmd::net::detail {
 
 namespace asio = boost::asio;
 
-SecureChannel::SecureChannel(asio::ip::tcp::socket socket) : m_socket(std::move(socket)) {}
+SecureChannel::SecureChannel(asio::ip::tcp::socket socket)
+    : m_transport(std::make_shared<TcpByteStream>(std::move(socket))) {}
 
-void SecureChannel::close() noexcept {
-    boost::system::error_code ignored;
-    m_socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    m_socket.close(ignored);
-}
+SecureChannel::SecureChannel(std::shared_ptr<ByteStream> transport)
+    : m_transport(std::move(transport)) {}
+
+void SecureChannel::close() noexcept { m_transport->close(); }
 
 asio::awaitable<Result<Bytes>> SecureChannel::read_raw() {
     if (!m_raw_held.empty()) co_return std::exchange(m_raw_held, {});
     m_read_buffer.resize(kReadChunk);
-    boost::system::error_code ec;
-    const std::size_t n = co_await m_socket.async_read_some(
-        asio::buffer(m_read_buffer), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::eof) co_return Errc::connection_closed;
-    if (ec) co_return std::error_code(ec);
+    auto transport = m_transport;
+    auto read = co_await transport->read_some(m_read_buffer);
+    if (!read) co_return read.error();
+    const std::size_t n = read.value();
+    if (n == 0) co_return Errc::connection_closed;
     m_bytes_received += n;
     co_return Bytes(m_read_buffer.begin(), m_read_buffer.begin() + static_cast<std::ptrdiff_t>(n));
 }
@@ -37,11 +32,8 @@ void SecureChannel::unread_raw(Bytes bytes) {
 }
 
 asio::awaitable<Result<void>> SecureChannel::write_raw(ByteSpan bytes) {
-    boost::system::error_code ec;
-    co_await asio::async_write(m_socket, asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return std::error_code(ec);
-    co_return success();
+    auto transport = m_transport;
+    co_return co_await transport->write(bytes);
 }
 
 void SecureChannel::secure(NoiseSession session) { m_session.emplace(std::move(session)); }

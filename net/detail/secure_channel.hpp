@@ -1,5 +1,6 @@
 #pragma once
-// A TCP socket and, once the Noise handshake is done, its encrypted transport. Reads keep any
+// A byte stream (a TCP socket or a relayed circuit) and, once the Noise handshake is done, its
+// encrypted transport. Reads keep any
 // bytes past the end of one negotiation for the next layer (a listener may pipeline multistream
 // answers and Noise messages, and the first yamux frames may follow the muxer's agreement).
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "base/bytes.hpp"
 #include "base/result.hpp"
+#include "net/detail/byte_stream.hpp"
 #include "net/noise.hpp"
 
 namespace swarmd::net::detail {
@@ -21,8 +23,10 @@ class SecureChannel {
     static constexpr std::size_t kReadChunk = 64 * 1024;
 
     explicit SecureChannel(boost::asio::ip::tcp::socket socket);
+    explicit SecureChannel(std::shared_ptr<ByteStream> transport);
 
-    boost::asio::ip::tcp::socket& socket() noexcept { return m_socket; }
+    boost::asio::any_io_executor executor() { return m_transport->executor(); }
+    void close_write() noexcept { m_transport->close_write(); }
     void close() noexcept;
 
     // Raw phase. read_raw returns held-back bytes first, then whatever one read delivers.
@@ -41,7 +45,7 @@ class SecureChannel {
     std::uint64_t bytes_received() const noexcept { return m_bytes_received; }
 
   private:
-    boost::asio::ip::tcp::socket m_socket;
+    std::shared_ptr<ByteStream> m_transport;
     std::optional<NoiseSession> m_session;
     Bytes m_raw_held;
     Bytes m_plain_held;

@@ -36,6 +36,15 @@
 //       until stdin closes. js never dials back private or loopback addresses (its server drops
 //       them with isPrivate, with no option to keep them), so on loopback it answers every
 //       well-formed DIAL with E_DIAL_REFUSED: the test checks the wire format, not a dial-back.
+//   node --import ./polyfill.mjs peer.mjs relay [--server]
+//       a node with @libp2p/circuit-relay-v2's transport (dials and listens on /p2p-circuit
+//       addresses) and, with --server, its relay server. Prints "listening", then answers stdin
+//       commands:
+//         {"cmd":"reserve","addr":RELAY} -> {"event":"reserved","addrs":[our circuit addresses]}
+//         {"cmd":"ping","addr":A}        -> {"event":"pinged","peerId":...,"rtt":ms,
+//                                             "limited":bool,"remoteAddr":...}
+//       and prints {"event":"connection","peerId":...,"limited":bool,"remoteAddr":...} for each
+//       inbound connection.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -47,6 +56,7 @@ import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { kadDHT } from '@libp2p/kad-dht'
 import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 
@@ -371,8 +381,44 @@ async function runAutonat () {
   serveCommands(node, {})
 }
 
+async function runRelay (args) {
+  const services = { identify: identify(), ping: ping() }
+  if (args.includes('--server')) services.relay = circuitRelayServer()
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services
+  })
+  const connectionLine = (event, conn) => ({
+    event,
+    peerId: conn.remotePeer.toString(),
+    limited: conn.limits != null,
+    remoteAddr: conn.remoteAddr.toString()
+  })
+  node.addEventListener('connection:open', (evt) => {
+    if (evt.detail.direction === 'inbound') emit(connectionLine('connection', evt.detail))
+  })
+  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  const circuitAddrs = () => node.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
+  const commands = {
+    reserve: async (c) => {
+      await node.components.transportManager.listen([multiaddr(`${c.addr}/p2p-circuit`)])
+      for (let i = 0; i < 100 && circuitAddrs().length === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
+      emit({ event: 'reserved', addrs: circuitAddrs() })
+    },
+    ping: async (c) => {
+      const conn = await node.dial(multiaddr(c.addr))
+      const rtt = await node.services.ping.ping(multiaddr(c.addr))
+      emit({ ...connectionLine('pinged', conn), rtt })
+    }
+  }
+  serveCommands(node, commands)
+}
+
 const args = process.argv.slice(2)
-const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad, autonat: runAutonat }
+const modes = { listen: runListen, dial: runDial, 'bench-handshake': runBenchHandshake, 'bench-bulk': runBenchBulk, gossip: runGossip, kad: runKad, autonat: runAutonat, relay: runRelay }
 const mode = modes[args[0]]
-if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad|autonat ...`))
+if (mode == null) fail(new Error(`usage: peer.mjs listen|dial|bench-handshake|bench-bulk|gossip|kad|autonat|relay ...`))
 mode(args).catch(fail)

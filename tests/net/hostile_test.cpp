@@ -52,7 +52,7 @@ TEST_CASE("a transport frame cut short closes with truncated_message", "[host][h
         const Bytes partial{0x01, 0x00, 0xaa, 0xbb, 0xcc};  // announces 256 bytes, sends 3
         auto written = co_await attacker->write_raw(partial);
         REQUIRE(written);
-        attacker->socket().shutdown(asio::ip::tcp::socket::shutdown_send);
+        attacker->close_write();
         co_await testing::wait_until([&] { return !target.closed.empty(); });
         REQUIRE(target.closed.size() == 1);
         CHECK(target.closed[0].reason == Errc::truncated_message);

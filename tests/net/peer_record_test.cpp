@@ -3,9 +3,9 @@
 #include "base/encoding.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
+#include "net/envelope.pb.h"
 #include "net/error.hpp"
 #include "net/peer_record.hpp"
-#include "net/peer_record.pb.h"
 
 using namespace swarmd;
 using namespace swarmd::net;
