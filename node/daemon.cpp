@@ -21,6 +21,7 @@
 #include "bootstrap/peer_exchange.hpp"
 #include "bootstrap/peer_list.hpp"
 #include "bootstrap/peer_store.hpp"
+#include "bootstrap/reach.hpp"
 #include "bootstrap/rendezvous.hpp"
 #include "crypto/keys.hpp"
 #include "net/host.hpp"
@@ -182,6 +183,7 @@ class Daemon {
             }
         });
         m_host.on_connection_closed([this](const std::shared_ptr<net::Connection>& c) {
+            if (m_reach) m_reach->on_connection_closed(c);
             const auto peer = c->remote_peer();
             m_pubsub->peer_closed(peer);
             // A second connection to the same peer carries on the gossip.
@@ -267,10 +269,17 @@ class Daemon {
     void start_rendezvous() {
         net::KadServiceOptions kad_options;
         kad_options.advertised_addrs = [this] {
-            return net::announced_addrs(m_host.listen_addrs());
+            return m_reach ? m_reach->advertised_addrs()
+                           : net::announced_addrs(m_host.listen_addrs());
         };
         m_kad = std::make_shared<net::KadService>(m_io.get_executor(), m_host, kad_options);
-        if (m_options.bootstrap_node) m_kad->set_server_mode(true);
+        bootstrap::ReachOptions reach;
+        for (const auto& text : m_config.treat_as_public)
+            reach.treat_as_public.push_back(*net::Cidr::parse(text));  // the config checked it
+        reach.public_roles = m_options.bootstrap_node;
+        m_reach = std::make_shared<bootstrap::Reach>(m_io.get_executor(), m_host, m_identity,
+                                                     *m_kad, reach);
+        m_reach->start();
         m_kad->start();
         bootstrap::Rendezvous::Hooks hooks;
         hooks.is_swarm_peer = [this](const crypto::PeerId& peer) {
@@ -346,6 +355,7 @@ class Daemon {
             {"merge_state", m_options.bootstrap_node ? "relay" : "training"},
             {"merged_hash", ""},
             {"swarm_peers", m_board->peers_json()},
+            {"reach", reach_json()},
             {"dht",
              {{"mode", m_kad->server_mode() ? "server" : "client"},
               {"routing_table", m_kad->routing_table_size()},
@@ -357,6 +367,19 @@ class Daemon {
         };
         m_mode->status(j);
         return j;
+    }
+
+    json reach_json() const {
+        auto texts = [](const std::vector<net::Multiaddr>& addrs) {
+            json out = json::array();
+            for (const auto& a : addrs) out.push_back(a.to_string());
+            return out;
+        };
+        return {{"reachability", std::string(net::autonat::to_string(m_reach->reachability()))},
+                {"public_roles", m_reach->serving_public_roles()},
+                {"relay_addrs", texts(m_reach->relay_addrs())},
+                {"confirmed_addrs", texts(m_reach->confirmed_addrs())},
+                {"advertised_addrs", texts(m_reach->advertised_addrs())}};
     }
 
     std::string metrics_text() {
@@ -502,6 +525,7 @@ class Daemon {
         m_status_timer.cancel();
         if (m_joiner) m_joiner->stop();
         if (m_rendezvous) m_rendezvous->stop();
+        if (m_reach) m_reach->stop();
         if (m_kad) m_kad->stop();
         if (m_http) m_http->stop();
         m_pubsub->stop();
@@ -525,6 +549,7 @@ class Daemon {
     std::shared_ptr<bootstrap::Joiner> m_joiner;
     std::shared_ptr<net::KadService> m_kad;
     std::shared_ptr<bootstrap::Rendezvous> m_rendezvous;
+    std::shared_ptr<bootstrap::Reach> m_reach;
     Metrics m_metrics;                 // before the mode, which registers its metrics here
     std::unique_ptr<ModeNode> m_mode;  // ZO or SAPO, trainer or relay
     std::unique_ptr<HttpServer> m_http;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "net/multiaddr.hpp"
+#include "net/observed_addrs.hpp"
 #include "node/spec/toml_util.hpp"
 
 namespace swarmd::node {
@@ -31,7 +32,7 @@ FieldResult<std::string> parse_debug_category(std::string_view text) {
     return FieldError{"", detail::show(text) + " is not a log category (allowed: " + list + "all)"};
 }
 
-const std::array<ConfigOption, 10> kConfigOptions = {{
+const std::array<ConfigOption, 11> kConfigOptions = {{
     {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, false, "DIR",
      "Directory for the node's key, peer store, update log and checkpoints"},
     {"listen", "--listen", "SWARMD_LISTEN", true, false, "MADDR",
@@ -42,6 +43,9 @@ const std::array<ConfigOption, 10> kConfigOptions = {{
      "",
      "Leave out the built-in bootstrap list (the public libp2p DHT peers): join only through "
      "--bootstrap peers and stored peers"},
+    {"treat_as_public", "--treat-as-public", "SWARMD_TREAT_AS_PUBLIC", true, false, "CIDR",
+     "Address range to treat as publicly reachable (repeatable; for network labs: reachability "
+     "checks and advertised addresses)"},
     {"http", "--http", "SWARMD_HTTP", false, false, "HOST:PORT",
      "Status and metrics HTTP server address, or \"off\""},
     {"key_file", "--key-file", "SWARMD_KEY_FILE", false, false, "FILE",
@@ -149,6 +153,12 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
     } else if (o.key == "bootstrap") {
         if (auto e = multiaddrs()) return e;
         config.bootstrap = s.values;
+    } else if (o.key == "treat_as_public") {
+        for (const auto& v : s.values) {
+            if (!net::Cidr::parse(v))
+                return error(detail::show(v) + " is not an address range (like 198.18.0.0/15)");
+        }
+        config.treat_as_public = s.values;
     } else if (o.key == "http") {
         if (auto problem = check_http(s.values[0])) return error(*problem);
         config.http = s.values[0];
@@ -271,6 +281,7 @@ std::string default_text(const ConfigOption& o, const GetEnv& env) {
     if (o.key == "listen") return NodeConfig::kDefaultListen;
     if (o.key == "bootstrap") return "none";
     if (o.key == "no_default_bootstrap") return "false";
+    if (o.key == "treat_as_public") return "none";
     if (o.key == "http") return defaults.http;
     if (o.key == "key_file") return "<data-dir>/" + std::string(NodeConfig::kKeyFileName);
     if (o.key == "spec") return "embedded";

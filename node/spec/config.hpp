@@ -32,9 +32,11 @@ struct NodeConfig {
     std::vector<std::string> listen{kDefaultListen};
     std::vector<std::string> bootstrap;  // used together with the built-in list
     bool no_default_bootstrap = false;   // the built-in list is left out
-    std::string http = kDefaultHttp;     // HOST:PORT of the status server, or "off"
-    std::filesystem::path key_file;      // default: <data_dir>/identity.key
-    std::filesystem::path spec_file;     // empty: the spec compiled into the binary
+    // CIDRs whose addresses count as public (AutoNAT, advertising): for labs and tests only.
+    std::vector<std::string> treat_as_public;
+    std::string http = kDefaultHttp;  // HOST:PORT of the status server, or "off"
+    std::filesystem::path key_file;   // default: <data_dir>/identity.key
+    std::filesystem::path spec_file;  // empty: the spec compiled into the binary
     LogOptions log;
 
     friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
@@ -51,7 +53,7 @@ struct ConfigOption {
     std::string_view help;
 };
 
-extern const std::array<ConfigOption, 10> kConfigOptions;
+extern const std::array<ConfigOption, 11> kConfigOptions;
 
 // The config file itself is named by --config or SWARMD_CONFIG.
 inline constexpr std::string_view kConfigFlag = "--config";

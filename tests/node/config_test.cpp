@@ -249,3 +249,15 @@ TEST_CASE("no_default_bootstrap: a TOML boolean, a flag without a value, 1/0 in 
     CHECK(bad.error().to_string().rfind("SWARMD_NO_DEFAULT_BOOTSTRAP: \"maybe\" is not a switch",
                                         0) == 0);
 }
+
+TEST_CASE("treat_as_public takes address ranges and refuses anything else", "[config]") {
+    FakeEnv env;
+    env.vars["HOME"] = "/home/ada";
+    env.vars["SWARMD_TREAT_AS_PUBLIC"] = "198.18.0.0/15, 10.1.2.3";
+    auto c = resolve_ok({read_config_env(env.get())}, env);
+    CHECK(c.treat_as_public == std::vector<std::string>{"198.18.0.0/15", "10.1.2.3"});
+    env.vars["SWARMD_TREAT_AS_PUBLIC"] = "198.18.0.0/99";
+    auto bad = resolve_config(std::vector<ConfigLayer>{read_config_env(env.get())}, env.get());
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().to_string().find("is not an address range") != std::string::npos);
+}
