@@ -127,8 +127,7 @@ TEST_CASE("RSA keys above 8192 bits and oversize encodings are refused before pa
     // The byte caps: DER and protobuf beyond them are not handed to OpenSSL at all.
     const Bytes huge = der_spki(fake_modulus(16384), kF4);
     CHECK(error_of(PublicKey::from_rsa_der(huge)) == crypto::Errc::key_too_large);
-    CHECK(error_of(PublicKey::from_protobuf(key_protobuf(0, huge))) ==
-          crypto::Errc::key_too_large);
+    CHECK(error_of(PublicKey::from_protobuf(key_protobuf(0, huge))) == crypto::Errc::key_too_large);
     const Bytes over_cap(PublicKey::kMaxRsaDerSize + 1, 0x30);
     CHECK(error_of(PublicKey::from_rsa_der(over_cap)) == crypto::Errc::key_too_large);
     const Bytes pb_over_cap(PublicKey::kMaxProtobufSize + 1, 0x00);
@@ -137,8 +136,8 @@ TEST_CASE("RSA keys above 8192 bits and oversize encodings are refused before pa
 
 TEST_CASE("malformed RSA DER is refused", "[rsa]") {
     const Bytes der = RsaTestKey::shared2048().spki_der();
-    for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{20}, der.size() / 2,
-                            der.size() - 1}) {
+    for (std::size_t len :
+         {std::size_t{0}, std::size_t{1}, std::size_t{20}, der.size() / 2, der.size() - 1}) {
         INFO("prefix of " << len << " bytes");
         CHECK(error_of(PublicKey::from_rsa_der(ByteSpan(der).first(len))) ==
               crypto::Errc::bad_public_key);
@@ -195,8 +194,12 @@ TEST_CASE("key protobufs of other types or shapes are refused", "[rsa]") {
           crypto::Errc::bad_public_key);
 
     // A non-minimal length varint, and a length that disagrees with the bytes.
-    Bytes padded{0x08, 0x00, 0x12, static_cast<std::uint8_t>(0x80 | (der.size() & 0x7f)),
-                 static_cast<std::uint8_t>(0x80 | (der.size() >> 7)), 0x00};
+    Bytes padded{0x08,
+                 0x00,
+                 0x12,
+                 static_cast<std::uint8_t>(0x80 | (der.size() & 0x7f)),
+                 static_cast<std::uint8_t>(0x80 | (der.size() >> 7)),
+                 0x00};
     append(padded, der);
     CHECK(error_of(PublicKey::from_protobuf(padded)) == crypto::Errc::bad_public_key);
     Bytes short_pb = key_protobuf(0, der);

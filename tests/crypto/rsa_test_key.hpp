@@ -86,7 +86,8 @@ inline Bytes der_tlv(std::uint8_t tag, ByteSpan value) {
     } else if (n < 0x100) {
         out.insert(out.end(), {0x81, static_cast<std::uint8_t>(n)});
     } else {
-        out.insert(out.end(), {0x82, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
+        out.insert(out.end(),
+                   {0x82, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
     }
     append(out, value);
     return out;
