@@ -16,7 +16,7 @@ const char* describe(Errc e) noexcept {
         case Errc::bad_cid:
             return "malformed CID or not a libp2p-key CID";
         case Errc::unsupported_key_type:
-            return "unsupported key type (only Ed25519)";
+            return "unsupported key type (Ed25519 and RSA only)";
         case Errc::bad_public_key:
             return "malformed public key";
         case Errc::bad_private_key:
@@ -33,6 +33,10 @@ const char* describe(Errc e) noexcept {
             return "authentication tag mismatch";
         case Errc::low_order_point:
             return "X25519 produced a low-order point";
+        case Errc::key_too_large:
+            return "public key too large (RSA above 8192 bits)";
+        case Errc::rsa_key_too_small:
+            return "RSA key below 2048 bits";
     }
     return nullptr;
 }

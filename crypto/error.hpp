@@ -19,6 +19,8 @@ enum class Errc {
     key_file_permissions,
     decrypt_failed,
     low_order_point,
+    key_too_large,
+    rsa_key_too_small,
 };
 
 const std::error_category& crypto_category() noexcept;

@@ -54,8 +54,8 @@ struct NoiseRemote {
     std::vector<std::string> stream_muxers;
 };
 
-// Checks a decrypted handshake payload: the identity key parses (Ed25519), its signature covers
-// `remote_static`, and its peer id equals `expected` when given.
+// Checks a decrypted handshake payload: the identity key parses (Ed25519 or RSA), its signature
+// covers `remote_static`, and its peer id equals `expected` when given.
 Result<NoiseRemote> noise_verify_payload(ByteSpan payload, const crypto::DhPublic& remote_static,
                                          const std::optional<crypto::PeerId>& expected);
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake ninja-build pkg-config git
-    libboost-dev libsodium-dev libprotobuf-dev protobuf-compiler libspdlog-dev
+    libboost-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler libspdlog-dev
     catch2 libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
     libtorch-dev libopenblas0-pthread python3-sklearn zlib1g-dev dnsmasq-base clang-format
     curl iproute2

@@ -45,6 +45,9 @@
 //                                             "limited":bool,"remoteAddr":...}
 //       and prints {"event":"connection","peerId":...,"limited":bool,"remoteAddr":...} for each
 //       inbound connection.
+//
+// Every mode takes --key rsa for an RSA-2048 identity (a "Qm..." peer id, as the public DHT's
+// bootstrap peers have) instead of the default Ed25519 one.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -57,6 +60,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { kadDHT } from '@libp2p/kad-dht'
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 
@@ -101,8 +105,17 @@ async function serveBench (stream) {
   await stream.close()
 }
 
+// The createLibp2p options that pick the identity key (--key ed25519|rsa).
+async function identityOptions () {
+  const type = option(process.argv, '--key', 'ed25519')
+  if (type === 'rsa') return { privateKey: await generateKeyPair('RSA', 2048) }
+  if (type !== 'ed25519') throw new Error(`unknown --key ${type}`)
+  return {}
+}
+
 async function makeNode (listen) {
   return createLibp2p({
+    ...(await identityOptions()),
     addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -220,6 +233,7 @@ async function runGossip (args) {
   const heartbeatMs = Number(option(args, '--heartbeat-ms', '1000'))
   const quiet = args.includes('--quiet')
   const node = await createLibp2p({
+    ...(await identityOptions()),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -330,6 +344,7 @@ function keyCid (hexKey) {
 
 async function runKad () {
   const node = await createLibp2p({
+    ...(await identityOptions()),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -371,6 +386,7 @@ async function runKad () {
 
 async function runAutonat () {
   const node = await createLibp2p({
+    ...(await identityOptions()),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -385,6 +401,7 @@ async function runRelay (args) {
   const services = { identify: identify(), ping: ping() }
   if (args.includes('--server')) services.relay = circuitRelayServer()
   const node = await createLibp2p({
+    ...(await identityOptions()),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],

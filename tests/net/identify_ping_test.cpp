@@ -62,7 +62,7 @@ TEST_CASE("identify rejects hostile or incomplete messages", "[identify]") {
         const Bytes junk{0xff, 0xff, 0xff, 0xff};
         CHECK(decode_identify(junk).error() == Errc::protocol_error);
     }
-    SECTION("a non-Ed25519 key") {
+    SECTION("a Secp256k1 key") {
         pb::Identify msg;
         msg.set_publickey(std::string("\x08\x02\x12\x01\x00", 5));
         const std::string s = msg.SerializeAsString();

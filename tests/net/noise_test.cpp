@@ -286,16 +286,27 @@ TEST_CASE("noise handshake failures carry typed errors", "[net][noise]") {
         auto m2 = scripted.msg2(ini.start(), s, Bytes{});
         CHECK(ini.feed(m2).error() == Errc::bad_handshake_payload);
     }
-    SECTION("payload with an RSA key") {
+    SECTION("payload with a Secp256k1 key") {
+        auto ini = NoiseHandshake::initiator(identity(1));
+        ScriptedResponder scripted;
+        auto s = crypto::DhKeyPair::generate();
+        pb::NoiseHandshakePayload p;
+        p.set_identity_key(std::string("\x08\x02\x12\x04", 4) + "abcd");
+        p.set_identity_sig(std::string(64, 'x'));
+        std::string ser = p.SerializeAsString();
+        auto m2 = scripted.msg2(ini.start(), s, Bytes(ser.begin(), ser.end()));
+        CHECK(ini.feed(m2).error() == Errc::unsupported_key_type);
+    }
+    SECTION("payload with malformed RSA DER") {
         auto ini = NoiseHandshake::initiator(identity(1));
         ScriptedResponder scripted;
         auto s = crypto::DhKeyPair::generate();
         pb::NoiseHandshakePayload p;
         p.set_identity_key(std::string("\x08\x00\x12\x04", 4) + "abcd");
-        p.set_identity_sig(std::string(64, 'x'));
+        p.set_identity_sig(std::string(256, 'x'));
         std::string ser = p.SerializeAsString();
         auto m2 = scripted.msg2(ini.start(), s, Bytes(ser.begin(), ser.end()));
-        CHECK(ini.feed(m2).error() == Errc::unsupported_key_type);
+        CHECK(ini.feed(m2).error() == Errc::bad_handshake_payload);
     }
     SECTION("garbage payload") {
         auto ini = NoiseHandshake::initiator(identity(1));
