@@ -35,11 +35,11 @@ done
 e2e_log "lab: public host ${lab_addr[pub]}; $(for h in "${homes[@]}"; do
     printf '%s %s behind %s; ' "$h" "${lab_addr[$h]}" "${lab_wan[$h]}"; done)connectivity as expected"
 
-lab_start boot 0 pub --bootstrap-node
+lab_start boot 0 pub --bootstrap-node --debug net,boot
 lab_wait_up 0 60
 boot="/ip4/${lab_addr[pub]}/tcp/$e2e_base/p2p/$(cat "$e2e_dir/boot.id")"
 start=$SECONDS
-for i in 1 2 3; do lab_start "node$i" "$i" "${homes[i - 1]}" --bootstrap "$boot" --round-interval-ms 30; done
+for i in 1 2 3; do lab_start "node$i" "$i" "${homes[i - 1]}" --bootstrap "$boot" --round-interval-ms 30 --debug net,boot; done
 for i in 1 2 3; do lab_wait_up "$i" 60; done
 ids=()
 for i in 1 2 3; do ids+=("$(e2e_field "$i" peer_id)"); done
@@ -99,10 +99,14 @@ for i in 1 2 3; do
 done
 [[ -z "$(lab_status 0 | reachability)" ]] || e2e_log "the public node's verdict: $(lab_status 0 | reachability)"
 
-# Warnings and errors the nodes logged, for the report (not asserted).
+# What the nodes logged about the network (for the report; not asserted): warnings and errors,
+# outbound connections, failed dials and learned addresses the address filter refused.
 for node in boot node1 node2 node3; do
-    n=$(grep -ciE '\b(warn|warning|error)\b' "$e2e_dir/$node/log" || true)
-    e2e_log "$node logged $n warnings or errors"
-    grep -iE '\b(warn|warning|error)\b' "$e2e_dir/$node/log" | cut -c1-240 | sort | uniq -c | sort -rn | head -5 || true
+    log="$e2e_dir/$node/log"
+    count() { grep -cE "$1" "$log" || true; }
+    e2e_log "$node: $(count '^[-0-9]+ [:.0-9]+ (warn|error) ') warnings or errors," \
+        "$(count 'connection open dir=out') outbound connections, $(count 'dial failed') failed dials," \
+        "$(count 'learned addresses refused') refusals of learned addresses"
+    grep -E '^[-0-9]+ [:.0-9]+ (warn|error) |dial failed' "$log" | cut -c25-240 | sort | uniq -c | sort -rn | head -5 || true
 done
 e2e_log "PASS"
