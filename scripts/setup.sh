@@ -8,7 +8,7 @@ packages=(
     libboost-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler libspdlog-dev
     catch2 libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
     libtorch-dev libopenblas0-pthread python3-sklearn zlib1g-dev dnsmasq-base clang-format
-    curl iproute2
+    curl iproute2 iptables
 )
 
 missing=()

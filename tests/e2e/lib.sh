@@ -5,6 +5,10 @@ e2e_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 e2e_build=${SWARMD_BUILD_DIR:-$e2e_root/build}
 swarmd="$e2e_build/node/swarmd"
 declare -A e2e_pid=()
+# INDEX -> the network namespace node INDEX runs in (tests/e2e/natlab.sh); none: this one.
+declare -A e2e_ns=()
+# Functions e2e_cleanup calls after the nodes are stopped (natlab.sh adds lab_cleanup).
+e2e_on_exit=()
 
 e2e_log() { echo "[$(date +%T)] $*"; }
 e2e_fail() {
@@ -23,7 +27,16 @@ e2e_cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    local hook
+    for hook in "${e2e_on_exit[@]}"; do "$hook" || true; done
     if [[ -n "${SWARMD_E2E_KEEP:-}" ]]; then echo "data kept in $e2e_dir"; else rm -rf "$e2e_dir"; fi
+}
+
+# e2e_at INDEX CMD...: runs CMD in node INDEX's network namespace (where its HTTP server is).
+e2e_at() {
+    local i=$1
+    shift
+    if [[ -n "${e2e_ns[$i]:-}" ]]; then ip netns exec "${e2e_ns[$i]}" "$@"; else "$@"; fi
 }
 
 # e2e_init ROUNDS [SPEC]: a variant of SPEC (the default spec when none) with ROUNDS rounds
@@ -69,7 +82,7 @@ e2e_maddr() {
 # e2e_metric INDEX NAME_AND_LABELS: the value of one /metrics sample (0 when absent).
 e2e_metric() {
     local v
-    v=$(curl -sf --max-time 3 "http://$(e2e_http "$1")/metrics" | awk -v k="$2" '$1 == k {print $2}' | head -1)
+    v=$(e2e_at "$1" curl -sf --max-time 3 "http://$(e2e_http "$1")/metrics" | awk -v k="$2" '$1 == k {print $2}' | head -1)
     echo "${v:-0}"
 }
 
@@ -88,7 +101,7 @@ e2e_merge() {
     shift
     [[ $i == 0 ]] && name=boot
     [[ -s "$e2e_dir/$name/http.token" ]] || e2e_fail "$name has no HTTP token"
-    "$swarmd" --data-dir "$e2e_dir/$name" --http "$(e2e_http "$i")" merge "$@"
+    e2e_at "$i" "$swarmd" --data-dir "$e2e_dir/$name" --http "$(e2e_http "$i")" merge "$@"
 }
 
 # e2e_start NAME INDEX ARGS...: starts (or restarts, keeping its data) a node in the background.
@@ -111,14 +124,14 @@ e2e_start_boot() {
     e2e_fail "the bootstrap node did not come up"
 }
 
-e2e_status_line() { "$swarmd" --http "$(e2e_http "$1")" status --line 2>/dev/null; }
+e2e_status_line() { e2e_at "$1" "$swarmd" --http "$(e2e_http "$1")" status --line 2>/dev/null; }
 # e2e_field INDEX FIELD: round, merge_round, updates, accuracy, merge_state or merged_hash of a
 # node ("" when it does not answer). Reads /api/status with curl when there is one (swarmd
 # itself takes seconds to start, as it loads LibTorch), else `swarmd status --line`.
 e2e_field() {
     if command -v curl >/dev/null; then
         # nlohmann/json writes keys sorted, so the top-level key comes before swarm_peers' ones.
-        curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null |
+        e2e_at "$1" curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null |
             grep -oE "[{,]\"$2\":(\"[^\"]*\"|[-0-9.e+]+)" | head -1 | sed -E 's/^[{,]"[a-z_]+"://; s/"//g' || true
         return 0
     fi
@@ -168,7 +181,7 @@ e2e_same_hash() {
 
 # e2e_checkpoints INDEX: "round hash" per canonical checkpoint the node announces.
 e2e_checkpoints() {
-    curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null |
+    e2e_at "$1" curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null |
         python3 -c 'import json, sys
 for r, h in json.load(sys.stdin).get("checkpoints", []): print(r, h)' 2>/dev/null || true
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# End to end behind NAT (tests/e2e/natlab.sh): a swarmd bootstrap node on a public host and three
+# trainers, each alone behind its own home router (two port-preserving NATs, one symmetric), given
+# only the public node as --bootstrap. First the lab itself is checked (the homes reach the
+# public host; nobody reaches into a home), then the trainers must join, train and merge to one
+# model. Prints how long joining took and what each node says about its reachability.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/natlab.sh"
+if ! why=$(lab_available); then
+    echo "SKIP: $why"
+    exit 0
+fi
+e2e_init 60
+lab_init
+lab_public pub
+lab_home home1
+lab_home home2
+lab_home home3 symmetric
+homes=(home1 home2 home3)
+
+# The lab: each home opens TCP to the public host; the public host cannot open TCP to a home
+# host's LAN address (no route) nor through its router's public address (the NAT lets in no
+# unsolicited connection); one home cannot reach another home's LAN address.
+probe=$((e2e_base - 1))
+lab_listen pub "$probe"
+for h in "${homes[@]}"; do lab_listen "$h" "$probe"; done
+for h in "${homes[@]}"; do
+    lab_tcp_open "$h" "${lab_addr[pub]}" "$probe" || e2e_fail "lab: $h cannot reach the public host"
+    lab_tcp_open "$h" 127.0.0.1 "$probe" || e2e_fail "lab: $h's own listener does not answer"
+    ! lab_tcp_open pub "${lab_addr[$h]}" "$probe" || e2e_fail "lab: the public host reached $h's LAN address"
+    ! lab_tcp_open pub "${lab_wan[$h]}" "$probe" || e2e_fail "lab: the public host got through $h's NAT"
+done
+! lab_tcp_open home1 "${lab_addr[home2]}" "$probe" || e2e_fail "lab: home1 reached home2's LAN address"
+! lab_tcp_open home3 "${lab_addr[home1]}" "$probe" || e2e_fail "lab: home3 reached home1's LAN address"
+e2e_log "lab: public host ${lab_addr[pub]}; $(for h in "${homes[@]}"; do
+    printf '%s %s behind %s; ' "$h" "${lab_addr[$h]}" "${lab_wan[$h]}"; done)connectivity as expected"
+
+lab_start boot 0 pub --bootstrap-node --debug net,boot
+lab_wait_up 0 60
+boot="/ip4/${lab_addr[pub]}/tcp/$e2e_base/p2p/$(cat "$e2e_dir/boot.id")"
+start=$SECONDS
+for i in 1 2 3; do lab_start "node$i" "$i" "${homes[i - 1]}" --bootstrap "$boot" --round-interval-ms 30 --debug net,boot; done
+for i in 1 2 3; do lab_wait_up "$i" 60; done
+ids=()
+for i in 1 2 3; do ids+=("$(e2e_field "$i" peer_id)"); done
+up=$((SECONDS - start))
+
+# Joined: connected to the bootstrap node, then hearing every other trainer's status over gossip.
+declare -A connected_at=() joined_at=()
+deadline=$((SECONDS + 90))
+while [[ ${#joined_at[@]} -lt 3 ]]; do
+    for i in 1 2 3; do
+        [[ -z "${joined_at[$i]:-}" ]] || continue
+        s=$(lab_status "$i")
+        [[ -n "$s" ]] || continue
+        if [[ -z "${connected_at[$i]:-}" ]] && grep -q "$(cat "$e2e_dir/boot.id")" <<<"$s"; then
+            connected_at[$i]=$((SECONDS - start))
+        fi
+        heard=0
+        for j in 1 2 3; do
+            [[ $j == "$i" ]] && continue
+            python3 -c 'import json, sys
+sys.exit(0 if sys.argv[1] in json.loads(sys.stdin.read()).get("swarm_peers", {}) else 1)' "${ids[j - 1]}" <<<"$s" &&
+                heard=$((heard + 1))
+        done
+        [[ $heard -eq 2 ]] && joined_at[$i]=$((SECONDS - start))
+    done
+    [[ $SECONDS -lt $deadline ]] || e2e_fail "only ${#joined_at[@]} of 3 trainers heard all the others in 90 s"
+    sleep 0.3
+done
+e2e_log "joining: processes up after ${up} s; connected to the bootstrap node after" \
+    "$(for i in 1 2 3; do printf '%s ' "${connected_at[$i]:-?}"; done)s; every trainer heard the" \
+    "other two after $(for i in 1 2 3; do printf '%s ' "${joined_at[$i]}"; done)s (from the trainers' start)"
+
+e2e_wait_merged 150 1 2 3
+hash=$(e2e_same_hash 1 2 3)
+e2e_log "merged: the three trainers behind NAT merged to $hash, $((SECONDS - start)) s after they started"
+
+# What each node says about itself: its addresses and, when the build has it, its reach verdict.
+report() {
+    python3 -c 'import json, sys
+s = json.loads(sys.stdin.read())
+reach = s.get("reach")
+print("addresses=%s connections=%s peers=%d reach=%s" % (",".join(s.get("addresses", [])),
+      s.get("connections"), len(s.get("peer_ids", [])), json.dumps(reach) if reach is not None else "absent"))'
+}
+reachability() {
+    python3 -c 'import json, sys
+print((json.loads(sys.stdin.read()).get("reach") or {}).get("reachability", ""))'
+}
+for i in 0 1 2 3; do
+    name=boot
+    [[ $i == 0 ]] || name="node$i (${homes[i - 1]})"
+    e2e_log "$name: $(lab_status "$i" | report)"
+done
+for i in 1 2 3; do
+    verdict=$(lab_status "$i" | reachability)
+    [[ "$verdict" != public ]] || e2e_fail "node$i behind ${homes[i - 1]}'s NAT thinks it is public"
+done
+[[ -z "$(lab_status 0 | reachability)" ]] || e2e_log "the public node's verdict: $(lab_status 0 | reachability)"
+
+# What the nodes logged about the network (for the report; not asserted): warnings and errors,
+# outbound connections, failed dials and learned addresses the address filter refused.
+for node in boot node1 node2 node3; do
+    log="$e2e_dir/$node/log"
+    count() { grep -cE "$1" "$log" || true; }
+    e2e_log "$node: $(count '^[-0-9]+ [:.0-9]+ (warn|error) ') warnings or errors," \
+        "$(count 'connection open dir=out') outbound connections, $(count 'dial failed') failed dials," \
+        "$(count 'learned addresses refused') refusals of learned addresses"
+    grep -E '^[-0-9]+ [:.0-9]+ (warn|error) |dial failed' "$log" | cut -c25-240 | sort | uniq -c | sort -rn | head -5 || true
+done
+e2e_log "PASS"
