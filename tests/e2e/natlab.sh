@@ -28,6 +28,11 @@
 # Unsolicited inbound connections reach neither kind: a public host has no route to any LAN, and
 # a packet to a router's WAN address that matches no connection ends at the router itself.
 #
+# Functions: lab_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
+# lab_partition / lab_heal, lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
+# lab_status (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
+# namespace), lab_cleanup.
+#
 # Nothing here uses an address outside the namespaces the lab made: every veth is created inside
 # a lab namespace (never in the caller's), so deleting the namespaces removes all of it.
 
