@@ -79,14 +79,17 @@ e2e_log "merged: the three trainers behind NAT merged to $hash, $((SECONDS - sta
 # What each node says about itself: its addresses and, when the build has it, its reach verdict.
 report() {
     python3 -c 'import json, sys
-s = json.loads(sys.stdin.read())
+text = sys.stdin.read()
+if not text.strip(): sys.exit(print("no status"))
+s = json.loads(text)
 reach = s.get("reach")
 print("addresses=%s connections=%s peers=%d reach=%s" % (",".join(s.get("addresses", [])),
       s.get("connections"), len(s.get("peer_ids", [])), json.dumps(reach) if reach is not None else "absent"))'
 }
 reachability() {
     python3 -c 'import json, sys
-print((json.loads(sys.stdin.read()).get("reach") or {}).get("reachability", ""))'
+text = sys.stdin.read()
+print((json.loads(text).get("reach") or {}).get("reachability", "") if text.strip() else "")'
 }
 for i in 0 1 2 3; do
     name=boot
@@ -94,10 +97,13 @@ for i in 0 1 2 3; do
     e2e_log "$name: $(lab_status "$i" | report)"
 done
 for i in 1 2 3; do
-    verdict=$(lab_status "$i" | reachability)
+    s=$(lab_status "$i")
+    [[ -n "$s" ]] || e2e_fail "node$i stopped answering /api/status"
+    verdict=$(reachability <<<"$s")
     [[ "$verdict" != public ]] || e2e_fail "node$i behind ${homes[i - 1]}'s NAT thinks it is public"
 done
-[[ -z "$(lab_status 0 | reachability)" ]] || e2e_log "the public node's verdict: $(lab_status 0 | reachability)"
+verdict=$(lab_status 0 | reachability)
+e2e_log "the public node's verdict: ${verdict:-none (its /api/status has no reach.reachability)}"
 
 # What the nodes logged about the network (for the report; not asserted): warnings and errors,
 # outbound connections, failed dials and learned addresses the address filter refused.

@@ -28,6 +28,11 @@
 # Unsolicited inbound connections reach neither kind: a public host has no route to any LAN, and
 # a packet to a router's WAN address that matches no connection ends at the router itself.
 #
+# Functions: lab_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
+# lab_partition / lab_heal, lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
+# lab_status (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
+# namespace), lab_cleanup.
+#
 # Nothing here uses an address outside the namespaces the lab made: every veth is created inside
 # a lab namespace (never in the caller's), so deleting the namespaces removes all of it.
 
@@ -35,6 +40,8 @@ lab_prefix="swl-$$"
 lab_namespaces=()
 declare -A lab_addr=()  # NAME -> the address other lab hosts see it at (a LAN address behind NAT)
 declare -A lab_wan=()   # home NAME -> its router's public address
+declare -A lab_port=()  # NAME (a public host, a home or its router) -> its port on br0
+declare -A lab_uplink=()  # the same NAMEs -> the interface at their end of that port's veth
 lab_next_public=2       # next 198.18.0.N
 lab_next_lan=1          # next 192.168.K.0/24
 lab_next_port=1         # next p<N> port on br0
@@ -104,6 +111,8 @@ lab_init() {
 lab_public() {
     _lab_take_public_addr
     _lab_add_ns "$1"
+    lab_port[$1]="p$lab_next_port"
+    lab_uplink[$1]="$1 eth0"
     _lab_plug "$1" eth0 "$lab_taken/24"
     lab_addr[$1]=$lab_taken
 }
@@ -120,6 +129,10 @@ lab_home() {
     _lab_add_ns "$name"
     gw=$(lab_ns "$name-gw")
     ns=$(lab_ns "$name")
+    lab_port[$name]="p$lab_next_port"
+    lab_port[$name-gw]="p$lab_next_port"
+    lab_uplink[$name]="$name-gw wan"
+    lab_uplink[$name-gw]="$name-gw wan"
     _lab_plug "$name-gw" wan "$wan/24"
     ip -n "$gw" route add default dev wan
     ip -n "$gw" link add lan type veth peer name eth0 netns "$ns" || _lab_fail "cannot make the LAN of $name"
@@ -136,6 +149,36 @@ lab_home() {
     lab_addr[$name]="$lan_net.2"
     lab_addr[$name-gw]=$wan
     lab_wan[$name]=$wan
+}
+
+_lab_port_of() {
+    [[ -n "${lab_port[$1]:-}" ]] || _lab_fail "no lab host or home called $1"
+    echo "${lab_port[$1]}"
+}
+
+# lab_partition NAME...: cuts each public host or home (its router) off the internet, as if its
+# cable were pulled: its port on br0 goes down, packets are dropped, nobody is told.
+lab_partition() {
+    local name
+    for name in "$@"; do ip -n "$(lab_ns inet)" link set "$(_lab_port_of "$name")" down; done
+}
+
+# lab_heal NAME...: plugs them back in (connections that did not time out carry on).
+lab_heal() {
+    local name
+    for name in "$@"; do ip -n "$(lab_ns inet)" link set "$(_lab_port_of "$name")" up; done
+}
+
+# lab_shape NAME RATE: limits a public host's or a home's link to the internet to RATE (tc
+# units, e.g. 1mbit) each way, with a token bucket (tc tbf; netem is not in every kernel).
+lab_shape() {
+    local port ns ifname
+    port=$(_lab_port_of "$1")
+    read -r ns ifname <<<"${lab_uplink[$1]}"
+    ip netns exec "$(lab_ns inet)" tc qdisc replace dev "$port" root tbf rate "$2" burst 32kbit latency 400ms ||
+        _lab_fail "tc tbf fails on $1's port"
+    ip netns exec "$(lab_ns "$ns")" tc qdisc replace dev "$ifname" root tbf rate "$2" burst 32kbit latency 400ms ||
+        _lab_fail "tc tbf fails on $1's uplink"
 }
 
 # lab_tcp_open NAME ADDR PORT: whether NAME can open a TCP connection to ADDR:PORT (2 s at most).
