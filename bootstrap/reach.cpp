@@ -47,10 +47,9 @@ Reach::~Reach() = default;
 
 void Reach::start() {
     m_relay->start();
-    m_autonat->on_reachability_changed(
-        [w = weak_from_this()](net::autonat::Reachability r) {
-            if (auto self = w.lock()) self->reachability_changed(r);
-        });
+    m_autonat->on_reachability_changed([w = weak_from_this()](net::autonat::Reachability r) {
+        if (auto self = w.lock()) self->reachability_changed(r);
+    });
     m_autonat->start();
     if (m_options.public_roles) take_public_roles();
     asio::co_spawn(
@@ -71,8 +70,8 @@ void Reach::on_identify(const std::shared_ptr<net::Connection>& connection,
     const bool hop = std::find(info.protocols.begin(), info.protocols.end(),
                                std::string(net::relay::kHopProtocol)) != info.protocols.end();
     if (hop && !connection->relayed() && m_relay_candidates.size() < 64)
-        m_relay_candidates.insert_or_assign(peer,
-                                            connection->remote_addr().without_peer_id().with_peer_id(peer));
+        m_relay_candidates.insert_or_assign(
+            peer, connection->remote_addr().without_peer_id().with_peer_id(peer));
     else if (!hop)
         m_relay_candidates.erase(peer);
 }

@@ -50,8 +50,8 @@ struct ReachOptions {
 
 class Reach : public std::enable_shared_from_this<Reach> {
   public:
-    Reach(boost::asio::any_io_executor executor, net::Host& host, const crypto::PrivateKey& identity,
-          net::KadService& kad, ReachOptions options = {});
+    Reach(boost::asio::any_io_executor executor, net::Host& host,
+          const crypto::PrivateKey& identity, net::KadService& kad, ReachOptions options = {});
     ~Reach();
 
     void start();
