@@ -67,8 +67,7 @@ void Reach::on_identify(const std::shared_ptr<net::Connection>& connection,
                         const net::IdentifyInfo& info) {
     m_autonat->on_identify(connection, info);
     const auto& peer = connection->remote_peer();
-    const bool hop = std::find(info.protocols.begin(), info.protocols.end(),
-                               std::string(net::relay::kHopProtocol)) != info.protocols.end();
+    const bool hop = info.lists(net::relay::kHopProtocol);
     if (hop && !connection->relayed() && m_relay_candidates.size() < 64)
         m_relay_candidates.insert_or_assign(
             peer, connection->remote_addr().without_peer_id().with_peer_id(peer));

@@ -96,9 +96,7 @@ void AutoNatService::on_identify(const std::shared_ptr<Connection>& connection,
                 net_log().info("observed address confirmed: {}", observed.value().to_string());
         }
     }
-    const bool speaks = std::find(info.protocols.begin(), info.protocols.end(),
-                                  autonat::kProtocol) != info.protocols.end();
-    if (speaks) {
+    if (info.lists(autonat::kProtocol)) {
         m_servers.insert(peer);
     } else {
         m_servers.erase(peer);

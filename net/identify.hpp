@@ -27,6 +27,13 @@ struct IdentifyInfo {
     std::string protocol_version;
     // A signed peer record envelope (net/peer_record.hpp), verified by the host, not here.
     std::optional<Bytes> signed_peer_record;
+
+    // Whether the peer said it serves `protocol`.
+    bool lists(std::string_view protocol) const {
+        for (const auto& p : protocols)
+            if (p == protocol) return true;
+        return false;
+    }
 };
 
 // The Identify protobuf body (no length prefix). Fails with message_too_large when it would not

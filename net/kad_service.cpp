@@ -347,8 +347,7 @@ void KadService::on_identify(const std::shared_ptr<Connection>& connection,
                              const IdentifyInfo& info) {
     kad::PeerInfo peer;
     peer.id = connection->remote_peer();
-    if (std::find(info.protocols.begin(), info.protocols.end(), m_options.protocol) ==
-        info.protocols.end()) {
+    if (!info.lists(m_options.protocol)) {
         m_table.remove(peer.id);
         return;
     }

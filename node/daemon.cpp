@@ -163,25 +163,24 @@ class Daemon {
                    m_pubsub->router().options().thresholds.graylist;
         });
         m_pubsub->start();
-        m_host.on_identify([this](const std::shared_ptr<net::Connection>& c,
-                                  const net::IdentifyInfo& info) {
-            if (m_kad) m_kad->on_identify(c, info);
-            m_pubsub->peer_identified(c, info);
-            // DHT peers (and other plain libp2p nodes) are no swarm peers: only nodes that
-            // serve the swarmd hello join the swarm's bookkeeping.
-            const bool swarmd_peer = std::find(info.protocols.begin(), info.protocols.end(),
-                                               bootstrap::kHelloProtocol) != info.protocols.end();
-            if (!swarmd_peer) return;
-            m_mode->peer_identified(c->remote_peer());
-            if (m_joiner) {
-                std::vector<std::string> addrs;
-                for (const auto& raw : info.listen_addrs) {
-                    if (auto a = net::Multiaddr::from_bytes(raw))
-                        addrs.push_back(a.value().to_string());
+        m_host.on_identify(
+            [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
+                if (m_kad) m_kad->on_identify(c, info);
+                m_pubsub->peer_identified(c, info);
+                // DHT peers (and other plain libp2p nodes) are no swarm peers: only nodes that
+                // serve the swarmd hello join the swarm's bookkeeping.
+                const bool swarmd_peer = info.lists(bootstrap::kHelloProtocol);
+                if (!swarmd_peer) return;
+                m_mode->peer_identified(c->remote_peer());
+                if (m_joiner) {
+                    std::vector<std::string> addrs;
+                    for (const auto& raw : info.listen_addrs) {
+                        if (auto a = net::Multiaddr::from_bytes(raw))
+                            addrs.push_back(a.value().to_string());
+                    }
+                    m_joiner->on_connected(c, addrs);
                 }
-                m_joiner->on_connected(c, addrs);
-            }
-        });
+            });
         m_host.on_connection_closed([this](const std::shared_ptr<net::Connection>& c) {
             if (m_reach) m_reach->on_connection_closed(c);
             const auto peer = c->remote_peer();
