@@ -52,8 +52,7 @@ void Rendezvous::add_dht_peer(const std::shared_ptr<net::Connection>& connection
         connection->close();
         return;
     }
-    m_dht_peers.insert(peer);
-    m_dht_seeds.push_back(connection->remote_addr().without_peer_id().with_peer_id(peer));
+    m_dht_peers.emplace(peer, connection->remote_addr().without_peer_id().with_peer_id(peer));
     // A DHT search is due now that there is somewhere to search.
     m_timer.cancel();
 }
@@ -70,14 +69,15 @@ asio::awaitable<void> Rendezvous::run() {
     const std::string cid = net::kad::key_cid(m_key);
     bool said_waiting = false;
     while (!m_stopped) {
-        if (m_kad.routing_table_size() == 0 && !m_dht_seeds.empty()) {
-            std::vector<net::Multiaddr> seeds = m_dht_seeds;
+        if (m_kad.routing_table_size() == 0 && !m_dht_peers.empty()) {
+            std::vector<net::Multiaddr> seeds;
+            for (const auto& [peer, addr] : m_dht_peers) seeds.push_back(addr);
             co_await m_kad.bootstrap(std::move(seeds));
             if (m_stopped) break;
         }
         if (m_kad.routing_table_size() == 0) {
             m_state = "waiting for a DHT peer";
-            if (!said_waiting && !m_dht_seeds.empty()) {
+            if (!said_waiting && !m_dht_peers.empty()) {
                 boot_log().info("rendezvous: no DHT peer answered yet; retrying");
                 said_waiting = true;
             }

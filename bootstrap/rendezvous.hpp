@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -108,8 +109,8 @@ class Rendezvous : public std::enable_shared_from_this<Rendezvous> {
     Bytes m_key;
     Hooks m_hooks;
     RendezvousOptions m_options;
-    std::vector<net::Multiaddr> m_dht_seeds;  // with /p2p/
-    std::set<crypto::PeerId> m_dht_peers;
+    // Bootstrap DHT peers and the address each was reached at (with /p2p/).
+    std::map<crypto::PeerId, net::Multiaddr> m_dht_peers;
     std::set<crypto::PeerId> m_idle_once;  // idle at the last sweep
     boost::asio::steady_timer m_timer;
     boost::asio::steady_timer m_sweep_timer;
