@@ -113,22 +113,30 @@ async function identityOptions () {
   return {}
 }
 
-async function makeNode (listen) {
+// Lifts js's per-host inbound rate limit (5/s by default): the benchmark dials in a loop.
+const liftedLimits = { maxConnections: 1000, inboundConnectionThreshold: 1e6, maxIncomingPendingConnections: 1000 }
+
+// Every mode's node: loopback TCP (listening unless `listen` is false), Noise, yamux, identify
+// and ping, the identity key from --key, plus the mode's own transports and services.
+async function makeNode ({ listen = true, transports = [], services = {}, connectionManager } = {}) {
   return createLibp2p({
     ...(await identityOptions()),
     addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-    transports: [tcp()],
+    transports: [tcp(), ...transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    // Lifts js's per-host inbound rate limit (5/s by default): the benchmark dials in a loop.
-    connectionManager: { maxConnections: 1000, inboundConnectionThreshold: 1e6, maxIncomingPendingConnections: 1000 },
-    services: { identify: identify(), ping: ping() }
+    ...(connectionManager ? { connectionManager } : {}),
+    services: { identify: identify(), ping: ping(), ...services }
   })
+}
+
+function emitListening (node) {
+  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
 }
 
 async function runListen (args) {
   const pingBack = Number(option(args, '--ping-back', '0'))
-  const node = await makeNode(true)
+  const node = await makeNode({ connectionManager: liftedLimits })
   await node.handle(kBenchProtocol, serveBench, { maxInboundStreams: 256 })
   node.addEventListener('peer:identify', async (evt) => {
     emit(identifyLine(evt.detail))
@@ -140,7 +148,7 @@ async function runListen (args) {
       }
     }
   })
-  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  emitListening(node)
   const stop = async () => { await node.stop(); process.exit(0) }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
@@ -151,7 +159,7 @@ async function runListen (args) {
 async function runDial (args) {
   const target = multiaddr(args[1])
   const pings = Number(option(args, '--pings', '1'))
-  const node = await makeNode(false)
+  const node = await makeNode({ listen: false, connectionManager: liftedLimits })
   const identified = new Promise((resolve) => {
     node.addEventListener('peer:identify', (evt) => resolve(evt.detail))
   })
@@ -167,7 +175,7 @@ async function runDial (args) {
 async function runBenchHandshake (args) {
   const target = multiaddr(args[1])
   const count = Number(args[2])
-  const node = await makeNode(false)
+  const node = await makeNode({ listen: false, connectionManager: liftedLimits })
   const start = performance.now()
   for (let i = 0; i < count; i++) {
     const conn = await node.dial(target, { force: true })
@@ -183,7 +191,7 @@ async function runBenchBulk (args) {
   const target = multiaddr(args[1])
   const bytes = Number(args[2])
   const streams = Number(args[3])
-  const node = await makeNode(false)
+  const node = await makeNode({ listen: false, connectionManager: liftedLimits })
   const conn = await node.dial(target)
   const chunk = new Uint8Array(64 * 1024)
   const perStream = Math.floor(bytes / streams)
@@ -232,16 +240,9 @@ async function runGossip (args) {
   if (topic == null) throw new Error('usage: peer.mjs gossip TOPIC [--heartbeat-ms N] [--quiet]')
   const heartbeatMs = Number(option(args, '--heartbeat-ms', '1000'))
   const quiet = args.includes('--quiet')
-  const node = await createLibp2p({
-    ...(await identityOptions()),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 1000, inboundConnectionThreshold: 1e6, maxIncomingPendingConnections: 1000 },
+  const node = await makeNode({
+    connectionManager: liftedLimits,
     services: {
-      identify: identify(),
-      ping: ping(),
       pubsub: gossipsub({
         globalSignaturePolicy: StrictSign,
         msgIdFn: swarmdMsgId,
@@ -275,7 +276,7 @@ async function runGossip (args) {
     }
   })
   pubsub.subscribe(topic)
-  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  emitListening(node)
 
   const bench = async ({ rate, seconds, size }) => {
     const total = Math.round(rate * seconds)
@@ -343,20 +344,13 @@ function keyCid (hexKey) {
 }
 
 async function runKad () {
-  const node = await createLibp2p({
-    ...(await identityOptions()),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+  const node = await makeNode({
     services: {
-      identify: identify(),
-      ping: ping(),
       dht: kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: (p) => p })
     }
   })
   const dht = node.services.dht
-  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  emitListening(node)
   const commands = {
     dial: async (c) => {
       const conn = await node.dial(multiaddr(c.addr))
@@ -385,29 +379,14 @@ async function runKad () {
 }
 
 async function runAutonat () {
-  const node = await createLibp2p({
-    ...(await identityOptions()),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping(), autonat: autoNAT() }
-  })
-  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  const node = await makeNode({ services: { autonat: autoNAT() } })
+  emitListening(node)
   serveCommands(node, {})
 }
 
 async function runRelay (args) {
-  const services = { identify: identify(), ping: ping() }
-  if (args.includes('--server')) services.relay = circuitRelayServer()
-  const node = await createLibp2p({
-    ...(await identityOptions()),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services
-  })
+  const services = args.includes('--server') ? { relay: circuitRelayServer() } : {}
+  const node = await makeNode({ transports: [circuitRelayTransport()], services })
   const connectionLine = (event, conn) => ({
     event,
     peerId: conn.remotePeer.toString(),
@@ -417,7 +396,7 @@ async function runRelay (args) {
   node.addEventListener('connection:open', (evt) => {
     if (evt.detail.direction === 'inbound') emit(connectionLine('connection', evt.detail))
   })
-  emit({ event: 'listening', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(a => a.toString()) })
+  emitListening(node)
   const circuitAddrs = () => node.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
   const commands = {
     reserve: async (c) => {
