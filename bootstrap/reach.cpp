@@ -28,6 +28,17 @@ void add_unique(std::vector<net::Multiaddr>& out, const net::Multiaddr& a) {
 }
 }  // namespace
 
+bool looks_translated(const std::vector<net::Multiaddr>& listen,
+                      const std::vector<net::Multiaddr>& observed,
+                      const net::AddressPolicy& policy) {
+    auto is_public = [&](const net::Multiaddr& a) {
+        return !net::is_relayed(a) && net::IpAddress::of(a) &&
+               policy.scope(a) == net::AddressScope::public_;
+    };
+    return std::none_of(listen.begin(), listen.end(), is_public) &&
+           std::any_of(observed.begin(), observed.end(), is_public);
+}
+
 Reach::Reach(asio::any_io_executor executor, net::Host& host, const crypto::PrivateKey& identity,
              net::KadService& kad, ReachOptions options)
     : m_executor(executor),
@@ -52,6 +63,10 @@ void Reach::start() {
     });
     m_autonat->start();
     if (m_options.public_roles) take_public_roles();
+    m_host.set_address_source([w = weak_from_this(), &host = m_host] {
+        if (auto self = w.lock(); self && !self->m_stopped) return self->advertised_addrs();
+        return net::announced_addrs(host.listen_addrs());
+    });
     asio::co_spawn(
         m_executor, [self = shared_from_this()] { return self->relay_loop(); }, log_exception);
 }
@@ -88,9 +103,22 @@ net::autonat::Reachability Reach::reachability() const noexcept {
 std::vector<net::Multiaddr> Reach::relay_addrs() const { return m_relay->circuit_addrs(); }
 std::vector<net::Multiaddr> Reach::confirmed_addrs() const { return m_autonat->confirmed_addrs(); }
 
+bool Reach::behind_nat() const {
+    switch (reachability()) {
+        case net::autonat::Reachability::private_:
+            return true;
+        case net::autonat::Reachability::public_:
+            return false;
+        case net::autonat::Reachability::unknown:
+            break;
+    }
+    return looks_translated(net::announced_addrs(m_host.listen_addrs()),
+                            m_autonat->observed_addrs(), m_autonat->policy());
+}
+
 std::vector<net::Multiaddr> Reach::advertised_addrs() const {
     std::vector<net::Multiaddr> out;
-    if (reachability() == net::autonat::Reachability::private_)
+    if (behind_nat())
         for (const auto& a : m_relay->circuit_addrs()) add_unique(out, a);
     for (const auto& a : net::announced_addrs(m_host.listen_addrs()))
         add_unique(out, a.without_peer_id());
@@ -107,6 +135,10 @@ void Reach::take_public_roles() {
     boot_log().info("serving the DHT, AutoNAT dial-backs and circuit relay to other nodes");
 }
 
+void Reach::refresh_addrs() {
+    if (m_host.refresh_addrs() && m_on_addrs_changed) m_on_addrs_changed();
+}
+
 void Reach::reachability_changed(net::autonat::Reachability r) {
     boot_log().info("reachability: {}", net::autonat::to_string(r));
     if (r == net::autonat::Reachability::public_) {
@@ -117,6 +149,7 @@ void Reach::reachability_changed(net::autonat::Reachability r) {
         if (!m_options.public_roles) m_kad.set_server_mode(false);
         m_timer.cancel();
     }
+    refresh_addrs();
 }
 
 asio::awaitable<void> Reach::relay_loop() {
@@ -126,7 +159,8 @@ asio::awaitable<void> Reach::relay_loop() {
         boost::system::error_code ec;
         co_await m_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (m_stopped) break;
-        if (reachability() != net::autonat::Reachability::private_) continue;
+        refresh_addrs();
+        if (!behind_nat()) continue;
         std::size_t held = 0;
         for (const auto& [peer, addr] : m_relay_candidates)
             if (m_relay->has_reservation(peer)) ++held;
@@ -147,6 +181,7 @@ asio::awaitable<void> Reach::relay_loop() {
                 continue;
             }
             ++held;
+            refresh_addrs();
             std::string circuits;
             for (const auto& a : m_relay->circuit_addrs())
                 circuits += (circuits.empty() ? "" : " ") + a.to_string();

@@ -7,6 +7,7 @@
 // start. One io_context thread owns it; create with std::make_shared, stop() before the host
 // goes away.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,12 @@ class RelayService;
 }  // namespace swarmd::net
 
 namespace swarmd::bootstrap {
+
+// The presumption behind_nat() makes while AutoNAT has no verdict: none of `listen` (dialable
+// form) is public by `policy`, and some address in `observed` (how peers see us) is.
+bool looks_translated(const std::vector<net::Multiaddr>& listen,
+                      const std::vector<net::Multiaddr>& observed,
+                      const net::AddressPolicy& policy);
 
 struct ReachOptions {
     using Duration = std::chrono::steady_clock::duration;
@@ -63,9 +70,21 @@ class Reach : public std::enable_shared_from_this<Reach> {
     void on_connection_closed(const std::shared_ptr<net::Connection>& connection);
 
     net::autonat::Reachability reachability() const noexcept;
-    // What other nodes should dial: through our relays first when we are private, then our
+    // Whether to act as a node behind NAT: AutoNAT says private, or it has no verdict yet while
+    // none of our listen addresses is public and a peer sees us at a public one (a router
+    // translates for us). One AutoNAT server never gives a verdict (it takes several agreeing
+    // ones), so a node that knows a single public peer would otherwise wait for ever; a port
+    // forward later makes AutoNAT say public, which ends it.
+    bool behind_nat() const;
+    // What other nodes should dial: through our relays first when we are behind NAT, then our
     // listen addresses in dialable form and the observed addresses enough peers confirmed.
+    // The host's identify and signed peer record say the same (Host::set_address_source).
     std::vector<net::Multiaddr> advertised_addrs() const;
+    // Called when advertised_addrs() changed (a relay reservation came or went, an observed
+    // address was confirmed): provider records should be announced again.
+    void on_addrs_changed(std::function<void()> handler) {
+        m_on_addrs_changed = std::move(handler);
+    }
     std::vector<net::Multiaddr> relay_addrs() const;
     std::vector<net::Multiaddr> confirmed_addrs() const;
     bool serving_public_roles() const noexcept { return m_public_roles_on; }
@@ -74,6 +93,7 @@ class Reach : public std::enable_shared_from_this<Reach> {
     boost::asio::awaitable<void> relay_loop();
     void reachability_changed(net::autonat::Reachability r);
     void take_public_roles();
+    void refresh_addrs();
 
     boost::asio::any_io_executor m_executor;
     net::Host& m_host;
@@ -85,6 +105,7 @@ class Reach : public std::enable_shared_from_this<Reach> {
     std::map<crypto::PeerId, net::Multiaddr> m_relay_candidates;
     std::map<crypto::PeerId, std::chrono::steady_clock::time_point> m_relay_failed;
     boost::asio::steady_timer m_timer;
+    std::function<void()> m_on_addrs_changed;
     bool m_public_roles_on = false;
     bool m_reserving = false;
     bool m_stopped = false;

@@ -85,11 +85,15 @@ asio::awaitable<void> Rendezvous::run() {
             continue;
         }
         m_state = "searching";
+        if (m_announced &&
+            std::chrono::steady_clock::now() - m_announced_at >= m_options.reannounce)
+            m_announced = false;
         if (m_options.announce && !m_announced) {
             auto announced = co_await m_kad.provide(m_key);
             if (m_stopped) break;
             if (announced) {
                 m_announced = true;
+                m_announced_at = std::chrono::steady_clock::now();
                 m_stats.announced_to = announced.value();
                 boot_log().info(
                     "rendezvous: announced this node as a provider of {} to {} DHT peers", cid,
@@ -124,6 +128,12 @@ asio::awaitable<void> Rendezvous::run() {
         const bool want = !m_hooks.wants_peers || m_hooks.wants_peers();
         co_await sleep(m_timer, want ? m_options.search_interval : m_options.quiet_interval);
     }
+}
+
+void Rendezvous::addrs_changed() {
+    if (!m_announced) return;  // the first announcement is still to come, with them
+    m_announced = false;
+    m_timer.cancel();
 }
 
 asio::awaitable<void> Rendezvous::sweep_loop() {

@@ -46,6 +46,8 @@ struct RendezvousOptions {
     static constexpr std::chrono::seconds kDefaultIdleSweep{10};
     static constexpr std::size_t kDefaultMaxProviders = 20;
     static constexpr std::size_t kDefaultMaxDhtPeers = 8;
+    // go-libp2p-pubsub's discovery announces with a 3 h TTL; the DHT keeps records 48 h.
+    static constexpr std::chrono::hours kDefaultReannounce{3};
 
     Duration first_delay = kDefaultFirstDelay;
     // Between two provider lookups while the node has fewer swarm peers than it wants, and once
@@ -60,6 +62,8 @@ struct RendezvousOptions {
     // Bootstrap DHT peers kept (their connections are not swept).
     std::size_t max_dht_peers = kDefaultMaxDhtPeers;
     bool announce = true;
+    // A provider record is announced again after this, and whenever our addresses change.
+    Duration reannounce = kDefaultReannounce;
 };
 
 struct RendezvousStats {
@@ -90,6 +94,9 @@ class Rendezvous : public std::enable_shared_from_this<Rendezvous> {
     // A bootstrap peer outside the swarm whose connection the DHT may use (Joiner's DHT peer
     // handler).
     void add_dht_peer(const std::shared_ptr<net::Connection>& connection);
+    // Our addresses changed (a relay reservation, a confirmed observed address): announce the
+    // provider record again with the new ones, soon.
+    void addrs_changed();
 
     const Bytes& key() const noexcept { return m_key; }
     const RendezvousStats& stats() const noexcept { return m_stats; }
@@ -117,6 +124,7 @@ class Rendezvous : public std::enable_shared_from_this<Rendezvous> {
     RendezvousStats m_stats;
     std::string m_state = "waiting for a DHT peer";
     bool m_announced = false;
+    std::chrono::steady_clock::time_point m_announced_at{};
     bool m_stopped = false;
 };
 

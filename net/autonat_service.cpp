@@ -108,6 +108,8 @@ std::vector<Multiaddr> AutoNatService::confirmed_addrs() const {
     return m_observed.confirmed(now());
 }
 
+std::vector<Multiaddr> AutoNatService::observed_addrs() const { return m_observed.observed(now()); }
+
 std::vector<Multiaddr> AutoNatService::candidate_addrs() const {
     if (m_options.candidate_addrs) return m_options.candidate_addrs();
     return dial_candidates(m_host.listen_addrs(), m_observed, policy(), now(),
@@ -203,34 +205,41 @@ asio::awaitable<void> AutoNatService::client_loop() {
     }
 }
 
-asio::awaitable<void> AutoNatService::ask(crypto::PeerId server, std::vector<Multiaddr> addrs) {
-    auto fail = [&](std::error_code reason) {
-        net_log().debug("autonat request failed: {} peer={}", reason.message(), server.to_base58());
-        m_client.on_failure(server);
-        wake();
-    };
+asio::awaitable<Result<autonat::DialResponse>> AutoNatService::request_dial_back(
+    crypto::PeerId server, std::vector<Multiaddr> addrs) {
     auto body =
         autonat::encode_message(autonat::make_dial(m_host.peer_id(), addrs), m_options.limits);
-    if (!body) co_return fail(body.error());
+    if (!body) co_return body.error();
     const auto timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(m_options.client.request_timeout);
     Bytes request = std::move(body).value();
     std::string protocol(autonat::kProtocol);
     auto stream =
         co_await send_request(m_host, server, std::move(protocol), std::move(request), timeout);
-    if (m_stopped) co_return;
-    if (!stream) co_return fail(stream.error());
+    if (!stream) co_return stream.error();
     auto reply = co_await stream.value()->read_length_prefixed(m_options.limits.max_message_size);
     stream.value()->release();
-    if (m_stopped) co_return;
-    if (!reply) co_return fail(reply.error());
+    if (!reply) co_return reply.error();
     auto answer = autonat::decode_message(reply.value(), m_options.limits);
-    if (!answer) co_return fail(answer.error());
-    if (!answer.value().dial_response) co_return fail(autonat::Errc::unexpected_message);
-    const autonat::DialResponse& response = *answer.value().dial_response;
-    net_log().debug("autonat answer status={} text={} peer={}", static_cast<int>(response.status),
-                    response.status_text, server.to_base58());
-    m_client.on_response(server, response, addrs, now());
+    if (!answer) co_return answer.error();
+    if (!answer.value().dial_response) co_return autonat::Errc::unexpected_message;
+    co_return *answer.value().dial_response;
+}
+
+asio::awaitable<void> AutoNatService::ask(crypto::PeerId server, std::vector<Multiaddr> addrs) {
+    auto response = co_await request_dial_back(server, addrs);
+    if (m_stopped) co_return;
+    if (!response) {
+        net_log().debug("autonat request failed: {} peer={}", response.error().message(),
+                        server.to_base58());
+        m_client.on_failure(server);
+        wake();
+        co_return;
+    }
+    net_log().debug("autonat answer status={} text={} peer={}",
+                    static_cast<int>(response.value().status), response.value().status_text,
+                    server.to_base58());
+    m_client.on_response(server, response.value(), addrs, now());
     wake();
 }
 

@@ -27,6 +27,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/bytes.hpp"
+#include "base/result.hpp"
+#include "crypto/peer_id.hpp"
 #include "net/autonat.hpp"
 #include "net/identify.hpp"
 #include "net/multiaddr.hpp"
@@ -91,10 +93,17 @@ class AutoNatService : public std::enable_shared_from_this<AutoNatService> {
     std::vector<Multiaddr> candidate_addrs() const;
     // Observed addresses that enough distinct observers reported.
     std::vector<Multiaddr> confirmed_addrs() const;
+    // Every observed address still reported by someone, most observed first.
+    std::vector<Multiaddr> observed_addrs() const;
     // Our addresses for a peer seen at `peer_addr`: listen and confirmed addresses, by the
     // policy's advertise_to; public ones are left out once we know we are private_.
     std::vector<Multiaddr> advertised_addrs(const Multiaddr& peer_addr) const;
     const AddressPolicy& policy() const noexcept { return m_server.policy(); }
+
+    // One DIAL request to `server` (connected) for `addrs`, outside the client's schedule and
+    // verdict: what `swarmd doctor` asks.
+    boost::asio::awaitable<Result<autonat::DialResponse>> request_dial_back(
+        crypto::PeerId server, std::vector<Multiaddr> addrs);
 
   private:
     boost::asio::awaitable<bool> serve(Stream& stream, Bytes body);

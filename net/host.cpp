@@ -111,7 +111,7 @@ Result<Multiaddr> Host::listen(const Multiaddr& addr) {
     }
     Multiaddr bound = endpoint_multiaddr(acceptor->local_endpoint());
     m_listen_addrs.push_back(bound);
-    seal_own_record();
+    refresh_addrs();
     m_acceptors.push_back(acceptor);
     asio::co_spawn(m_executor, accept_loop(acceptor), LogException{"accept loop"});
     net_log().info("listening on {}", bound.with_peer_id(m_peer_id).to_string());
@@ -122,6 +122,28 @@ std::vector<Multiaddr> Host::listen_addrs() const {
     std::vector<Multiaddr> out;
     for (const Multiaddr& addr : m_listen_addrs) out.push_back(addr.with_peer_id(m_peer_id));
     return out;
+}
+
+void Host::set_address_source(AddressSource source) {
+    m_address_source = std::move(source);
+    refresh_addrs();
+}
+
+bool Host::refresh_addrs() {
+    std::vector<Multiaddr> now;
+    if (m_address_source) {
+        for (const Multiaddr& addr : m_address_source()) {
+            Multiaddr bare = addr.peer_id() == m_peer_id ? addr.without_peer_id() : addr;
+            if (std::find(now.begin(), now.end(), bare) == now.end())
+                now.push_back(std::move(bare));
+        }
+    } else {
+        now = m_listen_addrs;
+    }
+    if (now == m_advertised && !m_signed_record.empty()) return false;
+    m_advertised = std::move(now);
+    if (!m_advertised.empty()) seal_own_record();
+    return true;
 }
 
 void Host::set_handler(std::string protocol, StreamHandler handler) {
@@ -334,7 +356,7 @@ asio::awaitable<void> Host::serve_stream(std::shared_ptr<Stream> stream) {
 asio::awaitable<void> Host::answer_identify(std::shared_ptr<Stream> stream) {
     IdentifyInfo info;
     info.public_key = m_public_key;
-    for (const Multiaddr& addr : m_listen_addrs) info.listen_addrs.push_back(addr.to_bytes());
+    for (const Multiaddr& addr : m_advertised) info.listen_addrs.push_back(addr.to_bytes());
     if (auto connection = connection_to(stream->remote_peer()))
         info.observed_addr = connection->remote_addr().to_bytes();
     info.protocols = protocols();
@@ -479,7 +501,7 @@ void Host::seal_own_record() {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now().time_since_epoch());
     m_record_seq = std::max(m_record_seq + 1, static_cast<std::uint64_t>(now.count()));
-    auto sealed = seal_peer_record(PeerRecord{m_peer_id, m_record_seq, m_listen_addrs}, m_identity);
+    auto sealed = seal_peer_record(PeerRecord{m_peer_id, m_record_seq, m_advertised}, m_identity);
     if (sealed) m_signed_record = std::move(sealed).value();
 }
 

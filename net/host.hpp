@@ -113,6 +113,15 @@ class Host {
     Result<Multiaddr> listen(const Multiaddr& addr);
     // Every bound address, with /p2p/<our id>.
     std::vector<Multiaddr> listen_addrs() const;
+    // What identify and our signed peer record tell peers to dial (no /p2p/<our id>): the bound
+    // addresses unless an address source is set. The node sets one that knows more (interface
+    // addresses for a wildcard listener, observed addresses, /p2p-circuit addresses through
+    // relays) and calls refresh_addrs() whenever they may have changed; the record is resealed
+    // only when the set did. Returns whether it changed.
+    using AddressSource = std::function<std::vector<Multiaddr>()>;
+    void set_address_source(AddressSource source);
+    bool refresh_addrs();
+    const std::vector<Multiaddr>& advertised_addrs() const noexcept { return m_advertised; }
     const crypto::PeerId& peer_id() const noexcept { return m_peer_id; }
     const crypto::PublicKey& public_key() const noexcept { return m_public_key; }
 
@@ -222,6 +231,8 @@ class Host {
     std::map<std::string, StreamHandler> m_handlers;
     std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> m_acceptors;
     std::vector<Multiaddr> m_listen_addrs;
+    std::vector<Multiaddr> m_advertised;  // what identify and the record say
+    AddressSource m_address_source;
     std::vector<std::shared_ptr<Connection>> m_connections;
     std::unordered_map<crypto::PeerId, IdentifyInfo> m_identified;
     PeerRecordStore m_records;

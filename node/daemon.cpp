@@ -166,6 +166,7 @@ class Daemon {
         m_host.on_identify(
             [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
                 if (m_kad) m_kad->on_identify(c, info);
+                if (m_reach) m_reach->on_identify(c, info);
                 m_pubsub->peer_identified(c, info);
                 // DHT peers (and other plain libp2p nodes) are no swarm peers: only nodes that
                 // serve the swarmd hello join the swarm's bookkeeping.
@@ -296,6 +297,9 @@ class Daemon {
         m_joiner->set_dht_peer_handler([r = std::weak_ptr(m_rendezvous)](const auto& connection) {
             if (auto rendezvous = r.lock()) rendezvous->add_dht_peer(connection);
         });
+        m_reach->on_addrs_changed([r = std::weak_ptr(m_rendezvous)] {
+            if (auto rendezvous = r.lock()) rendezvous->addrs_changed();
+        });
         m_log->info("rendezvous key {} (DHT {} mode)", net::kad::key_cid(key),
                     m_kad->server_mode() ? "server" : "client");
         m_rendezvous->start();
@@ -328,6 +332,15 @@ class Daemon {
             m_pubsub->router().mesh_peers(status_topic(m_swarm_id)).size();
         json peer_ids = json::array();
         for (const auto& peer : m_joiner->connected_peers()) peer_ids.push_back(peer.to_base58());
+        // Every usable connection: to whom, where, which way, and whether a relay carries it.
+        json links = json::array();
+        for (const auto& c : m_host.connections()) {
+            if (!c->usable()) continue;
+            links.push_back({{"peer", c->remote_peer().to_base58()},
+                             {"addr", c->remote_addr().to_string()},
+                             {"outbound", c->outbound()},
+                             {"relayed", c->relayed()}});
+        }
         json j = {
             {"version", kVersion},
             {"peer_id", m_peer_id.to_base58()},
@@ -338,6 +351,7 @@ class Daemon {
             {"role", m_options.bootstrap_node ? "bootstrap" : "trainer"},
             {"connections", m_host.connection_count()},
             {"peer_ids", peer_ids},
+            {"links", links},
             {"gossip_peers", m_pubsub->peer_count()},
             {"mesh", mesh},
             {"messages_in", stats.messages_received},
@@ -375,6 +389,7 @@ class Daemon {
             return out;
         };
         return {{"reachability", std::string(net::autonat::to_string(m_reach->reachability()))},
+                {"behind_nat", m_reach->behind_nat()},
                 {"public_roles", m_reach->serving_public_roles()},
                 {"relay_addrs", texts(m_reach->relay_addrs())},
                 {"confirmed_addrs", texts(m_reach->confirmed_addrs())},

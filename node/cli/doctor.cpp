@@ -10,7 +10,9 @@
 #include "bootstrap/dnsaddr.hpp"
 #include "bootstrap/doctor.hpp"
 #include "bootstrap/peer_list.hpp"
+#include "net/autonat_service.hpp"
 #include "net/host.hpp"
+#include "net/observed_addrs.hpp"
 #include "node/cli/cli.hpp"
 #include "node/spec/spec.hpp"
 
@@ -46,13 +48,37 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
         boost::asio::io_context io;
         // A throwaway identity: checking peers should not need the node's key.
         net::Host host(io.get_executor(), crypto::PrivateKey::generate());
+        // AutoNAT peers dial back where the node would listen; when a running node holds the
+        // port, any free port still says whether this machine can be dialed at all.
+        std::string listen_note;
+        for (const auto& text : config.listen) {
+            auto addr = net::Multiaddr::parse(text);
+            if (!addr) continue;
+            if (host.listen(addr.value())) continue;
+            auto endpoint = addr.value().tcp_endpoint();
+            if (!endpoint) continue;
+            auto any_port = net::Multiaddr::parse(
+                std::string(endpoint->host.find(':') == std::string::npos ? "/ip4/" : "/ip6/") +
+                endpoint->host + "/tcp/0");
+            if (any_port && host.listen(any_port.value()))
+                listen_note = text + " is in use (a running node?): tested another port instead";
+        }
+        const auto listened = host.listen_addrs();
+        net::AutoNatServiceOptions autonat_options;
+        for (const auto& text : config.treat_as_public)
+            if (auto cidr = net::Cidr::parse(text))
+                autonat_options.treat_as_public.push_back(*cidr);
+        auto autonat =
+            std::make_shared<net::AutoNatService>(io.get_executor(), host, autonat_options);
         bootstrap::DnsaddrResolver resolver(io, {});
         bootstrap::Hello hello{id.bytes(), bootstrap::Role::trainer, bootstrap::HelloStatus::ok};
         std::vector<bootstrap::DoctorResult> results;
         boost::asio::co_spawn(
             io,
             [&]() -> boost::asio::awaitable<void> {
-                results = co_await bootstrap::run_doctor(host, resolver, list, hello);
+                results = co_await bootstrap::run_doctor(
+                    host, resolver, list, hello, listened.empty() ? nullptr : autonat.get());
+                autonat->stop();
                 host.stop();
             },
             [](std::exception_ptr e) {
@@ -66,6 +92,9 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
         }
         std::cout << reachable << " of " << results.size() << " bootstrap peers reachable (swarm "
                   << id.short_hex() << ")\n";
+        if (!listen_note.empty()) std::cout << listen_note << "\n";
+        for (const auto& line : bootstrap::reachability_report(results, listened))
+            std::cout << line << "\n";
         return reachable > 0 ? 0 : 1;
     });
 }

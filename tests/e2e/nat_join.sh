@@ -72,9 +72,73 @@ e2e_log "joining: processes up after ${up} s; connected to the bootstrap node af
     "$(for i in 1 2 3; do printf '%s ' "${connected_at[$i]:-?}"; done)s; every trainer heard the" \
     "other two after $(for i in 1 2 3; do printf '%s ' "${joined_at[$i]}"; done)s (from the trainers' start)"
 
+# Behind NAT: one public peer cannot give an AutoNAT verdict (it takes several agreeing servers),
+# so each trainer presumes it from its private listen address and the public address the
+# bootstrap node sees it at; it then reserves a slot on the bootstrap node's relay and advertises
+# the /p2p-circuit address (identify, signed peer record, provider record on the DHT).
+reach_of() {
+    python3 -c 'import json, sys
+text = sys.stdin.read()
+r = (json.loads(text).get("reach") or {}) if text.strip() else {}
+print("%s %d" % ("yes" if r.get("behind_nat") else "no", len(r.get("relay_addrs", []))))'
+}
+# link_to ID: "relayed" or "direct" for this node's connection to peer ID, "" for none.
+link_to() {
+    python3 -c 'import json, sys
+text = sys.stdin.read()
+links = json.loads(text).get("links", []) if text.strip() else []
+kinds = sorted({"relayed" if l["relayed"] else "direct" for l in links if l["peer"] == sys.argv[1]})
+print("direct" if "direct" in kinds else (kinds[0] if kinds else ""))' "$1"
+}
+deadline=$((SECONDS + 60))
+for i in 1 2 3; do
+    until [[ "$(lab_status "$i" | reach_of)" =~ ^yes\ [1-9] ]]; do
+        [[ $SECONDS -lt $deadline ]] ||
+            e2e_fail "node$i behind ${homes[i - 1]} has no relay reservation: $(lab_status "$i" | reach_of)"
+        sleep 0.5
+    done
+done
+reserved_at=$((SECONDS - start))
+e2e_log "behind NAT: every trainer holds a relay reservation on the bootstrap node after ${reserved_at} s"
+
+# The trainers find each other's relay addresses through the DHT and connect through the relay.
+deadline=$((SECONDS + 90))
+pairs_linked() {
+    local i j
+    for i in 1 2 3; do
+        s=$(lab_status "$i")
+        for j in 1 2 3; do
+            [[ $i == "$j" ]] && continue
+            [[ -n "$(link_to "${ids[j - 1]}" <<<"$s")" ]] || return 1
+        done
+    done
+}
+until pairs_linked; do
+    [[ $SECONDS -lt $deadline ]] || e2e_fail "the trainers behind NAT did not connect to each other in 90 s"
+    sleep 0.5
+done
+e2e_log "connected: every pair of trainers behind NAT has a connection after $((SECONDS - start)) s:" \
+    "$(for i in 1 2 3; do s=$(lab_status "$i"); for j in 1 2 3; do [[ $i == "$j" ]] ||
+        printf '%s-%s %s; ' "$i" "$j" "$(link_to "${ids[j - 1]}" <<<"$s")"; done; done)"
+
 e2e_wait_merged 150 1 2 3
 hash=$(e2e_same_hash 1 2 3)
 e2e_log "merged: the three trainers behind NAT merged to $hash, $((SECONDS - start)) s after they started"
+
+# swarmd doctor from a home host: the bootstrap node answers, and its AutoNAT dial-back fails, so
+# the report says the machine is behind NAT and what to do; from the public host it says public.
+doctor_at() {
+    lab_exec "$1" env SWARMD_TREAT_AS_PUBLIC=198.18.0.0/15 "$swarmd" --spec "$e2e_dir/spec.toml" \
+        --data-dir "$e2e_dir/doctor-$1" --no-default-bootstrap doctor "$boot" 2>&1
+}
+out=$(doctor_at home1) || e2e_fail "doctor in home1 could not reach the bootstrap node: $out"
+e2e_log "doctor in home1: $(tr '\n' '|' <<<"$out")"
+grep -q "^reachability: private" <<<"$out" || e2e_fail "doctor in home1 did not say private"
+grep -q "forward TCP port" <<<"$out" || e2e_fail "doctor in home1 did not say what to do"
+grep -q "through a relay: 1 of these peers" <<<"$out" || e2e_fail "doctor in home1 did not see the relay"
+out=$(doctor_at pub) || e2e_fail "doctor on the public host could not reach the bootstrap node: $out"
+e2e_log "doctor on the public host: $(tr '\n' '|' <<<"$out")"
+grep -q "^reachability: public" <<<"$out" || e2e_fail "doctor on the public host did not say public"
 
 # What each node says about itself: its addresses and, when the build has it, its reach verdict.
 report() {
