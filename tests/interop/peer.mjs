@@ -23,9 +23,9 @@
 //             (CLOCK_MONOTONIC ns, 8 bytes big-endian) || zeros -> {"event":"bench-done",...}
 //         {"cmd":"report"} -> {"event":"report","received":N,"duplicates":N,"latencies_us":[...]}
 //             for the bench messages received since the last report.
-//   node --import ./polyfill.mjs peer.mjs kad
+//   node --import ./polyfill.mjs peer.mjs kad [--relay-server]
 //       a @libp2p/kad-dht server on /ipfs/kad/1.0.0 that keeps loopback addresses (js drops
-//       private addresses by default). Prints "listening", then answers stdin commands; keys are
+//       private addresses by default), with --relay-server also a circuit relay v2 server. Prints "listening", then answers stdin commands; keys are
 //       hex multihashes (a raw CIDv1 on the js side):
 //         {"cmd":"dial","addr":A}          -> {"event":"dialed","peerId":...}
 //         {"cmd":"rt"}                      -> {"event":"rt","size":N}
@@ -46,7 +46,8 @@
 //       and prints {"event":"connection","peerId":...,"limited":bool,"remoteAddr":...} for each
 //       inbound connection.
 //
-// Every mode takes --key rsa for an RSA-2048 identity (a "Qm..." peer id, as the public DHT's
+// Every mode takes --listen MADDR (default /ip4/127.0.0.1/tcp/0; the NAT lab's hosts pass their
+// own address) and --key rsa for an RSA-2048 identity (a "Qm..." peer id, as the public DHT's
 // bootstrap peers have) instead of the default Ed25519 one.
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -121,7 +122,7 @@ const liftedLimits = { maxConnections: 1000, inboundConnectionThreshold: 1e6, ma
 async function makeNode ({ listen = true, transports = [], services = {}, connectionManager } = {}) {
   return createLibp2p({
     ...(await identityOptions()),
-    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+    addresses: { listen: listen ? [option(process.argv, '--listen', '/ip4/127.0.0.1/tcp/0')] : [] },
     transports: [tcp(), ...transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -343,10 +344,11 @@ function keyCid (hexKey) {
   return CID.createV1(0x55, Digest.decode(Uint8Array.from(Buffer.from(hexKey, 'hex'))))
 }
 
-async function runKad () {
+async function runKad (args) {
   const node = await makeNode({
     services: {
-      dht: kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: (p) => p })
+      dht: kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: (p) => p }),
+      ...(args.includes('--relay-server') ? { relay: circuitRelayServer() } : {})
     }
   })
   const dht = node.services.dht
