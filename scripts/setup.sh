@@ -10,6 +10,12 @@ packages=(
     libtorch-dev libopenblas0-pthread python3-sklearn zlib1g-dev dnsmasq-base clang-format
     curl iproute2 iptables
 )
+# Node.js and npm run the js-libp2p peers of the interop tests (tests/interop). Debian's packages,
+# unless a node and an npm are already on PATH: NodeSource's nodejs ships its own npm and
+# conflicts with Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
