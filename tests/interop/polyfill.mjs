@@ -1,5 +1,11 @@
 // What the pinned js-libp2p set calls and older Node versions lack; Debian 12 ships Node 18.
 // Load with: node --import ./polyfill.mjs peer.mjs ... (--import needs Node >= 18.18).
+import { webcrypto } from 'node:crypto'
+
+// The global Web Crypto object (Node >= 19 in modules): the noble hashes and libp2p's keys use it.
+if (globalThis.crypto == null) {
+  Object.defineProperty(globalThis, 'crypto', { value: webcrypto, writable: true, configurable: true })
+}
 
 // Promise.withResolvers (Node >= 22): it-queue (via mortice) calls it while libp2p starts.
 if (typeof Promise.withResolvers !== 'function') {
