@@ -114,6 +114,19 @@ for setting in User=swarmd ExecStart=/usr/bin/swarmd StateDirectory=swarmd NoNew
     grep -q "^$setting" "$unit" || fail "the unit lacks $setting"
 done
 grep -q '^u swarmd ' "$root/usr/lib/sysusers.d/swarmd.conf" || fail "sysusers.d does not declare the swarmd user"
+# What postinst runs, into a scratch root: a system user and group swarmd, home
+# /var/lib/swarmd, no login shell.
+if command -v systemd-sysusers >/dev/null; then
+    mkdir -p "$tmp/users/etc"
+    systemd-sysusers --root="$tmp/users" "$root/usr/lib/sysusers.d/swarmd.conf" >/dev/null 2>&1 ||
+        fail "systemd-sysusers rejects /usr/lib/sysusers.d/swarmd.conf"
+    IFS=: read -r name _ uid gid _ home shell < <(grep '^swarmd:' "$tmp/users/etc/passwd") ||
+        fail "systemd-sysusers made no swarmd user"
+    [[ $home == /var/lib/swarmd && $shell == */nologin && $uid -lt 1000 && $uid == "$gid" ]] ||
+        fail "the swarmd user is $name uid $uid gid $gid home $home shell $shell"
+    grep -q "^swarmd:x:$gid:" "$tmp/users/etc/group" || fail "systemd-sysusers made no swarmd group"
+    echo "systemd-sysusers: system user swarmd ($uid), home $home, shell $shell"
+fi
 if command -v systemd-analyze >/dev/null; then
     # systemd checks the unit in a root that has the standard units (sysinit.target, ...) and
     # the package's binary where ExecStart names it; man swarmd(1) resolves to the package's page.
