@@ -38,6 +38,7 @@
 #include "node/ops/status_message.hpp"
 #include "node/sapo/node.hpp"
 #include "node/spec/spec.hpp"
+#include "node/version.hpp"
 #include "node/zo/node.hpp"
 
 namespace swarmd::node {
@@ -46,7 +47,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 // A merge request names a round this far ahead of the requester's, so that every node hears it
 // before it gets there.
 constexpr std::uint64_t kMinMergeLead = 10;
@@ -135,7 +135,7 @@ class Daemon {
                 throw std::runtime_error("cannot listen on " + text + ": " +
                                          bound.error().message());
         }
-        m_log->info("swarmd {} peer {} swarm {} ({}, mode {}){}", kVersion, m_peer_id.to_base58(),
+        m_log->info("swarmd {} peer {} swarm {} ({}, mode {}){}", version(), m_peer_id.to_base58(),
                     m_swarm_id.short_hex(), m_spec.name, to_string(m_spec.mode),
                     m_options.bootstrap_node ? " as a bootstrap node" : "");
         start_gossip();
@@ -342,7 +342,7 @@ class Daemon {
                              {"relayed", c->relayed()}});
         }
         json j = {
-            {"version", kVersion},
+            {"version", version()},
             {"peer_id", m_peer_id.to_base58()},
             {"addresses", addrs},
             {"swarm_id", m_swarm_id.hex()},
@@ -472,7 +472,7 @@ class Daemon {
         beat.merge_round = merge_round();
         beat.merge_state = m_options.bootstrap_node ? "relay" : "training";
         beat.peers = m_host.connection_count();
-        beat.version = kVersion;
+        beat.version = version();
         beat.order = m_merge_order;
         m_mode->heartbeat(beat);
         return beat;

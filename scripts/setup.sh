@@ -8,8 +8,14 @@ packages=(
     libboost-dev libsodium-dev libssl-dev libprotobuf-dev protobuf-compiler libspdlog-dev
     catch2 libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
     libtorch-dev libopenblas0-pthread python3-sklearn zlib1g-dev dnsmasq-base clang-format
-    curl iproute2 iptables
+    curl iproute2 iptables python3-prometheus-client
 )
+# Node.js and npm run the js-libp2p peers of the interop tests (tests/interop). Debian's packages,
+# unless a node and an npm are already on PATH: NodeSource's nodejs ships its own npm and
+# conflicts with Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

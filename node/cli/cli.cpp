@@ -6,10 +6,10 @@
 #include <iostream>
 #include <vector>
 
+#include "node/version.hpp"
+
 namespace swarmd::node {
 namespace {
-
-constexpr const char* kVersion = "swarmd 0.1.0";
 
 std::string option_help(const ConfigOption& o) {
     return std::string(o.help) + " (env " + std::string(o.env) + ")";
@@ -32,7 +32,7 @@ int cli_error(std::string_view what) {
 
 int run_cli(int argc, char** argv) {
     CLI::App app{"swarmd: a peer-to-peer daemon for decentralized training"};
-    app.set_version_flag("--version", kVersion);
+    app.set_version_flag("--version", version_line());
     app.require_subcommand(1);
     // Subcommands pass node options they do not know up to the top level, so
     // `swarmd spec show --spec FILE` and `swarmd --spec FILE spec show` both work.

@@ -5,15 +5,19 @@
 namespace swarmd::node {
 
 void export_gossip_metrics(Metrics& metrics, const net::gossipsub::Stats& stats) {
-    auto gauge = [&](const char* name, const char* help, std::uint64_t value) {
-        metrics.gauge(name, help).set(static_cast<double>(value));
+    // The router's monotonic counts, copied at scrape time.
+    auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+        metrics.counter(name, help).set(value);
     };
-    gauge("swarmd_gossip_messages_received", "Gossip messages received, duplicates included",
-          stats.messages_received);
-    gauge("swarmd_gossip_messages_sent", "Gossip messages sent", stats.messages_sent);
-    gauge("swarmd_gossip_bytes_sent", "Gossip bytes sent", stats.bytes_sent);
-    gauge("swarmd_gossip_duplicates", "Duplicate gossip messages", stats.duplicates);
-    gauge("swarmd_gossip_rejected", "Gossip messages rejected by validation", stats.rejected);
+    counter("swarmd_gossip_messages_received_total",
+            "Gossip messages received, duplicates included", stats.messages_received);
+    counter("swarmd_gossip_messages_sent_total", "Gossip messages sent, IWANT answers included",
+            stats.messages_sent);
+    counter("swarmd_gossip_sent_bytes_total", "Gossip bytes sent", stats.bytes_sent);
+    counter("swarmd_gossip_duplicates_total", "Duplicate gossip messages received",
+            stats.duplicates);
+    counter("swarmd_gossip_rejected_total", "Gossip messages rejected by validation",
+            stats.rejected);
 }
 
 void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size_t connections) {

@@ -578,10 +578,11 @@ void SapoNode::update_metrics() {
         .set(m_progress.recent_reward);
     m_metrics.gauge("swarmd_sapo_cumulative_reward", "Sum of the per-round mean local rewards")
         .set(m_progress.cumulative_reward);
-    m_metrics.gauge("swarmd_sapo_rollouts", "Local rollouts generated")
-        .set(static_cast<double>(m_progress.rollouts));
-    m_metrics.gauge("swarmd_sapo_external_groups_used", "External rollout groups trained on")
-        .set(static_cast<double>(m_progress.external_used));
+    m_metrics.counter("swarmd_sapo_rollouts_total", "Local rollouts generated")
+        .set(m_progress.rollouts);
+    m_metrics
+        .counter("swarmd_sapo_external_groups_used_total", "External rollout groups trained on")
+        .set(m_progress.external_used);
     m_metrics.gauge("swarmd_accuracy", "Held-out accuracy (-1 when not a classifier)")
         .set(m_merged ? m_merged->accuracy : -1.0);
     m_metrics.gauge("swarmd_merged", "1 once the final merge is written")

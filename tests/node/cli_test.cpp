@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "crypto/peer_id.hpp"
@@ -303,6 +304,33 @@ TEST_CASE("node options: config file < environment < flags, with one-line errors
                          "log_level (line 1): \"chatty\" is not a log level");
     check_one_line_error(box.run({"spec", "show"}, {"SWARMD_HTTP=nowhere"}), "SWARMD_HTTP: ");
     check_one_line_error(box.run({"spec", "show", "--debug=net,bogus"}), "--debug: \"bogus\"");
+}
+
+TEST_CASE("swarmd --version prints the project version and the git revision", "[cli]") {
+    Sandbox box;
+    Run r = box.run({"--version"});
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+    // "swarmd 0.1.0 (git 29f3b22)", "swarmd 0.1.0 (git v0.1.0-3-g29f3b22-dirty)", or
+    // "swarmd 0.1.0 (git unknown)" when built outside a git checkout.
+    std::smatch m;
+    REQUIRE(std::regex_match(r.out, m,
+                             std::regex(R"(swarmd (\d+\.\d+\.\d+) \(git ([0-9A-Za-z._+-]+)\)\n)")));
+
+    // The version is CMake's project VERSION.
+    std::smatch project;
+    std::string lists = slurp(fs::path(SWARMD_SOURCE_DIR) / "CMakeLists.txt");
+    REQUIRE(std::regex_search(lists, project, std::regex(R"(project\(swarmd VERSION ([0-9.]+))")));
+    CHECK(m[1] == project[1]);
+
+    // Built from a git checkout: an abbreviated commit hash (after a tag's distance, if any),
+    // with -dirty when the tree had changes.
+    if (fs::exists(fs::path(SWARMD_SOURCE_DIR) / ".git")) {
+        CHECK(std::regex_match(m[2].str(), std::regex(R"((.+-g)?[0-9a-f]{7,40}(-dirty)?)")));
+    }
+    // The same line wherever the flag is given, and never a node start.
+    CHECK(box.run({"--version", "spec", "show"}).out == r.out);
 }
 
 TEST_CASE("help lists every option with its default", "[cli]") {

@@ -80,8 +80,10 @@ TEST_CASE("the json log format writes one JSON object per line", "[logging]") {
     setup_logging(options, sink);
     category_log("gossip")->info("message with \"quotes\", a\nnewline and \xff bad UTF-8");
     category_log("boot")->warn("no peers");
+    // Valid non-ASCII text, a backslash, a tab and a control character stay what they were.
+    category_log("train")->error("Zürich → 東京 \\ back\tslash \x01 end");
     auto lines = lines_of(out.str());
-    REQUIRE(lines.size() == 2);
+    REQUIRE(lines.size() == 3);
     auto first = nlohmann::json::parse(lines[0]);
     CHECK(first["level"] == "info");
     CHECK(first["cat"] == "gossip");
@@ -94,6 +96,20 @@ TEST_CASE("the json log format writes one JSON object per line", "[logging]") {
     auto second = nlohmann::json::parse(lines[1]);
     CHECK(second["level"] == "warn");
     CHECK(second["msg"] == "no peers");
+    auto third = nlohmann::json::parse(lines[2]);
+    CHECK(third["level"] == "error");
+    CHECK(third["cat"] == "train");
+    CHECK(third["msg"] == "Zürich → 東京 \\ back\tslash \x01 end");
+    // Each line is exactly one object with these four keys, in this order.
+    for (const auto& line : lines) {
+        auto object = nlohmann::ordered_json::parse(line);
+        std::vector<std::string> keys;
+        for (const auto& item : object.items()) keys.push_back(item.key());
+        CHECK(keys == std::vector<std::string>{"ts", "level", "cat", "msg"});
+    }
+    // The raw line escapes the newline, the tab and the control character (one line per message).
+    CHECK(lines[2].find("\\t") != std::string::npos);
+    CHECK(lines[2].find("\\u0001") != std::string::npos);
 }
 
 TEST_CASE("log option values are checked", "[logging]") {
