@@ -1,6 +1,11 @@
 #include "net/host.hpp"
 
 #include <algorithm>
+#include <chrono>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -23,6 +28,26 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
+
+// No Nagle delay; and a peer that vanishes without a word (a cable pulled, a NAT mapping gone, a
+// laptop asleep) must not hold its connection for the ~15 minutes of TCP's retransmissions:
+// TCP_USER_TIMEOUT aborts a connection whose sent data stays unacknowledged that long, and
+// keepalive probes find the same on a connection with nothing to send.
+void tune_socket(tcp::socket& socket, std::chrono::milliseconds dead_after) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (dead_after.count() <= 0) return;
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+    const int fd = socket.native_handle();
+    const auto user_timeout = static_cast<unsigned>(dead_after.count());
+    const int idle = std::max(1, static_cast<int>(dead_after.count() / 2000));
+    const int interval = std::max(1, static_cast<int>(dead_after.count() / 6000));
+    const int count = 3;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
 
 Multiaddr endpoint_multiaddr(const tcp::endpoint& endpoint) {
     auto addr = Multiaddr::from_ip_tcp(endpoint.address().to_string(), endpoint.port());
@@ -227,7 +252,8 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
             socket.close(ignored);
             continue;
         }
-        socket.set_option(tcp::no_delay(true), ignored);
+        tune_socket(socket, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                m_options.dead_peer_timeout));
         auto connection = std::make_shared<Connection>(std::move(socket), false, remote,
                                                        std::nullopt, m_options.connection);
         m_connections.push_back(connection);
@@ -555,7 +581,8 @@ asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint,
     deadline.cancel();
     if (*timed_out) co_return Errc::timeout;
     if (ec) co_return std::error_code(ec);
-    socket.set_option(tcp::no_delay(true), ec);
+    tune_socket(socket,
+                std::chrono::duration_cast<std::chrono::milliseconds>(m_options.dead_peer_timeout));
     co_return std::move(socket);
 }
 

@@ -48,6 +48,7 @@ struct HostOptions {
     static constexpr std::chrono::seconds kDefaultPingTimeout{10};
     static constexpr std::chrono::seconds kDefaultInitialBackoff{1};
     static constexpr std::chrono::seconds kDefaultMaxBackoff{300};
+    static constexpr std::chrono::seconds kDefaultDeadPeerTimeout{15};
     // The ping spec's limit on one peer's concurrent inbound ping streams.
     static constexpr std::size_t kDefaultMaxInboundPingStreams = 2;
 
@@ -65,6 +66,10 @@ struct HostOptions {
     // Refused sockets are logged at most once per interval, with a count of those in between.
     Clock::duration refusal_log_interval = kDefaultRefusalLogInterval;
     Clock::duration dial_timeout = kDefaultDialTimeout;
+    // A TCP connection whose sent data stays unacknowledged this long, or that answers no
+    // keepalive probe over this long while idle, is aborted (TCP_USER_TIMEOUT, SO_KEEPALIVE);
+    // zero leaves the kernel's defaults (about 15 minutes).
+    Clock::duration dead_peer_timeout = kDefaultDeadPeerTimeout;
     Clock::duration identify_timeout = kDefaultIdentifyTimeout;
     Clock::duration ping_timeout = kDefaultPingTimeout;
     // After a failed dial the address is refused for initial_backoff, doubling per further

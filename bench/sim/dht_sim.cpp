@@ -109,12 +109,10 @@ World make_world(const Options& o, std::mt19937_64& rng) {
     std::sort(w.by_key.begin(), w.by_key.end(),
               [&](std::uint32_t a, std::uint32_t b) { return key_of(a) < key_of(b); });
     auto members = [&](const std::pair<Key, Key>& range) {
-        auto first = std::lower_bound(
-            w.by_key.begin(), w.by_key.end(), range.first,
-            [&](std::uint32_t i, const Key& k) { return key_of(i) < k; });
-        auto last = std::upper_bound(
-            w.by_key.begin(), w.by_key.end(), range.second,
-            [&](const Key& k, std::uint32_t i) { return k < key_of(i); });
+        auto first = std::lower_bound(w.by_key.begin(), w.by_key.end(), range.first,
+                                      [&](std::uint32_t i, const Key& k) { return key_of(i) < k; });
+        auto last = std::upper_bound(w.by_key.begin(), w.by_key.end(), range.second,
+                                     [&](const Key& k, std::uint32_t i) { return k < key_of(i); });
         return std::vector<std::uint32_t>(first, last);
     };
     // Ideal tables: bucket cpl holds k random nodes (or all) of the subtree that shares cpl
@@ -143,9 +141,9 @@ struct LookupResult {
 
 // One iterative lookup from node `from` towards `target`, in simulated time. With
 // want_provider it is GET_PROVIDERS and stops at the first provider.
-LookupResult run_lookup(const World& w, const Options& o, std::mt19937_64& rng,
-                        std::uint32_t from, const std::vector<kad::PeerInfo>& seeds,
-                        const Key& target, bool want_provider) {
+LookupResult run_lookup(const World& w, const Options& o, std::mt19937_64& rng, std::uint32_t from,
+                        const std::vector<kad::PeerInfo>& seeds, const Key& target,
+                        bool want_provider) {
     kad::LookupOptions options;
     options.request_timeout = Ms(o.timeout_ms);
     const Clock::time_point t0{};
@@ -213,7 +211,8 @@ int main(int argc, char** argv) {
     app.add_option("--nodes", o.nodes, "Virtual DHT nodes")->check(CLI::Range(30, 200000));
     app.add_option("--providers", o.providers, "Swarm trainers announcing the key");
     app.add_option("--lookups", o.lookups, "Provider lookups measured");
-    app.add_option("--dead", o.dead, "Share of nodes that never answer")->check(CLI::Range(0.0, 0.9));
+    app.add_option("--dead", o.dead, "Share of nodes that never answer")
+        ->check(CLI::Range(0.0, 0.9));
     app.add_option("--latency-min-ms", o.latency_min_ms, "Round trip, lower bound");
     app.add_option("--latency-max-ms", o.latency_max_ms, "Round trip, upper bound");
     app.add_option("--timeout-ms", o.timeout_ms, "Request timeout");
@@ -236,8 +235,8 @@ int main(int argc, char** argv) {
     std::vector<double> announce_ms;
     for (std::size_t p = 0; p < o.providers; ++p) {
         const auto from = live_node();
-        auto r = run_lookup(w, o, rng, from, w.closest(from, target, kad::kBucketSize), target,
-                            false);
+        auto r =
+            run_lookup(w, o, rng, from, w.closest(from, target, kad::kBucketSize), target, false);
         announce_ms.push_back(r.ms);
         for (const auto& peer : r.closest) w.providers[target].insert(w.index.at(peer.id));
     }
@@ -265,9 +264,9 @@ int main(int argc, char** argv) {
         "nodes %zu, dead %.0f%%, providers %zu, RTT %u-%u ms, timeout %u ms, %zu lookups from %s\n",
         o.nodes, o.dead * 100, o.providers, o.latency_min_ms, o.latency_max_ms, o.timeout_ms,
         o.lookups,
-        o.bootstrap == 0 ? "nodes with full tables"
-                         : ("newcomers knowing " + std::to_string(o.bootstrap) + " bootstrap nodes")
-                               .c_str());
+        o.bootstrap == 0
+            ? "nodes with full tables"
+            : ("newcomers knowing " + std::to_string(o.bootstrap) + " bootstrap nodes").c_str());
     std::printf("%-38s %10s %10s\n", "", "p50", "p99");
     std::printf("%-38s %10.0f %10.0f\n", "announce (FIND_NODE) ms", quantile(announce_ms, 0.5),
                 quantile(announce_ms, 0.99));

@@ -29,7 +29,7 @@
 # a packet to a router's WAN address that matches no connection ends at the router itself.
 #
 # Functions: lab_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
-# lab_partition / lab_heal, lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
+# lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
 # lab_status (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
 # namespace), lab_cleanup.
 #
@@ -167,6 +167,32 @@ lab_partition() {
 lab_heal() {
     local name
     for name in "$@"; do ip -n "$(lab_ns inet)" link set "$(_lab_port_of "$name")" up; done
+}
+
+# lab_split "A1 A2..." "B1 B2...": a partition between two groups of public hosts: each host
+# drops what comes from the other group and refuses to send to it (TCP gets a reset, so open
+# connections across the cut break at once and new ones are refused); each group still reaches
+# itself. lab_unsplit NAME... lifts it on those hosts.
+lab_split() {
+    local a b
+    for a in $1; do for b in $2; do _lab_block "$a" "$b"; _lab_block "$b" "$a"; done; done
+}
+_lab_block() {
+    local ns
+    ns=$(lab_ns "$1")
+    ip netns exec "$ns" iptables -N LABSPLIT 2>/dev/null || true
+    ip netns exec "$ns" iptables -C INPUT -j LABSPLIT 2>/dev/null ||
+        ip netns exec "$ns" iptables -I INPUT -j LABSPLIT
+    ip netns exec "$ns" iptables -C OUTPUT -j LABSPLIT 2>/dev/null ||
+        ip netns exec "$ns" iptables -I OUTPUT -j LABSPLIT
+    ip netns exec "$ns" iptables -A LABSPLIT -s "${lab_addr[$2]}" -p tcp -j REJECT --reject-with tcp-reset
+    ip netns exec "$ns" iptables -A LABSPLIT -d "${lab_addr[$2]}" -p tcp -j REJECT --reject-with tcp-reset
+    ip netns exec "$ns" iptables -A LABSPLIT -s "${lab_addr[$2]}" -j DROP
+    ip netns exec "$ns" iptables -A LABSPLIT -d "${lab_addr[$2]}" -j DROP
+}
+lab_unsplit() {
+    local name
+    for name in "$@"; do ip netns exec "$(lab_ns "$name")" iptables -F LABSPLIT 2>/dev/null || true; done
 }
 
 # lab_shape NAME RATE: limits a public host's or a home's link to the internet to RATE (tc
