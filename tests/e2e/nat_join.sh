@@ -82,14 +82,6 @@ text = sys.stdin.read()
 r = (json.loads(text).get("reach") or {}) if text.strip() else {}
 print("%s %d" % ("yes" if r.get("behind_nat") else "no", len(r.get("relay_addrs", []))))'
 }
-# link_to ID: "relayed" or "direct" for this node's connection to peer ID, "" for none.
-link_to() {
-    python3 -c 'import json, sys
-text = sys.stdin.read()
-links = json.loads(text).get("links", []) if text.strip() else []
-kinds = sorted({"relayed" if l["relayed"] else "direct" for l in links if l["peer"] == sys.argv[1]})
-print("direct" if "direct" in kinds else (kinds[0] if kinds else ""))' "$1"
-}
 deadline=$((SECONDS + 60))
 for i in 1 2 3; do
     until [[ "$(lab_status "$i" | reach_of)" =~ ^yes\ [1-9] ]]; do
@@ -109,7 +101,7 @@ pairs_linked() {
         s=$(lab_status "$i")
         for j in 1 2 3; do
             [[ $i == "$j" ]] && continue
-            [[ -n "$(link_to "${ids[j - 1]}" <<<"$s")" ]] || return 1
+            [[ -n "$(lab_link_to "${ids[j - 1]}" <<<"$s")" ]] || return 1
         done
     done
 }
@@ -119,7 +111,7 @@ until pairs_linked; do
 done
 e2e_log "connected: every pair of trainers behind NAT has a connection after $((SECONDS - start)) s:" \
     "$(for i in 1 2 3; do s=$(lab_status "$i"); for j in 1 2 3; do [[ $i == "$j" ]] ||
-        printf '%s-%s %s; ' "$i" "$j" "$(link_to "${ids[j - 1]}" <<<"$s")"; done; done)"
+        printf '%s-%s %s; ' "$i" "$j" "$(lab_link_to "${ids[j - 1]}" <<<"$s")"; done; done)"
 
 e2e_wait_merged 150 1 2 3
 hash=$(e2e_same_hash 1 2 3)

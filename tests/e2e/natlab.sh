@@ -30,7 +30,7 @@
 #
 # Functions: lab_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
 # lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
-# lab_status (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
+# lab_status / lab_link_to (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
 # namespace), lab_cleanup.
 #
 # Nothing here uses an address outside the namespaces the lab made: every veth is created inside
@@ -263,6 +263,16 @@ lab_maddr() {
 # lab_status INDEX: node INDEX's /api/status (JSON), "" when it does not answer.
 lab_status() {
     e2e_at "$1" curl -sf --max-time 3 "http://$(e2e_http "$1")/api/status" 2>/dev/null || true
+}
+
+# lab_link_to ID: with a node's /api/status on stdin, "direct" when it has a direct connection to
+# peer ID, "relayed" when it has only a relayed one, "" when it has none.
+lab_link_to() {
+    python3 -c 'import json, sys
+text = sys.stdin.read()
+links = json.loads(text).get("links", []) if text.strip() else []
+kinds = sorted({"relayed" if l["relayed"] else "direct" for l in links if l["peer"] == sys.argv[1]})
+print("direct" if "direct" in kinds else (kinds[0] if kinds else ""))' "$1"
 }
 
 # lab_cleanup: stops the test listeners and deletes every namespace the lab made (their veths

@@ -69,13 +69,6 @@ text = sys.stdin.read()
 r = (json.loads(text).get("reach") or {}) if text.strip() else {}
 print(" ".join(a.split("/p2p/")[1].split("/")[0] for a in r.get("relay_addrs", [])))'
 }
-link_to() {  # ID: "relayed" or "direct" for this node's connection to peer ID, "" for none
-    python3 -c 'import json, sys
-text = sys.stdin.read()
-links = json.loads(text).get("links", []) if text.strip() else []
-kinds = sorted({"relayed" if l["relayed"] else "direct" for l in links if l["peer"] == sys.argv[1]})
-print("direct" if "direct" in kinds else (kinds[0] if kinds else ""))' "$1"
-}
 deadline=$((SECONDS + 60))
 for i in 1 2; do
     until [[ " $(lab_status "$i" | relay_of) " == *" $js_id "* ]]; do
@@ -85,12 +78,12 @@ for i in 1 2; do
 done
 e2e_log "both trainers hold a reservation on the js relay after $((SECONDS - start)) s"
 deadline=$((SECONDS + 120))
-until [[ -n "$(lab_status 1 | link_to "${ids[1]}")" && -n "$(lab_status 2 | link_to "${ids[0]}")" ]]; do
+until [[ -n "$(lab_status 1 | lab_link_to "${ids[1]}")" && -n "$(lab_status 2 | lab_link_to "${ids[0]}")" ]]; do
     [[ $SECONDS -lt $deadline ]] || e2e_fail "the trainers did not connect to each other through the js relay"
     sleep 0.5
 done
-e2e_log "the trainers connected after $((SECONDS - start)) s: node1->node2 $(lab_status 1 | link_to "${ids[1]}")," \
-    "node2->node1 $(lab_status 2 | link_to "${ids[0]}")"
+e2e_log "the trainers connected after $((SECONDS - start)) s: node1->node2 $(lab_status 1 | lab_link_to "${ids[1]}")," \
+    "node2->node1 $(lab_status 2 | lab_link_to "${ids[0]}")"
 e2e_wait_merged 240 1 2
 hash=$(e2e_same_hash 1 2)
 for i in 1 2; do
