@@ -170,9 +170,10 @@ lab_heal() {
 }
 
 # lab_split "A1 A2..." "B1 B2...": a partition between two groups of public hosts: each host
-# drops what comes from the other group and refuses to send to it (TCP gets a reset, so open
-# connections across the cut break at once and new ones are refused); each group still reaches
-# itself. lab_unsplit NAME... lifts it on those hosts.
+# rejects what comes from the other group and what it would send there; each group still
+# reaches itself. Nobody is told: the resets the rules make are themselves cut, so open
+# connections across the cut go silent (measured: sends still succeed) until a node's own
+# timeouts give them up, and new dials time out. lab_unsplit NAME... lifts it on those hosts.
 lab_split() {
     local a b
     for a in $1; do for b in $2; do _lab_block "$a" "$b"; _lab_block "$b" "$a"; done; done

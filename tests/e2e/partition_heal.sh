@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A partition that heals (tests/e2e/natlab.sh): six trainers on six public lab hosts, split into
 # two halves of three for the middle third of the run (each half reaches only itself; TCP across
-# the cut is reset, so the nodes see their cross connections break and their redials refused).
+# the cut goes silent, so the nodes must notice by themselves that their cross connections are dead).
 # Each half trains on alone; after the cut is lifted the halves must find each other again,
 # exchange what they missed, and merge to one hash with every update of both sides: six
 # authors, one update per round each.
