@@ -74,12 +74,14 @@ TEST_CASE("swarmd and js-libp2p kad-dht find each other's provider records", "[i
             CHECK(co_await server.kad->bootstrap(entry) == 1);
             REQUIRE(server.kad->routing_table().contains(js_addr.value().peer_id().value()));
             // js adds swarmd once identify shows it serves kad.
-            for (int i = 0; i < 100; ++i) {
+            int js_rt_size = 0;
+            for (int i = 0; i < 100 && js_rt_size < 1; ++i) {
                 js.send({{"cmd", "rt"}});
                 const auto rt = co_await js.expect(rt_event);
-                if (rt["size"].get<int>() >= 1) break;
-                co_await sleep_for(poll);
+                js_rt_size = rt["size"].get<int>();
+                if (js_rt_size < 1) co_await sleep_for(poll);
             }
+            REQUIRE(js_rt_size >= 1);
 
             // swarmd provides; js (the closest, and only, peer) stores it and finds swarmd.
             auto provided = co_await server.kad->provide(ours);
@@ -96,8 +98,15 @@ TEST_CASE("swarmd and js-libp2p kad-dht find each other's provider records", "[i
             // js provides; swarmd's server receives its ADD_PROVIDER and stores it.
             js.send({{"cmd", "provide"}, {"key", hex_encode(theirs)}});
             co_await js.expect(provided_event);
-            const auto stored =
+            // ADD_PROVIDER has no reply: js's provide can resolve before swarmd has read the
+            // message, so wait (bounded) for the record to land.
+            auto stored =
                 server.kad->provider_store().get(theirs, std::chrono::steady_clock::now(), 10);
+            for (int i = 0; i < 100 && stored.empty(); ++i) {
+                co_await sleep_for(poll);
+                stored =
+                    server.kad->provider_store().get(theirs, std::chrono::steady_clock::now(), 10);
+            }
             REQUIRE(stored.size() == 1);
             CHECK(stored[0].id.to_base58() == js_id);
 
