@@ -9,6 +9,7 @@
 #include "bootstrap/log.hpp"
 #include "net/autonat_service.hpp"
 #include "net/connection.hpp"
+#include "net/dcutr_service.hpp"
 #include "net/host.hpp"
 #include "net/interface_addrs.hpp"
 #include "net/kad_service.hpp"
@@ -52,12 +53,17 @@ Reach::Reach(asio::any_io_executor executor, net::Host& host, const crypto::Priv
     net::RelayServiceOptions relay;
     relay.advertised_addrs = [this] { return net::announced_addrs(m_host.listen_addrs()); };
     m_relay = std::make_shared<net::RelayService>(executor, host, identity.clone(), relay);
+    net::DcutrServiceOptions dcutr;
+    dcutr.treat_as_public = m_options.treat_as_public;
+    dcutr.local_addrs = [this] { return punch_addrs(); };
+    m_dcutr = std::make_shared<net::DcutrService>(executor, host, dcutr);
 }
 
 Reach::~Reach() = default;
 
 void Reach::start() {
     m_relay->start();
+    m_dcutr->start();
     m_autonat->on_reachability_changed([w = weak_from_this()](net::autonat::Reachability r) {
         if (auto self = w.lock()) self->reachability_changed(r);
     });
@@ -76,11 +82,13 @@ void Reach::stop() {
     m_timer.cancel();
     m_autonat->stop();
     m_relay->stop();
+    m_dcutr->stop();
 }
 
 void Reach::on_identify(const std::shared_ptr<net::Connection>& connection,
                         const net::IdentifyInfo& info) {
     m_autonat->on_identify(connection, info);
+    m_dcutr->on_identify(connection, info);
     const auto& peer = connection->remote_peer();
     const bool hop = info.lists(net::relay::kHopProtocol);
     if (hop && !connection->relayed() && m_relay_candidates.size() < 64)
@@ -102,6 +110,17 @@ net::autonat::Reachability Reach::reachability() const noexcept {
 
 std::vector<net::Multiaddr> Reach::relay_addrs() const { return m_relay->circuit_addrs(); }
 std::vector<net::Multiaddr> Reach::confirmed_addrs() const { return m_autonat->confirmed_addrs(); }
+
+std::vector<net::Multiaddr> Reach::punch_addrs() const {
+    std::vector<net::Multiaddr> out;
+    for (const auto& a : m_autonat->observed_addrs()) add_unique(out, a.without_peer_id());
+    for (const auto& a : m_autonat->confirmed_addrs()) add_unique(out, a.without_peer_id());
+    for (const auto& a : net::announced_addrs(m_host.listen_addrs()))
+        add_unique(out, a.without_peer_id());
+    return out;  // DcutrService keeps the public TCP ones
+}
+
+const net::DcutrStats& Reach::dcutr_stats() const noexcept { return m_dcutr->stats(); }
 
 bool Reach::behind_nat() const {
     switch (reachability()) {

@@ -1,11 +1,11 @@
 #pragma once
 // Being reachable: composes AutoNAT (net/autonat_service.hpp), circuit relay v2
-// (net/relay_service.hpp) and the DHT's mode. AutoNAT tells public from private; a public node
-// serves the DHT, AutoNAT dial-backs and relaying to others; a private one (behind NAT) reserves
-// slots on relays among its peers and announces its /p2p-circuit addresses instead, so that
-// other nodes can dial it through a relay. A bootstrap node takes the public roles from the
-// start. One io_context thread owns it; create with std::make_shared, stop() before the host
-// goes away.
+// (net/relay_service.hpp), DCUtR hole punching (net/dcutr_service.hpp) and the DHT's mode. AutoNAT
+// tells public from private; a public node serves the DHT, AutoNAT dial-backs and relaying to
+// others; a private one (behind NAT) reserves slots on relays among its peers and announces its
+// /p2p-circuit addresses instead, so that other nodes can dial it through a relay. A bootstrap node
+// takes the public roles from the start. One io_context thread owns it; create with
+// std::make_shared, stop() before the host goes away.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -28,6 +28,8 @@
 namespace swarmd::net {
 class AutoNatService;
 class Connection;
+class DcutrService;
+struct DcutrStats;
 class Host;
 class KadService;
 class RelayService;
@@ -87,6 +89,11 @@ class Reach : public std::enable_shared_from_this<Reach> {
     }
     std::vector<net::Multiaddr> relay_addrs() const;
     std::vector<net::Multiaddr> confirmed_addrs() const;
+    // Where a hole punch may reach us: public addresses peers observe us at (one observer is
+    // enough: the punch tries them at no cost to others), confirmed ones, and public listen
+    // addresses. What our DCUtR CONNECT offers.
+    std::vector<net::Multiaddr> punch_addrs() const;
+    const net::DcutrStats& dcutr_stats() const noexcept;
     bool serving_public_roles() const noexcept { return m_public_roles_on; }
 
   private:
@@ -101,6 +108,7 @@ class Reach : public std::enable_shared_from_this<Reach> {
     ReachOptions m_options;
     std::shared_ptr<net::AutoNatService> m_autonat;
     std::shared_ptr<net::RelayService> m_relay;
+    std::shared_ptr<net::DcutrService> m_dcutr;
     // Connected peers that serve the relay hop protocol, and when one last refused us.
     std::map<crypto::PeerId, net::Multiaddr> m_relay_candidates;
     std::map<crypto::PeerId, std::chrono::steady_clock::time_point> m_relay_failed;

@@ -49,6 +49,7 @@ Connection::Connection(std::shared_ptr<detail::ByteStream> transport, bool relay
                        ConnectionOptions options)
     : m_channel(std::move(transport)),
       m_outbound(outbound),
+      m_initiator(outbound),
       m_relayed(relayed),
       m_remote_addr(std::move(remote_addr)),
       m_expected_remote(std::move(expected_remote)),
@@ -71,7 +72,7 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     m_deadline = Clock::now() + m_options.handshake_timeout;
     asio::co_spawn(executor(), watchdog(), LogException{"connection watchdog"});
 
-    auto remote = co_await detail::upgrade(m_channel, m_outbound, std::move(identity),
+    auto remote = co_await detail::upgrade(m_channel, m_initiator, std::move(identity),
                                            m_expected_remote, m_phase);
     if (!remote) {
         // The watchdog may have closed the socket first; its reason (timeout) wins.
@@ -84,7 +85,7 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     m_state = State::open;
     m_phase = Phase::session;
     YamuxOptions yamux = m_options.yamux;
-    yamux.client = m_outbound;
+    yamux.client = m_initiator;
     // Flow control follows the application's reads, so a slow reader holds the sender back.
     yamux.auto_consume = false;
     // The core refuses excess streams quietly; the headroom lets this connection see a flood
@@ -298,6 +299,7 @@ asio::awaitable<void> Connection::reader() {
             co_return;
         }
         touch();
+        m_bytes_received += in.value().size();
         for (const YamuxEvent& event : m_muxer->feed(in.value(), Clock::now())) {
             handle(event);
             if (m_state != State::open || m_closing) co_return;
@@ -409,6 +411,7 @@ asio::awaitable<void> Connection::writer() {
             co_return;
         }
         m_outbound_bytes -= batch.size();
+        m_bytes_sent += batch.size();
         flush();  // the socket took the batch: streams may send what waited for it
         wake_writers();
     }

@@ -112,6 +112,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Open and not closing: new streams may be opened.
     bool usable() const noexcept { return m_state == State::open && !m_closing && !m_draining; }
     bool outbound() const noexcept { return m_outbound; }
+    // Which role this side plays in the upgrade (multistream, Noise, yamux): the dialer's, unless
+    // set otherwise before run_upgrade. A hole punch's simultaneous open leaves both sides having
+    // dialed; DCUtR then names one the initiator.
+    bool initiator() const noexcept { return m_initiator; }
+    void set_initiator(bool initiator) noexcept { m_initiator = initiator; }
     // Carried through a relay (limited in time and bytes by it) rather than a direct socket.
     bool relayed() const noexcept { return m_relayed; }
     // Valid once open (for outbound connections, the expected id before that).
@@ -135,6 +140,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     // Bytes queued for the socket, and unread bytes held for the application.
     std::size_t outbound_queued() const noexcept { return m_outbound_bytes; }
+    // Session bytes (yamux frames, before encryption) written and read since the upgrade.
+    std::uint64_t bytes_sent() const noexcept { return m_bytes_sent; }
+    std::uint64_t bytes_received() const noexcept { return m_bytes_received; }
     std::size_t unread_bytes() const;
 
   private:
@@ -164,6 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     detail::SecureChannel m_channel;
     bool m_outbound;
+    bool m_initiator;
     bool m_relayed;
     Multiaddr m_remote_addr;
     crypto::PeerId m_remote;
@@ -179,6 +188,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     std::deque<Bytes> m_outbound_queue;
     std::size_t m_outbound_bytes = 0;  // queued plus the batch being written
+    std::uint64_t m_bytes_sent = 0;
+    std::uint64_t m_bytes_received = 0;
     bool m_closing = false;
     std::error_code m_closing_reason;
     bool m_draining = false;

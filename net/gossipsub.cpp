@@ -257,6 +257,11 @@ Actions Router::handle_data(const PeerId& peer, ByteSpan bytes, Time now) {
     return flush();
 }
 
+void Router::restart_inbound(const PeerId& peer) {
+    if (PeerState* state = find_peer(peer))
+        state->decoder = LengthPrefixedDecoder(m_options.max_rpc_size);
+}
+
 Actions Router::handle_rpc(const PeerId& peer, ByteSpan bytes, Time now) {
     m_now = now;
     process_rpc(peer, bytes, now);

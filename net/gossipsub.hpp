@@ -204,6 +204,9 @@ class Router {
     Actions remove_peer(const crypto::PeerId& peer, Time now);
     // Bytes read from the peer's inbound gossipsub stream (any chunking).
     Actions handle_data(const crypto::PeerId& peer, ByteSpan bytes, Time now);
+    // The peer's inbound stream was replaced (its connection moved, say from a relay to a direct
+    // one): what was read of an unfinished frame on the old stream is dropped.
+    void restart_inbound(const crypto::PeerId& peer);
     // One RPC body (the length prefix already removed).
     Actions handle_rpc(const crypto::PeerId& peer, ByteSpan rpc, Time now);
     // The host wrote `bytes` of this peer's frames to the transport; frees queue budget.

@@ -49,6 +49,15 @@ void tune_socket(tcp::socket& socket, std::chrono::milliseconds dead_after) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+// SO_REUSEPORT, which Asio has no option for: the listener and the sockets dialing out of its
+// port all set it.
+template <typename Socket>
+void set_reuse_port(Socket& socket, boost::system::error_code& ec) {
+    const int on = 1;
+    if (::setsockopt(socket.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+        ec.assign(errno, boost::system::system_category());
+}
+
 Multiaddr endpoint_multiaddr(const tcp::endpoint& endpoint) {
     auto addr = Multiaddr::from_ip_tcp(endpoint.address().to_string(), endpoint.port());
     return addr ? addr.value() : Multiaddr{};
@@ -85,6 +94,12 @@ std::string failure_label(std::error_code reason) {
         default:
             return "protocol";
     }
+}
+
+void add_traffic(HostTraffic& total, const Connection& connection) {
+    (connection.relayed() ? total.relayed_sent : total.direct_sent) += connection.bytes_sent();
+    (connection.relayed() ? total.relayed_received : total.direct_received) +=
+        connection.bytes_received();
 }
 
 std::string ip_of(const Multiaddr& addr) {
@@ -125,8 +140,19 @@ Result<Multiaddr> Host::listen(const Multiaddr& addr) {
     if (ec) return HostErrc::unsupported_address;
     auto acceptor = std::make_shared<tcp::acceptor>(m_executor);
     const tcp::endpoint local(ip, endpoint->port);
-    acceptor->open(local.protocol(), ec);
+    if (m_options.dial_from_listen_port && endpoint->port != 0) {
+        // SO_REUSEPORT would let this bind share a port another listener holds: a plain bind
+        // first keeps "address in use" an error.
+        tcp::acceptor probe(m_executor);
+        probe.open(local.protocol(), ec);
+        if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) probe.bind(local, ec);
+        boost::system::error_code ignored;
+        probe.close(ignored);
+    }
+    if (!ec) acceptor->open(local.protocol(), ec);
     if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && m_options.dial_from_listen_port) set_reuse_port(*acceptor, ec);
     if (!ec) acceptor->bind(local, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
@@ -191,6 +217,12 @@ std::shared_ptr<Connection> Host::connection_to(const crypto::PeerId& peer) cons
     return relayed;
 }
 
+HostTraffic Host::traffic() const {
+    HostTraffic total = m_closed_traffic;
+    for (const auto& connection : m_connections) add_traffic(total, *connection);
+    return total;
+}
+
 const IdentifyInfo* Host::identified(const crypto::PeerId& peer) const {
     auto it = m_identified.find(peer);
     return it == m_identified.end() ? nullptr : &it->second;
@@ -222,6 +254,7 @@ Connection::ClosedHandler Host::closed_handler() {
         if (it == m_connections.end()) return;
         auto connection = *it;
         m_connections.erase(it);
+        add_traffic(m_closed_traffic, *connection);
         if (!is_orderly(connection->close_reason()))
             ++m_stats.failed_by_reason[failure_label(connection->close_reason())];
         if (!connection_to(connection->remote_peer()))
@@ -254,8 +287,14 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
         }
         tune_socket(socket, std::chrono::duration_cast<std::chrono::milliseconds>(
                                 m_options.dead_peer_timeout));
-        auto connection = std::make_shared<Connection>(std::move(socket), false, remote,
-                                                       std::nullopt, m_options.connection);
+        // A socket from a peer we are punching to belongs to the punch: it is upgraded in the
+        // punch's role, as the peer does with its end.
+        const auto punch = punch_from(endpoint.address().to_string());
+        std::optional<crypto::PeerId> expected;
+        if (punch && punch->initiator) expected = punch->peer;
+        auto connection = std::make_shared<Connection>(std::move(socket), false, remote, expected,
+                                                       m_options.connection);
+        if (punch) connection->set_initiator(punch->initiator);
         m_connections.push_back(connection);
         asio::co_spawn(m_executor, serve_inbound(std::move(connection)),
                        LogException{"inbound connection"});
@@ -315,7 +354,9 @@ asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection
     auto upgraded =
         co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
     if (!upgraded || !*alive) co_return;
-    if (keep_one_connection(connection) != connection) co_return;
+    auto kept = keep_one_connection(connection);
+    settle_punches(kept);
+    if (kept != connection) co_return;
     if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
 }
@@ -331,7 +372,8 @@ std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Conn
     }
     if (!existing) return fresh;
     const auto dialer = [&](const Connection& c) -> const crypto::PeerId& {
-        return c.outbound() ? m_peer_id : c.remote_peer();
+        // The upgrade's initiator: after a hole punch both sides dialed, and DCUtR named one.
+        return c.initiator() ? m_peer_id : c.remote_peer();
     };
     const crypto::PeerId& fresh_dialer = dialer(*fresh);
     const crypto::PeerId& existing_dialer = dialer(*existing);
@@ -539,8 +581,29 @@ void Host::record_dial_failure(const std::string& key) {
     backoff.until = m_options.clock() + backoff.delay;
 }
 
+bool Host::bind_to_listen_port(tcp::socket& socket, const tcp::endpoint& to) {
+    boost::system::error_code ec;
+    for (const auto& acceptor : m_acceptors) {
+        const tcp::endpoint local = acceptor->local_endpoint(ec);
+        if (ec || local.protocol() != to.protocol()) continue;
+        // A listener on one address can only dial out where that address routes to.
+        if (!local.address().is_unspecified() &&
+            local.address().is_loopback() != to.address().is_loopback())
+            continue;
+        socket.open(to.protocol(), ec);
+        if (!ec) socket.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) set_reuse_port(socket, ec);
+        if (!ec) socket.bind(local, ec);
+        if (!ec) return true;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return false;
+    }
+    return false;
+}
+
 asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint,
-                                                   Clock::duration timeout) {
+                                                   Clock::duration timeout, bool from_listen_port) {
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code ec;
     const auto ip = asio::ip::make_address(endpoint.host, ec);
@@ -575,8 +638,18 @@ asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint,
     for (const auto& candidate : endpoints) {
         if (*timed_out) break;
         socket.close(ec);
+        const bool bound = from_listen_port && m_options.dial_from_listen_port &&
+                           bind_to_listen_port(socket, candidate);
         co_await socket.async_connect(candidate, asio::redirect_error(asio::use_awaitable, ec));
         if (!ec) break;
+        if (bound && !*timed_out &&
+            (ec == boost::system::errc::address_not_available ||
+             ec == boost::system::errc::address_in_use)) {
+            // That 4-tuple is taken (connected already, or in TIME_WAIT): any port will do.
+            socket.close(ec);
+            co_await socket.async_connect(candidate, asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec) break;
+        }
     }
     deadline.cancel();
     if (*timed_out) co_return Errc::timeout;
@@ -648,7 +721,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
         co_return fail(Errc::connection_limit);
     }
 
-    auto socket = co_await connect(*endpoint, m_options.dial_timeout);
+    auto socket = co_await connect(*endpoint, m_options.dial_timeout, true);
     if (!*alive) co_return HostErrc::host_stopped;
     if (!socket) {
         record_dial_failure(key);
@@ -666,7 +739,9 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
         co_return upgraded.error();
     }
     m_backoff.erase(key);
-    if (auto kept = keep_one_connection(connection); kept != connection) co_return kept;
+    auto kept = keep_one_connection(connection);
+    settle_punches(kept);
+    if (kept != connection) co_return kept;
     if (m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
     co_return connection;
@@ -684,7 +759,7 @@ asio::awaitable<Result<void>> Host::probe_dial(Multiaddr addr, Clock::duration t
     if (!m_probe_identity)
         m_probe_identity = std::make_shared<NoiseIdentity>(crypto::PrivateKey::generate());
     const auto started = Clock::now();
-    auto socket = co_await connect(*endpoint, timeout);
+    auto socket = co_await connect(*endpoint, timeout, false);
     if (!*alive) co_return HostErrc::host_stopped;
     if (!socket) co_return socket.error();
     ConnectionOptions options = m_options.connection;
@@ -717,6 +792,117 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::upgrade_relayed(
     if (keep_one_connection(connection) == connection && m_options.identify_on_connect)
         asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
     co_return connection;
+}
+
+Host::PendingPunch::PendingPunch(const asio::any_io_executor& executor, crypto::PeerId peer_,
+                                 std::vector<std::string> ips_, bool initiator_,
+                                 Clock::time_point deadline)
+    : peer(std::move(peer_)), ips(std::move(ips_)), initiator(initiator_), done(executor) {
+    done.expires_at(deadline);
+}
+
+std::shared_ptr<Host::PendingPunch> Host::punch_from(const std::string& ip) const {
+    for (const auto& punch : m_punches) {
+        if (std::find(punch->ips.begin(), punch->ips.end(), ip) != punch->ips.end()) return punch;
+    }
+    return nullptr;
+}
+
+void Host::settle_punches(const std::shared_ptr<Connection>& connection) {
+    if (connection->relayed() || !connection->usable()) return;
+    for (const auto& punch : m_punches) {
+        if (punch->result || punch->peer != connection->remote_peer()) continue;
+        punch->result = connection;
+        punch->done.cancel();
+    }
+}
+
+asio::awaitable<Result<std::shared_ptr<Connection>>> Host::punch(crypto::PeerId peer,
+                                                                 std::vector<Multiaddr> addrs,
+                                                                 bool initiator,
+                                                                 Clock::duration timeout,
+                                                                 Clock::duration dial_after) {
+    auto alive = m_alive;
+    if (m_stopped) co_return HostErrc::host_stopped;
+    if (peer == m_peer_id) co_return HostErrc::dial_self;
+    std::vector<std::string> ips;
+    std::vector<Multiaddr> targets;
+    auto add_ip = [&ips](std::string ip) {
+        if (std::find(ips.begin(), ips.end(), ip) == ips.end()) ips.push_back(std::move(ip));
+    };
+    for (const Multiaddr& addr : addrs) {
+        const auto endpoint = addr.tcp_endpoint();
+        if (relay::is_circuit_addr(addr) || !endpoint) continue;
+        targets.push_back(addr.without_peer_id());
+        if (endpoint->host_protocol == Protocol::ip4 || endpoint->host_protocol == Protocol::ip6) {
+            add_ip(endpoint->host);
+            continue;
+        }
+        // A DNS name: the peer's sockets come from what it resolves to.
+        boost::system::error_code ec;
+        tcp::resolver resolver(m_executor);
+        auto results =
+            co_await resolver.async_resolve(endpoint->host, std::to_string(endpoint->port),
+                                            asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive) co_return HostErrc::host_stopped;
+        if (ec) continue;
+        for (const auto& entry : results) add_ip(entry.endpoint().address().to_string());
+    }
+    if (targets.empty() || ips.empty()) co_return HostErrc::unsupported_address;
+    const Clock::time_point deadline = Clock::now() + timeout;
+    auto punch =
+        std::make_shared<PendingPunch>(m_executor, peer, std::move(ips), initiator, deadline);
+    m_punches.push_back(punch);
+    boost::system::error_code ignored;
+    if (dial_after > Clock::duration::zero()) {
+        asio::steady_timer wait(m_executor, dial_after);
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (*alive && !m_stopped && !punch->result) {
+        net_log().debug("hole punch dialing {} address(es) role={} peer={}", targets.size(),
+                        initiator ? "client" : "server", peer.to_base58());
+        for (Multiaddr& target : targets)
+            asio::co_spawn(m_executor, punch_dial(punch, std::move(target), deadline),
+                           LogException{"punch dial"});
+        co_await punch->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (!*alive) co_return HostErrc::host_stopped;
+    std::erase(m_punches, punch);
+    if (punch->result && punch->result->usable()) co_return punch->result;
+    co_return Errc::timeout;
+}
+
+asio::awaitable<void> Host::punch_dial(std::shared_ptr<PendingPunch> punch, Multiaddr addr,
+                                       Clock::time_point deadline) {
+    auto alive = m_alive;
+    const auto endpoint = addr.tcp_endpoint();
+    if (!endpoint) co_return;
+    auto socket = co_await connect(*endpoint, deadline - Clock::now(), true);
+    if (!*alive || m_stopped) co_return;
+    if (!socket) {
+        net_log().debug("hole punch dial failed error={} addr={} peer={}", socket.error().message(),
+                        addr.to_string(), punch->peer.to_base58());
+        co_return;
+    }
+    if (punch->result) co_return;  // another socket won meanwhile; this one just closes
+    std::optional<crypto::PeerId> expected;
+    if (punch->initiator) expected = punch->peer;
+    auto connection = std::make_shared<Connection>(std::move(socket).value(), true, std::move(addr),
+                                                   expected, m_options.connection);
+    connection->set_initiator(punch->initiator);
+    m_connections.push_back(connection);
+    auto upgraded =
+        co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
+    if (!*alive || !upgraded) co_return;
+    if (connection->remote_peer() != punch->peer) {
+        // As the server of the upgrade nothing checked whom we reached: not the peer we punched.
+        connection->stop(Errc::peer_id_mismatch, Phase::noise_handshake);
+        co_return;
+    }
+    auto kept = keep_one_connection(connection);
+    settle_punches(kept);
+    if (kept == connection && m_options.identify_on_connect)
+        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
 }
 
 }  // namespace swarmd::net

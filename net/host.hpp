@@ -83,6 +83,12 @@ struct HostOptions {
     std::string agent_version{kAgentVersion};
     // Run identify on every new connection (both directions).
     bool identify_on_connect = true;
+    // Dial out from the listen port (SO_REUSEADDR and SO_REUSEPORT on the listener and the
+    // dialing socket), as kubo does: a NAT then maps our outbound connections to the same public
+    // port, which peers observe and which a hole punch dials. A dial falls back to an ephemeral
+    // port when the listen port cannot be used for it (the same peer address already connected
+    // from it, or in TIME_WAIT).
+    bool dial_from_listen_port = true;
     // Injectable for backoff tests.
     std::function<Clock::time_point()> clock = [] { return Clock::now(); };
 };
@@ -96,6 +102,14 @@ struct HostStats {
     // Connections that ended in failure, by reason (peer_not_reading, inbound_budget,
     // too_many_streams, window_exceeded, timeout, protocol, io).
     std::map<std::string, std::uint64_t> failed_by_reason;
+};
+
+// Session bytes over direct and relayed connections, closed ones included (Host::traffic).
+struct HostTraffic {
+    std::uint64_t direct_sent = 0;
+    std::uint64_t direct_received = 0;
+    std::uint64_t relayed_sent = 0;
+    std::uint64_t relayed_received = 0;
 };
 
 using StreamHandler = std::function<boost::asio::awaitable<void>(std::shared_ptr<Stream>)>;
@@ -167,6 +181,18 @@ class Host {
     boost::asio::awaitable<Result<std::shared_ptr<Connection>>> upgrade_relayed(
         std::shared_ptr<Stream> stream, bool outbound, Multiaddr remote_addr,
         std::optional<crypto::PeerId> expected);
+    // A hole punch (DCUtR): dials each of `addrs` (direct TCP; DNS names are resolved) from the
+    // listen port after `dial_after`, and until `timeout` takes a connection from the peer's IPs as
+    // the punch's too, whichever way the sockets meet (simultaneous open, or one side's SYN
+    // reaching the other's listener). Every such connection is upgraded in the role `initiator`
+    // says, whether it was dialed or accepted, so the two sides agree; a connection that proves
+    // another peer is closed. Returns the direct connection to `peer` that is kept, or timeout.
+    // While a punch is pending, another peer connecting from the same IP fails its handshake.
+    boost::asio::awaitable<Result<std::shared_ptr<Connection>>> punch(crypto::PeerId peer,
+                                                                      std::vector<Multiaddr> addrs,
+                                                                      bool initiator,
+                                                                      Clock::duration timeout,
+                                                                      Clock::duration dial_after);
     // Where dial() sends /p2p-circuit addresses (the relay client); without one they are
     // unsupported_address.
     using CircuitDialer =
@@ -181,6 +207,8 @@ class Host {
         return m_connections;
     }
     const HostStats& stats() const noexcept { return m_stats; }
+    // Bytes carried so far, split by direct and relayed connections.
+    HostTraffic traffic() const;
     // The last identify record received from each connected peer.
     const IdentifyInfo* identified(const crypto::PeerId& peer) const;
     // Verified signed peer records learned through identify, newest seq per peer.
@@ -216,8 +244,27 @@ class Host {
     boost::asio::awaitable<void> identify_on_connect(std::shared_ptr<Connection> connection);
     boost::asio::awaitable<void> answer_identify(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<void> answer_ping(std::shared_ptr<Stream> stream);
+    struct PendingPunch {
+        PendingPunch(const boost::asio::any_io_executor& executor, crypto::PeerId peer,
+                     std::vector<std::string> ips, bool initiator, Clock::time_point deadline);
+        crypto::PeerId peer;
+        std::vector<std::string> ips;  // the peer's addresses' IPs, as text
+        bool initiator;
+        boost::asio::steady_timer done;  // expires at the deadline; cancelled when settled
+        std::shared_ptr<Connection> result;
+    };
+
     boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect(
-        const TcpEndpoint& endpoint, Clock::duration timeout);
+        const TcpEndpoint& endpoint, Clock::duration timeout, bool from_listen_port);
+    // Opens `socket` for `to` bound to our listen port when one of the same family can reach it;
+    // returns whether it bound.
+    bool bind_to_listen_port(boost::asio::ip::tcp::socket& socket,
+                             const boost::asio::ip::tcp::endpoint& to);
+    boost::asio::awaitable<void> punch_dial(std::shared_ptr<PendingPunch> punch, Multiaddr addr,
+                                            Clock::time_point deadline);
+    std::shared_ptr<PendingPunch> punch_from(const std::string& ip) const;
+    // A direct connection to a peer settles the punches waiting for it.
+    void settle_punches(const std::shared_ptr<Connection>& connection);
     Connection::InboundStreamHandler stream_handler();
     Connection::ClosedHandler closed_handler();
     void record_dial_failure(const std::string& key);
@@ -246,7 +293,9 @@ class Host {
     std::map<std::string, Backoff> m_backoff;
     std::unordered_map<crypto::PeerId, std::shared_ptr<PendingDial>> m_pending_dials;
     std::unordered_map<crypto::PeerId, std::size_t> m_inbound_pings;
+    std::vector<std::shared_ptr<PendingPunch>> m_punches;
     HostStats m_stats;
+    HostTraffic m_closed_traffic;  // of connections no longer kept
     Clock::time_point m_next_refusal_log{};
     std::uint64_t m_refusals_unlogged = 0;
     IdentifyHandler m_on_identify;

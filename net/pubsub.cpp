@@ -128,8 +128,16 @@ asio::awaitable<void> Pubsub::open_outbound(crypto::PeerId peer, std::shared_ptr
 asio::awaitable<void> Pubsub::read_loop(std::shared_ptr<Stream> stream) {
     const auto peer = stream->remote_peer();
     if (auto current = m_inbound[peer].lock(); current && current != stream && !current->error()) {
-        stream->reset();
-        co_return;
+        // One inbound stream per peer, unless the current one runs on a connection that is
+        // going away (a relayed one drained for the direct connection a hole punch made): the
+        // peer has moved, and its new stream takes over.
+        auto on = current->connection();
+        if (on && on->usable()) {
+            stream->reset();
+            co_return;
+        }
+        current->reset();
+        m_router.restart_inbound(peer);
     }
     m_inbound[peer] = stream;
     if (!m_links.contains(peer)) {
@@ -144,6 +152,7 @@ asio::awaitable<void> Pubsub::read_loop(std::shared_ptr<Stream> stream) {
     while (!m_stopped) {
         auto n = co_await stream->read_some(buffer);
         if (!n || n.value() == 0) break;
+        if (m_inbound[peer].lock() != stream) break;  // replaced meanwhile
         apply(m_router.handle_data(peer, ByteSpan(buffer.data(), n.value()), now()));
     }
     if (auto it = m_inbound.find(peer); it != m_inbound.end() && it->second.lock() == stream) {

@@ -24,6 +24,7 @@
 #include "bootstrap/reach.hpp"
 #include "bootstrap/rendezvous.hpp"
 #include "crypto/keys.hpp"
+#include "net/dcutr_service.hpp"
 #include "net/host.hpp"
 #include "net/interface_addrs.hpp"
 #include "net/kad.hpp"
@@ -352,6 +353,7 @@ class Daemon {
             {"connections", m_host.connection_count()},
             {"peer_ids", peer_ids},
             {"links", links},
+            {"traffic", traffic_json(m_host.traffic())},
             {"gossip_peers", m_pubsub->peer_count()},
             {"mesh", mesh},
             {"messages_in", stats.messages_received},
@@ -393,12 +395,31 @@ class Daemon {
                 {"public_roles", m_reach->serving_public_roles()},
                 {"relay_addrs", texts(m_reach->relay_addrs())},
                 {"confirmed_addrs", texts(m_reach->confirmed_addrs())},
-                {"advertised_addrs", texts(m_reach->advertised_addrs())}};
+                {"advertised_addrs", texts(m_reach->advertised_addrs())},
+                {"hole_punch", dcutr_json(m_reach->dcutr_stats())}};
+    }
+
+    static json traffic_json(const net::HostTraffic& t) {
+        return {{"direct_sent", t.direct_sent},
+                {"direct_received", t.direct_received},
+                {"relayed_sent", t.relayed_sent},
+                {"relayed_received", t.relayed_received}};
+    }
+
+    static json dcutr_json(const net::DcutrStats& stats) {
+        json failed = json::object();
+        for (const auto& [reason, n] : stats.failed_by_reason) failed[reason] = n;
+        return {{"attempts", stats.attempts},
+                {"answered", stats.answered},
+                {"direct_upgrades", stats.direct_upgrades},
+                {"unilateral_upgrades", stats.unilateral_upgrades},
+                {"failed", failed}};
     }
 
     std::string metrics_text() {
         export_gossip_metrics(m_metrics, m_pubsub->router().stats());
         export_host_metrics(m_metrics, m_host.stats(), m_host.connection_count());
+        export_traffic_metrics(m_metrics, m_host.traffic());
         if (m_http) export_http_metrics(m_metrics, m_http->stats());
         m_metrics.gauge("swarmd_dht_routing_table_peers", "Peers in the DHT routing table")
             .set(static_cast<double>(m_kad->routing_table_size()));
@@ -413,6 +434,22 @@ class Daemon {
             .counter("swarmd_rendezvous_idle_closed_total",
                      "Idle connections the DHT opened outside the swarm, closed")
             .set(rendezvous.idle_closed);
+        const auto& punch = m_reach->dcutr_stats();
+        m_metrics
+            .counter(
+                "swarmd_hole_punch_rounds_total",
+                "DCUtR hole-punch rounds this node started (the inbound end of a relayed link)")
+            .set(punch.attempts);
+        m_metrics
+            .counter("swarmd_hole_punch_direct_total",
+                     "Relayed connections upgraded to direct ones, by hole punch or a plain dial")
+            .set(punch.direct_upgrades + punch.unilateral_upgrades);
+        std::uint64_t punch_failed = 0;
+        for (const auto& [reason, n] : punch.failed_by_reason) punch_failed += n;
+        m_metrics
+            .counter("swarmd_hole_punch_failed_total",
+                     "Relayed connections whose upgrade to direct failed (they stay relayed)")
+            .set(punch_failed);
         m_mode->update_metrics();
         return m_metrics.render_prometheus();
     }

@@ -42,6 +42,18 @@ void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size
     }
 }
 
+void export_traffic_metrics(Metrics& metrics, const net::HostTraffic& traffic) {
+    const char* help =
+        "Session bytes over libp2p connections, by path (direct or relayed) and direction";
+    const char* name = "swarmd_net_bytes_total";
+    metrics.counter(name, help, "path=\"direct\",direction=\"sent\"").set(traffic.direct_sent);
+    metrics.counter(name, help, "path=\"direct\",direction=\"received\"")
+        .set(traffic.direct_received);
+    metrics.counter(name, help, "path=\"relayed\",direction=\"sent\"").set(traffic.relayed_sent);
+    metrics.counter(name, help, "path=\"relayed\",direction=\"received\"")
+        .set(traffic.relayed_received);
+}
+
 void export_http_metrics(Metrics& metrics, const HttpStats& http) {
     const char* help = "HTTP requests refused, by reason";
     const char* name = "swarmd_http_refused_total";

@@ -13,6 +13,8 @@ namespace swarmd::node {
 
 void export_gossip_metrics(Metrics& metrics, const net::gossipsub::Stats& stats);
 void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size_t connections);
+// Session bytes over direct and relayed connections (swarmd_net_bytes_total{path,direction}).
+void export_traffic_metrics(Metrics& metrics, const net::HostTraffic& traffic);
 void export_http_metrics(Metrics& metrics, const HttpStats& http);
 
 }  // namespace swarmd::node

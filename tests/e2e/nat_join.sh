@@ -2,8 +2,9 @@
 # End to end behind NAT (tests/e2e/natlab.sh): a swarmd bootstrap node on a public host and three
 # trainers, each alone behind its own home router (two port-preserving NATs, one symmetric), given
 # only the public node as --bootstrap. First the lab itself is checked (the homes reach the
-# public host; nobody reaches into a home), then the trainers must join, train and merge to one
-# model. Prints how long joining took and what each node says about its reachability.
+# public host; nobody reaches into a home), then the trainers must join through the relay, the two
+# behind port-preserving NATs must hole-punch a direct connection, and all must train and merge
+# to one model. Prints how long joining took and what each node says about its reachability.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/natlab.sh"
 if ! why=$(lab_available); then
@@ -112,6 +113,32 @@ done
 e2e_log "connected: every pair of trainers behind NAT has a connection after $((SECONDS - start)) s:" \
     "$(for i in 1 2 3; do s=$(lab_status "$i"); for j in 1 2 3; do [[ $i == "$j" ]] ||
         printf '%s-%s %s; ' "$i" "$j" "$(lab_link_to "${ids[j - 1]}" <<<"$s")"; done; done)"
+
+# Hole punching (DCUtR): the two trainers behind port-preserving NATs upgrade their relayed
+# connection to a direct one; the symmetric NAT maps each destination to another port, so home3's
+# links stay relayed (the relay carries on).
+deadline=$((SECONDS + 60))
+direct_12() {
+    [[ "$(lab_status 1 | lab_link_to "${ids[1]}")" == direct ]] &&
+        [[ "$(lab_status 2 | lab_link_to "${ids[0]}")" == direct ]]
+}
+until direct_12; do
+    [[ $SECONDS -lt $deadline ]] ||
+        e2e_fail "home1 and home2 did not connect directly in 60 s: 1-2 $(lab_status 1 | lab_link_to "${ids[1]}"), 2-1 $(lab_status 2 | lab_link_to "${ids[0]}")"
+    sleep 0.5
+done
+direct_at=$((SECONDS - start))
+punch_of() {
+    python3 -c 'import json, sys
+text = sys.stdin.read()
+print(json.dumps((json.loads(text).get("reach") or {}).get("hole_punch")) if text.strip() else "none")'
+}
+e2e_log "hole punch: home1 and home2 connected directly after ${direct_at} s; 1-3 $(lab_status 1 | lab_link_to "${ids[2]}")," \
+    "2-3 $(lab_status 2 | lab_link_to "${ids[2]}"); DCUtR $(for i in 1 2 3; do printf 'node%s %s; ' "$i" "$(lab_status "$i" | punch_of)"; done)"
+for j in 1 2; do
+    link=$(lab_status 3 | lab_link_to "${ids[j - 1]}")
+    [[ -n "$link" ]] || e2e_fail "node3 behind the symmetric NAT lost its link to node$j"
+done
 
 e2e_wait_merged 150 1 2 3
 hash=$(e2e_same_hash 1 2 3)

@@ -26,7 +26,11 @@
 #                            peer observes is not the one the next peer would see, so hole
 #                            punching fails and only a relay can carry traffic to the host.
 # Unsolicited inbound connections reach neither kind: a public host has no route to any LAN, and
-# a packet to a router's WAN address that matches no connection ends at the router itself.
+# a packet to a router's WAN address that matches no connection ends at the router itself, whose
+# firewall drops a TCP SYN without a word, as home routers do (an RST instead would also kill
+# the hole punch's crossing SYN that arrives a moment before the router's own left: on a lab
+# "internet" with a round trip of a fraction of a millisecond, the two can never leave closer
+# together than that).
 #
 # Functions: lab_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
 # lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
@@ -146,6 +150,10 @@ lab_home() {
     [[ $kind == symmetric ]] && random=(--random)
     ip netns exec "$gw" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE "${random[@]}" ||
         _lab_fail "iptables MASQUERADE fails in $gw"
+    # The router itself serves nothing on wan: SYNs that no NAT mapping took are dropped, not
+    # answered with an RST.
+    ip netns exec "$gw" iptables -A INPUT -i wan -p tcp --syn -j DROP ||
+        _lab_fail "iptables INPUT rule fails in $gw"
     lab_addr[$name]="$lan_net.2"
     lab_addr[$name-gw]=$wan
     lab_wan[$name]=$wan

@@ -36,13 +36,16 @@
 //       until stdin closes. js never dials back private or loopback addresses (its server drops
 //       them with isPrivate, with no option to keep them), so on loopback it answers every
 //       well-formed DIAL with E_DIAL_REFUSED: the test checks the wire format, not a dial-back.
-//   node --import ./polyfill.mjs peer.mjs relay [--server]
+//   node --import ./polyfill.mjs peer.mjs relay [--server] [--dcutr]
 //       a node with @libp2p/circuit-relay-v2's transport (dials and listens on /p2p-circuit
-//       addresses) and, with --server, its relay server. Prints "listening", then answers stdin
-//       commands:
+//       addresses), with --server its relay server, with --dcutr @libp2p/dcutr (and its loopback
+//       addresses announced as /dns4/localhost, which js DCUtR does not skip as private). Prints
+//       "listening", then answers stdin commands:
 //         {"cmd":"reserve","addr":RELAY} -> {"event":"reserved","addrs":[our circuit addresses]}
 //         {"cmd":"ping","addr":A}        -> {"event":"pinged","peerId":...,"rtt":ms,
 //                                             "limited":bool,"remoteAddr":...}
+//         {"cmd":"connections"}         -> {"event":"connections","connections":[{"peerId",
+//                                             "limited","remoteAddr","direction","status"}]}
 //       and prints {"event":"connection","peerId":...,"limited":bool,"remoteAddr":...} for each
 //       inbound connection.
 //
@@ -61,6 +64,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { kadDHT } from '@libp2p/kad-dht'
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -119,10 +123,13 @@ const liftedLimits = { maxConnections: 1000, inboundConnectionThreshold: 1e6, ma
 
 // Every mode's node: loopback TCP (listening unless `listen` is false), Noise, yamux, identify
 // and ping, the identity key from --key, plus the mode's own transports and services.
-async function makeNode ({ listen = true, transports = [], services = {}, connectionManager } = {}) {
+async function makeNode ({ listen = true, transports = [], services = {}, connectionManager, announceFilter } = {}) {
   return createLibp2p({
     ...(await identityOptions()),
-    addresses: { listen: listen ? [option(process.argv, '--listen', '/ip4/127.0.0.1/tcp/0')] : [] },
+    addresses: {
+      listen: listen ? [option(process.argv, '--listen', '/ip4/127.0.0.1/tcp/0')] : [],
+      ...(announceFilter ? { announceFilter } : {})
+    },
     transports: [tcp(), ...transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -386,9 +393,21 @@ async function runAutonat () {
   serveCommands(node, {})
 }
 
+// js DCUtR offers and dials only addresses it deems public, never 127.0.0.1; a DNS name passes, so
+// with --dcutr the node announces /dns4/localhost for its loopback listen addresses.
+const localhostNamed = (addrs) => addrs.map(a => multiaddr(a.toString().replace(/^\/ip4\/127\.0\.0\.1\//, '/dns4/localhost/')))
+
 async function runRelay (args) {
-  const services = args.includes('--server') ? { relay: circuitRelayServer() } : {}
-  const node = await makeNode({ transports: [circuitRelayTransport()], services })
+  const withDcutr = args.includes('--dcutr')
+  const services = {
+    ...(args.includes('--server') ? { relay: circuitRelayServer() } : {}),
+    ...(withDcutr ? { dcutr: dcutr() } : {})
+  }
+  const node = await makeNode({
+    transports: [circuitRelayTransport()],
+    services,
+    ...(withDcutr ? { announceFilter: localhostNamed } : {})
+  })
   const connectionLine = (event, conn) => ({
     event,
     peerId: conn.remotePeer.toString(),
@@ -410,6 +429,12 @@ async function runRelay (args) {
       const conn = await node.dial(multiaddr(c.addr))
       const rtt = await node.services.ping.ping(multiaddr(c.addr))
       emit({ ...connectionLine('pinged', conn), rtt })
+    },
+    connections: async () => {
+      emit({
+        event: 'connections',
+        connections: node.getConnections().map(conn => ({ ...connectionLine('connection', conn), direction: conn.direction, status: conn.status }))
+      })
     }
   }
   serveCommands(node, commands)
