@@ -51,6 +51,7 @@ Reach::Reach(asio::any_io_executor executor, net::Host& host, const crypto::Priv
     autonat.treat_as_public = m_options.treat_as_public;
     m_autonat = std::make_shared<net::AutoNatService>(executor, host, autonat);
     net::RelayServiceOptions relay;
+    relay.server = m_options.relay_server;
     relay.advertised_addrs = [this] { return net::announced_addrs(m_host.listen_addrs()); };
     m_relay = std::make_shared<net::RelayService>(executor, host, identity.clone(), relay);
     net::DcutrServiceOptions dcutr;

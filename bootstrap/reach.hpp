@@ -24,6 +24,7 @@
 #include "net/identify.hpp"
 #include "net/multiaddr.hpp"
 #include "net/observed_addrs.hpp"
+#include "net/relay.hpp"
 
 namespace swarmd::net {
 class AutoNatService;
@@ -50,6 +51,8 @@ struct ReachOptions {
     static constexpr std::size_t kDefaultRelaysWanted = 2;
 
     std::vector<net::Cidr> treat_as_public;
+    // What we relay for others once we serve the relay (its limits; the node's config).
+    net::relay::ServerOptions relay_server;
     // A bootstrap node: serve the DHT, AutoNAT and relaying from the start.
     bool public_roles = false;
     std::size_t relays_wanted = kDefaultRelaysWanted;

@@ -19,8 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = dcutr::encode(m);
     if (again) {
         auto back = dcutr::decode(again.value());
-        if (!back || back.value().type != m.type || back.value().addrs != m.addrs)
-            __builtin_trap();
+        if (!back || back.value().type != m.type || back.value().addrs != m.addrs) __builtin_trap();
     }
     static const AddressPolicy policy;
     static const AddressPolicy lab({Cidr::parse("10.0.0.0/8").value()});

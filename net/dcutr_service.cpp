@@ -142,8 +142,8 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> DcutrService::punch_rounds(
         net_log().debug("hole punch round {} rtt={}ms targets={} peer={}", round + 1,
                         std::chrono::duration_cast<std::chrono::milliseconds>(rtt).count(),
                         targets.size(), peer.to_base58());
-        auto punched = co_await m_host.punch(peer, std::move(targets), true,
-                                             m_options.punch_timeout, rtt / 2);
+        auto punched =
+            co_await m_host.punch(peer, std::move(targets), true, m_options.punch_timeout, rtt / 2);
         if (punched) {
             ++m_stats.direct_upgrades;
             stream->close_write();
@@ -172,7 +172,8 @@ asio::awaitable<void> DcutrService::answer(std::shared_ptr<Stream> stream) {
         auto theirs = co_await read_message(*stream);
         if (!theirs) {
             // End of stream: the peer is done (it has its direct connection, or gave up).
-            if (theirs.error() != Errc::connection_closed && theirs.error() != Errc::truncated_message)
+            if (theirs.error() != Errc::connection_closed &&
+                theirs.error() != Errc::truncated_message)
                 net_log().debug("dcutr exchange ended: {} peer={}", theirs.error().message(),
                                 peer.to_base58());
             break;

@@ -278,6 +278,16 @@ class Daemon {
         for (const auto& text : m_config.treat_as_public)
             reach.treat_as_public.push_back(*net::Cidr::parse(text));  // the config checked it
         reach.public_roles = m_options.bootstrap_node;
+        const RelayLimits& limits = m_config.relay;
+        auto& server = reach.relay_server;
+        if (limits.reservations) server.max_reservations = *limits.reservations;
+        if (limits.reservations_per_ip)
+            server.max_reservations_per_ip = *limits.reservations_per_ip;
+        if (limits.circuits) server.max_circuits = *limits.circuits;
+        if (limits.circuits_per_peer) server.max_circuits_per_peer = *limits.circuits_per_peer;
+        if (limits.circuit_seconds)
+            server.circuit_limit.duration = static_cast<std::uint32_t>(*limits.circuit_seconds);
+        if (limits.circuit_bytes) server.circuit_limit.data = *limits.circuit_bytes;
         m_reach = std::make_shared<bootstrap::Reach>(m_io.get_executor(), m_host, m_identity,
                                                      *m_kad, reach);
         m_reach->start();

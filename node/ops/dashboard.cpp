@@ -35,6 +35,10 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <h2>Swarm</h2>
 <table><thead><tr><th>peer</th><th>round</th><th>accuracy</th><th>merge</th><th>merged hash</th></tr></thead>
 <tbody id="peers"></tbody></table>
+<h2>Network</h2>
+<div class="cards" id="net"></div>
+<table><thead><tr><th>connection</th><th>address</th><th>direction</th><th>path</th></tr></thead>
+<tbody id="links"></tbody></table>
 <script>
 "use strict";
 const history = [];
@@ -91,6 +95,22 @@ async function poll() {
       rows.push(tr);
     }
     document.getElementById("peers").replaceChildren(...rows);
+    const reach = s.reach || {}, dht = s.dht || {}, punch = reach.hole_punch || {};
+    const links = s.links || [];
+    const relayed = links.filter(l => l.relayed).length;
+    document.getElementById("net").replaceChildren(
+      card("reachability", (reach.reachability || "-") + (reach.behind_nat ? " (behind NAT)" : "")),
+      card("relay reservations", `${(reach.relay_addrs || []).length}`),
+      card("DHT", `${dht.mode || "-"}, ${text(dht.routing_table)} in table`),
+      card("links direct / relayed", `${links.length - relayed} / ${relayed}`),
+      card("hole punches", `${text(punch.direct_upgrades)} direct, ${text(punch.attempts)} rounds`));
+    const linkRows = links.map(l => {
+      const tr = document.createElement("tr");
+      tr.append(el("td", String(l.peer).slice(0, 20) + "…", "mono"), el("td", l.addr, "mono"),
+                el("td", l.outbound ? "out" : "in"), el("td", l.relayed ? "relayed" : "direct"));
+      return tr;
+    });
+    document.getElementById("links").replaceChildren(...linkRows);
   } catch (e) {
     document.getElementById("err").textContent = "no answer from the node: " + e;
   }

@@ -32,7 +32,7 @@ FieldResult<std::string> parse_debug_category(std::string_view text) {
     return FieldError{"", detail::show(text) + " is not a log category (allowed: " + list + "all)"};
 }
 
-const std::array<ConfigOption, 11> kConfigOptions = {{
+const std::array<ConfigOption, 12> kConfigOptions = {{
     {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, false, "DIR",
      "Directory for the node's key, peer store, update log and checkpoints"},
     {"listen", "--listen", "SWARMD_LISTEN", true, false, "MADDR",
@@ -46,6 +46,9 @@ const std::array<ConfigOption, 11> kConfigOptions = {{
     {"treat_as_public", "--treat-as-public", "SWARMD_TREAT_AS_PUBLIC", true, false, "CIDR",
      "Address range to treat as publicly reachable (repeatable; for network labs: reachability "
      "checks and advertised addresses)"},
+    {"relay_limit", "--relay-limit", "SWARMD_RELAY_LIMIT", true, false, "KEY=N",
+     "A limit of the circuit relay this node serves when public (repeatable): reservations, "
+     "reservations_per_ip, circuits, circuits_per_peer, circuit_seconds, circuit_bytes"},
     {"http", "--http", "SWARMD_HTTP", false, false, "HOST:PORT",
      "Status and metrics HTTP server address, or \"off\""},
     {"key_file", "--key-file", "SWARMD_KEY_FILE", false, false, "FILE",
@@ -159,6 +162,12 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
                 return error(detail::show(v) + " is not an address range (like 198.18.0.0/15)");
         }
         config.treat_as_public = s.values;
+    } else if (o.key == "relay_limit") {
+        RelayLimits limits;
+        for (const auto& v : s.values) {
+            if (auto problem = apply_relay_limit(limits, v)) return error(*problem);
+        }
+        config.relay = limits;
     } else if (o.key == "http") {
         if (auto problem = check_http(s.values[0])) return error(*problem);
         config.http = s.values[0];
@@ -184,6 +193,34 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
 }
 
 }  // namespace
+
+std::optional<std::string> apply_relay_limit(RelayLimits& limits, std::string_view text) {
+    static constexpr std::string_view kKeys =
+        "reservations, reservations_per_ip, circuits, circuits_per_peer, circuit_seconds, "
+        "circuit_bytes";
+    const auto eq = text.find('=');
+    const std::string_view key = text.substr(0, eq);
+    std::optional<std::uint64_t>* field = nullptr;
+    if (key == "reservations") field = &limits.reservations;
+    if (key == "reservations_per_ip") field = &limits.reservations_per_ip;
+    if (key == "circuits") field = &limits.circuits;
+    if (key == "circuits_per_peer") field = &limits.circuits_per_peer;
+    if (key == "circuit_seconds") field = &limits.circuit_seconds;
+    if (key == "circuit_bytes") field = &limits.circuit_bytes;
+    if (eq == std::string_view::npos || !field)
+        return detail::show(text) + " is not KEY=N with KEY one of: " + std::string(kKeys);
+    const std::string_view number = text.substr(eq + 1);
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    // A limit of 0 would refuse everything; the circuit's duration goes out as a 32-bit field.
+    const std::uint64_t max = key == "circuit_seconds" ? 0xffffffffULL : (1ULL << 40);
+    if (number.empty() || ec != std::errc{} || end != number.data() + number.size() || value == 0 ||
+        value > max)
+        return detail::show(text) + ": " + detail::show(number) +
+               " is not a whole number from 1 to " + std::to_string(max);
+    *field = value;
+    return std::nullopt;
+}
 
 std::optional<std::string> process_env(std::string_view name) {
     const char* value = std::getenv(std::string(name).c_str());
@@ -282,6 +319,8 @@ std::string default_text(const ConfigOption& o, const GetEnv& env) {
     if (o.key == "bootstrap") return "none";
     if (o.key == "no_default_bootstrap") return "false";
     if (o.key == "treat_as_public") return "none";
+    if (o.key == "relay_limit")
+        return "go-libp2p's (128 reservations, 2 min and 128 KiB a circuit)";
     if (o.key == "http") return defaults.http;
     if (o.key == "key_file") return "<data-dir>/" + std::string(NodeConfig::kKeyFileName);
     if (o.key == "spec") return "embedded";

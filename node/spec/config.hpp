@@ -3,6 +3,7 @@
 // state, which addresses they use, how they log). Sources in rising precedence: defaults <
 // config file (TOML) < environment (SWARMD_...) < command-line flags. docs/config.md lists them.
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -22,6 +23,22 @@ FieldResult<LogFormat> parse_log_format(std::string_view text);
 // Checks one --debug entry: a category name or "all".
 FieldResult<std::string> parse_debug_category(std::string_view text);
 
+// What a node relays for others when it serves circuit relay v2 (a bootstrap node, or a node
+// AutoNAT finds public): unset fields keep go-libp2p's defaults (net/relay.hpp ServerOptions).
+struct RelayLimits {
+    std::optional<std::uint64_t> reservations;         // held at once
+    std::optional<std::uint64_t> reservations_per_ip;  // from one IP address
+    std::optional<std::uint64_t> circuits;             // open at once
+    std::optional<std::uint64_t> circuits_per_peer;    // through one peer
+    std::optional<std::uint64_t> circuit_seconds;      // one circuit's duration
+    std::optional<std::uint64_t> circuit_bytes;        // one circuit's data, each way
+
+    friend bool operator==(const RelayLimits&, const RelayLimits&) = default;
+};
+
+// "circuit_bytes=1048576": one RelayLimits field set; names the allowed keys when wrong.
+std::optional<std::string> apply_relay_limit(RelayLimits& limits, std::string_view text);
+
 struct NodeConfig {
     static constexpr const char* kDefaultListen = "/ip4/0.0.0.0/tcp/4001";
     static constexpr const char* kDefaultHttp = "127.0.0.1:7070";
@@ -37,6 +54,7 @@ struct NodeConfig {
     std::string http = kDefaultHttp;  // HOST:PORT of the status server, or "off"
     std::filesystem::path key_file;   // default: <data_dir>/identity.key
     std::filesystem::path spec_file;  // empty: the spec compiled into the binary
+    RelayLimits relay;
     LogOptions log;
 
     friend bool operator==(const NodeConfig&, const NodeConfig&) = default;
@@ -53,7 +71,7 @@ struct ConfigOption {
     std::string_view help;
 };
 
-extern const std::array<ConfigOption, 11> kConfigOptions;
+extern const std::array<ConfigOption, 12> kConfigOptions;
 
 // The config file itself is named by --config or SWARMD_CONFIG.
 inline constexpr std::string_view kConfigFlag = "--config";

@@ -3,7 +3,8 @@
 #  1. The only public node is a js-libp2p node serving @libp2p/kad-dht and @libp2p/circuit-relay-v2
 #     (no swarmd bootstrap node). Two swarmd trainers, each behind its own home router and given
 #     only the js node's address, reserve a slot on the js relay, find each other's
-#     /p2p-circuit addresses on the js DHT, connect through the js relay, train and merge.
+#     /p2p-circuit addresses on the js DHT, connect through the js relay, hole-punch (DCUtR over
+#     the js relay's circuit) to a direct connection, train and merge.
 #  2. A js-libp2p node behind a third NAT dials a swarmd trainer behind a fourth through a swarmd
 #     bootstrap node's relay (the trainer's circuit address) and pings it over the limited
 #     connection.
@@ -84,6 +85,14 @@ until [[ -n "$(lab_status 1 | lab_link_to "${ids[1]}")" && -n "$(lab_status 2 | 
 done
 e2e_log "the trainers connected after $((SECONDS - start)) s: node1->node2 $(lab_status 1 | lab_link_to "${ids[1]}")," \
     "node2->node1 $(lab_status 2 | lab_link_to "${ids[0]}")"
+# Over the js relay's circuit the two run DCUtR and hole-punch a direct connection (the js relay
+# limits a circuit to 2 min and 128 KiB: training needs the direct one).
+deadline=$((SECONDS + 60))
+until [[ "$(lab_status 1 | lab_link_to "${ids[1]}")" == direct && "$(lab_status 2 | lab_link_to "${ids[0]}")" == direct ]]; do
+    [[ $SECONDS -lt $deadline ]] || e2e_fail "the trainers did not hole-punch a direct connection over the js relay: node1->node2 $(lab_status 1 | lab_link_to "${ids[1]}"), node2->node1 $(lab_status 2 | lab_link_to "${ids[0]}")"
+    sleep 0.5
+done
+e2e_log "the trainers connected directly (DCUtR over the js relay) after $((SECONDS - start)) s"
 e2e_wait_merged 240 1 2
 hash=$(e2e_same_hash 1 2)
 for i in 1 2; do

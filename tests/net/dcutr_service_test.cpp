@@ -172,7 +172,8 @@ TEST_CASE("dcutr: Host::punch from both ends makes one direct connection in agre
         CHECK(at_b->value()->remote_peer() == a.id());
         CHECK(at_a->value()->initiator());
         CHECK_FALSE(at_b->value()->initiator());
-        co_await wait_until([&] { return a.host.connection_count() == 1 && b.host.connection_count() == 1; });
+        co_await wait_until(
+            [&] { return a.host.connection_count() == 1 && b.host.connection_count() == 1; });
         CHECK(a.host.connection_count() == 1);
         CHECK(b.host.connection_count() == 1);
         auto rtts = co_await a.host.ping(at_a->value());
@@ -207,8 +208,7 @@ TEST_CASE("dcutr: garbage on the DCUtR stream ends that stream only", "[dcutr][d
             junks.push_back(Bytes{0x02, 0x08, 0x07});
             junks.push_back(Bytes{0x7f});
             for (const Bytes& junk : junks) {
-                auto stream =
-                    co_await relayed.value()->open_stream(std::string(dcutr::kProtocol));
+                auto stream = co_await relayed.value()->open_stream(std::string(dcutr::kProtocol));
                 REQUIRE(stream);
                 auto written = co_await stream.value()->write(junk);
                 CHECK(written);

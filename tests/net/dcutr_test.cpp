@@ -14,7 +14,7 @@ Multiaddr ma(std::string_view text) { return Multiaddr::parse(text).value(); }
 // Field 1 (varint) type, then field 2 (bytes) per address: the wire form the spec's schema gives.
 Bytes wire(std::uint32_t type, const std::vector<Multiaddr>& addrs) {
     Bytes out{0x08};
-    for (std::uint32_t v = type; ; v >>= 7) {
+    for (std::uint32_t v = type;; v >>= 7) {
         if (v < 0x80) {
             out.push_back(static_cast<std::uint8_t>(v));
             break;
@@ -33,7 +33,8 @@ Bytes wire(std::uint32_t type, const std::vector<Multiaddr>& addrs) {
 }  // namespace
 
 TEST_CASE("dcutr: CONNECT and SYNC encode to the spec's wire form and decode back", "[dcutr]") {
-    const std::vector<Multiaddr> addrs{ma("/ip4/1.2.3.7/tcp/4001"), ma("/ip6/2001:db8::1/tcp/4001")};
+    const std::vector<Multiaddr> addrs{ma("/ip4/1.2.3.7/tcp/4001"),
+                                       ma("/ip6/2001:db8::1/tcp/4001")};
     dcutr::HolePunch connect{dcutr::Type::connect, addrs};
     auto encoded = dcutr::encode(connect);
     REQUIRE(encoded);
@@ -78,7 +79,8 @@ TEST_CASE("dcutr: a long address list is cut at the limit, and encoding refuses 
           dcutr::Errc::too_many_addrs);
 }
 
-TEST_CASE("dcutr: a punch dials public direct TCP addresses and DNS names only, each once", "[dcutr]") {
+TEST_CASE("dcutr: a punch dials public direct TCP addresses and DNS names only, each once",
+          "[dcutr]") {
     const AddressPolicy policy;
     const std::vector<Multiaddr> offered{
         ma("/ip4/1.2.3.7/tcp/4001"),

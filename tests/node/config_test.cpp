@@ -261,3 +261,26 @@ TEST_CASE("treat_as_public takes address ranges and refuses anything else", "[co
     REQUIRE_FALSE(bad);
     CHECK(bad.error().to_string().find("is not an address range") != std::string::npos);
 }
+
+TEST_CASE("relay_limit sets the served relay's limits and refuses unknown keys and bad numbers",
+          "[config]") {
+    FakeEnv env;
+    env.vars["HOME"] = "/home/ada";
+    env.vars["SWARMD_RELAY_LIMIT"] = "circuit_bytes=1048576, circuit_seconds=600,reservations=32";
+    auto c = resolve_ok({read_config_env(env.get())}, env);
+    CHECK(c.relay.circuit_bytes == 1048576u);
+    CHECK(c.relay.circuit_seconds == 600u);
+    CHECK(c.relay.reservations == 32u);
+    CHECK_FALSE(c.relay.circuits);
+    CHECK_FALSE(c.relay.reservations_per_ip);
+    for (const char* bad : {"circuit_bytes", "bandwidth=5", "circuits=0", "circuits=-1",
+                            "circuit_seconds=99999999999", "circuits=12x"}) {
+        env.vars["SWARMD_RELAY_LIMIT"] = bad;
+        auto refused =
+            resolve_config(std::vector<ConfigLayer>{read_config_env(env.get())}, env.get());
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().to_string().rfind("SWARMD_RELAY_LIMIT: ", 0) == 0);
+    }
+    RelayLimits limits;
+    CHECK(apply_relay_limit(limits, "bandwidth=5")->find("circuits_per_peer") != std::string::npos);
+}
