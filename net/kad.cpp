@@ -399,7 +399,15 @@ Result<void> ProviderStore::add(ByteSpan key, const PeerInfo& provider, Time now
                 return success();
             }
         }
-        if (list.size() >= m_options.max_per_key) return Errc::too_many_providers_for_key;
+        if (list.size() >= m_options.max_per_key) {
+            // Full: the provider that announced longest ago makes room. Live providers
+            // re-announce; departed ones do not, and must not keep newcomers out for a TTL.
+            auto oldest = std::min_element(
+                list.begin(), list.end(),
+                [](const Provider& a, const Provider& b) { return a.added < b.added; });
+            *oldest = Provider{std::move(info), now};
+            return success();
+        }
     } else if (m_by_key.size() >= m_options.max_keys) {
         return Errc::provider_store_full;
     }
@@ -414,11 +422,18 @@ std::vector<PeerInfo> ProviderStore::get(ByteSpan key, Time now, std::size_t lim
     std::vector<PeerInfo> out;
     auto it = m_by_key.find(std::string(as_string_view(key)));
     if (it == m_by_key.end()) return out;
+    // The most recently announced first: a departed provider stops re-announcing, so a long
+    // list's live ones are not crowded out of an answer by the dead.
+    std::vector<const Provider*> fresh;
     for (const Provider& p : it->second) {
+        if (p.added + m_options.record_ttl > now) fresh.push_back(&p);
+    }
+    std::stable_sort(fresh.begin(), fresh.end(),
+                     [](const Provider* a, const Provider* b) { return a->added > b->added; });
+    for (const Provider* p : fresh) {
         if (out.size() == limit) break;
-        if (p.added + m_options.record_ttl <= now) continue;
-        out.push_back(p.info);
-        if (p.added + m_options.addr_ttl <= now) out.back().addrs.clear();
+        out.push_back(p->info);
+        if (p->added + m_options.addr_ttl <= now) out.back().addrs.clear();
     }
     return out;
 }

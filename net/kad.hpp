@@ -277,13 +277,15 @@ struct ProviderOptions {
 
 // The server side's provider records: key -> providers, each with the addresses it announced.
 // A re-announcement refreshes a record; records expire after record_ttl, and their addresses are
-// served only for addr_ttl (after that the asker finds the provider by its id).
+// served only for addr_ttl (after that the asker finds the provider by its id). Answers list the
+// most recently announced first, and a key at max_per_key drops its stalest record for a new
+// one: providers that left stop re-announcing, and must not hide or keep out those that came.
 class ProviderStore {
   public:
     explicit ProviderStore(ProviderOptions options = {}) : m_options(options) {}
 
     Result<void> add(ByteSpan key, const PeerInfo& provider, Time now);
-    // Unexpired providers of key, at most limit.
+    // Unexpired providers of key, most recently announced first, at most limit.
     std::vector<PeerInfo> get(ByteSpan key, Time now, std::size_t limit) const;
     void expire(Time now);
     std::size_t size() const noexcept { return m_records; }

@@ -11,6 +11,7 @@
 // A handler fails by returning cli_error(...) or by throwing (the message is printed the same way).
 #include <functional>
 #include <map>
+#include <string>
 #include <string_view>
 
 #include "node/spec/config.hpp"
@@ -39,6 +40,11 @@ class CliContext {
 
 // Prints "swarmd: <what>" on stderr as one line and returns exit code 1.
 int cli_error(std::string_view what);
+
+// GET http://<address><target> (5 s deadline) with an optional bearer token: the body of a 200
+// answer; throws on anything else.
+std::string http_get(const std::string& address, const std::string& target,
+                     const std::string& token = {});
 
 void add_keys_commands(CLI::App& app, CliContext& ctx);   // keygen, id
 void add_spec_commands(CLI::App& app, CliContext& ctx);   // spec show, spec check

@@ -14,9 +14,69 @@
 #include "net/host.hpp"
 #include "net/observed_addrs.hpp"
 #include "node/cli/cli.hpp"
+#include "node/cli/doctor.hpp"
+#include "node/ops/http_server.hpp"
 #include "node/spec/spec.hpp"
 
 namespace swarmd::node {
+
+std::vector<std::string> running_node_report(const nlohmann::json& status) {
+    std::vector<std::string> out;
+    if (!status.is_object()) return out;
+    try {
+        const auto reach = status.value("reach", nlohmann::json::object());
+        const auto punch = reach.value("hole_punch", nlohmann::json::object());
+        const std::string reachability = reach.value("reachability", "unknown");
+        const bool behind_nat = reach.value("behind_nat", false);
+        std::string line = "the node running here (" + status.value("peer_id", std::string("?")) +
+                           "): reachability " + reachability;
+        if (behind_nat) line += ", behind NAT";
+        out.push_back(line);
+        std::vector<std::string> relays;
+        for (const auto& addr : reach.value("relay_addrs", nlohmann::json::array())) {
+            if (!addr.is_string()) continue;
+            // /ip4/R/tcp/P/p2p/RELAY/p2p-circuit: name the relay by its peer id.
+            const std::string text = addr.get<std::string>();
+            const auto at = text.find("/p2p/");
+            const auto end = text.find("/p2p-circuit");
+            if (at != std::string::npos && end != std::string::npos && end > at + 5)
+                relays.push_back(text.substr(at + 5, end - at - 5));
+        }
+        if (!relays.empty()) {
+            std::string via;
+            for (const auto& r : relays) via += (via.empty() ? "" : ", ") + r;
+            out.push_back("  relayed via " + via + " (nodes behind NAT reach it through these)");
+        } else if (behind_nat) {
+            out.push_back("  no relay reservation yet: only nodes it dials itself can reach it");
+        }
+        std::size_t direct = 0, relayed = 0;
+        for (const auto& link : status.value("links", nlohmann::json::array())) {
+            if (!link.is_object()) continue;
+            (link.value("relayed", false) ? relayed : direct) += 1;
+        }
+        const auto punched = punch.value("direct_upgrades", 0ULL);
+        const auto dialed = punch.value("unilateral_upgrades", 0ULL);
+        std::string links = "  connections: " + std::to_string(direct) + " direct";
+        if (punched + dialed > 0)
+            links += " (" + std::to_string(punched) + " made direct by hole punch, " +
+                     std::to_string(dialed) + " by dialing a relayed peer's public address)";
+        links += ", " + std::to_string(relayed) + " relayed";
+        out.push_back(links);
+        std::uint64_t failed = 0;
+        const auto failures = punch.value("failed", nlohmann::json::object());
+        for (const auto& [reason, n] : failures.items())
+            if (n.is_number_integer() && n.get<std::int64_t>() > 0)
+                failed += static_cast<std::uint64_t>(n.get<std::int64_t>());
+        if (failed > 0)
+            out.push_back(
+                "  " + std::to_string(failed) +
+                " hole punches failed (a symmetric NAT on either side defeats them): those "
+                "links stay relayed; forwarding the TCP port avoids relays altogether");
+    } catch (const nlohmann::json::exception&) {
+        // A field of another type: what was said so far stands.
+    }
+    return out;
+}
 
 void add_doctor_command(CLI::App& app, CliContext& ctx) {
     auto targets = std::make_shared<std::vector<std::string>>();
@@ -95,6 +155,18 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
         if (!listen_note.empty()) std::cout << listen_note << "\n";
         for (const auto& line : bootstrap::reachability_report(results, listened))
             std::cout << line << "\n";
+        // A node running here knows more: its relays and whether its links went direct.
+        if (config.http != "off") {
+            try {
+                auto token = read_http_token(config.data_dir / kHttpTokenFileName);
+                const auto status = nlohmann::json::parse(
+                    http_get(config.http, "/api/status", token ? token.value() : std::string()),
+                    nullptr, false);
+                for (const auto& line : running_node_report(status)) std::cout << line << "\n";
+            } catch (const std::exception&) {
+                // No node running here (or not on this --http): nothing more to say.
+            }
+        }
         return reachable > 0 ? 0 : 1;
     });
 }

@@ -51,13 +51,6 @@ std::pair<unsigned, std::string> http_request(const std::string& address, const 
     return {parser.get().result_int(), parser.get().body()};
 }
 
-std::string http_get(const std::string& address, const std::string& target,
-                     const std::string& token = {}) {
-    auto [status, body] = http_request(address, target, nullptr, token);
-    if (status != 200) throw std::runtime_error("HTTP " + std::to_string(status));
-    return body;
-}
-
 int request_merge(const std::string& address, long round, const std::filesystem::path& data_dir) {
     const std::string body = round > 0 ? nlohmann::json{{"round", round}}.dump() : "{}";
     const auto token_path = data_dir / kHttpTokenFileName;
@@ -147,6 +140,13 @@ int print_status(const std::string& address, bool one_line, const std::filesyste
 }
 
 }  // namespace
+
+std::string http_get(const std::string& address, const std::string& target,
+                     const std::string& token) {
+    auto [status, body] = http_request(address, target, nullptr, token);
+    if (status != 200) throw std::runtime_error("HTTP " + std::to_string(status));
+    return body;
+}
 
 void add_run_commands(CLI::App& app, CliContext& ctx) {
     auto options = std::make_shared<RunOptions>();

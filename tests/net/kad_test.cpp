@@ -516,9 +516,23 @@ TEST_CASE("kad provider store caps, refresh and expiry", "[kad]") {
     ProviderStore store(o);
     const Bytes k1 = rendezvous_key("one"), k2 = rendezvous_key("two"), k3 = rendezvous_key("3");
     for (std::uint32_t i = 1; i <= 3; ++i) CHECK(store.add(k1, info_n(i), t0));
-    CHECK(store.add(k1, info_n(4), t0).error() == Errc::too_many_providers_for_key);
     CHECK(store.add(k1, info_n(2), t0));  // a refresh is not a new record
     CHECK(store.size() == 3);
+    {
+        // A full key drops its stalest record for a newcomer, and answers list the newest first.
+        ProviderStore full(o);
+        const Time t1 = t0 + std::chrono::seconds(1), t2 = t0 + std::chrono::seconds(2);
+        for (std::uint32_t i = 1; i <= 3; ++i) CHECK(full.add(k1, info_n(i), t0));
+        CHECK(full.add(k1, info_n(1), t1));  // 1 re-announces: 2 and 3 are the stalest
+        CHECK(full.add(k1, info_n(4), t2));
+        CHECK(full.size() == 3);
+        auto newest = full.get(k1, t2, 10);
+        REQUIRE(newest.size() == 3);
+        CHECK(newest[0].id == peer_n(4));
+        CHECK(newest[1].id == peer_n(1));
+        CHECK((newest[2].id == peer_n(2) || newest[2].id == peer_n(3)));
+        CHECK(full.get(k1, t2, 1).at(0).id == peer_n(4));
+    }
     CHECK(store.add(k2, info_n(1), t0));
     CHECK(store.add(k2, info_n(2), t0));
     CHECK(store.add(k2, info_n(3), t0).error() == Errc::provider_store_full);
