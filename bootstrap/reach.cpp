@@ -97,6 +97,12 @@ void Reach::on_identify(const std::shared_ptr<net::Connection>& connection,
             peer, connection->remote_addr().without_peer_id().with_peer_id(peer));
     else if (!hop)
         m_relay_candidates.erase(peer);
+    // The first sign of NAT with a relay at hand: reserve now, not at the next check, since
+    // nobody can dial us until we have a circuit address.
+    if (!m_relay_woken && !m_relay_candidates.empty() && behind_nat()) {
+        m_relay_woken = true;
+        m_timer.cancel();
+    }
 }
 
 void Reach::on_connection_closed(const std::shared_ptr<net::Connection>& connection) {

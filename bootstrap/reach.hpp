@@ -119,6 +119,7 @@ class Reach : public std::enable_shared_from_this<Reach> {
     std::function<void()> m_on_addrs_changed;
     bool m_public_roles_on = false;
     bool m_reserving = false;
+    bool m_relay_woken = false;  // the relay loop was woken at the first sign of NAT
     bool m_stopped = false;
 };
 

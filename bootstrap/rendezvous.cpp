@@ -107,12 +107,15 @@ asio::awaitable<void> Rendezvous::run() {
         ++m_stats.lookups;
         std::size_t handed = 0;
         std::size_t others = 0;
+        std::size_t known = 0;  // providers we are connected to already
         for (auto& p : providers) {
             if (p.id == m_host.peer_id()) continue;
             ++others;
             if (m_host.connection_to(p.id) ||
-                (m_hooks.is_swarm_peer && m_hooks.is_swarm_peer(p.id)))
+                (m_hooks.is_swarm_peer && m_hooks.is_swarm_peer(p.id))) {
+                ++known;
                 continue;
+            }
             std::vector<std::string> addrs;
             for (const auto& a : p.addrs) addrs.push_back(a.without_peer_id().to_string());
             if (addrs.empty()) continue;
@@ -126,7 +129,17 @@ asio::awaitable<void> Rendezvous::run() {
             boot_log().info("rendezvous: {} other providers of {}, {} new to the joiner", others,
                             cid, handed);
         const bool want = !m_hooks.wants_peers || m_hooks.wants_peers();
-        co_await sleep(m_timer, want ? m_options.search_interval : m_options.quiet_interval);
+        // A node connected to no provider yet looks again soon, then less and less often: the
+        // swarm's other newcomers announce (or change their addresses) seconds after we do.
+        if (want && known == 0) {
+            m_fast_delay = m_fast_delay == RendezvousOptions::Duration::zero()
+                               ? 2 * m_options.first_delay
+                               : std::min(2 * m_fast_delay, m_options.search_interval);
+        } else {
+            m_fast_delay = m_options.search_interval;
+        }
+        co_await sleep(m_timer, want ? std::min(m_fast_delay, m_options.search_interval)
+                                     : m_options.quiet_interval);
     }
 }
 

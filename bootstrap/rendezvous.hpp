@@ -51,7 +51,8 @@ struct RendezvousOptions {
 
     Duration first_delay = kDefaultFirstDelay;
     // Between two provider lookups while the node has fewer swarm peers than it wants, and once
-    // it has them.
+    // it has them. While a lookup finds no provider we are connected to, the next comes sooner:
+    // after 2 x first_delay, doubling up to search_interval.
     Duration search_interval = kDefaultSearchInterval;
     Duration quiet_interval = kDefaultQuietInterval;
     // While no DHT peer is known.
@@ -125,6 +126,8 @@ class Rendezvous : public std::enable_shared_from_this<Rendezvous> {
     std::string m_state = "waiting for a DHT peer";
     bool m_announced = false;
     std::chrono::steady_clock::time_point m_announced_at{};
+    // The next lookup's delay while nobody is found: 2 s, doubling up to search_interval.
+    RendezvousOptions::Duration m_fast_delay{};
     bool m_stopped = false;
 };
 

@@ -448,8 +448,10 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> RelayService::dial(Multiadd
     if (!parts) co_return parts.error();
     const crypto::PeerId target = parts.value().target;
     auto fail = [&](std::error_code reason) -> Result<std::shared_ptr<Connection>> {
-        net_log().warn("relayed dial failed error={} addr={} peer={}", reason.message(),
-                       circuit_addr.to_string(), target.to_base58());
+        // At debug, as the host's direct dials: the caller says what a failure means, and
+        // provider records name departed peers' circuits (NO_RESERVATION) all the time.
+        net_log().debug("relayed dial failed error={} addr={} peer={}", reason.message(),
+                        circuit_addr.to_string(), target.to_base58());
         return reason;
     };
     if (target == m_host.peer_id()) co_return fail(HostErrc::dial_self);

@@ -2,7 +2,8 @@
 # `swarmd run` with the built-in bootstrap list (the public libp2p DHT peers) on a machine with no
 # network: inside a fresh network namespace that has only loopback, so the test cannot reach any
 # address outside it. Within seconds the node must say clearly that it is offline, keep serving
-# its status and listening, and not spin while it retries.
+# its status and listening, and not spin while it retries; `swarmd doctor` there says none of
+# the bootstrap peers is reachable and exits 1.
 set -euo pipefail
 build=${SWARMD_BUILD_DIR:?set SWARMD_BUILD_DIR to the build tree}
 swarmd="$build/node/swarmd"
@@ -59,4 +60,15 @@ kill -0 "$pid" 2>/dev/null || fail "swarmd exited"
 lines=$(wc -l < "$dir/log")
 echo "log lines after $((SECONDS - start)) s: $lines"
 (( lines < 40 )) || fail "$lines log lines: the retries are logged one by one"
+
+# swarmd doctor on the same machine: every entry gets its diagnosis, the summary says none is
+# reachable, and it exits 1.
+set +e
+ip netns exec "$ns" "$swarmd" --data-dir "$dir" --listen /ip4/127.0.0.1/tcp/4001 --http off \
+    doctor > "$dir/doctor" 2>&1
+rc=$?
+set -e
+echo "doctor (exit $rc): $(tr '\n' '|' < "$dir/doctor" | cut -c1-400)"
+[[ $rc == 1 ]] || fail "doctor exited $rc with no route anywhere, not 1"
+grep -q "^0 of [0-9]* bootstrap peers reachable" "$dir/doctor" || fail "doctor's summary does not say none is reachable"
 echo "PASS"
