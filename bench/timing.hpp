@@ -1,8 +1,10 @@
 #pragma once
-// Timing helpers shared by the benchmarks (header-only, no dependencies beyond libc).
+// Timing and summary helpers shared by the benchmarks (header-only, no dependencies beyond libc).
 #include <time.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <vector>
 
 namespace swarmd::bench {
 
@@ -24,6 +26,15 @@ double best_seconds(int reps, F&& f) {
         best = std::min(best, thread_seconds() - t0);
     }
     return best;
+}
+
+// The q-quantile of v (0 <= q <= 1) as the element at index min(n - 1, q * n); 0 when empty.
+inline double quantile(std::vector<double> v, double q) {
+    if (v.empty()) return 0;
+    const std::size_t k =
+        std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
 }
 
 }  // namespace swarmd::bench

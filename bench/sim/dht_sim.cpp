@@ -22,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/timing.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
 #include "net/kad.hpp"
@@ -32,6 +33,7 @@ using namespace swarmd;
 namespace kad = net::kad;
 using kad::Key;
 using Clock = std::chrono::steady_clock;
+using bench::quantile;
 using Ms = std::chrono::milliseconds;
 
 struct Options {
@@ -195,12 +197,6 @@ LookupResult run_lookup(const World& w, const Options& o, std::mt19937_64& rng, 
     r.ms = std::chrono::duration<double, std::milli>(now - t0).count();
     r.closest = lookup.closest();
     return r;
-}
-
-double quantile(std::vector<double> v, double q) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/timing.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/peer_id.hpp"
 #include "net/gossipsub.hpp"
@@ -57,14 +58,6 @@ std::uint64_t splitmix(std::uint64_t x) {
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
-}
-
-double percentile(std::vector<double>& v, double q) {
-    if (v.empty()) return 0;
-    const std::size_t k =
-        std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    return v[k];
 }
 
 class Simulator {
@@ -449,8 +442,8 @@ int Simulator::run() {
         expected ? static_cast<double>(delivered) / static_cast<double>(expected) : 0;
     const double hb_ms = 1000.0;
     std::vector<double> lat = latency_ms;
-    const double p50 = percentile(lat, 0.50);
-    const double p99 = percentile(lat, 0.99);
+    const double p50 = bench::quantile(lat, 0.50);
+    const double p99 = bench::quantile(lat, 0.99);
     const double pmax = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end());
 
     std::printf(
