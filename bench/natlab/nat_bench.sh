@@ -14,10 +14,7 @@ set -euo pipefail
 starts=${1:-20}
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
 source "$(dirname "$0")/../../tests/e2e/natlab.sh"
-if ! why=$(lab_available); then
-    echo "SKIP: $why"
-    exit 0
-fi
+lab_skip_unless_available
 e2e_init 100000
 lab_init
 lab_public pub

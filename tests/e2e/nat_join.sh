@@ -7,10 +7,7 @@
 # to one model. Prints how long joining took and what each node says about its reachability.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/natlab.sh"
-if ! why=$(lab_available); then
-    echo "SKIP: $why"
-    exit 0
-fi
+lab_skip_unless_available
 e2e_init 60
 lab_init
 lab_public pub

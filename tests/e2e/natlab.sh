@@ -32,7 +32,7 @@
 # "internet" with a round trip of a fraction of a millisecond, the two can never leave closer
 # together than that).
 #
-# Functions: lab_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
+# Functions: lab_available, lab_skip_unless_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
 # lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
 # lab_status / lab_link_to (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
 # namespace), lab_cleanup.
@@ -99,6 +99,16 @@ lab_available() {
     local probe="$lab_prefix-probe"
     ip netns add "$probe" 2>/dev/null || { echo "ip netns add fails here"; return 1; }
     ip netns del "$probe"
+}
+
+# lab_skip_unless_available: exits the script with "SKIP: <why>" (status 0) when the lab cannot
+# run here; the first call of every lab script.
+lab_skip_unless_available() {
+    local why
+    if ! why=$(lab_available); then
+        echo "SKIP: $why"
+        exit 0
+    fi
 }
 
 # lab_init: the internet namespace with its bridge. Call after e2e_init.

@@ -7,10 +7,7 @@
 # authors, one update per round each.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/natlab.sh"
-if ! why=$(lab_available); then
-    echo "SKIP: $why"
-    exit 0
-fi
+lab_skip_unless_available
 rounds=${SWARMD_E2E_ROUNDS:-1200}
 interval=${SWARMD_E2E_INTERVAL_MS:-50}
 e2e_init "$rounds"

@@ -13,10 +13,7 @@ set -euo pipefail
 node=$1 js_dir=$(cd "$2" && pwd)
 source "$(dirname "$0")/../e2e/lib.sh"
 source "$(dirname "$0")/../e2e/natlab.sh"
-if ! why=$(lab_available); then
-    echo "SKIP: $why"
-    exit 0
-fi
+lab_skip_unless_available
 e2e_init 60
 lab_init
 lab_public pub
