@@ -290,9 +290,8 @@ asio::awaitable<void> Host::accept_loop(std::shared_ptr<tcp::acceptor> acceptor)
         // A socket from a peer we are punching to belongs to the punch: it is upgraded in the
         // punch's role, as the peer does with its end.
         const auto punch = punch_from(endpoint.address().to_string());
-        std::optional<crypto::PeerId> expected;
-        if (punch && punch->initiator) expected = punch->peer;
-        auto connection = std::make_shared<Connection>(std::move(socket), false, remote, expected,
+        auto connection = std::make_shared<Connection>(std::move(socket), false, remote,
+                                                       punch ? punch->expected() : std::nullopt,
                                                        m_options.connection);
         if (punch) connection->set_initiator(punch->initiator);
         m_connections.push_back(connection);
@@ -354,11 +353,15 @@ asio::awaitable<void> Host::serve_inbound(std::shared_ptr<Connection> connection
     auto upgraded =
         co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
     if (!upgraded || !*alive) co_return;
-    auto kept = keep_one_connection(connection);
+    adopt(connection);
+}
+
+std::shared_ptr<Connection> Host::adopt(const std::shared_ptr<Connection>& fresh) {
+    auto kept = keep_one_connection(fresh);
     settle_punches(kept);
-    if (kept != connection) co_return;
-    if (m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
+    if (kept == fresh && m_options.identify_on_connect)
+        asio::co_spawn(m_executor, identify_on_connect(fresh), LogException{"identify"});
+    return kept;
 }
 
 std::shared_ptr<Connection> Host::keep_one_connection(const std::shared_ptr<Connection>& fresh) {
@@ -602,29 +605,36 @@ bool Host::bind_to_listen_port(tcp::socket& socket, const tcp::endpoint& to) {
     return false;
 }
 
-asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint,
-                                                   Clock::duration timeout, bool from_listen_port) {
+asio::awaitable<Result<std::vector<tcp::endpoint>>> Host::resolve(const TcpEndpoint& endpoint) {
     std::vector<tcp::endpoint> endpoints;
     boost::system::error_code ec;
     const auto ip = asio::ip::make_address(endpoint.host, ec);
     if (!ec) {
         endpoints.emplace_back(ip, endpoint.port);
-    } else {
-        tcp::resolver resolver(m_executor);
-        auto results =
-            co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                                            asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return std::error_code(ec);
-        for (const auto& entry : results) {
-            const bool v4 = entry.endpoint().address().is_v4();
-            if ((endpoint.host_protocol == Protocol::dns4 && !v4) ||
-                (endpoint.host_protocol == Protocol::dns6 && v4))
-                continue;
-            endpoints.push_back(entry.endpoint());
-        }
-        if (endpoints.empty())
-            co_return std::error_code(boost::system::error_code(asio::error::host_not_found));
+        co_return endpoints;
     }
+    tcp::resolver resolver(m_executor);
+    auto results = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::error_code(ec);
+    for (const auto& entry : results) {
+        const bool v4 = entry.endpoint().address().is_v4();
+        if ((endpoint.host_protocol == Protocol::dns4 && !v4) ||
+            (endpoint.host_protocol == Protocol::dns6 && v4))
+            continue;
+        endpoints.push_back(entry.endpoint());
+    }
+    if (endpoints.empty())
+        co_return std::error_code(boost::system::error_code(asio::error::host_not_found));
+    co_return endpoints;
+}
+
+asio::awaitable<Result<tcp::socket>> Host::connect(const TcpEndpoint& endpoint,
+                                                   Clock::duration timeout, bool from_listen_port) {
+    auto resolved = co_await resolve(endpoint);
+    if (!resolved) co_return resolved.error();
+    const std::vector<tcp::endpoint> endpoints = std::move(resolved).value();
+    boost::system::error_code ec;
 
     tcp::socket socket(m_executor);
     auto timed_out = std::make_shared<bool>(false);
@@ -739,12 +749,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::dial_new(
         co_return upgraded.error();
     }
     m_backoff.erase(key);
-    auto kept = keep_one_connection(connection);
-    settle_punches(kept);
-    if (kept != connection) co_return kept;
-    if (m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
-    co_return connection;
+    co_return adopt(connection);
 }
 
 asio::awaitable<Result<void>> Host::probe_dial(Multiaddr addr, Clock::duration timeout) {
@@ -789,8 +794,7 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::upgrade_relayed(
         co_await connection->run_upgrade(m_noise_identity, stream_handler(), closed_handler());
     if (!*alive) co_return HostErrc::host_stopped;
     if (!upgraded) co_return upgraded.error();  // logged by the connection, with the phase
-    if (keep_one_connection(connection) == connection && m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
+    adopt(connection);
     co_return connection;
 }
 
@@ -834,19 +838,11 @@ asio::awaitable<Result<std::shared_ptr<Connection>>> Host::punch(crypto::PeerId 
         const auto endpoint = addr.tcp_endpoint();
         if (relay::is_circuit_addr(addr) || !endpoint) continue;
         targets.push_back(addr.without_peer_id());
-        if (endpoint->host_protocol == Protocol::ip4 || endpoint->host_protocol == Protocol::ip6) {
-            add_ip(endpoint->host);
-            continue;
-        }
-        // A DNS name: the peer's sockets come from what it resolves to.
-        boost::system::error_code ec;
-        tcp::resolver resolver(m_executor);
-        auto results =
-            co_await resolver.async_resolve(endpoint->host, std::to_string(endpoint->port),
-                                            asio::redirect_error(asio::use_awaitable, ec));
+        // For a DNS name, the peer's sockets come from what it resolves to.
+        auto resolved = co_await resolve(*endpoint);
         if (!*alive) co_return HostErrc::host_stopped;
-        if (ec) continue;
-        for (const auto& entry : results) add_ip(entry.endpoint().address().to_string());
+        if (!resolved) continue;
+        for (const auto& e : resolved.value()) add_ip(e.address().to_string());
     }
     if (targets.empty() || ips.empty()) co_return HostErrc::unsupported_address;
     const Clock::time_point deadline = Clock::now() + timeout;
@@ -885,10 +881,8 @@ asio::awaitable<void> Host::punch_dial(std::shared_ptr<PendingPunch> punch, Mult
         co_return;
     }
     if (punch->result) co_return;  // another socket won meanwhile; this one just closes
-    std::optional<crypto::PeerId> expected;
-    if (punch->initiator) expected = punch->peer;
     auto connection = std::make_shared<Connection>(std::move(socket).value(), true, std::move(addr),
-                                                   expected, m_options.connection);
+                                                   punch->expected(), m_options.connection);
     connection->set_initiator(punch->initiator);
     m_connections.push_back(connection);
     auto upgraded =
@@ -899,10 +893,7 @@ asio::awaitable<void> Host::punch_dial(std::shared_ptr<PendingPunch> punch, Mult
         connection->stop(Errc::peer_id_mismatch, Phase::noise_handshake);
         co_return;
     }
-    auto kept = keep_one_connection(connection);
-    settle_punches(kept);
-    if (kept == connection && m_options.identify_on_connect)
-        asio::co_spawn(m_executor, identify_on_connect(connection), LogException{"identify"});
+    adopt(connection);
 }
 
 }  // namespace swarmd::net

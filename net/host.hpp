@@ -239,6 +239,10 @@ class Host {
     boost::asio::awaitable<Result<std::shared_ptr<Connection>>> dial_new(
         Multiaddr addr, std::optional<crypto::PeerId> expected);
     std::shared_ptr<Connection> keep_one_connection(const std::shared_ptr<Connection>& fresh);
+    // A freshly upgraded connection joins the host: one connection per peer decides which to
+    // keep, the punches waiting for the peer are settled, and the kept fresh one is identified.
+    // Returns the connection kept.
+    std::shared_ptr<Connection> adopt(const std::shared_ptr<Connection>& fresh);
     boost::asio::awaitable<void> serve_inbound(std::shared_ptr<Connection> connection);
     boost::asio::awaitable<void> serve_stream(std::shared_ptr<Stream> stream);
     boost::asio::awaitable<void> identify_on_connect(std::shared_ptr<Connection> connection);
@@ -247,6 +251,12 @@ class Host {
     struct PendingPunch {
         PendingPunch(const boost::asio::any_io_executor& executor, crypto::PeerId peer,
                      std::vector<std::string> ips, bool initiator, Clock::time_point deadline);
+        // The id a punched connection must prove: checked by Noise when we are its initiator,
+        // after the upgrade otherwise.
+        std::optional<crypto::PeerId> expected() const {
+            return initiator ? std::optional(peer) : std::nullopt;
+        }
+
         crypto::PeerId peer;
         std::vector<std::string> ips;  // the peer's addresses' IPs, as text
         bool initiator;
@@ -254,6 +264,9 @@ class Host {
         std::shared_ptr<Connection> result;
     };
 
+    // The endpoints of an IP literal or a DNS name (dns4 and dns6 keep their family).
+    boost::asio::awaitable<Result<std::vector<boost::asio::ip::tcp::endpoint>>> resolve(
+        const TcpEndpoint& endpoint);
     boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect(
         const TcpEndpoint& endpoint, Clock::duration timeout, bool from_listen_port);
     // Opens `socket` for `to` bound to our listen port when one of the same family can reach it;
