@@ -12,6 +12,7 @@
 #include "bootstrap/peer_list.hpp"
 #include "net/autonat_service.hpp"
 #include "net/host.hpp"
+#include "net/multiaddr.hpp"
 #include "net/observed_addrs.hpp"
 #include "node/cli/cli.hpp"
 #include "node/cli/doctor.hpp"
@@ -36,11 +37,13 @@ std::vector<std::string> running_node_report(const nlohmann::json& status) {
         for (const auto& addr : reach.value("relay_addrs", nlohmann::json::array())) {
             if (!addr.is_string()) continue;
             // /ip4/R/tcp/P/p2p/RELAY/p2p-circuit: name the relay by its peer id.
-            const std::string text = addr.get<std::string>();
-            const auto at = text.find("/p2p/");
-            const auto end = text.find("/p2p-circuit");
-            if (at != std::string::npos && end != std::string::npos && end > at + 5)
-                relays.push_back(text.substr(at + 5, end - at - 5));
+            auto circuit = net::Multiaddr::parse(addr.get<std::string>());
+            if (!circuit || circuit.value().components().empty() ||
+                circuit.value().components().back().protocol != net::Protocol::p2p_circuit)
+                continue;
+            const auto relay =
+                circuit.value().prefix(circuit.value().components().size() - 1).peer_id();
+            if (relay) relays.push_back(relay->to_base58());
         }
         if (!relays.empty()) {
             std::string via;
