@@ -15,6 +15,7 @@
 #include "net/relay_service.hpp"
 #include "tests/interop/js_peer.hpp"
 #include "tests/net/host_fixture.hpp"
+#include "tests/net/relay_fixture.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
@@ -24,17 +25,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Node {
-    Node(asio::io_context& io, bool relay_server, bool with_dcutr)
-        : identity(crypto::PrivateKey::generate()),
-          host(io.get_executor(), identity.clone()),
-          relay(std::make_shared<RelayService>(io.get_executor(), host, identity.clone())) {
-        relay->start();
-        if (relay_server) relay->enable_server();
-        host.on_connection_closed([r = relay.get()](const std::shared_ptr<Connection>& c) {
-            r->on_connection_closed(c);
-        });
-        addr = host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+// A relay node whose host, with_dcutr, also runs DCUtR.
+struct Node : testing::RelayNode {
+    Node(asio::io_context& io, bool relay_server, bool with_dcutr) : RelayNode(io, relay_server) {
         if (!with_dcutr) return;
         DcutrServiceOptions o;
         // js names itself /dns4/localhost; we offer the same form of our listen address. Its
@@ -52,15 +45,9 @@ struct Node {
     }
     ~Node() {
         if (dcutr) dcutr->stop();
-        relay->stop();
-        host.stop();
     }
 
-    crypto::PrivateKey identity;
-    Host host;
-    std::shared_ptr<RelayService> relay;
     std::shared_ptr<DcutrService> dcutr;
-    Multiaddr addr;
 };
 
 bool direct_to(const Node& node, const crypto::PeerId& peer) {

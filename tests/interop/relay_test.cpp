@@ -12,6 +12,7 @@
 #include "net/relay_service.hpp"
 #include "tests/interop/js_peer.hpp"
 #include "tests/net/host_fixture.hpp"
+#include "tests/net/relay_fixture.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
@@ -19,32 +20,7 @@ using swarmd::interop::JsPeer;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct RelayNode {
-    RelayNode(asio::io_context& io, bool server)
-        : identity(crypto::PrivateKey::generate()),
-          host(io.get_executor(), identity.clone()),
-          relay(std::make_shared<RelayService>(io.get_executor(), host, identity.clone())) {
-        relay->start();
-        if (server) relay->enable_server();
-        host.on_connection_closed([r = relay.get()](const std::shared_ptr<Connection>& c) {
-            r->on_connection_closed(c);
-        });
-        addr = host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
-    }
-    ~RelayNode() {
-        relay->stop();
-        host.stop();
-    }
-
-    crypto::PrivateKey identity;
-    Host host;
-    std::shared_ptr<RelayService> relay;
-    Multiaddr addr;
-};
-
-}  // namespace
+using swarmd::net::testing::RelayNode;
 
 TEST_CASE("a swarmd relay serves js-libp2p circuit relay clients", "[interop][relay]") {
     asio::io_context io;

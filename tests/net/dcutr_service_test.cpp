@@ -16,6 +16,7 @@
 #include "net/relay_service.hpp"
 #include "net/stream.hpp"
 #include "tests/net/host_fixture.hpp"
+#include "tests/net/relay_fixture.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
@@ -37,17 +38,10 @@ DcutrServiceOptions loopback_options(bool unilateral) {
     return o;
 }
 
-struct Node {
+// A relay node whose host also runs DCUtR, offering its listen address.
+struct Node : testing::RelayNode {
     explicit Node(asio::io_context& io, bool relay_server = false, bool unilateral = false)
-        : identity(crypto::PrivateKey::generate()),
-          host(io.get_executor(), identity.clone()),
-          relay(std::make_shared<RelayService>(io.get_executor(), host, identity.clone())) {
-        relay->start();
-        if (relay_server) relay->enable_server();
-        host.on_connection_closed([r = relay.get()](const std::shared_ptr<Connection>& c) {
-            r->on_connection_closed(c);
-        });
-        addr = host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
+        : RelayNode(io, relay_server) {
         DcutrServiceOptions o = loopback_options(unilateral);
         o.local_addrs = [h = &host] { return h->listen_addrs(); };
         dcutr = std::make_shared<DcutrService>(io.get_executor(), host, std::move(o));
@@ -55,24 +49,12 @@ struct Node {
         host.on_identify([d = dcutr.get()](const std::shared_ptr<Connection>& c,
                                            const IdentifyInfo& info) { d->on_identify(c, info); });
     }
-    ~Node() {
-        dcutr->stop();
-        relay->stop();
-        host.stop();
-    }
-    const crypto::PeerId& id() const { return host.peer_id(); }
+    ~Node() { dcutr->stop(); }
 
-    crypto::PrivateKey identity;
-    Host host;
-    std::shared_ptr<RelayService> relay;
     std::shared_ptr<DcutrService> dcutr;
-    Multiaddr addr;
 };
 
-Multiaddr through(const Node& relay, const Node& target) {
-    return relay.addr.encapsulate(Multiaddr::parse("/p2p-circuit").value())
-        .with_peer_id(target.id());
-}
+Multiaddr through(const Node& relay, const Node& target) { return relay.circuit_to(target.id()); }
 
 bool direct_between(const Node& x, const Node& y) {
     auto a = x.host.connection_to(y.id());

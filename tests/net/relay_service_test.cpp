@@ -11,6 +11,7 @@
 #include "net/relay_service.hpp"
 #include "net/stream.hpp"
 #include "tests/net/host_fixture.hpp"
+#include "tests/net/relay_fixture.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
@@ -25,40 +26,18 @@ namespace {
 // than once.)
 constexpr std::string_view kSinkProtocol = "/swarmd/test/sink/1.0.0";
 
-struct Node {
+// A relay node that also reads whatever arrives on the sink protocol, for the data-limit test.
+struct Node : testing::RelayNode {
     Node(asio::io_context& io, bool server, RelayServiceOptions options = {})
-        : identity(crypto::PrivateKey::generate()),
-          host(io.get_executor(), identity.clone()),
-          relay(std::make_shared<RelayService>(io.get_executor(), host, identity.clone(),
-                                               std::move(options))) {
-        relay->start();
-        if (server) relay->enable_server();
-        host.on_connection_closed([r = relay.get()](const std::shared_ptr<Connection>& c) {
-            r->on_connection_closed(c);
-        });
-        // Reads whatever arrives, for the data-limit test.
+        : RelayNode(io, server, std::move(options)) {
         host.set_handler(std::string(kSinkProtocol),
                          [](std::shared_ptr<Stream> s) -> asio::awaitable<void> {
                              (void)co_await s->read_to_end(1 << 24);
                          });
-        addr = host.listen(Multiaddr::parse("/ip4/127.0.0.1/tcp/0").value()).value();
     }
-    ~Node() {
-        relay->stop();
-        host.stop();
-    }
-    const crypto::PeerId& id() const { return host.peer_id(); }
-
-    crypto::PrivateKey identity;
-    Host host;
-    std::shared_ptr<RelayService> relay;
-    Multiaddr addr;
 };
 
-Multiaddr through(const Node& relay, const Node& target) {
-    return relay.addr.encapsulate(Multiaddr::parse("/p2p-circuit").value())
-        .with_peer_id(target.id());
-}
+Multiaddr through(const Node& relay, const Node& target) { return relay.circuit_to(target.id()); }
 
 RelayServiceOptions with_limit(relay::Limit limit) {
     RelayServiceOptions o;
