@@ -425,10 +425,21 @@ async function runRelay (args) {
       for (let i = 0; i < 100 && circuitAddrs().length === 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
       emit({ event: 'reserved', addrs: circuitAddrs() })
     },
+    // The line describes the connection the dial made (limited when relayed), taken before a
+    // hole punch may replace it; the ping then goes over whichever connection is open, retried
+    // (each try bounded) when the punch closes the relayed one under it.
     ping: async (c) => {
       const conn = await node.dial(multiaddr(c.addr))
-      const rtt = await node.services.ping.ping(multiaddr(c.addr))
-      emit({ ...connectionLine('pinged', conn), rtt })
+      const line = connectionLine('pinged', conn)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const rtt = await node.services.ping.ping(conn.remotePeer, { signal: AbortSignal.timeout(5000) })
+          return emit({ ...line, rtt })
+        } catch (err) {
+          if (attempt === 3) throw err
+          await new Promise(resolve => setTimeout(resolve, 200))
+        }
+      }
     },
     connections: async () => {
       emit({
