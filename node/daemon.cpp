@@ -589,11 +589,16 @@ class Daemon {
         if (m_reach) m_reach->stop();
         if (m_kad) m_kad->stop();
         if (m_http) m_http->stop();
-        m_pubsub->stop();
-        m_host.stop();
-        // Give the goodbyes a moment on the wire, then leave.
-        auto drain = std::make_shared<asio::steady_timer>(m_io, std::chrono::milliseconds(200));
-        drain->async_wait([this, drain](boost::system::error_code) { m_io.stop(); });
+        // The last step logged its updates and queued their publication on this thread: let it
+        // reach the wire before the links go, or the node's peers cut checkpoints without them.
+        auto drain = std::make_shared<asio::steady_timer>(m_io, std::chrono::milliseconds(100));
+        drain->async_wait([this, drain](boost::system::error_code) {
+            m_pubsub->stop();
+            m_host.stop();
+            // Give the goodbyes a moment on the wire, then leave.
+            drain->expires_after(std::chrono::milliseconds(200));
+            drain->async_wait([this, drain](boost::system::error_code) { m_io.stop(); });
+        });
     }
 
     const NodeConfig& m_config;

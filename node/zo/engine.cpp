@@ -414,6 +414,22 @@ void ZoEngine::reconciled(std::uint64_t through) {
     asio::post(m_compute, [this, through] { m_reconciled = std::max(m_reconciled, through); });
 }
 
+void ZoEngine::resync_span(const crypto::PeerId& author,
+                           std::function<void(std::uint64_t, std::uint64_t)> done) {
+    asio::post(m_compute, [this, author = author.bytes(), done = std::move(done)] {
+        std::uint64_t last = 0;
+        for (const auto& u : m_log->updates()) {
+            if (u.author == author) last = std::max(last, u.round);
+        }
+        if (last == 0) return;
+        // From a lag before its last update we hold: what it made after that never reached us,
+        // and the rounds just before may have been cut short by its leaving.
+        const auto lag = 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+        const auto after = last > lag ? last - lag : 0;
+        asio::post(m_io, [done, after, through = m_merge_round] { done(after, through); });
+    });
+}
+
 void ZoEngine::request_merge(std::uint64_t round) {
     asio::post(m_compute, [this, round] {
         if (m_stopping || round == 0 || round >= m_merge_round) return;
@@ -452,8 +468,14 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
         m_canon.clear();
         m_base_checked = true;
         m_progress.join_unchecked = false;
+        m_progress.checkpoints = held_checkpoints();
     }
-    while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
+    // The checkpoints that lacked u are no longer canonical: stop announcing (and serving) them;
+    // the next step cuts them again with u.
+    if (!m_canon.empty() && m_canon.back().through_round >= u.round) {
+        while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
+        m_progress.checkpoints = held_checkpoints();
+    }
     training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
     if (m_options.trace) m_options.trace->record(UpdateTrace::Event::apply, u);
     return true;
@@ -552,6 +574,32 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
                                  through, c.update_count, hex_encode(c.model_hash).substr(0, 16));
     m_canon.push_back(std::move(c));
     while (m_canon.size() > ZoEngineOptions::kKeptCheckpoints) m_canon.pop_front();
+    m_progress.checkpoints = held_checkpoints();
+}
+
+// After the merge no step cuts checkpoints any more: the ones an update taken in during the
+// merge dropped are cut again here, through the last round a step would have cut, so that a
+// node announces the checkpoints of the set it merged.
+void ZoEngine::recut_checkpoints() {
+    const auto every = m_options.checkpoint_every;
+    const auto lag = 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+    if (every == 0 || m_merge_round < lag + every || !m_base_checked) return;
+    if (!merge_authors().empty()) return;
+    const auto last = (m_merge_round - lag) / every * every;
+    bool cut = false;
+    for (;;) {
+        const auto& from = m_canon.empty() ? m_base : m_canon.back();
+        if (from.through_round >= last) break;
+        const auto next = std::min(last, (from.through_round / every + 1) * every);
+        auto c = replay_chunks(from, next);
+        m_canon.push_back(std::move(c));
+        while (m_canon.size() > ZoEngineOptions::kKeptCheckpoints) m_canon.pop_front();
+        cut = true;
+    }
+    if (!cut) return;
+    if (auto ec = training::save_checkpoint(m_options.dir / kCheckpointFile, m_canon.back())) {
+        category_log("train")->error("cannot write the checkpoint: {}", ec.message());
+    }
     m_progress.checkpoints = held_checkpoints();
 }
 
@@ -677,6 +725,7 @@ void ZoEngine::finish_merge() {
     if (auto ec = write_file_atomic(final_dir / "manifest.json", as_bytes(text), 0644)) {
         category_log("merge")->error("cannot write the merge manifest: {}", ec.message());
     }
+    recut_checkpoints();
     m_progress.merge_state = "merged";
     m_progress.merged_hash = ckpt.model_hash;
     m_progress.merged_updates = ckpt.update_count;

@@ -164,6 +164,14 @@ class ZoEngine {
     void on_checkpoint_due(ReconcileHandler handler) { m_on_checkpoint_due = std::move(handler); }
     // The updates fetched for rounds <= through have been handed to receive() (from the io thread).
     void reconciled(std::uint64_t through);
+    // From the io thread, when `author` (re)connects: the rounds (after, through] in which it
+    // may hold updates this node lacks, handed to `done` on the io thread; nothing when the log
+    // holds none of its updates. A node that stopped or lost its link keeps the updates it made
+    // just before (logged, never gossiped, or gossiped to nobody); its peers cut their
+    // checkpoints without them meanwhile, and this is how the sets, and so the checkpoints,
+    // converge again once it is back.
+    void resync_span(const crypto::PeerId& author,
+                     std::function<void(std::uint64_t after, std::uint64_t through)> done);
     // Merge at `round` instead of the spec's merge round (a swarm merge request). Only lowers
     // the merge round; a node already past it stops training and merges at it.
     void request_merge(std::uint64_t round);
@@ -197,6 +205,7 @@ class ZoEngine {
     void check_base();
     void load_base();
     void maybe_checkpoint(std::uint64_t round);
+    void recut_checkpoints();
     void evaluate_and_report();
     void begin_merge();
     void finish_merge();

@@ -120,7 +120,19 @@ void ZoNode::start() {
 }
 
 void ZoNode::peer_identified(const crypto::PeerId& peer) {
-    if (m_merge_round_started) reconcile_with(peer, *m_merge_round_started);
+    if (m_merge_round_started) {
+        reconcile_with(peer, *m_merge_round_started);
+    } else if (m_engine && m_training_started) {
+        // A trainer back after a restart or a lost link may hold updates of its own that nobody
+        // got; the checkpoints cut meanwhile lack them. Fetch them now, not only at the merge,
+        // so that every node's checkpoints converge on the same set while training goes on.
+        m_engine->resync_span(peer, [this, peer](std::uint64_t after, std::uint64_t through) {
+            if (m_stopping || m_merge_round_started) return;
+            category_log("merge")->debug("resync rounds ({}, {}] with reconnected peer={}", after,
+                                         through, peer.to_base58());
+            reconcile_with(peer, through, after);
+        });
+    }
     if (m_engine && !m_training_started) {
         m_training_started = true;
         start_join();
