@@ -414,6 +414,12 @@ void ZoEngine::reconciled(std::uint64_t through) {
     asio::post(m_compute, [this, through] { m_reconciled = std::max(m_reconciled, through); });
 }
 
+// Checkpoints trail the round by twice the staleness window (and two rounds), past which gossip
+// no longer adds updates to them.
+std::uint64_t ZoEngine::checkpoint_lag() const {
+    return 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+}
+
 void ZoEngine::resync_span(const crypto::PeerId& author,
                            std::function<void(std::uint64_t, std::uint64_t)> done) {
     asio::post(m_compute, [this, author = author.bytes(), done = std::move(done)] {
@@ -424,7 +430,7 @@ void ZoEngine::resync_span(const crypto::PeerId& author,
         if (last == 0) return;
         // From a lag before its last update we hold: what it made after that never reached us,
         // and the rounds just before may have been cut short by its leaving.
-        const auto lag = 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+        const auto lag = checkpoint_lag();
         const auto after = last > lag ? last - lag : 0;
         asio::post(m_io, [done, after, through = m_merge_round] { done(after, through); });
     });
@@ -457,6 +463,7 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
     if (admitted.value() != training::Admission::accepted) return false;
     rank_author(u);
     ++m_progress.updates;
+    const auto held = m_canon.size();
     if (u.round <= m_base.through_round) {
         if (++m_prefix <= m_base.update_count) {  // filling in the prefix the base holds
             if (m_prefix == m_base.update_count) check_base();
@@ -468,14 +475,11 @@ bool ZoEngine::accept(const training::SignedUpdate& s) {
         m_canon.clear();
         m_base_checked = true;
         m_progress.join_unchecked = false;
-        m_progress.checkpoints = held_checkpoints();
     }
     // The checkpoints that lacked u are no longer canonical: stop announcing (and serving) them;
     // the next step cuts them again with u.
-    if (!m_canon.empty() && m_canon.back().through_round >= u.round) {
-        while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
-        m_progress.checkpoints = held_checkpoints();
-    }
+    while (!m_canon.empty() && m_canon.back().through_round >= u.round) m_canon.pop_back();
+    if (m_canon.size() != held) m_progress.checkpoints = held_checkpoints();
     training::apply_updates(m_theta, std::span<const training::Update>(&u, 1), m_rule);
     if (m_options.trace) m_options.trace->record(UpdateTrace::Event::apply, u);
     return true;
@@ -539,7 +543,7 @@ void ZoEngine::check_base() {
 
 void ZoEngine::maybe_checkpoint(std::uint64_t round) {
     const auto every = m_options.checkpoint_every;
-    const auto lag = 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+    const auto lag = checkpoint_lag();
     if (every == 0 || round < lag + every) return;
     const auto through = std::min((round - lag) / every * every, m_merge_round);
     const auto& from = m_canon.empty() ? m_base : m_canon.back();
@@ -582,7 +586,7 @@ void ZoEngine::maybe_checkpoint(std::uint64_t round) {
 // node announces the checkpoints of the set it merged.
 void ZoEngine::recut_checkpoints() {
     const auto every = m_options.checkpoint_every;
-    const auto lag = 2 * static_cast<std::uint64_t>(m_spec.zo.staleness) + 2;
+    const auto lag = checkpoint_lag();
     if (every == 0 || m_merge_round < lag + every || !m_base_checked) return;
     if (!merge_authors().empty()) return;
     const auto last = (m_merge_round - lag) / every * every;

@@ -204,6 +204,7 @@ class ZoEngine {
     // a mismatch replaces it by the replay.
     void check_base();
     void load_base();
+    std::uint64_t checkpoint_lag() const;
     void maybe_checkpoint(std::uint64_t round);
     void recut_checkpoints();
     void evaluate_and_report();
