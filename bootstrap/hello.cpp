@@ -1,7 +1,5 @@
 #include "bootstrap/hello.hpp"
 
-#include <algorithm>
-
 #include "base/encoding.hpp"
 #include "bootstrap/error.hpp"
 #include "bootstrap/log.hpp"
@@ -16,29 +14,6 @@ constexpr std::chrono::seconds kHelloTimeout{10};
 std::string short_id(const crypto::Digest& id) { return hex_encode(id).substr(0, 12); }
 
 }  // namespace
-
-Bytes encode_hello(const Hello& hello) {
-    // Sized first, not grown from an initializer list: GCC 12 warns (-Warray-bounds) falsely on
-    // that.
-    Bytes out(3 + hello.swarm_id.size());
-    out[0] = kHelloVersion;
-    out[1] = static_cast<std::uint8_t>(hello.role);
-    out[2] = static_cast<std::uint8_t>(hello.status);
-    std::copy(hello.swarm_id.begin(), hello.swarm_id.end(), out.begin() + 3);
-    return out;
-}
-
-Result<Hello> decode_hello(ByteSpan bytes) {
-    if (bytes.size() != kHelloSize || bytes[0] != kHelloVersion) return Errc::bad_hello;
-    if (bytes[1] > static_cast<std::uint8_t>(Role::bootstrap)) return Errc::bad_hello;
-    if (bytes[2] > static_cast<std::uint8_t>(HelloStatus::rejected_low_score))
-        return Errc::bad_hello;
-    Hello hello;
-    hello.role = static_cast<Role>(bytes[1]);
-    hello.status = static_cast<HelloStatus>(bytes[2]);
-    std::copy(bytes.begin() + 3, bytes.end(), hello.swarm_id.begin());
-    return hello;
-}
 
 boost::asio::awaitable<Result<Hello>> exchange_hello(std::shared_ptr<net::Stream> stream,
                                                      Hello ours) {

@@ -3,7 +3,6 @@
 // states its swarm id; the responder also says whether it accepts the dialer. Peers of another
 // swarm, or ones the responder's gossip scoring has graylisted, are told so and disconnected, so
 // a failed join can say exactly why.
-#include <array>
 #include <functional>
 #include <memory>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
@@ -11,7 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "base/result.hpp"
-#include "crypto/hash.hpp"
+#include "bootstrap/hello_message.hpp"
 #include "crypto/peer_id.hpp"
 
 namespace swarmd::net {
@@ -22,20 +21,6 @@ class Stream;
 namespace swarmd::bootstrap {
 
 inline constexpr const char* kHelloProtocol = "/swarmd/hello/1.0.0";
-inline constexpr std::uint8_t kHelloVersion = 1;
-inline constexpr std::size_t kHelloSize = 35;
-
-enum class Role : std::uint8_t { trainer = 0, bootstrap = 1 };
-enum class HelloStatus : std::uint8_t { ok = 0, different_swarm = 1, rejected_low_score = 2 };
-
-struct Hello {
-    crypto::Digest swarm_id{};
-    Role role = Role::trainer;
-    HelloStatus status = HelloStatus::ok;  // meaningful in the responder's reply
-};
-
-Bytes encode_hello(const Hello& hello);
-Result<Hello> decode_hello(ByteSpan bytes);
 
 // The dialer's side: sends ours, reads the reply. Fails with different_swarm or
 // rejected_low_score when the responder says so (or its swarm id differs).

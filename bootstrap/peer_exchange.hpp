@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "base/result.hpp"
+#include "bootstrap/peer_exchange_message.hpp"
 #include "crypto/peer_id.hpp"
 
 namespace swarmd::net {
@@ -21,17 +22,6 @@ class Host;
 namespace swarmd::bootstrap {
 
 inline constexpr const char* kPeersProtocol = "/swarmd/peers/1.0.0";
-inline constexpr std::size_t kMaxExchangedPeers = 16;
-inline constexpr std::size_t kMaxExchangedAddrs = 4;
-inline constexpr std::size_t kMaxPeersMessage = 8 * 1024;
-
-struct PeerInfo {
-    crypto::PeerId peer;
-    std::vector<std::string> addrs;  // multiaddrs without /p2p/
-};
-
-Bytes encode_peers(const std::vector<PeerInfo>& peers);
-Result<std::vector<PeerInfo>> decode_peers(ByteSpan bytes);
 
 // Serves the peers the node is connected to, as `list()` returns them.
 void serve_peer_exchange(net::Host& host, std::function<std::vector<PeerInfo>()> list);
