@@ -17,46 +17,7 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "weights travel as little-endian floats");
 
-constexpr std::uint8_t kCommitmentRequest = 1;
-constexpr std::uint8_t kWeightsRequest = 2;
-constexpr std::uint8_t kOk = 0;
-constexpr std::uint8_t kNone = 1;
-constexpr std::size_t kSwarmIdSize = 32;
-constexpr std::size_t kMaxRequest = kSwarmIdSize + 1 + 32;
-constexpr std::size_t kCommitmentFixed = 8 + 32 + 8;
-constexpr std::size_t kMaxCommitmentResponse = 1 + kCommitmentFixed + kMaxPolicyNameBytes;
-
-const char* describe(MergeErrc e) noexcept {
-    switch (e) {
-        case MergeErrc::bad_request:
-            return "bad merge request";
-        case MergeErrc::not_committed:
-            return "the peer has not committed to merge weights";
-        case MergeErrc::not_held:
-            return "the peer does not hold those weights";
-        case MergeErrc::malformed_response:
-            return "malformed merge response";
-        case MergeErrc::size_mismatch:
-            return "weights of another architecture";
-        case MergeErrc::hash_mismatch:
-            return "weights do not match their commitment";
-    }
-    return nullptr;
-}
-
-Bytes request(const Bytes& swarm_id, std::uint8_t kind, ByteSpan body = {}) {
-    Bytes out = swarm_id;
-    out.push_back(kind);
-    append(out, body);
-    return out;
-}
-
 }  // namespace
-
-const std::error_category& merge_category() noexcept {
-    static const EnumCategory<MergeErrc> category("merge", describe);
-    return category;
-}
 
 crypto::Digest weights_hash(std::string_view policy, std::span<const float> weights) {
     crypto::Sha256 h;
@@ -70,51 +31,24 @@ crypto::Digest weights_hash(std::string_view policy, std::span<const float> weig
     return h.finish();
 }
 
-Bytes encode_commitment(const WeightsCommitment& c) {
-    Bytes out;
-    append_be<std::uint64_t>(out, c.round);
-    append(out, c.hash);
-    append_be<std::uint64_t>(out, c.parameters);
-    append(out, as_bytes(c.policy));
-    return out;
-}
-
-Result<WeightsCommitment> decode_commitment(ByteSpan bytes) {
-    if (bytes.size() <= kCommitmentFixed || bytes.size() > kCommitmentFixed + kMaxPolicyNameBytes) {
-        return MergeErrc::malformed_response;
-    }
-    WeightsCommitment c;
-    c.round = load_be<std::uint64_t>(bytes.data());
-    std::memcpy(c.hash.data(), bytes.data() + 8, 32);
-    c.parameters = load_be<std::uint64_t>(&bytes[40]);
-    c.policy.assign(bytes.begin() + kCommitmentFixed, bytes.end());
-    return c;
-}
-
 void serve_merge(net::Host& host, Bytes swarm_id, MergeServer server) {
     using net::Answer;
     net::serve_requests(
-        host, std::string(kMergeProtocol), {kMaxRequest, kMergeExchangeTimeout},
+        host, std::string(kMergeProtocol), {kMaxMergeRequest, kMergeExchangeTimeout},
         [swarm_id, server](net::Stream& stream, Bytes req) -> asio::awaitable<Answer> {
-            const bool ours = req.size() > kSwarmIdSize &&
-                              std::equal(swarm_id.begin(), swarm_id.end(), req.begin());
-            if (!ours) co_return Answer::refused;
-            const ByteSpan body = ByteSpan(req).subspan(kSwarmIdSize + 1);
-            const std::uint8_t kind = req[kSwarmIdSize];
-            if (kind == kCommitmentRequest && body.empty()) {
+            const auto request = decode_merge_request(req, swarm_id);
+            if (!request) co_return Answer::refused;
+            if (request.value().kind == MergeRequestKind::commitment) {
                 const auto c = server.commitment ? server.commitment() : std::nullopt;
-                Bytes response{c ? kOk : kNone};
-                if (c) append(response, encode_commitment(*c));
-                const auto written = co_await stream.write_length_prefixed(response);
+                const auto written =
+                    co_await stream.write_length_prefixed(encode_commitment_response(c));
                 co_return written ? Answer::answered : Answer::refused;
             }
-            if (kind != kWeightsRequest || body.size() != 32) co_return Answer::refused;
-            crypto::Digest hash;
-            std::memcpy(hash.data(), body.data(), 32);
+            const crypto::Digest& hash = request.value().hash;
             // Held by shared pointer: the coroutine keeps the weights alive while it writes.
             const SharedWeights weights = server.weights ? server.weights(hash) : nullptr;
-            Bytes header{weights ? kOk : kNone};
-            append_be(header, std::uint64_t{weights ? weights->size() : 0});
+            const Bytes header = encode_weights_header(
+                weights ? std::optional<std::uint64_t>(weights->size()) : std::nullopt);
             if (!co_await stream.write_length_prefixed(header)) co_return Answer::refused;
             if (weights) {
                 std::span<const float> all(*weights);
@@ -132,36 +66,29 @@ void serve_merge(net::Host& host, Bytes swarm_id, MergeServer server) {
 asio::awaitable<Result<WeightsCommitment>> fetch_commitment(net::Host& host,
                                                             const crypto::PeerId& peer,
                                                             Bytes swarm_id) {
-    Bytes req = request(swarm_id, kCommitmentRequest);
+    Bytes req = encode_merge_request(swarm_id, {MergeRequestKind::commitment, {}});
     auto stream = co_await net::send_request(host, peer, std::string(kMergeProtocol),
                                              std::move(req), kMergeExchangeTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
     auto response = co_await s.read_length_prefixed(kMaxCommitmentResponse);
     if (!response) co_return response.error();
-    const Bytes& r = response.value();
-    if (r.empty()) co_return MergeErrc::malformed_response;
-    if (r[0] == kNone && r.size() == 1) co_return MergeErrc::not_committed;
-    if (r[0] != kOk) co_return MergeErrc::malformed_response;
-    co_return decode_commitment(ByteSpan(r).subspan(1));
+    co_return decode_commitment_response(response.value());
 }
 
 asio::awaitable<Result<std::vector<float>>> fetch_weights(
     net::Host& host, const crypto::PeerId& peer, Bytes swarm_id, const crypto::Digest& hash,
     std::string policy, std::uint64_t parameters) {
-    Bytes req = request(swarm_id, kWeightsRequest, hash);
+    Bytes req = encode_merge_request(swarm_id, {MergeRequestKind::weights, hash});
     auto stream = co_await net::send_request(host, peer, std::string(kMergeProtocol),
                                              std::move(req), kMergeExchangeTimeout);
     if (!stream) co_return stream.error();
     auto& s = *stream.value();
-    auto header = co_await s.read_length_prefixed(9);
+    auto header = co_await s.read_length_prefixed(kWeightsHeaderSize);
     if (!header) co_return header.error();
-    if (header.value().size() != 9) co_return MergeErrc::malformed_response;
-    if (header.value()[0] == kNone) co_return MergeErrc::not_held;
-    if (header.value()[0] != kOk) co_return MergeErrc::malformed_response;
     // The count is checked against our own architecture before anything is allocated.
-    if (load_be<std::uint64_t>(&header.value()[1]) != parameters)
-        co_return MergeErrc::size_mismatch;
+    if (auto checked = check_weights_header(header.value(), parameters); !checked)
+        co_return checked.error();
     std::vector<float> out(parameters);
     std::size_t received = 0;
     while (received < parameters) {

@@ -16,17 +16,16 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
 
-#include "base/error_category.hpp"
 #include "base/result.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/peer_id.hpp"
+#include "node/sapo/merge_wire.hpp"
 
 namespace swarmd::net {
 class Host;
@@ -34,38 +33,10 @@ class Host;
 
 namespace swarmd::node {
 
-enum class MergeErrc {
-    bad_request = 1,
-    not_committed,  // the peer has no commitment (yet)
-    not_held,       // the peer does not hold weights with that hash
-    malformed_response,
-    size_mismatch,  // the weights do not have our architecture's parameter count
-    hash_mismatch,  // the weights do not match the commitment
-};
-const std::error_category& merge_category() noexcept;
-inline std::error_code make_error_code(MergeErrc e) noexcept {
-    return {static_cast<int>(e), merge_category()};
-}
-
-inline constexpr std::size_t kMergeChunkFloats = 64 * 1024;
-inline constexpr std::size_t kMaxPolicyNameBytes = 64;
 inline constexpr std::chrono::seconds kMergeExchangeTimeout{30};
-
-// What a node brings to the merge.
-struct WeightsCommitment {
-    std::string policy;  // architecture name ([[sapo.policies]] name)
-    std::uint64_t round = 0;
-    crypto::Digest hash{};  // weights_hash(policy, weights)
-    std::uint64_t parameters = 0;
-
-    friend bool operator==(const WeightsCommitment&, const WeightsCommitment&) = default;
-};
 
 // SHA-256 over a domain tag, the policy name, the count and the little-endian floats.
 crypto::Digest weights_hash(std::string_view policy, std::span<const float> weights);
-
-Bytes encode_commitment(const WeightsCommitment& c);
-Result<WeightsCommitment> decode_commitment(ByteSpan bytes);
 
 using SharedWeights = std::shared_ptr<const std::vector<float>>;
 
@@ -86,5 +57,3 @@ boost::asio::awaitable<Result<std::vector<float>>> fetch_weights(
     std::string policy, std::uint64_t parameters);
 
 }  // namespace swarmd::node
-
-SWARMD_ERROR_CODE_ENUM(swarmd::node::MergeErrc);
