@@ -58,7 +58,7 @@ failed=()
 for t in "${targets[@]}"; do
     bin=$build/fuzz/fuzz_$t
     if [[ ! -x $bin ]]; then
-        echo "fuzz: no clang build of $t (fuzz/CMakeLists.txt lists the targets replayed by gcc only)" >&2
+        echo "fuzz: no build-fuzz/fuzz/fuzz_$t: no such target, or one only the gcc build replays" >&2
         failed+=("$t")
         rows+=("$(printf '%-18s %12s %9s %6s %8s' "$t" - - - "not built")")
         continue
