@@ -340,7 +340,16 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
         for (auto& i : inputs) {
             participants.push_back({{"peer_id", i.peer.to_base58()}, {"hash", hex_encode(i.hash)}});
         }
-        const auto merged = average_weights(std::move(inputs));
+        auto result = merge_weights(inputs, m_spec.sapo.merge);
+        const auto& merged = result.weights;
+        nlohmann::json outliers = nlohmann::json::array();
+        for (const auto j : result.outliers) {
+            outcome.outliers.push_back(inputs[j].peer);
+            outliers.push_back(inputs[j].peer.to_base58());
+            category_log("merge")->warn(
+                "left out of the merge: weights {} of peer={} lie far from the group's median",
+                hex_encode(inputs[j].hash).substr(0, 16), inputs[j].peer.to_base58());
+        }
         outcome.hash = weights_hash(m_policy_spec.name, merged);
 
         rl::Policy policy = rl::clone_policy(m_node->policy());
@@ -362,6 +371,8 @@ void SapoEngine::merge(std::vector<MergeInput> inputs, MergedHandler done) {
             {"merge_round", m_merge_round.load()},
             {"parameters", merged.size()},
             {"participants", participants},
+            {"merge_rule", merge_rule_name(m_spec.sapo.merge.rule)},
+            {"outliers", outliers},
             {"merged_hash", hex_encode(outcome.hash)},
             {"greedy_accuracy", outcome.accuracy},
         };

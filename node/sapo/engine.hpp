@@ -57,6 +57,7 @@ struct SapoProgress {
 struct SapoMergeOutcome {
     crypto::Digest hash{};
     std::vector<crypto::PeerId> participants;
+    std::vector<crypto::PeerId> outliers;  // participants whose weights the merge rule left out
     double accuracy = -1.0;  // greedy accuracy of the merged policy on the spec's task mix
 };
 

@@ -5,18 +5,97 @@
 
 namespace swarmd::node {
 
-std::vector<float> average_weights(std::vector<MergeInput> inputs) {
-    std::sort(inputs.begin(), inputs.end(),
-              [](const MergeInput& a, const MergeInput& b) { return a.peer < b.peer; });
-    if (inputs.empty()) return {};
-    std::vector<float> sum(inputs.front().weights->size(), 0.0f);
-    for (const auto& input : inputs) {
-        const auto& w = *input.weights;
-        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += w[i];
+std::size_t trimmed_per_side(std::size_t n, const MergeSpec& spec) {
+    if (n == 0) return 0;
+    const std::size_t most = (n - 1) / 2;
+    switch (spec.rule) {
+        case MergeRule::median:
+            return most;
+        case MergeRule::trimmed_mean: {
+            const auto cut =
+                static_cast<std::size_t>(std::ceil(spec.trim * static_cast<double>(n)));
+            return std::min(cut, most);
+        }
+        case MergeRule::filtered_mean:
+        case MergeRule::mean:
+            break;
     }
-    const float n = static_cast<float>(inputs.size());
-    for (float& v : sum) v /= n;
-    return sum;
+    return 0;
+}
+
+namespace {
+
+// The middle of sorted values: the mean of the two middle ones when their count is even.
+double middle(const std::vector<double>& sorted) {
+    const std::size_t n = sorted.size();
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+}
+
+// For each coordinate, the values of the chosen inputs sorted, `cut` dropped at each end, the
+// rest averaged. Sorting makes the summation order a function of the values alone (-0 and +0
+// compare equal and may swap, but neither changes a double sum's bits).
+std::vector<float> trimmed(const std::vector<const std::vector<float>*>& inputs, std::size_t cut) {
+    const std::size_t n = inputs.size();
+    const std::size_t kept = n - 2 * cut;
+    std::vector<float> merged(inputs.front()->size());
+    std::vector<float> column(n);
+    for (std::size_t i = 0; i < merged.size(); ++i) {
+        for (std::size_t j = 0; j < n; ++j) column[j] = (*inputs[j])[i];
+        std::sort(column.begin(), column.end());
+        double sum = 0.0;
+        for (std::size_t j = cut; j < cut + kept; ++j) sum += column[j];
+        merged[i] = static_cast<float>(sum / static_cast<double>(kept));
+    }
+    return merged;
+}
+
+// The inputs whose L2 distance to the coordinate-wise median exceeds `factor` times the median
+// distance. With fewer than half the inputs poisoned, the median and the median distance are
+// set by honest inputs, so a poisoned input is either left out or within `factor` honest
+// spreads of the median.
+std::vector<std::size_t> outliers(const std::vector<const std::vector<float>*>& inputs,
+                                  double factor) {
+    const std::size_t n = inputs.size();
+    const auto median = trimmed(inputs, (n - 1) / 2);
+    std::vector<double> distance(n, 0.0);
+    for (std::size_t j = 0; j < n; ++j) {
+        const auto& w = *inputs[j];
+        double sum = 0.0;
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            const double d = static_cast<double>(w[i]) - static_cast<double>(median[i]);
+            sum += d * d;
+        }
+        distance[j] = std::sqrt(sum);
+    }
+    auto sorted = distance;
+    std::sort(sorted.begin(), sorted.end());
+    const double limit = factor * middle(sorted);
+    std::vector<std::size_t> out;
+    for (std::size_t j = 0; j < n; ++j) {
+        if (distance[j] > limit) out.push_back(j);
+    }
+    return out;
+}
+
+}  // namespace
+
+MergedWeights merge_weights(const std::vector<MergeInput>& inputs, const MergeSpec& spec) {
+    MergedWeights out;
+    if (inputs.empty()) return out;
+    std::vector<const std::vector<float>*> all;
+    for (const auto& input : inputs) all.push_back(input.weights.get());
+    if (spec.rule != MergeRule::filtered_mean || all.size() < 3) {
+        out.weights = trimmed(all, trimmed_per_side(all.size(), spec));
+        return out;
+    }
+    out.outliers = outliers(all, spec.outlier);
+    std::vector<const std::vector<float>*> kept;
+    for (std::size_t j = 0; j < all.size(); ++j) {
+        if (!std::binary_search(out.outliers.begin(), out.outliers.end(), j))
+            kept.push_back(all[j]);
+    }
+    out.weights = trimmed(kept, 0);
+    return out;
 }
 
 WeightsVerdict check_weights(const std::vector<float>& weights, std::uint64_t parameters,

@@ -18,6 +18,7 @@
 
 #include "crypto/peer_id.hpp"
 #include "node/sapo/merge_protocol.hpp"
+#include "node/spec/spec.hpp"
 
 namespace swarmd::node {
 
@@ -27,14 +28,27 @@ struct MergeInput {
     SharedWeights weights;
 };
 
-// The uniform average of the inputs, summed in canonical order (sorted by peer id), so every
-// node that averages the same set gets the same bits. All inputs must have the same size.
-std::vector<float> average_weights(std::vector<MergeInput> inputs);
+// Values cut from each end of one coordinate's n sorted values by trimmed_mean: ceil(trim * n),
+// never more than (n - 1) / 2 (the median's count); none under the other rules.
+std::size_t trimmed_per_side(std::size_t n, const MergeSpec& spec);
+
+struct MergedWeights {
+    std::vector<float> weights;
+    // Inputs left out as outliers by filtered_mean, as indices into the inputs given.
+    std::vector<std::size_t> outliers;
+};
+
+// The merged weights under spec.rule (node/spec/spec.hpp). Every sum is taken in double over
+// values sorted per coordinate, and every choice depends on the values alone, so the result is
+// the same bits whatever the order of the inputs: every node that merges the same set agrees.
+// All inputs must have the same size. filtered_mean with fewer than three inputs is the mean
+// (two cannot outvote each other).
+MergedWeights merge_weights(const std::vector<MergeInput>& inputs, const MergeSpec& spec);
 
 // Whether fetched weights may enter the average. The hash only proves that the author
 // committed to these values, not that they are sane: one peer serving NaN, infinity or 1e30
-// would ruin the whole group's merged model, so such weights are refused (the robust aggregate
-// against subtler outliers is the reliability work's).
+// would ruin the whole group's merged model, so such weights are refused; merge_weights' robust
+// rules bound what outliers within range can do.
 enum class WeightsVerdict { accepted, wrong_size, not_finite, out_of_range };
 WeightsVerdict check_weights(const std::vector<float>& weights, std::uint64_t parameters,
                              float max_abs);

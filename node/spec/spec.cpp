@@ -32,6 +32,33 @@ constexpr std::array<std::string_view, 2> kModes = {"zo", "sapo"};
 constexpr std::array<std::string_view, 2> kZoModels = {"mlp", "char_lm"};
 constexpr std::array<std::string_view, 2> kDataSets = {"digits", "text"};
 constexpr std::array<std::string_view, 2> kPerturbations = {"rademacher", "gaussian"};
+constexpr std::array<std::string_view, 4> kMergeRules = {"filtered_mean", "trimmed_mean", "median",
+                                                         "mean"};
+
+MergeRule merge_rule(std::string_view name) {
+    if (name == "trimmed_mean") return MergeRule::trimmed_mean;
+    if (name == "median") return MergeRule::median;
+    if (name == "mean") return MergeRule::mean;
+    return MergeRule::filtered_mean;
+}
+
+}  // namespace
+
+std::string merge_rule_name(MergeRule rule) {
+    switch (rule) {
+        case MergeRule::trimmed_mean:
+            return "trimmed_mean";
+        case MergeRule::median:
+            return "median";
+        case MergeRule::mean:
+            return "mean";
+        case MergeRule::filtered_mean:
+            break;
+    }
+    return "filtered_mean";
+}
+
+namespace {
 
 const std::vector<std::string>& default_families() {
     static const std::vector<std::string> families{"add", "count", "reverse", "sort"};
@@ -130,7 +157,15 @@ void read_sapo(const toml::table* table, SapoSpec& sapo, std::optional<FieldErro
     sapo.staleness = r.integer("staleness", SapoSpec::kDefaultStaleness, IntRange{0, 10000});
     const auto* tasks_table = r.table("tasks");
     const auto* policies = r.tables("policies", 1, kMaxPolicies);
+    const auto* merge_table = r.table("merge");
     r.finish();
+
+    TableReader m(merge_table, "sapo.merge", error);
+    sapo.merge.rule = merge_rule(m.choice("rule", "filtered_mean", kMergeRules));
+    sapo.merge.trim = m.number("trim", MergeSpec::kDefaultTrim, FloatRange{0, 0.5, false, true});
+    sapo.merge.outlier =
+        m.number("outlier", MergeSpec::kDefaultOutlier, FloatRange{1, 100, true, false});
+    m.finish();
 
     TableReader t(tasks_table, "sapo.tasks", error);
     sapo.families = t.texts("families", default_families(), 1, kTaskFamilies.size(), 32);
@@ -252,6 +287,9 @@ toml::table to_table(const Spec& spec) {
                                                       {"level_min", sapo.level_min},
                                                       {"level_max", sapo.level_max}}},
                                 {"policies", std::move(policies)},
+                                {"merge", toml::table{{"rule", merge_rule_name(sapo.merge.rule)},
+                                                      {"trim", sapo.merge.trim},
+                                                      {"outlier", sapo.merge.outlier}}},
                             });
     }
     return root;

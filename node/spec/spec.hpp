@@ -85,7 +85,29 @@ struct PolicySpec {
     friend bool operator==(const PolicySpec&, const PolicySpec&) = default;
 };
 
-// Swarm sampling policy optimization ([sapo], [sapo.tasks], [[sapo.policies]]).
+// How the final merge combines one architecture group's weights ([sapo.merge]).
+//   filtered_mean: inputs far from the coordinate-wise median (L2 distance above `outlier`
+//                  times the median of all inputs' distances) are left out; the rest averaged.
+//   trimmed_mean:  coordinate by coordinate, the ceil(trim * n) lowest and highest values are
+//                  dropped (at most (n - 1) / 2, so a value is always left), the rest averaged.
+//   median:        coordinate-wise median.
+//   mean:          the plain average, which one peer can move anywhere.
+enum class MergeRule { filtered_mean, trimmed_mean, median, mean };
+
+std::string merge_rule_name(MergeRule rule);
+
+struct MergeSpec {
+    static constexpr double kDefaultTrim = 0.25;
+    static constexpr double kDefaultOutlier = 3.0;
+
+    MergeRule rule = MergeRule::filtered_mean;
+    double trim = kDefaultTrim;        // 0 <= trim < 0.5, used by trimmed_mean
+    double outlier = kDefaultOutlier;  // 1 < outlier <= 100, used by filtered_mean
+
+    friend bool operator==(const MergeSpec&, const MergeSpec&) = default;
+};
+
+// Swarm sampling policy optimization ([sapo], [sapo.tasks], [[sapo.policies]], [sapo.merge]).
 struct SapoSpec {
     static constexpr std::int64_t kDefaultCompletions = 8;
     static constexpr std::int64_t kDefaultLocal = 4;
@@ -111,6 +133,7 @@ struct SapoSpec {
     std::int64_t level_max = kDefaultLevelMax;
 
     std::vector<PolicySpec> policies;  // sorted by name, distinct names
+    MergeSpec merge;
 
     friend bool operator==(const SapoSpec&, const SapoSpec&) = default;
 };

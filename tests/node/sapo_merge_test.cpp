@@ -1,5 +1,6 @@
 // The SAPO final merge: commitments and weights over /swarmd/merge/1.0.0 on loopback, the
-// canonical average, and the coordinator's agreement rules (wait, leave out, converge).
+// canonical merge (mean, trimmed mean, median), and the coordinator's agreement rules (wait, leave
+// out, converge).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -60,23 +61,119 @@ TEST_CASE("commitments round-trip and hostile encodings are refused", "[merge]")
     CHECK(weights_hash("small", changed) != weights_hash("small", *w));
 }
 
-TEST_CASE("the average is the same bits in any input order", "[merge]") {
-    DefaultLogging logging;
+namespace {
+
+MergeSpec rule(MergeRule r) {
+    MergeSpec spec;
+    spec.rule = r;
+    return spec;
+}
+
+MergeSpec trim(double fraction) {
+    MergeSpec spec = rule(MergeRule::trimmed_mean);
+    spec.trim = fraction;
+    return spec;
+}
+
+std::vector<MergeInput> inputs_of(std::size_t n, std::size_t size, float step) {
     std::vector<MergeInput> inputs;
-    for (int i = 0; i < 5; ++i) {
-        auto w = weights_of(4096, 0.37f * static_cast<float>(i + 1));
+    for (std::size_t i = 0; i < n; ++i) {
+        auto w = weights_of(size, step * static_cast<float>(i + 1));
         inputs.push_back({random_peer(), weights_hash("p", *w), w});
     }
-    const auto a = average_weights(inputs);
-    std::reverse(inputs.begin(), inputs.end());
-    const auto b = average_weights(inputs);
-    std::swap(inputs[0], inputs[3]);
-    const auto c = average_weights(inputs);
-    CHECK(weights_hash("p", a) == weights_hash("p", b));
-    CHECK(weights_hash("p", a) == weights_hash("p", c));
+    return inputs;
+}
+
+}  // namespace
+
+TEST_CASE("the merge is the same bits in any input order, under every rule", "[merge]") {
+    DefaultLogging logging;
+    auto inputs = inputs_of(5, 4096, 0.37f);
+    for (const MergeRule r :
+         {MergeRule::filtered_mean, MergeRule::trimmed_mean, MergeRule::median, MergeRule::mean}) {
+        auto shuffled = inputs;
+        const auto a = merge_weights(shuffled, rule(r)).weights;
+        std::reverse(shuffled.begin(), shuffled.end());
+        const auto b = merge_weights(shuffled, rule(r)).weights;
+        std::swap(shuffled[0], shuffled[3]);
+        const auto c = merge_weights(shuffled, rule(r)).weights;
+        CHECK(weights_hash("p", a) == weights_hash("p", b));
+        CHECK(weights_hash("p", a) == weights_hash("p", c));
+    }
+    const auto mean = merge_weights(inputs, rule(MergeRule::mean)).weights;
     double expected = 0;
     for (const auto& in : inputs) expected += (*in.weights)[10];
-    CHECK(a[10] == Approx(expected / 5).epsilon(1e-6));
+    CHECK(mean[10] == Approx(expected / 5).epsilon(1e-6));
+    // Five inputs, trim 0.25: two cut from each end, so the trimmed mean is the median.
+    std::vector<float> column;
+    for (const auto& in : inputs) column.push_back((*in.weights)[10]);
+    std::sort(column.begin(), column.end());
+    CHECK(merge_weights(inputs, rule(MergeRule::trimmed_mean)).weights[10] == column[2]);
+    CHECK(merge_weights(inputs, rule(MergeRule::median)).weights[10] == column[2]);
+}
+
+TEST_CASE("the trimmed mean cuts ceil(trim * n) from each end and always keeps a value",
+          "[merge]") {
+    CHECK(trimmed_per_side(0, trim(0.25)) == 0);
+    CHECK(trimmed_per_side(1, trim(0.25)) == 0);
+    CHECK(trimmed_per_side(2, trim(0.25)) == 0);  // one value each: nothing can be cut
+    CHECK(trimmed_per_side(3, trim(0.25)) == 1);
+    CHECK(trimmed_per_side(4, trim(0.25)) == 1);
+    CHECK(trimmed_per_side(8, trim(0.25)) == 2);
+    CHECK(trimmed_per_side(9, trim(0.25)) == 3);
+    CHECK(trimmed_per_side(100, trim(0.25)) == 25);
+    CHECK(trimmed_per_side(8, trim(0.0)) == 0);
+    CHECK(trimmed_per_side(8, trim(0.1)) == 1);
+    CHECK(trimmed_per_side(8, trim(0.49)) == 3);
+    CHECK(trimmed_per_side(8, rule(MergeRule::median)) == 3);
+    CHECK(trimmed_per_side(7, rule(MergeRule::median)) == 3);
+    CHECK(trimmed_per_side(8, rule(MergeRule::mean)) == 0);
+    CHECK(trimmed_per_side(8, rule(MergeRule::filtered_mean)) == 0);
+}
+
+TEST_CASE(
+    "one peer's extreme weights move the mean anywhere, the robust rules stay within the "
+    "honest range",
+    "[merge]") {
+    DefaultLogging logging;
+    auto inputs = inputs_of(8, 2048, 0.1f);
+    std::vector<MergeInput> honest = inputs;
+    std::vector<float> low(2048, std::numeric_limits<float>::max());
+    std::vector<float> high(2048, std::numeric_limits<float>::lowest());
+    for (const auto& in : inputs) {
+        for (std::size_t i = 0; i < low.size(); ++i) {
+            low[i] = std::min(low[i], (*in.weights)[i]);
+            high[i] = std::max(high[i], (*in.weights)[i]);
+        }
+    }
+    // The largest value check_weights lets through, with alternating signs.
+    auto poison = std::make_shared<std::vector<float>>(2048);
+    for (std::size_t i = 0; i < poison->size(); ++i)
+        (*poison)[i] = (i % 2 ? -1.0f : 1.0f) * MergeCoordinatorOptions::kDefaultMaxAbs;
+    inputs[3] = {inputs[3].peer, weights_hash("p", *poison), poison};
+
+    auto outside = [&](const std::vector<float>& merged) {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < low.size(); ++i) n += merged[i] < low[i] || merged[i] > high[i];
+        return n;
+    };
+    CHECK(outside(merge_weights(inputs, rule(MergeRule::mean)).weights) == low.size());
+    CHECK(outside(merge_weights(inputs, rule(MergeRule::trimmed_mean)).weights) == 0);
+    CHECK(outside(merge_weights(inputs, rule(MergeRule::median)).weights) == 0);
+    // The filter leaves the poisoned input out, and only it: the mean of the other seven.
+    const auto filtered = merge_weights(inputs, rule(MergeRule::filtered_mean));
+    CHECK(filtered.outliers == std::vector<std::size_t>{3});
+    auto seven = honest;
+    seven.erase(seven.begin() + 3);
+    CHECK(filtered.weights == merge_weights(seven, rule(MergeRule::mean)).weights);
+    // Honest inputs alone: nobody is left out, and the filtered mean is the mean.
+    const auto clean = merge_weights(honest, rule(MergeRule::filtered_mean));
+    CHECK(clean.outliers.empty());
+    CHECK(clean.weights == merge_weights(honest, rule(MergeRule::mean)).weights);
+    // Two inputs cannot outvote each other: the plain mean.
+    std::vector<MergeInput> two{honest[0], inputs[3]};
+    const auto pair = merge_weights(two, rule(MergeRule::filtered_mean));
+    CHECK(pair.outliers.empty());
 }
 
 TEST_CASE("weights and commitments are exchanged over /swarmd/merge/1.0.0 and verified",
@@ -219,7 +316,7 @@ TEST_CASE("a coordinator waits for active peers, leaves out departed ones and co
     CHECK(m.state() == "waiting");
     std::vector<crypto::PeerId> ids;
     for (const auto& in : *second) ids.push_back(in.peer);
-    m.merged(ids, weights_hash("small", average_weights(*second)));
+    m.merged(ids, weights_hash("small", merge_weights(*second, MergeSpec{}).weights));
     CHECK(m.state() == "merged");
     CHECK(m.participants().size() == 3);
 }
@@ -259,7 +356,7 @@ TEST_CASE("coordinators of one group that see the same commitments merge to the 
         auto inputs = nodes[i].due(t);
         REQUIRE(inputs);
         CHECK(inputs->size() == 4);
-        merged.push_back(weights_hash("small", average_weights(*inputs)));
+        merged.push_back(weights_hash("small", merge_weights(*inputs, MergeSpec{}).weights));
     }
     for (const auto& h : merged) CHECK(h == merged[0]);
 }
@@ -330,7 +427,7 @@ TEST_CASE("weights that are not finite or far out of range are left out of the m
     auto inputs = m.due(t);
     REQUIRE(inputs);
     REQUIRE(inputs->size() == 2);
-    const auto merged = average_weights(*inputs);
+    const auto merged = merge_weights(*inputs, MergeSpec{}).weights;
     REQUIRE(merged.size() == n);
     for (std::size_t i = 0; i < n; ++i) {
         CHECK(std::isfinite(merged[i]));
