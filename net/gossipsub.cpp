@@ -219,6 +219,13 @@ void Router::drop_peer(const PeerId& peer, std::error_code reason, Time now) {
     if (!m_peers.contains(peer)) return;
     log().info("dropping peer: {} peer={}", reason.message(), peer.short_string());
     ++m_stats.peers_dropped;
+    if (reason == Errc::rpc_too_large) {
+        ++m_stats.dropped_too_large;
+    } else if (reason == Errc::malformed_rpc || reason == Errc::bad_length_prefix) {
+        ++m_stats.dropped_malformed;
+    } else {
+        ++m_stats.dropped_other;
+    }
     m_out.disconnects.push_back(Disconnect{peer, reason});
     detach(peer, now);
 }
@@ -333,6 +340,7 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     }
     if (!message.has_from() || !message.has_seqno() || !message.has_signature()) {
         ++m_stats.rejected;
+        ++m_stats.rejected_unsigned;
         m_score.invalid_delivery(peer, topic);
         if (debug_on()) log().debug("unsigned message rejected peer={}", peer.short_string());
         return;
@@ -344,6 +352,7 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
             ++m_stats.duplicates;
         } else {
             ++m_stats.rejected;
+            ++m_stats.rejected_forged_self;
             m_score.invalid_delivery(peer, topic);
         }
         return;
@@ -371,6 +380,7 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         // Not recorded as seen: the id does not cover the signature, so a forgery must not
         // shadow the real message. Promises stay open: a bad signature does not fulfil them.
         ++m_stats.rejected;
+        ++m_stats.rejected_signature;
         m_score.invalid_delivery(peer, topic);
         if (debug_on())
             log().debug("message rejected: {} peer={}", author.error().message(),
@@ -399,6 +409,7 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         record.status = detail::DeliveryStatus::invalid;
         m_seen.insert(id, std::move(record), now);
         ++m_stats.rejected;
+        ++m_stats.rejected_invalid;
         m_score.invalid_delivery(peer, topic);
         if (debug_on())
             log().debug("message rejected by validator topic={} peer={}", topic,
@@ -957,6 +968,12 @@ std::vector<PeerId> Router::mesh_peers(const std::string& topic) const {
     const auto it = m_mesh.find(topic);
     return it == m_mesh.end() ? std::vector<PeerId>{}
                               : std::vector<PeerId>(it->second.begin(), it->second.end());
+}
+
+std::size_t Router::mesh_topics(const PeerId& peer) const {
+    return static_cast<std::size_t>(
+        std::count_if(m_mesh.begin(), m_mesh.end(),
+                      [&](const auto& entry) { return entry.second.contains(peer); }));
 }
 
 std::vector<PeerId> Router::fanout_peers(const std::string& topic) const {

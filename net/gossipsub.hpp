@@ -101,9 +101,14 @@ struct Stats {
     std::uint64_t delivered = 0;          // messages handed to the application
     std::uint64_t messages_received = 0;  // Message entries received, duplicates included
     std::uint64_t duplicates = 0;
-    std::uint64_t rejected = 0;       // bad signature or validator reject
-    std::uint64_t ignored = 0;        // validator ignore, or a topic we are not in
-    std::uint64_t messages_sent = 0;  // Message entries written, IWANT answers included
+    std::uint64_t rejected = 0;  // bad signature or validator reject
+    // Why messages were rejected; the four add up to `rejected`.
+    std::uint64_t rejected_unsigned = 0;     // no from, seqno or signature
+    std::uint64_t rejected_signature = 0;    // a signature or author key that does not verify
+    std::uint64_t rejected_forged_self = 0;  // claims our own id, never published by us
+    std::uint64_t rejected_invalid = 0;      // the topic's validator said reject
+    std::uint64_t ignored = 0;               // validator ignore, or a topic we are not in
+    std::uint64_t messages_sent = 0;         // Message entries written, IWANT answers included
     std::uint64_t rpcs_sent = 0;
     std::uint64_t bytes_sent = 0;
     std::uint64_t control_bytes_sent = 0;  // subscriptions + control parts of RPCs
@@ -113,6 +118,10 @@ struct Stats {
     std::uint64_t prunes_sent = 0;
     std::uint64_t graylisted_rpcs = 0;
     std::uint64_t peers_dropped = 0;
+    // Why peers were dropped; the three add up to `peers_dropped`.
+    std::uint64_t dropped_too_large = 0;  // an RPC frame beyond max_rpc_size
+    std::uint64_t dropped_malformed = 0;  // a frame that is not an RPC, or broken framing
+    std::uint64_t dropped_other = 0;
 };
 
 struct Options {
@@ -227,6 +236,8 @@ class Router {
     // Introspection.
     double score(const crypto::PeerId& peer) const { return m_score.score(peer); }
     std::vector<crypto::PeerId> mesh_peers(const std::string& topic) const;
+    // How many of our topic meshes hold the peer.
+    std::size_t mesh_topics(const crypto::PeerId& peer) const;
     std::vector<crypto::PeerId> fanout_peers(const std::string& topic) const;
     std::vector<crypto::PeerId> topic_peers(const std::string& topic) const;
     bool in_backoff(const crypto::PeerId& peer, const std::string& topic, Time now) const;

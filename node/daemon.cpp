@@ -343,14 +343,19 @@ class Daemon {
             m_pubsub->router().mesh_peers(status_topic(m_swarm_id)).size();
         json peer_ids = json::array();
         for (const auto& peer : m_joiner->connected_peers()) peer_ids.push_back(peer.to_base58());
-        // Every usable connection: to whom, where, which way, and whether a relay carries it.
+        // Every usable connection: to whom, where, which way, whether a relay carries it, and
+        // the peer's standing in gossip (its score, and how many of our topic meshes hold it).
         json links = json::array();
+        const auto& router = m_pubsub->router();
         for (const auto& c : m_host.connections()) {
             if (!c->usable()) continue;
-            links.push_back({{"peer", c->remote_peer().to_base58()},
+            const auto& peer = c->remote_peer();
+            links.push_back({{"peer", peer.to_base58()},
                              {"addr", c->remote_addr().to_string()},
                              {"outbound", c->outbound()},
-                             {"relayed", c->relayed()}});
+                             {"relayed", c->relayed()},
+                             {"gossip_score", router.score(peer)},
+                             {"mesh_topics", router.mesh_topics(peer)}});
         }
         json j = {
             {"version", version()},

@@ -64,8 +64,10 @@ ROWS = [
         ]),
         ("Gossip bytes sent", "Bps", [
             (f"rate(swarmd_gossip_sent_bytes_total{{{SEL}}}[1m])", "{{instance}}")]),
-        ("Gossip messages rejected by validation", "ops", [
-            (f"rate(swarmd_gossip_rejected_total{{{SEL}}}[5m])", "{{instance}}")]),
+        ("Gossip messages rejected, by reason", "ops", [
+            (f"sum by (reason) (rate(swarmd_gossip_rejected_total{{{SEL}}}[5m]))", "{{reason}}"),
+            (f"sum by (reason) (rate(swarmd_gossip_peers_dropped_total{{{SEL}}}[5m]))",
+             "peer dropped: {{reason}}")]),
         ("Status messages refused, by reason", "ops", [
             (f"sum by (reason) (rate(swarmd_status_refused_total{{{SEL}}}[5m]))", "{{reason}}")]),
     ]),

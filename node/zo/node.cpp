@@ -149,22 +149,26 @@ void ZoNode::stop() {
 
 net::gossipsub::Validation ZoNode::validate(net::gossipsub::Delivery& d) {
     using net::gossipsub::Validation;
+    auto refused = [this](std::string_view reason) -> Counter& {
+        return m_metrics.counter("swarmd_updates_refused_total", "ZO updates refused, by reason",
+                                 fmt::format("reason=\"{}\"", reason));
+    };
     auto u = decode_zo_message(d.data, d.author.bytes());
-    if (!u) return Validation::reject;  // malformed: counts against the sender
+    if (!u) {
+        refused("malformed").add();  // counts against the sender
+        return Validation::reject;
+    }
     // The log keeps each update's signature for others to re-verify from the author's id alone
     // (node/zo/sync.hpp): an id that does not embed an Ed25519 key cannot be checked so.
     if (d.signature.size() != std::tuple_size_v<crypto::Signature> || !d.author.public_key()) {
+        refused("unverifiable_author").add();
         return Validation::reject;
     }
     if (u->index >= static_cast<std::uint64_t>(m_spec.zo.directions) || u->round == 0 ||
         u->round > static_cast<std::uint64_t>(m_spec.merge_round)) {
+        refused("out_of_range").add();
         return Validation::reject;
     }
-    auto refused = [this](std::string_view reason) -> Counter& {
-        return m_metrics.counter("swarmd_updates_refused_total",
-                                 "ZO updates ignored by bounded acceptance",
-                                 fmt::format("reason=\"{}\"", reason));
-    };
     // A closed swarm (spec key trainers) takes updates from its trainers only; an honest node
     // never forwards another's, so the forwarder is held to it.
     if (!may_train(m_spec, d.author.bytes())) {

@@ -29,16 +29,6 @@ constexpr int kJunk = 10;
 constexpr std::size_t kPerForwarder = 256;
 constexpr int kBurst = 8;
 
-double metric(const SwarmdProcess& node, const std::string& sample) {
-    auto body = http_get(node.http_port(), "/metrics");
-    if (!body) return -1;
-    std::istringstream in(*body);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
-    }
-    return 0;
-}
-
 std::string fake_heartbeat(int i) {
     return R"({"type":"status","role":"trainer","round":2980,"merge_round":3000,"checkpoints":[[2980,")" +
            std::string(64, 'a') + R"("]],"version":"x)" + std::to_string(i) + "\"}";
@@ -123,9 +113,9 @@ TEST_CASE(
     auto after = node.status();
     REQUIRE(after);
     const auto table = (*after)["swarm_peers"].size();
-    const double table_full = metric(node, R"(swarmd_status_refused_total{reason="table_full"})");
-    const double rate = metric(node, R"(swarmd_status_refused_total{reason="rate"})");
-    const double junk = metric(node, R"(swarmd_status_refused_total{reason="unknown_type"})");
+    const double table_full = node.metric(R"(swarmd_status_refused_total{reason="table_full"})");
+    const double rate = node.metric(R"(swarmd_status_refused_total{reason="rate"})");
+    const double junk = node.metric(R"(swarmd_status_refused_total{reason="unknown_type"})");
     INFO("table " << table << ", table_full " << table_full << ", rate " << rate << ", junk "
                   << junk);
     CHECK(table >= 1);
@@ -181,9 +171,8 @@ TEST_CASE("a peer that floods pings and never reads is cut off, the node's memor
     REQUIRE(failure.empty());
     double cut = 0;
     for (int i = 0;
-         i < 50 &&
-         (cut = metric(node, R"(swarmd_net_connections_failed_total{reason="peer_not_reading"})")) <
-             1;
+         i < 50 && (cut = node.metric(
+                        R"(swarmd_net_connections_failed_total{reason="peer_not_reading"})")) < 1;
          ++i)
         ::usleep(100 * 1000);
     CHECK(cut == 1);

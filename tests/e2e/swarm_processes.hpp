@@ -178,6 +178,17 @@ class SwarmdProcess {
         if (!j.is_object()) return std::nullopt;
         return j;
     }
+    // One sample of /metrics, e.g. `swarmd_gossip_rejected_total{reason="unsigned"}`: its value,
+    // 0 when the node does not export it (yet), -1 when the node does not answer.
+    double metric(const std::string& sample) const {
+        auto body = http_get(m_http_port, "/metrics");
+        if (!body) return -1;
+        std::istringstream in(*body);
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+        }
+        return 0;
+    }
     // The peer ids the node reports being connected to (empty when it does not answer).
     std::set<std::string> peers() const {
         std::set<std::string> out;
