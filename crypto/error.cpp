@@ -37,6 +37,12 @@ const char* describe(Errc e) noexcept {
             return "public key too large (RSA above 8192 bits)";
         case Errc::rsa_key_too_small:
             return "RSA key below 2048 bits";
+        case Errc::bad_psk_header:
+            return "not a private network key file (the first line must be /key/swarm/psk/1.0.0/)";
+        case Errc::bad_psk_encoding:
+            return "unsupported private network key encoding (the second line must be /base16/)";
+        case Errc::bad_psk_key:
+            return "private network key must be one line of 64 hex digits (32 bytes)";
     }
     return nullptr;
 }

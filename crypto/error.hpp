@@ -21,6 +21,9 @@ enum class Errc {
     low_order_point,
     key_too_large,
     rsa_key_too_small,
+    bad_psk_header,
+    bad_psk_encoding,
+    bad_psk_key,
 };
 
 const std::error_category& crypto_category() noexcept;
