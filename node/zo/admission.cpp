@@ -26,7 +26,13 @@ Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, 
     const std::uint64_t low = std::max(view, latest(author));
     if (low > 2 * w) a.per_round.erase(a.per_round.begin(), a.per_round.lower_bound(low - 2 * w));
     auto& count = a.per_round[round];
-    if (count >= m_options.directions) return Admit::over_cap;
+    if (count >= m_options.directions) {
+        // Two different signed updates beyond the cap: the author equivocates (an honest one
+        // signs each (round, index) once, and its copies share a message id). It no longer
+        // holds anyone back: a flooder must not pin the pace of the nodes it floods.
+        a.unpaced_until = now + m_options.unpaced_for;
+        return Admit::over_cap;
+    }
     ++count;
     return Admit::accept;
 }
@@ -58,7 +64,12 @@ std::uint64_t UpdateAdmission::floor(
     const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
     const std::function<bool(const crypto::PeerId&)>& counts) const {
     return m_progress
-        .floor(now, active, [&](const crypto::PeerId& id) { return id != self && counts(id); })
+        .floor(now, active,
+               [&](const crypto::PeerId& id) {
+                   if (id == self || !counts(id)) return false;
+                   const auto it = m_authors.find(id);
+                   return it == m_authors.end() || it->second.unpaced_until <= now;
+               })
         .value_or(0);
 }
 

@@ -15,7 +15,9 @@
 // pacing (floor()) reads, so that fast nodes wait for one that fell behind the window. Only
 // progress counts as life: an author holds others back only while its latest round advances,
 // and only when the caller counts it (the daemon counts directly connected peers), so that
-// identities made for free cannot pin the floor by repeating an old round.
+// identities made for free cannot pin the floor by repeating an old round. An author that goes
+// over its cap (it signed more updates for a round than it may) is left out of the floor for
+// `unpaced_for`: a flood of fresh messages must not slow the nodes it floods.
 // Sans-I/O: the caller passes the view and the time. The merge's anti-entropy does not pass
 // here; it is bounded per request by the sync protocol's caps.
 #include <chrono>
@@ -39,6 +41,8 @@ struct AdmissionOptions {
     std::size_t max_authors = kDefaultMaxAuthors;
     std::chrono::milliseconds quiet_after =
         kDefaultQuietAfter;  // an author silent this long frees its slot
+    static constexpr std::chrono::minutes kDefaultUnpacedFor{10};
+    std::chrono::milliseconds unpaced_for = kDefaultUnpacedFor;  // after going over its cap
 };
 
 enum class Admit {
@@ -81,6 +85,7 @@ class UpdateAdmission {
         Clock::time_point last_seen;
         crypto::Digest rank = kNoRank;
         std::map<std::uint64_t, std::uint32_t> per_round;  // rounds within the window only
+        Clock::time_point unpaced_until{};                 // left out of floor() until then
     };
     void make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank);
     std::uint64_t latest(const crypto::PeerId& author) const {

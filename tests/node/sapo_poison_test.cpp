@@ -100,9 +100,10 @@ TEST_CASE("one poisoned peer of eight moves the merged model by less than one po
     seven.erase(seven.begin() + kMalicious);
     const double seven_filtered = accuracy(base, merge_weights(seven, filtered).weights, mix);
     const double seven_trimmed = accuracy(base, merge_weights(seven, trimmed).weights, mix);
-    std::printf("merge poisoning: base %.1f%%, 8 honest merged %.1f%%, 7 honest merged %.1f%% "
-                "(trimmed mean %.1f%%)\n",
-                accuracy(base, base_weights, mix), honest_mean, seven_filtered, seven_trimmed);
+    std::printf(
+        "merge poisoning: base %.1f%%, 8 honest merged %.1f%%, 7 honest merged %.1f%% "
+        "(trimmed mean %.1f%%)\n",
+        accuracy(base, base_weights, mix), honest_mean, seven_filtered, seven_trimmed);
 
     // Poisons that pass check_weights (finite, |w| <= max_abs): the largest values allowed, a
     // peer that pushes against the swarm's progress (its update negated and scaled), and
@@ -134,12 +135,12 @@ TEST_CASE("one poisoned peer of eight moves the merged model by less than one po
         const double with_filtered = accuracy(base, poisoned.weights, mix);
         const double with_trimmed = accuracy(base, merge_weights(inputs, trimmed).weights, mix);
         const double with_mean = accuracy(base, merge_weights(inputs, mean).weights, mix);
-        std::printf("merge poisoning (%s, 1 of %d): filtered mean %.1f%%, trimmed mean %.1f%%, "
-                    "mean %.1f%%\n",
-                    name, kNodes, with_filtered, with_trimmed, with_mean);
+        std::printf(
+            "merge poisoning (%s, 1 of %d): filtered mean %.1f%%, trimmed mean %.1f%%, "
+            "mean %.1f%%\n",
+            name, kNodes, with_filtered, with_trimmed, with_mean);
         INFO(name << ": filtered mean " << with_filtered << "%, trimmed mean " << with_trimmed
-                  << "%, mean " << with_mean << "%; seven honest alone " << seven_filtered
-                  << "%");
+                  << "%, mean " << with_mean << "%; seven honest alone " << seven_filtered << "%");
         CHECK(poisoned.outliers == std::vector<std::size_t>{kMalicious});
         CHECK(std::abs(with_filtered - seven_filtered) < 1.0);
         CHECK(with_mean < honest_mean - 10.0);

@@ -144,16 +144,39 @@ TEST_CASE("an author repeating an old round cannot hold the pacing floor", "[adm
     const auto all = [](const crypto::PeerId&) { return true; };
     auto now = Clock::now();
     a.admit(stuck, 5, 0, now);
-    for (std::uint64_t r = 5; r < 40; ++r) {
+    for (std::uint64_t r = 10; r < 40; ++r) {
         now += std::chrono::milliseconds(500);
         a.admit(honest, r, r, now);
-        // The stuck author sends its old round again and again: stale, over cap, and no progress.
+        // The stuck author sends its old round again and again: stale, and no progress.
         for (int i = 0; i < 10; ++i) a.admit(stuck, 5, r, now);
     }
-    // It was heard from a moment ago, but its round has not moved for 17 s.
+    // It was heard from a moment ago, but its round has not moved for 15 s.
     CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 39);
     // Advancing again makes it count again.
     now += std::chrono::milliseconds(100);
     a.admit(stuck, 36, 39, now);
     CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 36);
+}
+
+TEST_CASE("an author that goes over its cap no longer holds the pacing floor", "[admission]") {
+    UpdateAdmission a({4, 1});
+    const auto self = fresh_peer(), honest = fresh_peer(), flooder = fresh_peer();
+    const auto all = [](const crypto::PeerId&) { return true; };
+    auto now = Clock::now();
+    a.admit(honest, 20, 20, now);
+    // Advancing, a little behind: it holds the floor while it signs one update per round...
+    CHECK(a.admit(flooder, 17, 20, now) == Admit::accept);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 17);
+    // ... and stops holding it once it signs a second one for a round (a flood of fresh
+    // messages), for the configured time, however it advances meanwhile.
+    CHECK(a.admit(flooder, 17, 20, now) == Admit::over_cap);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 20);
+    now += std::chrono::minutes(9);
+    a.admit(honest, 30, 30, now);
+    CHECK(a.admit(flooder, 28, 30, now) == Admit::accept);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 30);
+    now += std::chrono::minutes(2);
+    a.admit(honest, 31, 31, now);
+    CHECK(a.admit(flooder, 29, 31, now) == Admit::accept);
+    CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 29);
 }
