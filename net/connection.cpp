@@ -72,8 +72,9 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     m_deadline = Clock::now() + m_options.handshake_timeout;
     asio::co_spawn(executor(), watchdog(), LogException{"connection watchdog"});
 
+    const crypto::Psk* psk = m_relayed ? nullptr : m_options.psk.get();
     auto remote = co_await detail::upgrade(m_channel, m_initiator, std::move(identity),
-                                           m_expected_remote, m_phase);
+                                           m_expected_remote, m_phase, psk);
     if (!remote) {
         // The watchdog may have closed the socket first; its reason (timeout) wins.
         stop(remote.error(), m_phase);

@@ -23,6 +23,7 @@
 
 #include "base/result.hpp"
 #include "crypto/peer_id.hpp"
+#include "crypto/psk.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/host_error.hpp"
 #include "net/multiaddr.hpp"
@@ -70,6 +71,10 @@ struct ConnectionOptions {
     std::chrono::steady_clock::duration drain_timeout = kDefaultDrainTimeout;
     // Window sizes and frame sizes; stream limits and roles are set from the fields above.
     YamuxOptions yamux;
+    // A private network (libp2p pnet): when set, every connection over a socket is protected
+    // with this key before multistream-select, and peers without it cannot connect. Relayed
+    // connections are not protected again: the connection to the relay already is.
+    std::shared_ptr<const crypto::Psk> psk;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -89,6 +89,8 @@ const char* describe(Errc e) noexcept {
             return "unread inbound data over the connection's budget";
         case Errc::address_limit:
             return "per-address connection limit reached";
+        case Errc::private_network_mismatch:
+            return "peer is not in this private network (another pre-shared key, or none)";
     }
     return nullptr;
 }

@@ -58,6 +58,8 @@ enum class Errc {
     peer_not_reading,
     inbound_budget,
     address_limit,
+    // private networks (pnet)
+    private_network_mismatch,
 };
 
 const std::error_category& net_category() noexcept;

@@ -91,6 +91,8 @@ std::string failure_label(std::error_code reason) {
             return "timeout";
         case Errc::peer_id_mismatch:
             return "peer_id_mismatch";
+        case Errc::private_network_mismatch:
+            return "private_network";
         default:
             return "protocol";
     }

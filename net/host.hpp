@@ -100,7 +100,7 @@ struct HostStats {
     std::uint64_t refused_handshake_limit = 0;  // max_handshakes_per_address reached
     std::uint64_t refused_outbound_limit = 0;   // dials beyond max_outbound
     // Connections that ended in failure, by reason (peer_not_reading, inbound_budget,
-    // too_many_streams, window_exceeded, timeout, protocol, io).
+    // too_many_streams, window_exceeded, timeout, private_network, protocol, io).
     std::map<std::string, std::uint64_t> failed_by_reason;
 };
 

@@ -10,6 +10,8 @@ std::string_view phase_name(Phase phase) noexcept {
             return "listen";
         case Phase::dial:
             return "dial";
+        case Phase::pnet_handshake:
+            return "pnet-handshake";
         case Phase::security_negotiation:
             return "security-negotiation";
         case Phase::noise_handshake:

@@ -12,6 +12,7 @@ namespace swarmd::net {
 enum class Phase {
     listen,
     dial,                  // TCP connect
+    pnet_handshake,        // private network: the nonce exchange on the raw socket
     security_negotiation,  // multistream-select for /noise on the raw socket
     noise_handshake,
     muxer_negotiation,   // multistream-select for /yamux/1.0.0 inside Noise

@@ -48,6 +48,17 @@ Result<std::optional<std::string>> MultistreamReader::next() {
     return std::optional<std::string>(std::move(message));
 }
 
+bool MultistreamReader::may_be_header() const {
+    static const Bytes header = [] {
+        Bytes framed;
+        multistream_append(framed, kMultistreamProtocol);
+        return framed;
+    }();
+    const ByteSpan rest = ByteSpan(m_buffer).subspan(m_pos);
+    const std::size_t n = std::min(rest.size(), header.size());
+    return std::equal(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(n), header.begin());
+}
+
 Bytes MultistreamReader::take_rest() {
     Bytes rest(m_buffer.begin() + static_cast<std::ptrdiff_t>(m_pos), m_buffer.end());
     m_buffer.clear();
@@ -85,7 +96,13 @@ Result<MultistreamStep> MultistreamDialer::feed(ByteSpan in) {
     for (;;) {
         auto message = m_reader.next();
         if (!message) return fail(message.error());
-        if (!message.value()) return step;
+        if (!message.value()) {
+            // Rather than wait for the rest of a header that cannot be one.
+            if (m_state == State::await_header && !m_reader.may_be_header()) {
+                return fail(Errc::bad_multistream_header);
+            }
+            return step;
+        }
         const std::string& msg = *message.value();
         if (m_state == State::await_header) {
             if (msg != kMultistreamProtocol) return fail(Errc::bad_multistream_header);
@@ -126,7 +143,13 @@ Result<MultistreamStep> MultistreamListener::feed(ByteSpan in) {
     for (;;) {
         auto message = m_reader.next();
         if (!message) return fail(message.error());
-        if (!message.value()) return step;
+        if (!message.value()) {
+            // Rather than wait for the rest of a header that cannot be one.
+            if (m_state == State::await_header && !m_reader.may_be_header()) {
+                return fail(Errc::bad_multistream_header);
+            }
+            return step;
+        }
         const std::string& msg = *message.value();
         if (m_state == State::await_header) {
             if (msg != kMultistreamProtocol) return fail(Errc::bad_multistream_header);

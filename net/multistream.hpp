@@ -48,6 +48,10 @@ class MultistreamReader {
     // The next complete message without its newline, or an empty optional if more bytes are
     // needed. Fails on a bad varint, an oversized length or a missing newline.
     Result<std::optional<std::string>> next();
+    // Whether the unread bytes could still begin the framed multistream header. Lets a side fail
+    // at the first wrong byte of garbage (a peer in another private network, a non-libp2p
+    // client) instead of waiting for the length such bytes happen to announce.
+    bool may_be_header() const;
     Bytes take_rest();
 
   private:

@@ -1,5 +1,6 @@
 #include "net/detail/secure_channel.hpp"
 
+#include "net/detail/pnet.hpp"
 #include "net/error.hpp"
 
 namespace swarmd::net::detail {
@@ -13,6 +14,14 @@ SecureChannel::SecureChannel(std::shared_ptr<ByteStream> transport)
     : m_transport(std::move(transport)) {}
 
 void SecureChannel::close() noexcept { m_transport->close(); }
+
+asio::awaitable<Result<void>> SecureChannel::protect(const crypto::Psk& psk) {
+    if (m_session || !m_raw_held.empty()) co_return Errc::invalid_state;
+    auto protected_stream = co_await PnetByteStream::protect(m_transport, psk);
+    if (!protected_stream) co_return protected_stream.error();
+    m_transport = std::move(protected_stream).value();
+    co_return success();
+}
 
 asio::awaitable<Result<Bytes>> SecureChannel::read_raw() {
     if (!m_raw_held.empty()) co_return std::exchange(m_raw_held, {});

@@ -13,6 +13,7 @@
 
 #include "base/bytes.hpp"
 #include "base/result.hpp"
+#include "crypto/psk.hpp"
 #include "net/detail/byte_stream.hpp"
 #include "net/noise.hpp"
 
@@ -28,6 +29,10 @@ class SecureChannel {
     boost::asio::any_io_executor executor() { return m_transport->executor(); }
     void close_write() noexcept { m_transport->close_write(); }
     void close() noexcept;
+
+    // Puts the private-network protector (net/detail/pnet.hpp) under everything that follows;
+    // called first, before any negotiation.
+    boost::asio::awaitable<Result<void>> protect(const crypto::Psk& psk);
 
     // Raw phase. read_raw returns held-back bytes first, then whatever one read delivers.
     boost::asio::awaitable<Result<Bytes>> read_raw();

@@ -32,6 +32,15 @@ void unread(SecureChannel& channel, Layer layer, Bytes bytes) {
     }
 }
 
+// Under pnet, a peer with another key (or none) decrypts to garbage, and one that sees garbage
+// from us hangs up: either way the first multistream exchange fails. Socket errors other than a
+// reset keep their own code.
+std::error_code pnet_failure(std::error_code ec) {
+    if (ec.category() == net_category() || ec == std::errc::connection_reset)
+        return Errc::private_network_mismatch;
+    return ec;
+}
+
 }  // namespace
 
 asio::awaitable<Result<void>> negotiate_outbound(SecureChannel& channel, Layer layer,
@@ -70,19 +79,26 @@ asio::awaitable<Result<std::string>> negotiate_inbound(SecureChannel& channel, L
 asio::awaitable<Result<NoiseRemote>> upgrade(SecureChannel& channel, bool outbound,
                                              std::shared_ptr<const NoiseIdentity> identity,
                                              std::optional<crypto::PeerId> expected_remote,
-                                             Phase& phase) {
+                                             Phase& phase, const crypto::Psk* psk) {
     // (Arguments are built outside the co_await expressions: GCC 12 miscompiles braced
     // initializers inside them.)
     std::vector<std::string> noise_ids{std::string(kNoiseProtocolId)};
     std::vector<std::string> yamux_ids{std::string(kYamuxProtocolId)};
 
+    if (psk) {
+        phase = Phase::pnet_handshake;
+        auto protected_channel = co_await channel.protect(*psk);
+        if (!protected_channel) co_return pnet_failure(protected_channel.error());
+    }
+
     phase = Phase::security_negotiation;
+    auto failed = [psk](std::error_code ec) { return psk ? pnet_failure(ec) : ec; };
     if (outbound) {
         auto agreed = co_await negotiate_outbound(channel, Layer::raw, noise_ids.front());
-        if (!agreed) co_return agreed.error();
+        if (!agreed) co_return failed(agreed.error());
     } else {
         auto agreed = co_await negotiate_inbound(channel, Layer::raw, noise_ids);
-        if (!agreed) co_return agreed.error();
+        if (!agreed) co_return failed(agreed.error());
     }
 
     phase = Phase::noise_handshake;

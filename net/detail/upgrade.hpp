@@ -11,6 +11,7 @@
 
 #include "base/result.hpp"
 #include "crypto/peer_id.hpp"
+#include "crypto/psk.hpp"
 #include "net/detail/secure_channel.hpp"
 #include "net/host_error.hpp"
 #include "net/multistream.hpp"
@@ -31,10 +32,12 @@ boost::asio::awaitable<Result<std::string>> negotiate_inbound(SecureChannel& cha
                                                               MultistreamOptions options = {});
 
 // Runs the whole upgrade; on success the channel is secured and positioned at the first yamux
-// byte. `expected_remote` (outbound only) is the /p2p/ id of the dialed address.
+// byte. `expected_remote` (outbound only) is the /p2p/ id of the dialed address. With a `psk`
+// the private-network protector comes first; a peer outside that network (another key or none)
+// then fails with private_network_mismatch.
 boost::asio::awaitable<Result<NoiseRemote>> upgrade(SecureChannel& channel, bool outbound,
                                                     std::shared_ptr<const NoiseIdentity> identity,
                                                     std::optional<crypto::PeerId> expected_remote,
-                                                    Phase& phase);
+                                                    Phase& phase, const crypto::Psk* psk = nullptr);
 
 }  // namespace swarmd::net::detail

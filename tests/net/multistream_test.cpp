@@ -142,6 +142,21 @@ TEST_CASE("multistream failures carry typed errors", "[net][multistream]") {
         dialer.start();
         CHECK(dialer.feed(framed({"/multistream/2.0.0"})).error() == Errc::bad_multistream_header);
     }
+    SECTION("a first message that cannot be the header fails without waiting for its length") {
+        // Garbage (a peer in another private network) announcing a length not yet received.
+        MultistreamListener listener({"/a"});
+        CHECK(listener.feed(Bytes{0x40, '/', 'm'}).error() == Errc::bad_multistream_header);
+        MultistreamDialer dialer({"/a"});
+        dialer.start();
+        CHECK(dialer.feed(Bytes{0x13, '/', 'x'}).error() == Errc::bad_multistream_header);
+        // A true header, fed byte by byte, still waits for the rest.
+        MultistreamListener patient({"/a"});
+        for (std::uint8_t b : framed({kMultistreamProtocol, "/a"})) {
+            auto step = patient.feed(Bytes{b});
+            REQUIRE(step);
+        }
+        CHECK(patient.agreed());
+    }
     SECTION("unexpected answer") {
         MultistreamDialer dialer({"/a"});
         dialer.start();
