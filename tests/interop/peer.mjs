@@ -51,7 +51,8 @@
 //
 // Every mode takes --listen MADDR (default /ip4/127.0.0.1/tcp/0; the NAT lab's hosts pass their
 // own address) and --key rsa for an RSA-2048 identity (a "Qm..." peer id, as the public DHT's
-// bootstrap peers have) instead of the default Ed25519 one.
+// bootstrap peers have) instead of the default Ed25519 one, and --psk FILE to join the private
+// network of that libp2p key file (@libp2p/pnet's connection protector on every connection).
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -65,6 +66,8 @@ import { kadDHT } from '@libp2p/kad-dht'
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
+import { preSharedKey } from '@libp2p/pnet'
+import { readFileSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -118,6 +121,13 @@ async function identityOptions () {
   return {}
 }
 
+// The createLibp2p options for --psk FILE (a /key/swarm/psk/1.0.0/ key file).
+function privateNetworkOptions () {
+  const file = option(process.argv, '--psk', null)
+  if (file == null) return {}
+  return { connectionProtector: preSharedKey({ psk: readFileSync(file) }) }
+}
+
 // Lifts js's per-host inbound rate limit (5/s by default): the benchmark dials in a loop.
 const liftedLimits = { maxConnections: 1000, inboundConnectionThreshold: 1e6, maxIncomingPendingConnections: 1000 }
 
@@ -133,6 +143,7 @@ async function makeNode ({ listen = true, transports = [], services = {}, connec
     transports: [tcp(), ...transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...privateNetworkOptions(),
     ...(connectionManager ? { connectionManager } : {}),
     services: { identify: identify(), ping: ping(), ...services }
   })
