@@ -13,6 +13,7 @@
 #include "net/error.hpp"
 #include "net/host.hpp"
 #include "tests/net/host_fixture.hpp"
+#include "tests/net/relay_fixture.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
@@ -125,4 +126,25 @@ TEST_CASE("hosts with different private network keys cannot connect", "[pnet]") 
     });
     CHECK(pair.a.connections().empty());
     CHECK(pair.b.connections().empty());
+}
+
+TEST_CASE("members of a private network reach each other through a member relay", "[pnet]") {
+    // The connections to the relay are protected; the circuit inside them is not again (the
+    // spec protects the underlying transport), yet it carries Noise, yamux and ping.
+    const auto psk = make_psk(3);
+    asio::io_context io;
+    testing::RelayNode r(io, true, {}, options_with(psk));
+    testing::RelayNode a(io, false, {}, options_with(psk));
+    testing::RelayNode b(io, false, {}, options_with(psk));
+    run(io, [&]() -> asio::awaitable<void> {
+        auto granted = co_await a.relay->reserve(r.addr);
+        REQUIRE(granted);
+        auto connection = co_await b.host.dial(r.circuit_to(a.id()));
+        REQUIRE(connection);
+        CHECK(connection.value()->relayed());
+        auto rtts = co_await b.host.ping(connection.value(), 2);
+        REQUIRE(rtts);
+        CHECK(rtts.value().size() == 2);
+        connection.value()->close();
+    });
 }

@@ -13,9 +13,10 @@
 namespace swarmd::net::testing {
 
 struct RelayNode {
-    RelayNode(boost::asio::io_context& io, bool server, RelayServiceOptions options = {})
+    RelayNode(boost::asio::io_context& io, bool server, RelayServiceOptions options = {},
+              HostOptions host_options = {})
         : identity(crypto::PrivateKey::generate()),
-          host(io.get_executor(), identity.clone()),
+          host(io.get_executor(), identity.clone(), std::move(host_options)),
           relay(std::make_shared<RelayService>(io.get_executor(), host, identity.clone(),
                                                std::move(options))) {
         relay->start();
