@@ -238,7 +238,7 @@ void start_pair(SwarmdProcess& a, SwarmdProcess& b) {
 
 }  // namespace
 
-TEST_CASE("hostile updates are rejected by reason and never forwarded; their sender is pruned",
+TEST_CASE("hostile updates are rejected by reason and never forwarded, and their sender is pruned",
           "[e2e][hostile]") {
     ScratchDir dir;
     const TestSpec spec = write_spec(dir.path());
