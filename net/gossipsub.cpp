@@ -218,7 +218,6 @@ void Router::detach(const PeerId& peer, Time now) {
 void Router::drop_peer(const PeerId& peer, std::error_code reason, Time now) {
     if (!m_peers.contains(peer)) return;
     log().info("dropping peer: {} peer={}", reason.message(), peer.short_string());
-    ++m_stats.peers_dropped;
     if (reason == Errc::rpc_too_large) {
         ++m_stats.dropped_too_large;
     } else if (reason == Errc::malformed_rpc || reason == Errc::bad_length_prefix) {
@@ -339,7 +338,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         return;
     }
     if (!message.has_from() || !message.has_seqno() || !message.has_signature()) {
-        ++m_stats.rejected;
         ++m_stats.rejected_unsigned;
         m_score.invalid_delivery(peer, topic);
         if (debug_on()) log().debug("unsigned message rejected peer={}", peer.short_string());
@@ -351,7 +349,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
         if (m_seen.find(id)) {
             ++m_stats.duplicates;
         } else {
-            ++m_stats.rejected;
             ++m_stats.rejected_forged_self;
             m_score.invalid_delivery(peer, topic);
         }
@@ -379,7 +376,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     if (!author) {
         // Not recorded as seen: the id does not cover the signature, so a forgery must not
         // shadow the real message. Promises stay open: a bad signature does not fulfil them.
-        ++m_stats.rejected;
         ++m_stats.rejected_signature;
         m_score.invalid_delivery(peer, topic);
         if (debug_on())
@@ -408,7 +404,6 @@ void Router::handle_message(const PeerId& peer, PeerState& state, pb::Message& m
     if (verdict == Validation::reject) {
         record.status = detail::DeliveryStatus::invalid;
         m_seen.insert(id, std::move(record), now);
-        ++m_stats.rejected;
         ++m_stats.rejected_invalid;
         m_score.invalid_delivery(peer, topic);
         if (debug_on())

@@ -101,8 +101,7 @@ struct Stats {
     std::uint64_t delivered = 0;          // messages handed to the application
     std::uint64_t messages_received = 0;  // Message entries received, duplicates included
     std::uint64_t duplicates = 0;
-    std::uint64_t rejected = 0;  // bad signature or validator reject
-    // Why messages were rejected; the four add up to `rejected`.
+    // Why messages were rejected (rejected() is their sum).
     std::uint64_t rejected_unsigned = 0;     // no from, seqno or signature
     std::uint64_t rejected_signature = 0;    // a signature or author key that does not verify
     std::uint64_t rejected_forged_self = 0;  // claims our own id, never published by us
@@ -117,11 +116,17 @@ struct Stats {
     std::uint64_t grafts_sent = 0;
     std::uint64_t prunes_sent = 0;
     std::uint64_t graylisted_rpcs = 0;
-    std::uint64_t peers_dropped = 0;
-    // Why peers were dropped; the three add up to `peers_dropped`.
+    // Why peers were dropped (peers_dropped() is their sum).
     std::uint64_t dropped_too_large = 0;  // an RPC frame beyond max_rpc_size
     std::uint64_t dropped_malformed = 0;  // a frame that is not an RPC, or broken framing
     std::uint64_t dropped_other = 0;
+
+    std::uint64_t rejected() const noexcept {
+        return rejected_unsigned + rejected_signature + rejected_forged_self + rejected_invalid;
+    }
+    std::uint64_t peers_dropped() const noexcept {
+        return dropped_too_large + dropped_malformed + dropped_other;
+    }
 };
 
 struct Options {

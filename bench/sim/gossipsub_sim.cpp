@@ -290,7 +290,10 @@ void Simulator::harvest(const Router& r) {
     m_totals.delivered += s.delivered;
     m_totals.messages_received += s.messages_received;
     m_totals.duplicates += s.duplicates;
-    m_totals.rejected += s.rejected;
+    m_totals.rejected_unsigned += s.rejected_unsigned;
+    m_totals.rejected_signature += s.rejected_signature;
+    m_totals.rejected_forged_self += s.rejected_forged_self;
+    m_totals.rejected_invalid += s.rejected_invalid;
     m_totals.messages_sent += s.messages_sent;
     m_totals.rpcs_sent += s.rpcs_sent;
     m_totals.bytes_sent += s.bytes_sent;
@@ -299,7 +302,9 @@ void Simulator::harvest(const Router& r) {
     m_totals.iwant_ids_sent += s.iwant_ids_sent;
     m_totals.grafts_sent += s.grafts_sent;
     m_totals.prunes_sent += s.prunes_sent;
-    m_totals.peers_dropped += s.peers_dropped;
+    m_totals.dropped_too_large += s.dropped_too_large;
+    m_totals.dropped_malformed += s.dropped_malformed;
+    m_totals.dropped_other += s.dropped_other;
 }
 
 void Simulator::leave(std::uint32_t i) {
@@ -479,7 +484,7 @@ int Simulator::run() {
         static_cast<unsigned long long>(m_totals.rpcs_sent),
         static_cast<unsigned long long>(m_lost), static_cast<unsigned long long>(m_px_offers),
         static_cast<unsigned long long>(m_leaves), static_cast<unsigned long long>(m_joins),
-        static_cast<unsigned long long>(m_totals.peers_dropped),
+        static_cast<unsigned long long>(m_totals.peers_dropped()),
         static_cast<unsigned long long>(m_events));
     std::fflush(stdout);
     const double wall =

@@ -2,6 +2,9 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <initializer_list>
+#include <utility>
+
 namespace swarmd::node {
 
 void export_gossip_metrics(Metrics& metrics, const net::gossipsub::Stats& stats) {
@@ -16,26 +19,22 @@ void export_gossip_metrics(Metrics& metrics, const net::gossipsub::Stats& stats)
     counter("swarmd_gossip_sent_bytes_total", "Gossip bytes sent", stats.bytes_sent);
     counter("swarmd_gossip_duplicates_total", "Duplicate gossip messages received",
             stats.duplicates);
-    const char* rejected_help =
-        "Gossip messages rejected (never delivered or forwarded), by reason";
-    for (const auto& [reason, value] : {std::pair{"unsigned", stats.rejected_unsigned},
-                                        {"bad_signature", stats.rejected_signature},
-                                        {"forged_self", stats.rejected_forged_self},
-                                        {"invalid", stats.rejected_invalid}}) {
-        metrics
-            .counter("swarmd_gossip_rejected_total", rejected_help,
-                     fmt::format("reason=\"{}\"", reason))
-            .set(value);
-    }
-    const char* dropped_help = "Gossip peers dropped for what they sent, by reason";
-    for (const auto& [reason, value] : {std::pair{"rpc_too_large", stats.dropped_too_large},
-                                        {"malformed_rpc", stats.dropped_malformed},
-                                        {"other", stats.dropped_other}}) {
-        metrics
-            .counter("swarmd_gossip_peers_dropped_total", dropped_help,
-                     fmt::format("reason=\"{}\"", reason))
-            .set(value);
-    }
+    using Reasons = std::initializer_list<std::pair<const char*, std::uint64_t>>;
+    auto by_reason = [&](const char* name, const char* help, Reasons reasons) {
+        for (const auto& [reason, value] : reasons)
+            metrics.counter(name, help, fmt::format("reason=\"{}\"", reason)).set(value);
+    };
+    by_reason("swarmd_gossip_rejected_total",
+              "Gossip messages rejected (never delivered or forwarded), by reason",
+              {{"unsigned", stats.rejected_unsigned},
+               {"bad_signature", stats.rejected_signature},
+               {"forged_self", stats.rejected_forged_self},
+               {"invalid", stats.rejected_invalid}});
+    by_reason("swarmd_gossip_peers_dropped_total",
+              "Gossip peers dropped for what they sent, by reason",
+              {{"rpc_too_large", stats.dropped_too_large},
+               {"malformed_rpc", stats.dropped_malformed},
+               {"other", stats.dropped_other}});
     counter("swarmd_gossip_graylisted_rpcs_total",
             "RPCs ignored because their sender's score is below the graylist threshold",
             stats.graylisted_rpcs);
