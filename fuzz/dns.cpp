@@ -12,15 +12,13 @@
 #include "base/endian.hpp"
 #include "bootstrap/dns.hpp"
 #include "bootstrap/error.hpp"
+#include "fuzz/check.hpp"
 
 using namespace swarmd;
 using namespace swarmd::bootstrap;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 // The answer a nameserver gives to `query`: the question echoed, one TXT record per entry.
 Bytes answer(const Bytes& query, const std::vector<std::string>& records) {

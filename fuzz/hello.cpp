@@ -6,17 +6,11 @@
 #include <cstdlib>
 
 #include "bootstrap/hello_message.hpp"
+#include "fuzz/check.hpp"
 
 using namespace swarmd;
 using namespace swarmd::bootstrap;
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
-}  // namespace
+using swarmd::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const ByteSpan in(data, size);

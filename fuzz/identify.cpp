@@ -10,17 +10,15 @@
 #include <string>
 
 #include "crypto/peer_id.hpp"
+#include "fuzz/check.hpp"
 #include "net/identify.hpp"
 #include "net/observed_addrs.hpp"
 
 using namespace swarmd;
 using namespace swarmd::net;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 bool same(const IdentifyInfo& a, const IdentifyInfo& b) {
     return a.public_key == b.public_key && a.listen_addrs == b.listen_addrs &&

@@ -8,16 +8,14 @@
 #include <cstdlib>
 
 #include "base/endian.hpp"
+#include "fuzz/check.hpp"
 #include "node/sapo/merge_wire.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 bool equal(const Bytes& a, ByteSpan b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end());

@@ -7,16 +7,14 @@
 #include <cstdlib>
 
 #include "bootstrap/peer_exchange_message.hpp"
+#include "fuzz/check.hpp"
 #include "net/multiaddr.hpp"
 
 using namespace swarmd;
 using namespace swarmd::bootstrap;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 bool same(const std::vector<PeerInfo>& a, const std::vector<PeerInfo>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),

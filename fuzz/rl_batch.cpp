@@ -5,17 +5,15 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz/check.hpp"
 #include "rl/sampler.hpp"
 #include "rl/wire.hpp"
 
 using namespace swarmd;
 using namespace swarmd::rl;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 bool same(const RolloutBatch& a, const RolloutBatch& b) {
     if (a.author != b.author || a.round != b.round || a.groups.size() != b.groups.size()) {

@@ -5,16 +5,14 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz/check.hpp"
 #include "node/sapo/sync.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 void request(ByteSpan in, ByteSpan swarm_id) {
     auto r = decode_slice_request(in, swarm_id);

@@ -4,16 +4,14 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz/check.hpp"
 #include "node/ops/status_message.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
+using swarmd::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 const Bytes kSwarm(32, 0x5a);
 

@@ -5,19 +5,13 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "fuzz/check.hpp"
 #include "node/zo/engine.hpp"
 #include "node/zo/sync.hpp"
 
 using namespace swarmd;
 using namespace swarmd::node;
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
-}  // namespace
+using swarmd::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const ByteSpan in(data, size);

@@ -10,18 +10,12 @@
 #include <fstream>
 #include <string>
 
+#include "fuzz/check.hpp"
 #include "training/update_log.hpp"
 
 using namespace swarmd;
 using namespace swarmd::training;
-
-namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
-}  // namespace
+using swarmd::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const auto path = std::filesystem::temp_directory_path() /
