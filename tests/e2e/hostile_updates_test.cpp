@@ -226,25 +226,37 @@ void run(const std::function<asio::awaitable<std::string>(asio::io_context&)>& b
     REQUIRE(*failure == "");
 }
 
-// Trainers A and B on the test spec, B knowing only A; returns once both train and are
-// connected.
-void start_pair(SwarmdProcess& a, SwarmdProcess& b) {
-    a.start({"--round-interval-ms", "40"});
-    b.start({"--round-interval-ms", "40", "--bootstrap", a.p2p_addr()});
-    REQUIRE(poll_until(std::chrono::seconds(60), [&] {
-        return round_of(a) >= 10 && round_of(b) >= 10 && a.peers().contains(b.peer_id());
-    }));
-}
+// Trainers A and B on the test spec (in a scratch directory), B knowing only A; constructed
+// once both train and are connected.
+struct TrainerPair {
+    TrainerPair()
+        : spec(write_spec(dir.path())),
+          a(SWARMD_BINARY, dir.path() / "a", {"--spec", spec.path.string()}),
+          b(SWARMD_BINARY, dir.path() / "b", {"--spec", spec.path.string()}) {
+        a.start({"--round-interval-ms", "40"});
+        b.start({"--round-interval-ms", "40", "--bootstrap", a.p2p_addr()});
+        REQUIRE(poll_until(std::chrono::seconds(60), [&] {
+            return round_of(a) >= 10 && round_of(b) >= 10 && a.peers().contains(b.peer_id());
+        }));
+    }
+    ~TrainerPair() {
+        a.kill(SIGTERM);
+        b.kill(SIGTERM);
+    }
+    ScratchDir dir;
+    TestSpec spec;
+    SwarmdProcess a;
+    SwarmdProcess b;
+};
 
 }  // namespace
 
 TEST_CASE("hostile updates are rejected by reason and never forwarded, and their sender is pruned",
           "[e2e][hostile]") {
-    ScratchDir dir;
-    const TestSpec spec = write_spec(dir.path());
-    SwarmdProcess a(SWARMD_BINARY, dir.path() / "a", {"--spec", spec.path.string()});
-    SwarmdProcess b(SWARMD_BINARY, dir.path() / "b", {"--spec", spec.path.string()});
-    start_pair(a, b);
+    TrainerPair pair;
+    const TestSpec& spec = pair.spec;
+    SwarmdProcess& a = pair.a;
+    SwarmdProcess& b = pair.b;
     INFO("A: " << a.log_tail() << "\nB: " << b.log_tail());
     const auto a_before = counters(a);
     const auto b_before = counters(b);
@@ -392,8 +404,6 @@ TEST_CASE("hostile updates are rejected by reason and never forwarded, and their
     CHECK(round_of(b) > a_round);
     CHECK(a.running());
     CHECK(b.running());
-    a.kill(SIGTERM);
-    b.kill(SIGTERM);
 }
 
 TEST_CASE(
@@ -405,11 +415,10 @@ TEST_CASE(
     constexpr auto kPhase = std::chrono::seconds(6);
     constexpr std::size_t kUnreadStreams = 500;
     constexpr std::size_t kRssBoundMib = 64;
-    ScratchDir dir;
-    const TestSpec spec = write_spec(dir.path());
-    SwarmdProcess a(SWARMD_BINARY, dir.path() / "a", {"--spec", spec.path.string()});
-    SwarmdProcess b(SWARMD_BINARY, dir.path() / "b", {"--spec", spec.path.string()});
-    start_pair(a, b);
+    TrainerPair pair;
+    const TestSpec& spec = pair.spec;
+    SwarmdProcess& a = pair.a;
+    SwarmdProcess& b = pair.b;
     INFO("A: " << a.log_tail() << "\nB: " << b.log_tail());
 
     double baseline = 0, flooded = 0;
@@ -465,6 +474,4 @@ TEST_CASE(
     CHECK(growth_mib < kRssBoundMib);
     CHECK(a.running());
     CHECK(a.status());
-    a.kill(SIGTERM);
-    b.kill(SIGTERM);
 }
