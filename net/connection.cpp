@@ -73,8 +73,16 @@ asio::awaitable<Result<void>> Connection::run_upgrade(std::shared_ptr<const Nois
     asio::co_spawn(executor(), watchdog(), LogException{"connection watchdog"});
 
     const crypto::Psk* psk = m_relayed ? nullptr : m_options.psk.get();
+    detail::AdmitPeer admit;
+    if (m_options.allow_peers) {
+        admit = [this](const crypto::PeerId& peer) {
+            if (m_options.allow_peers->contains(peer)) return true;
+            m_remote = peer;  // authenticated: the refusal names it
+            return false;
+        };
+    }
     auto remote = co_await detail::upgrade(m_channel, m_initiator, std::move(identity),
-                                           m_expected_remote, m_phase, psk);
+                                           m_expected_remote, m_phase, psk, std::move(admit));
     if (!remote) {
         // The watchdog may have closed the socket first; its reason (timeout) wins.
         stop(remote.error(), m_phase);
@@ -172,6 +180,11 @@ void Connection::stop(std::error_code reason, Phase phase) {
     if (is_orderly(reason)) {
         net_log().debug("connection closed reason={} addr={} peer={}",
                         reason ? reason.message() : "local close", m_remote_addr.to_string(), peer);
+    } else if (reason == Errc::peer_not_allowed) {
+        // Our own decision, not a fault, and one an outsider can repeat at will: debug only.
+        net_log().debug("connection refused phase={} error={} dir={} addr={} peer={}",
+                        phase_name(phase), reason.message(), m_outbound ? "out" : "in",
+                        m_remote_addr.to_string(), peer);
     } else {
         net_log().warn("connection failed phase={} error={} addr={} peer={}", phase_name(phase),
                        reason.message(), m_remote_addr.to_string(), peer);

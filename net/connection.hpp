@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without it
 
@@ -75,6 +76,10 @@ struct ConnectionOptions {
     // with this key before multistream-select, and peers without it cannot connect. Relayed
     // connections are not protected again: the connection to the relay already is.
     std::shared_ptr<const crypto::Psk> psk;
+    // When set, only these peers are admitted: a connection (either way, relayed too) whose
+    // remote proves another id in the Noise handshake is closed with peer_not_allowed before the
+    // muxer is negotiated, so no protocol ever runs with it.
+    std::shared_ptr<const std::unordered_set<crypto::PeerId>> allow_peers;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

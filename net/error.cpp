@@ -91,6 +91,8 @@ const char* describe(Errc e) noexcept {
             return "per-address connection limit reached";
         case Errc::private_network_mismatch:
             return "peer is not in this private network (another pre-shared key, or none)";
+        case Errc::peer_not_allowed:
+            return "peer is not on this node's allowlist";
     }
     return nullptr;
 }

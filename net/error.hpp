@@ -60,6 +60,8 @@ enum class Errc {
     address_limit,
     // private networks (pnet)
     private_network_mismatch,
+    // an authenticated peer this host does not admit (ConnectionOptions::allow_peers)
+    peer_not_allowed,
 };
 
 const std::error_category& net_category() noexcept;

@@ -257,8 +257,11 @@ Connection::ClosedHandler Host::closed_handler() {
         auto connection = *it;
         m_connections.erase(it);
         add_traffic(m_closed_traffic, *connection);
-        if (!is_orderly(connection->close_reason()))
+        if (connection->close_reason() == Errc::peer_not_allowed) {
+            ++m_stats.refused_not_allowed;
+        } else if (!is_orderly(connection->close_reason())) {
             ++m_stats.failed_by_reason[failure_label(connection->close_reason())];
+        }
         if (!connection_to(connection->remote_peer()))
             m_identified.erase(connection->remote_peer());
         if (m_on_closed) m_on_closed(connection);

@@ -99,6 +99,8 @@ struct HostStats {
     std::uint64_t refused_address_limit = 0;    // max_inbound_per_address reached
     std::uint64_t refused_handshake_limit = 0;  // max_handshakes_per_address reached
     std::uint64_t refused_outbound_limit = 0;   // dials beyond max_outbound
+    // Authenticated peers off ConnectionOptions::allow_peers, either way.
+    std::uint64_t refused_not_allowed = 0;
     // Connections that ended in failure, by reason (peer_not_reading, inbound_budget,
     // too_many_streams, window_exceeded, timeout, private_network, protocol, io).
     std::map<std::string, std::uint64_t> failed_by_reason;

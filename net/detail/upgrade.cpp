@@ -79,7 +79,8 @@ asio::awaitable<Result<std::string>> negotiate_inbound(SecureChannel& channel, L
 asio::awaitable<Result<NoiseRemote>> upgrade(SecureChannel& channel, bool outbound,
                                              std::shared_ptr<const NoiseIdentity> identity,
                                              std::optional<crypto::PeerId> expected_remote,
-                                             Phase& phase, const crypto::Psk* psk) {
+                                             Phase& phase, const crypto::Psk* psk,
+                                             AdmitPeer admit) {
     // (Arguments are built outside the co_await expressions: GCC 12 miscompiles braced
     // initializers inside them.)
     std::vector<std::string> noise_ids{std::string(kNoiseProtocolId)};
@@ -127,6 +128,7 @@ asio::awaitable<Result<NoiseRemote>> upgrade(SecureChannel& channel, bool outbou
     NoiseRemote remote = handshake.remote();
     channel.unread_raw(handshake.take_leftover());
     channel.secure(handshake.into_session());
+    if (admit && !admit(remote.peer_id)) co_return Errc::peer_not_allowed;
 
     phase = Phase::muxer_negotiation;
     if (outbound) {

@@ -43,7 +43,9 @@ void export_gossip_metrics(Metrics& metrics, const net::gossipsub::Stats& stats)
 void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size_t connections) {
     metrics.gauge("swarmd_connections", "Open libp2p connections")
         .set(static_cast<double>(connections));
-    const char* refused_help = "Inbound sockets and dials the host refused, by limit";
+    const char* refused_help =
+        "Inbound sockets and dials the host refused, by limit, and connections to or from peers "
+        "off the allowlist";
     const char* refused = "swarmd_net_connections_refused_total";
     metrics.counter(refused, refused_help, "reason=\"inbound_limit\"")
         .set(host.refused_inbound_limit);
@@ -53,6 +55,7 @@ void export_host_metrics(Metrics& metrics, const net::HostStats& host, std::size
         .set(host.refused_handshake_limit);
     metrics.counter(refused, refused_help, "reason=\"outbound_limit\"")
         .set(host.refused_outbound_limit);
+    metrics.counter(refused, refused_help, "reason=\"not_allowed\"").set(host.refused_not_allowed);
     for (const auto& [reason, count] : host.failed_by_reason) {
         metrics
             .counter("swarmd_net_connections_failed_total",
