@@ -33,7 +33,8 @@
 # together than that).
 #
 # Functions: lab_available, lab_skip_unless_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
-# lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth), lab_start / lab_wait_up / lab_maddr /
+# lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth),
+# lab_impair / lab_impair_report / lab_unimpair (delay, loss, reordering), lab_start / lab_wait_up / lab_maddr /
 # lab_status / lab_link_to (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
 # namespace), lab_cleanup.
 #
@@ -226,6 +227,60 @@ lab_shape() {
         _lab_fail "tc tbf fails on $1's uplink"
 }
 
+# lab_impair ARGS...: the internet segment gets delay, jitter, loss or reordering. Every port
+# made so far leaves br0 and is joined instead by lab_switch (tests/e2e/lab_switch.cpp, built as
+# swarmd_lab_switch), a user-space switch that applies ARGS (its options: --delay-ms D
+# --jitter-ms J --loss P --reorder --seed S) to each frame a host sends, as tc netem would on
+# every host's uplink (a one-way delay of D ± J ms, a round trip of twice that). Each host's
+# uplink sends one packet per frame (GSO off), so a lost frame is a lost packet. Make every host
+# first; lab_partition and lab_heal keep working. Its log is $e2e_dir/lab_switch.log.
+lab_switch_pid=""
+lab_impair() {
+    [[ -z "$lab_switch_pid" ]] || _lab_fail "lab_impair: the lab is impaired already"
+    local bin="$e2e_build/tests/e2e/swarmd_lab_switch" ports=() n name ns ifname
+    [[ -x "$bin" ]] || _lab_fail "lab_impair needs $bin (ninja swarmd_lab_switch)"
+    for ((n = 1; n < lab_next_port; n++)); do
+        ports+=(--port "p$n")
+        ip -n "$(lab_ns inet)" link set "p$n" nomaster
+    done
+    for name in "${!lab_uplink[@]}"; do
+        read -r ns ifname <<<"${lab_uplink[$name]}"
+        ip -n "$(lab_ns "$ns")" link set "$ifname" gso_max_segs 1 || _lab_fail "cannot turn GSO off on $name"
+    done
+    ip netns exec "$(lab_ns inet)" "$bin" "$@" "${ports[@]}" 2>>"$e2e_dir/lab_switch.log" &
+    lab_switch_pid=$!
+    for n in $(seq 1 50); do
+        grep -q "ports, delay" "$e2e_dir/lab_switch.log" 2>/dev/null && return 0
+        kill -0 "$lab_switch_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$e2e_dir/lab_switch.log" >&2 || true
+    _lab_fail "lab_switch did not start"
+}
+
+# lab_impair_report: the switch's counters so far (one line: frames, lost, mean delay...).
+lab_impair_report() {
+    [[ -n "$lab_switch_pid" ]] || _lab_fail "lab_impair_report: the lab is not impaired"
+    local before
+    before=$(grep -c "^lab_switch: frames" "$e2e_dir/lab_switch.log" || true)
+    kill -USR1 "$lab_switch_pid"
+    for _ in $(seq 1 20); do
+        [[ $(grep -c "^lab_switch: frames" "$e2e_dir/lab_switch.log" || true) -gt $before ]] && break
+        sleep 0.05
+    done
+    grep "^lab_switch: frames" "$e2e_dir/lab_switch.log" | tail -1
+}
+
+# lab_unimpair: stops the switch and puts every port back on br0.
+lab_unimpair() {
+    [[ -n "$lab_switch_pid" ]] || return 0
+    kill -TERM "$lab_switch_pid" 2>/dev/null || true
+    wait "$lab_switch_pid" 2>/dev/null || true
+    lab_switch_pid=""
+    local n
+    for ((n = 1; n < lab_next_port; n++)); do ip -n "$(lab_ns inet)" link set "p$n" master br0; done
+}
+
 # lab_tcp_open NAME ADDR PORT: whether NAME can open a TCP connection to ADDR:PORT (2 s at most).
 lab_tcp_open() {
     lab_exec "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
@@ -298,6 +353,11 @@ print("direct" if "direct" in kinds else (kinds[0] if kinds else ""))' "$1"
 # and bridges go with them). Safe to call twice.
 lab_cleanup() {
     local pid ns
+    if [[ -n "$lab_switch_pid" ]]; then
+        kill -TERM "$lab_switch_pid" 2>/dev/null || true
+        wait "$lab_switch_pid" 2>/dev/null || true
+        lab_switch_pid=""
+    fi
     for pid in "${lab_listener_pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     for pid in "${lab_listener_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     lab_listener_pids=()
