@@ -108,14 +108,15 @@ std::unique_ptr<ModeNode> make_mode(const ModeContext& c, const NodeConfig& conf
 
 class Daemon {
   public:
-    Daemon(const NodeConfig& config, const RunOptions& options, Spec spec)
+    Daemon(const NodeConfig& config, const RunOptions& options, Spec spec,
+           net::HostOptions host_options)
         : m_config(config),
           m_options(options),
           m_spec(std::move(spec)),
           m_swarm_id(SwarmId::of(m_spec)),
           m_identity(load_or_create_identity(config.key_file)),
           m_peer_id(crypto::PeerId::from_public_key(m_identity.public_key())),
-          m_host(m_io.get_executor(), m_identity.clone()),
+          m_host(m_io.get_executor(), m_identity.clone(), std::move(host_options)),
           m_resolver(m_io, {}),
           m_status_timer(m_io),
           m_signals(m_io, SIGINT, SIGTERM),
@@ -634,11 +635,29 @@ class Daemon {
 
 }  // namespace
 
+void apply_network_config(const NodeConfig& config, net::ConnectionOptions& options) {
+    auto psk = load_psk(config);
+    if (!psk) throw std::runtime_error(psk.error().to_string());
+    options.psk = std::move(psk).value();
+    options.allow_peers = allowed_peers(config);
+    auto log = category_log("net");
+    if (options.psk)
+        log->info(
+            "private network: only peers holding the key in {} can connect (public bootstrap "
+            "and DHT peers cannot)",
+            config.psk_file.string());
+    if (options.allow_peers)
+        log->info("allowlist: connections with {} listed peers only, either way",
+                  options.allow_peers->size());
+}
+
 int run_daemon(const NodeConfig& config, const RunOptions& options) {
     FieldResult<Spec> spec = config.spec_file.empty() ? FieldResult<Spec>(default_spec())
                                                       : load_spec_file(config.spec_file);
     if (!spec) throw std::runtime_error(spec.error().to_string());
-    Daemon daemon(config, options, std::move(spec.value()));
+    net::HostOptions host_options;
+    apply_network_config(config, host_options.connection);
+    Daemon daemon(config, options, std::move(spec.value()), std::move(host_options));
     return daemon.run();
 }
 

@@ -7,6 +7,10 @@
 
 #include "node/spec/config.hpp"
 
+namespace swarmd::net {
+struct ConnectionOptions;
+}
+
 namespace swarmd::node {
 
 struct RunOptions {
@@ -21,6 +25,11 @@ struct RunOptions {
     std::chrono::milliseconds status_interval = kDefaultStatusInterval;
     std::string trace_updates;  // ZO: append update publish/apply events here (bench/testnet)
 };
+
+// Sets what the node config says about who may connect (psk_file, allow_peers) on the options
+// of a host, the daemon's or a p2p tool's, and logs it (never the key). A psk_file that cannot
+// be used throws std::runtime_error naming it.
+void apply_network_config(const NodeConfig& config, net::ConnectionOptions& options);
 
 // Runs until SIGINT/SIGTERM; returns the process exit code. A start-up problem throws
 // std::runtime_error with a one-line message (the CLI prints it).

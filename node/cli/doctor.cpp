@@ -16,6 +16,7 @@
 #include "net/observed_addrs.hpp"
 #include "node/cli/cli.hpp"
 #include "node/cli/doctor.hpp"
+#include "node/daemon.hpp"
 #include "node/ops/http_server.hpp"
 #include "node/spec/spec.hpp"
 
@@ -109,8 +110,11 @@ void add_doctor_command(CLI::App& app, CliContext& ctx) {
         }
         const auto id = SwarmId::of(spec.value());
         boost::asio::io_context io;
-        // A throwaway identity: checking peers should not need the node's key.
-        net::Host host(io.get_executor(), crypto::PrivateKey::generate());
+        // A throwaway identity: checking peers should not need the node's key. The private
+        // network key and the allowlist do apply: they decide what the node can reach.
+        net::HostOptions host_options;
+        apply_network_config(config, host_options.connection);
+        net::Host host(io.get_executor(), crypto::PrivateKey::generate(), host_options);
         // AutoNAT peers dial back where the node would listen; when a running node holds the
         // port, any free port still says whether this machine can be dialed at all.
         std::string listen_note;

@@ -32,6 +32,7 @@
 #include "net/multiaddr.hpp"
 #include "net/pubsub.hpp"
 #include "node/cli/cli.hpp"
+#include "node/daemon.hpp"
 
 namespace swarmd::node {
 namespace {
@@ -60,6 +61,8 @@ struct P2pArgs {
     std::string data;
     std::size_t count = 0;
     double wait_seconds = kDefaultPubWaitSeconds;
+    // What the node options say about who may connect (--psk-file, --allow-peer).
+    net::HostOptions host;
 };
 
 // Thrown inside a command; run_cli prints it as "swarmd: <what>" and exits 1.
@@ -176,7 +179,7 @@ asio::awaitable<bool> drain(const net::gossipsub::Router& router,
 
 int run_listen(const P2pArgs& args) {
     asio::io_context io;
-    Host host(io.get_executor(), load_key(args.key_file));
+    Host host(io.get_executor(), load_key(args.key_file), args.host);
     listen_and_print(host, args.listen);
     auto log = category_log("net");
     host.on_identify([log](const auto& connection, const net::IdentifyInfo& info) {
@@ -199,7 +202,7 @@ int run_listen(const P2pArgs& args) {
 int run_ping(const P2pArgs& args) {
     const Multiaddr target = parse_addr(args.target);
     asio::io_context io;
-    net::HostOptions options;
+    net::HostOptions options = args.host;
     options.identify_on_connect = false;
     Host host(io.get_executor(), load_key(args.key_file), options);
     run_body(io, host, [&]() -> asio::awaitable<std::optional<std::string>> {
@@ -222,7 +225,7 @@ int run_ping(const P2pArgs& args) {
 int run_identify(const P2pArgs& args) {
     const Multiaddr target = parse_addr(args.target);
     asio::io_context io;
-    net::HostOptions options;
+    net::HostOptions options = args.host;
     options.identify_on_connect = false;
     Host host(io.get_executor(), load_key(args.key_file), options);
     run_body(io, host, [&]() -> asio::awaitable<std::optional<std::string>> {
@@ -258,8 +261,8 @@ int run_identify(const P2pArgs& args) {
 // A host with gossipsub on it, wired as the daemon wires them: identify hands gossipsub peers
 // to the router, a closed connection removes them (a second connection to the peer carries on).
 struct GossipHost {
-    GossipHost(asio::io_context& io, crypto::PrivateKey key)
-        : host(io.get_executor(), key.clone()),
+    GossipHost(asio::io_context& io, crypto::PrivateKey key, net::HostOptions options)
+        : host(io.get_executor(), key.clone(), std::move(options)),
           pubsub(std::make_shared<net::Pubsub>(io.get_executor(), host, std::move(key))) {
         host.on_identify(
             [this](const std::shared_ptr<net::Connection>& c, const net::IdentifyInfo& info) {
@@ -293,7 +296,7 @@ struct GossipHost {
 
 int run_sub(const P2pArgs& args) {
     asio::io_context io;
-    GossipHost node(io, load_key(args.key_file));
+    GossipHost node(io, load_key(args.key_file), args.host);
     const auto addresses = listen_all(node.host, args.listen);
     std::size_t received = 0;
     asio::steady_timer done(io, asio::steady_timer::time_point::max());
@@ -343,7 +346,7 @@ int run_sub(const P2pArgs& args) {
 int run_pub(const P2pArgs& args) {
     if (args.peers.empty()) fail("pub needs at least one --peer to publish to");
     asio::io_context io;
-    GossipHost node(io, load_key(args.key_file));
+    GossipHost node(io, load_key(args.key_file), args.host);
     if (!args.listen.empty()) listen_and_print(node.host, args.listen);
     auto& router = node.pubsub->router();
     run_body(
@@ -386,6 +389,14 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
     auto args = std::make_shared<P2pArgs>();
     auto* p2p = app.add_subcommand("p2p", "libp2p tools: listen, ping, identify, sub, pub");
     p2p->require_subcommand(1);
+    // The node options --psk-file and --allow-peer apply to every p2p command, so these tools
+    // reach the members of a private network too.
+    auto on_run = [&ctx, args](CLI::App* command, CliContext::Handler handler) {
+        ctx.on_run(command, [&ctx, args, handler = std::move(handler)] {
+            apply_network_config(ctx.config(), args->host.connection);
+            return handler();
+        });
+    };
     // Every p2p command runs with a fresh identity unless given one; the daemon's --key-file
     // does not apply here.
     auto add_key = [&](CLI::App* command) {
@@ -401,7 +412,7 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
         ->allow_extra_args(false)
         ->default_str(kDefaultListen);
     add_key(listen);
-    ctx.on_run(listen, [args] {
+    on_run(listen, [args] {
         if (args->listen.empty()) args->listen = {kDefaultListen};
         return run_listen(*args);
     });
@@ -411,7 +422,7 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
     ping->add_option("-n,--count", args->count, "Number of pings")
         ->default_str(std::to_string(kDefaultPingCount));
     add_key(ping);
-    ctx.on_run(ping, [args] {
+    on_run(ping, [args] {
         if (args->count == 0) args->count = kDefaultPingCount;
         return run_ping(*args);
     });
@@ -421,7 +432,7 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
     identify->add_option("maddr", args->target, "Multiaddr of the peer, with /p2p/<id>")
         ->required();
     add_key(identify);
-    ctx.on_run(identify, [args] { return run_identify(*args); });
+    on_run(identify, [args] { return run_identify(*args); });
 
     auto* sub = p2p->add_subcommand(
         "sub",
@@ -444,7 +455,7 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
                     "Exit after this many messages (relaying one heartbeat longer)")
         ->default_str("0, never");
     add_key(sub);
-    ctx.on_run(sub, [args] {
+    on_run(sub, [args] {
         if (args->listen.empty()) args->listen = {kDefaultGossipListen};
         return run_sub(*args);
     });
@@ -464,7 +475,7 @@ void add_p2p_commands(CLI::App& app, CliContext& ctx) {
     pub->add_option("--wait", args->wait_seconds, "Seconds to wait for the peers' subscriptions")
         ->capture_default_str();
     add_key(pub);
-    ctx.on_run(pub, [args] { return run_pub(*args); });
+    on_run(pub, [args] { return run_pub(*args); });
 }
 
 }  // namespace swarmd::node

@@ -32,7 +32,7 @@ FieldResult<std::string> parse_debug_category(std::string_view text) {
     return FieldError{"", detail::show(text) + " is not a log category (allowed: " + list + "all)"};
 }
 
-const std::array<ConfigOption, 12> kConfigOptions = {{
+const std::array<ConfigOption, 14> kConfigOptions = {{
     {"data_dir", "--data-dir", "SWARMD_DATA_DIR", false, false, "DIR",
      "Directory for the node's key, peer store, update log and checkpoints"},
     {"listen", "--listen", "SWARMD_LISTEN", true, false, "MADDR",
@@ -53,6 +53,11 @@ const std::array<ConfigOption, 12> kConfigOptions = {{
      "Status and metrics HTTP server address, or \"off\""},
     {"key_file", "--key-file", "SWARMD_KEY_FILE", false, false, "FILE",
      "Identity key file (default: identity.key in the data directory)"},
+    {"psk_file", "--psk-file", "SWARMD_PSK_FILE", false, false, "FILE",
+     "Private network key file (libp2p PSK, mode 0600): connect only with holders of the same "
+     "key"},
+    {"allow_peers", "--allow-peer", "SWARMD_ALLOW_PEERS", true, false, "PEER_ID",
+     "Connect only with these peers, either way (repeatable; default: any peer)"},
     {"spec", "--spec", "SWARMD_SPEC", false, false, "FILE",
      "Swarm spec file (default: the spec compiled into swarmd)"},
     {"log_level", "--log-level", "SWARMD_LOG_LEVEL", false, false, "LEVEL",
@@ -144,12 +149,21 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
         return std::nullopt;
     };
 
-    if (o.key == "data_dir" || o.key == "key_file" || o.key == "spec") {
+    if (o.key == "data_dir" || o.key == "key_file" || o.key == "psk_file" || o.key == "spec") {
         auto p = path();
         if (!p) return p.error();
         if (o.key == "data_dir") config.data_dir = p.value();
         if (o.key == "key_file") config.key_file = p.value();
+        if (o.key == "psk_file") config.psk_file = p.value();
         if (o.key == "spec") config.spec_file = p.value();
+    } else if (o.key == "allow_peers") {
+        for (const auto& v : s.values) {
+            auto peer = crypto::PeerId::parse(v);
+            if (!peer)
+                return error(detail::show(v) + " is not a peer id (" + peer.error().message() +
+                             "; like 12D3KooW...)");
+        }
+        config.allow_peers = s.values;
     } else if (o.key == "listen") {
         if (auto e = multiaddrs()) return e;
         config.listen = s.values;
@@ -323,11 +337,30 @@ std::string default_text(const ConfigOption& o, const GetEnv& env) {
         return "go-libp2p's (128 reservations, 2 min and 128 KiB a circuit)";
     if (o.key == "http") return defaults.http;
     if (o.key == "key_file") return "<data-dir>/" + std::string(NodeConfig::kKeyFileName);
+    if (o.key == "psk_file") return "none (the open network)";
+    if (o.key == "allow_peers") return "any peer";
     if (o.key == "spec") return "embedded";
     if (o.key == "log_level") return std::string(log_level_name(defaults.log.level));
     if (o.key == "debug") return "none";
     if (o.key == "log_format") return std::string(to_string(defaults.log.format));
     return "";
+}
+
+FieldResult<std::shared_ptr<const crypto::Psk>> load_psk(const NodeConfig& config) {
+    if (config.psk_file.empty()) return std::shared_ptr<const crypto::Psk>();
+    auto psk = crypto::read_psk_file(config.psk_file);
+    if (!psk)
+        return FieldError{"psk_file", config.psk_file.string() + ": " + psk.error().message() +
+                                          " (see docs/security.md, Private networks)"};
+    return std::make_shared<const crypto::Psk>(psk.value());
+}
+
+std::shared_ptr<const std::unordered_set<crypto::PeerId>> allowed_peers(const NodeConfig& config) {
+    if (config.allow_peers.empty()) return nullptr;
+    std::unordered_set<crypto::PeerId> peers;
+    for (const auto& text : config.allow_peers)
+        peers.insert(crypto::PeerId::parse(text).value());  // resolve_config checked each one
+    return std::make_shared<const std::unordered_set<crypto::PeerId>>(std::move(peers));
 }
 
 }  // namespace swarmd::node

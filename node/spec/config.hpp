@@ -6,12 +6,16 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
+#include "crypto/peer_id.hpp"
+#include "crypto/psk.hpp"
 #include "node/ops/logging.hpp"
 #include "node/spec/field_error.hpp"
 
@@ -53,6 +57,10 @@ struct NodeConfig {
     std::vector<std::string> treat_as_public;
     std::string http = kDefaultHttp;  // HOST:PORT of the status server, or "off"
     std::filesystem::path key_file;   // default: <data_dir>/identity.key
+    // The private network key (libp2p PSK v1); empty: the open network.
+    std::filesystem::path psk_file;
+    // When not empty, the only peers the host connects with, either way (base58 peer ids).
+    std::vector<std::string> allow_peers;
     std::filesystem::path spec_file;  // empty: the spec compiled into the binary
     RelayLimits relay;
     LogOptions log;
@@ -71,7 +79,7 @@ struct ConfigOption {
     std::string_view help;
 };
 
-extern const std::array<ConfigOption, 12> kConfigOptions;
+extern const std::array<ConfigOption, 14> kConfigOptions;
 
 // The config file itself is named by --config or SWARMD_CONFIG.
 inline constexpr std::string_view kConfigFlag = "--config";
@@ -104,5 +112,11 @@ FieldResult<NodeConfig> resolve_config(std::span<const ConfigLayer> layers, cons
 
 // The default of an option as --help shows it.
 std::string default_text(const ConfigOption& option, const GetEnv& env);
+
+// The key psk_file names, read once at start-up (null without psk_file). A missing file, one
+// that group or others may read, or a malformed key is an error naming the file.
+FieldResult<std::shared_ptr<const crypto::Psk>> load_psk(const NodeConfig& config);
+// allow_peers as the host takes it: null when empty (every peer is admitted).
+std::shared_ptr<const std::unordered_set<crypto::PeerId>> allowed_peers(const NodeConfig& config);
 
 }  // namespace swarmd::node

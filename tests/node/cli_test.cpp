@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kSwarmd = SWARMD_BINARY_DIR "/node/swarmd";
+constexpr const char* kSomePeer = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
 
 struct Run {
     int code = -1;
@@ -304,6 +305,34 @@ TEST_CASE("node options: config file < environment < flags, with one-line errors
                          "log_level (line 1): \"chatty\" is not a log level");
     check_one_line_error(box.run({"spec", "show"}, {"SWARMD_HTTP=nowhere"}), "SWARMD_HTTP: ");
     check_one_line_error(box.run({"spec", "show", "--debug=net,bogus"}), "--debug: \"bogus\"");
+}
+
+TEST_CASE("run with a psk_file it cannot use stops with one line naming it, before any socket",
+          "[cli][pnet]") {
+    Sandbox box;
+    const std::string key =
+        "/key/swarm/psk/1.0.0/\n/base16/\n"
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+    const fs::path missing = box.path("missing.key");
+    const fs::path open = box.write("open.key", key, 0644);
+    const fs::path garbled = box.write("garbled.key", "/key/swarm/psk/1.0.0/\n/bin/\nxx\n", 0600);
+    for (const auto& [file, expect] : {std::pair{missing, std::string("No such file or directory")},
+                                       std::pair{open, std::string("readable by others")},
+                                       std::pair{garbled, std::string(garbled.string() + ": ")}}) {
+        Run r = box.run({"--psk-file", file.string(), "--listen", "/ip4/127.0.0.1/tcp/0", "--http",
+                         "off", "run"});
+        check_one_line_error(r, "psk_file: " + file.string() + ": ");
+        CHECK(r.err.find(expect) != std::string::npos);
+        // Nothing was started: no identity made, no address bound.
+        CHECK_FALSE(fs::exists(box.path(".local/share/swarmd/identity.key")));
+    }
+    // The same for a p2p tool, from the environment.
+    Run ping = box.run({"p2p", "ping", "/ip4/127.0.0.1/tcp/9/p2p/" + std::string(kSomePeer)},
+                       {"SWARMD_PSK_FILE=" + missing.string()});
+    check_one_line_error(ping, "psk_file: " + missing.string() + ": No such file or directory");
+    // A bad --allow-peer entry is a config error, whatever the command.
+    check_one_line_error(box.run({"--allow-peer", "12D3KooWnotapeerid", "spec", "show", "--id"}),
+                         "--allow-peer: \"12D3KooWnotapeerid\" is not a peer id");
 }
 
 TEST_CASE("swarmd --version prints the project version and the git revision", "[cli]") {

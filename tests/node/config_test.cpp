@@ -284,3 +284,104 @@ TEST_CASE("relay_limit sets the served relay's limits and refuses unknown keys a
     RelayLimits limits;
     CHECK(apply_relay_limit(limits, "bandwidth=5")->find("circuits_per_peer") != std::string::npos);
 }
+
+namespace {
+
+// Two real peer ids (Ed25519 identity multihashes), as `swarmd id` prints them.
+const std::string kPeerA = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+const std::string kPeerB = "12D3KooWJWEKvSFbben74C2d7jM2E5sGzK3fCZxzpGaqXKvEANt8";
+
+}  // namespace
+
+TEST_CASE("psk_file and allow_peers come from the file, the environment and flags",
+          "[config][pnet]") {
+    TempDir dir;
+    FakeEnv env;
+    env.vars["HOME"] = "/home/ada";
+    auto defaults = resolve_ok({}, env);
+    CHECK(defaults.psk_file.empty());
+    CHECK(defaults.allow_peers.empty());
+    CHECK(allowed_peers(defaults) == nullptr);
+
+    auto file = read_config_file(
+        dir.write("node.toml", "psk_file = \"swarm.key\"\nallow_peers = [\"" + kPeerA + "\"]\n"));
+    REQUIRE(file);
+    auto c = resolve_ok({file.value()}, env);
+    CHECK(c.psk_file == dir.path / "swarm.key");  // relative to the config file
+    CHECK(c.allow_peers == std::vector<std::string>{kPeerA});
+
+    env.vars["SWARMD_PSK_FILE"] = "/etc/swarmd/swarm.key";
+    env.vars["SWARMD_ALLOW_PEERS"] = kPeerA + ", " + kPeerB;
+    c = resolve_ok({file.value(), read_config_env(env.get())}, env);
+    CHECK(c.psk_file == "/etc/swarmd/swarm.key");
+    CHECK(c.allow_peers == std::vector<std::string>{kPeerA, kPeerB});
+    auto peers = allowed_peers(c);
+    REQUIRE(peers);
+    CHECK(peers->size() == 2);
+    CHECK(peers->contains(swarmd::crypto::PeerId::parse(kPeerB).value()));
+
+    c = resolve_ok({file.value(), read_config_env(env.get()),
+                    flags({{"psk_file", {"other.key"}}, {"allow_peers", {kPeerB}}})},
+                   env);
+    CHECK(c.psk_file == "other.key");
+    CHECK(c.allow_peers == std::vector<std::string>{kPeerB});
+}
+
+TEST_CASE("allow_peers entries must be peer ids", "[config][errors]") {
+    FakeEnv env;
+    env.vars["SWARMD_ALLOW_PEERS"] = kPeerA + ",12D3KooWnotapeerid";
+    auto c = resolve_config(std::vector<ConfigLayer>{read_config_env(env.get())}, env.get());
+    REQUIRE_FALSE(c);
+    const std::string line = c.error().to_string();
+    INFO(line);
+    CHECK(line.rfind("SWARMD_ALLOW_PEERS: \"12D3KooWnotapeerid\" is not a peer id (", 0) == 0);
+    CHECK(line.find('\n') == std::string::npos);
+
+    c = resolve_config(std::vector<ConfigLayer>{flags({{"allow_peers", {"/ip4/1.2.3.4/tcp/1"}}})},
+                       env.get());
+    REQUIRE_FALSE(c);
+    CHECK(c.error().to_string().rfind("--allow-peer: \"/ip4/1.2.3.4/tcp/1\" is not a peer id", 0) ==
+          0);
+}
+
+TEST_CASE("a psk_file that cannot be used is a one-line error naming the file",
+          "[config][errors][pnet]") {
+    TempDir dir;
+    NodeConfig config;
+    CHECK(load_psk(config).value() == nullptr);  // no psk_file: the open network
+
+    auto error_of = [&](const fs::path& path) {
+        config.psk_file = path;
+        auto psk = load_psk(config);
+        REQUIRE_FALSE(psk);
+        const std::string line = psk.error().to_string();
+        INFO(line);
+        CHECK(line.rfind("psk_file: " + path.string() + ": ", 0) == 0);
+        CHECK(line.find('\n') == std::string::npos);
+        return line;
+    };
+    CHECK(error_of(dir.path / "missing.key").find("No such file or directory") !=
+          std::string::npos);
+
+    const std::string key =
+        "/key/swarm/psk/1.0.0/\n/base16/\n"
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+    auto open = dir.write("open.key", key);
+    fs::permissions(open, fs::perms(0644));
+    CHECK(error_of(open).find("readable by others") != std::string::npos);
+
+    auto garbled = dir.write("garbled.key", "/key/swarm/psk/1.0.0/\n/base16/\nzz\n");
+    fs::permissions(garbled, fs::perms(0600));
+    error_of(garbled);
+
+    auto good = dir.write("swarm.key", key);
+    fs::permissions(good, fs::perms(0600));
+    config.psk_file = good;
+    auto psk = load_psk(config);
+    REQUIRE(psk);
+    REQUIRE(psk.value());
+    CHECK(psk.value()->key()[31] == 0x1f);
+    // The key never appears in the error text of a key that is fine but exposed.
+    fs::permissions(good, fs::perms(0640));
+    CHECK(error_of(good).find("1c1d1e1f") == std::string::npos);
+}
