@@ -332,6 +332,24 @@ TEST_CASE("out-of-range values are errors naming the key and the range", "[spec]
     error_of("mode='sapo'\n[[sapo.policies]]\nname='a'\nheads=0\n", "sapo.policies[0].heads");
 }
 
+TEST_CASE("bad [sapo.merge] values are errors naming the key and what is allowed",
+          "[spec][errors]") {
+    auto line = error_of("mode='sapo'\n[sapo.merge]\nrule='average'\n", "sapo.merge.rule");
+    CHECK(line.find("\"average\" is not allowed (allowed: \"filtered_mean\", \"trimmed_mean\", "
+                    "\"median\", \"mean\")") != std::string::npos);
+    // A trimmed mean that trims half from each end would keep nothing.
+    line = error_of("mode='sapo'\n[sapo.merge]\ntrim=0.5\n", "sapo.merge.trim");
+    CHECK(line.find("0.5 is out of range (allowed: 0 <= trim < 0.5)") != std::string::npos);
+    // An outlier bound of 1 (times the median distance) or less would leave out honest inputs.
+    line = error_of("mode='sapo'\n[sapo.merge]\noutlier=1\n", "sapo.merge.outlier");
+    CHECK(line.find("1 is out of range (allowed: 1 < outlier <= 100)") != std::string::npos);
+    line = error_of("mode='sapo'\n[sapo.merge]\ntrim=-0.1\n", "sapo.merge.trim");
+    CHECK(line.find("allowed: 0 <= trim < 0.5") != std::string::npos);
+    // The bounds themselves, where allowed, parse.
+    CHECK(parse_ok("mode='sapo'\n[sapo.merge]\ntrim=0.49\noutlier=100\n").sapo.merge.trim ==
+          Approx(0.49));
+}
+
 TEST_CASE("type errors name the key and both types", "[spec][errors]") {
     auto line = error_of("[zo]\nbatch = \"64\"\n", "zo.batch");
     CHECK(line.find("expected an integer, got a string") != std::string::npos);
