@@ -186,6 +186,57 @@ e2e_checkpoints() {
 for r, h in json.load(sys.stdin).get("checkpoints", []): print(r, h)' 2>/dev/null || true
 }
 
+# e2e_trace NAME: the run flag that makes node NAME trace every update it accepts or publishes
+# (appended to across restarts), for e2e_accepted_in_merge.
+e2e_trace() { echo "--trace-updates=$e2e_dir/$1/trace"; }
+
+# e2e_accepted_in_merge NAME...: after the merge, checks that no update that any of the named
+# nodes accepted at any time (their traces, e2e_trace) is missing from any one's merged set (its
+# final/manifest.json counts it per author), and that nothing else is in it: every accepted
+# update is logged and every logged one was traced, so equal counts per author mean equal
+# sets. Prints "UPDATES AUTHORS" compared; fails naming the differences.
+e2e_accepted_in_merge() {
+    local merge_round report
+    merge_round=$(awk '/^merge_round = / {print $3}' "$e2e_dir/spec.toml")
+    report=$(python3 - "$e2e_dir" "$merge_round" "$@" <<'EOF'
+import json, sys, pathlib
+root, merge_round, names = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+def base58(data):
+    n, out = int.from_bytes(data, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = ALPHABET[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+accepted = set()
+for name in names:
+    for line in (root / name / "trace").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 5 and int(parts[3]) <= merge_round:
+            accepted.add((parts[2], int(parts[3]), int(parts[4])))
+want = {}
+for author, _, _ in accepted:
+    name = base58(bytes.fromhex(author))
+    want[name] = want.get(name, 0) + 1
+problems = []
+for name in names:
+    manifest = json.loads((root / name / "final" / "manifest.json").read_text())
+    got = {p["peer_id"]: p["updates"] for p in manifest["participants"]}
+    for author in sorted(set(want) | set(got)):
+        if got.get(author, 0) != want.get(author, 0):
+            problems.append(f"{name} merged {got.get(author, 0)} updates of {author}, "
+                            f"the nodes accepted {want.get(author, 0)}")
+    if manifest["updates"] != len(accepted):
+        problems.append(f"{name} merged {manifest['updates']} updates, the nodes accepted {len(accepted)}")
+print(f"{len(accepted)} {len(want)}")
+for p in problems[:20]:
+    print(p)
+sys.exit(1 if problems else 0)
+EOF
+) || e2e_fail "updates accepted but not merged alike: $(echo "$report" | tail -n +2)"
+    echo "$report" | head -1
+}
+
 # e2e_checkpoint_splits INDEX...: the rounds for which two nodes announce different hashes.
 e2e_checkpoint_splits() {
     local i
