@@ -104,6 +104,7 @@ void ZoNode::start() {
     m_engine->on_prefix_wanted([this](std::uint64_t through) {
         category_log("merge")->info(
             "fetching the log through round {} to check the joined checkpoint", through);
+        m_prefix_through = through;
         for (const auto& peer : m_known_peers()) reconcile_with(peer, through);
     });
     // Training waits for the first peer, so early updates are not made for nobody; a node that
@@ -123,6 +124,16 @@ void ZoNode::peer_identified(const crypto::PeerId& peer) {
     if (m_merge_round_started) {
         reconcile_with(peer, *m_merge_round_started);
     } else if (m_engine && m_training_started) {
+        // A sync answer is taken whole or not at all, so a fetch of the joined checkpoint's log
+        // that a lost link cut off left nothing behind: ask for it again of every peer that
+        // comes back, until the checkpoint is checked (else that waits for the merge).
+        if (m_prefix_through && m_progress.join_unchecked) {
+            category_log("merge")->info(
+                "fetching the log through round {} again, from reconnected peer={}, to check the "
+                "joined checkpoint",
+                *m_prefix_through, peer.to_base58());
+            reconcile_with(peer, *m_prefix_through);
+        }
         // A trainer back after a restart or a lost link may hold updates of its own that nobody
         // got; the checkpoints cut meanwhile lack them. Fetch them now, not only at the merge,
         // so that every node's checkpoints converge on the same set while training goes on.

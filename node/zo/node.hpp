@@ -125,6 +125,9 @@ class ZoNode final : public ModeNode {
     bool m_training_started = false;  // the join (or training alone) has begun
     bool m_engine_started = false;    // the engine trains; its round is the validator's view
     std::optional<std::uint64_t> m_merge_round_started;
+    // The round through which the log behind a checkpoint taken on joining is wanted, to check
+    // that checkpoint; asked again of each peer that (re)connects until the check is done.
+    std::optional<std::uint64_t> m_prefix_through;
     std::set<crypto::PeerId> m_sync_running;                // peers whose sync answer is being read
     std::map<crypto::PeerId, std::size_t> m_sync_requests;  // running or waiting, per peer
     // Refused sync answers per peer (forged or invalid records); each lowers its gossip score.
