@@ -1,11 +1,13 @@
 #include "net/connection.hpp"
 
 #include <limits>
+#include <string>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/log.hpp"
 #include "net/detail/stream_negotiation.hpp"
 #include "net/detail/upgrade.hpp"
 #include "net/error.hpp"
@@ -29,6 +31,14 @@ asio::awaitable<void> wait(asio::steady_timer& timer) {
 // Closes that are part of normal operation, logged at debug rather than as failures.
 bool is_orderly(std::error_code reason) {
     return !reason || reason == Errc::connection_closed || reason == Errc::go_away_received;
+}
+
+// Anyone can make a connection fail (another private-network key, garbage instead of a
+// handshake), as often as they like: 30 such lines at once, then 30 a minute at warn; the
+// rest at debug, counted in the next warn line (and, each by reason, in the host's metrics).
+LogBudget& failure_log_budget() {
+    static LogBudget budget(30, 30);
+    return budget;
 }
 
 }  // namespace
@@ -185,9 +195,14 @@ void Connection::stop(std::error_code reason, Phase phase) {
         net_log().debug("connection refused phase={} error={} dir={} addr={} peer={}",
                         phase_name(phase), reason.message(), m_outbound ? "out" : "in",
                         m_remote_addr.to_string(), peer);
+    } else if (std::uint64_t held = 0; failure_log_budget().take(held)) {
+        net_log().warn("connection failed phase={} error={} addr={} peer={}{}", phase_name(phase),
+                       reason.message(), m_remote_addr.to_string(), peer,
+                       held ? fmt::format(" ({} more failures not logged before this one)", held)
+                            : std::string());
     } else {
-        net_log().warn("connection failed phase={} error={} addr={} peer={}", phase_name(phase),
-                       reason.message(), m_remote_addr.to_string(), peer);
+        net_log().debug("connection failed phase={} error={} addr={} peer={}", phase_name(phase),
+                        reason.message(), m_remote_addr.to_string(), peer);
     }
     m_channel.close();
     m_writer_wake.cancel();
