@@ -342,6 +342,20 @@ TEST_CASE("allow_peers entries must be peer ids", "[config][errors]") {
     REQUIRE_FALSE(c);
     CHECK(c.error().to_string().rfind("--allow-peer: \"/ip4/1.2.3.4/tcp/1\" is not a peer id", 0) ==
           0);
+
+    // A typo that still decodes to a short identity multihash holds no key: it could match no
+    // peer, so it is refused rather than taken.
+    REQUIRE(swarmd::crypto::PeerId::parse("12D3KooWnope"));
+    c = resolve_config(std::vector<ConfigLayer>{flags({{"allow_peers", {"12D3KooWnope"}}})},
+                       env.get());
+    REQUIRE_FALSE(c);
+    CHECK(c.error().to_string().rfind(
+              "--allow-peer: \"12D3KooWnope\" names no key a peer can prove", 0) == 0);
+    // An RSA id (the SHA-256 multihash form the public bootstrap peers have) is taken.
+    c = resolve_config(std::vector<ConfigLayer>{flags(
+                           {{"allow_peers", {"QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN"}}})},
+                       env.get());
+    CHECK(c);
 }
 
 TEST_CASE("a psk_file that cannot be used is a one-line error naming the file",
