@@ -13,10 +13,18 @@ void PacingFloor::note(const crypto::PeerId& peer, std::uint64_t round, Clock::t
 std::optional<std::uint64_t> PacingFloor::floor(
     Clock::time_point now, Clock::duration active,
     const std::function<bool(const crypto::PeerId&)>& counts) const {
-    std::optional<std::uint64_t> out;
+    auto slow = slowest(now, active, counts);
+    if (!slow) return std::nullopt;
+    return slow->second;
+}
+
+std::optional<std::pair<crypto::PeerId, std::uint64_t>> PacingFloor::slowest(
+    Clock::time_point now, Clock::duration active,
+    const std::function<bool(const crypto::PeerId&)>& counts) const {
+    std::optional<std::pair<crypto::PeerId, std::uint64_t>> out;
     for (const auto& [peer, p] : m_peers) {
         if (now - p.advanced > active || !counts(peer)) continue;
-        out = std::min(out.value_or(p.round), p.round);
+        if (!out || p.round < out->second) out = {peer, p.round};
     }
     return out;
 }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "crypto/peer_id.hpp"
 
@@ -25,6 +26,10 @@ class PacingFloor {
     // The lowest latest round among the peers `counts` accepts whose round advanced within
     // `active`; none when there is no such peer.
     std::optional<std::uint64_t> floor(
+        Clock::time_point now, Clock::duration active,
+        const std::function<bool(const crypto::PeerId&)>& counts) const;
+    // The peer that sets floor() and its round.
+    std::optional<std::pair<crypto::PeerId, std::uint64_t>> slowest(
         Clock::time_point now, Clock::duration active,
         const std::function<bool(const crypto::PeerId&)>& counts) const;
     // The latest round noted for `peer`, if it is in the table.

@@ -1,5 +1,8 @@
 #include "node/zo/admission.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace swarmd::node {
 
 Admit UpdateAdmission::admit(const crypto::PeerId& author, std::uint64_t round, std::uint64_t view,
@@ -60,17 +63,53 @@ void UpdateAdmission::make_room(std::uint64_t view, Clock::time_point now,
     }
 }
 
+bool UpdateAdmission::paces(const crypto::PeerId& self, const crypto::PeerId& id,
+                            Clock::time_point now,
+                            const std::function<bool(const crypto::PeerId&)>& counts) const {
+    if (id == self || !counts(id)) return false;
+    const auto it = m_authors.find(id);
+    return it == m_authors.end() || it->second.unpaced_until <= now;
+}
+
 std::uint64_t UpdateAdmission::floor(
     const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
     const std::function<bool(const crypto::PeerId&)>& counts) const {
     return m_progress
-        .floor(now, active,
-               [&](const crypto::PeerId& id) {
-                   if (id == self || !counts(id)) return false;
-                   const auto it = m_authors.find(id);
-                   return it == m_authors.end() || it->second.unpaced_until <= now;
-               })
+        .floor(now, active, [&](const crypto::PeerId& id) { return paces(self, id, now, counts); })
         .value_or(0);
+}
+
+Pace UpdateAdmission::pace(const crypto::PeerId& self, Clock::time_point now,
+                           Clock::duration active,
+                           const std::function<bool(const crypto::PeerId&)>& counts,
+                           std::uint64_t next_round, std::uint64_t lead) {
+    const auto since =
+        m_paced_at == Clock::time_point{}
+            ? Clock::duration::zero()
+            : std::clamp<Clock::duration>(now - m_paced_at, Clock::duration::zero(), kMaxCharge);
+    m_paced_at = std::max(m_paced_at, now);
+    Pace out;
+    const auto slowest = m_progress.slowest(
+        now, active, [&](const crypto::PeerId& id) { return paces(self, id, now, counts); });
+    if (!slowest) return out;
+    out.floor = slowest->second;
+    if (next_round <= out.floor + lead) return out;  // not waiting
+    const auto it = m_authors.find(slowest->first);
+    if (it == m_authors.end()) return out;  // no longer tracked: nothing to charge
+    auto& a = it->second;
+    const double window = std::chrono::duration<double>(m_options.held_window).count();
+    if (a.held_at != Clock::time_point{} && now > a.held_at) {
+        a.held_seconds *=
+            std::exp(-std::chrono::duration<double>(now - a.held_at).count() / window);
+    }
+    a.held_at = std::max(a.held_at, now);
+    a.held_seconds += std::chrono::duration<double>(since).count();
+    if (a.held_seconds <= m_options.held_share * window) return out;
+    a.held_seconds = 0;
+    a.unpaced_until = now + m_options.unpaced_for;
+    out.released = slowest->first;
+    out.floor = floor(self, now, active, counts);
+    return out;
 }
 
 std::size_t UpdateAdmission::counters() const noexcept {

@@ -18,12 +18,19 @@
 // identities made for free cannot pin the floor by repeating an old round. An author that goes
 // over its cap (it signed more updates for a round than it may) is left out of the floor for
 // `unpaced_for`: a flood of fresh messages must not slow the nodes it floods.
+// The pacing budget (pace()): while a node waits at the floor, the author holding it is charged
+// the time. One charged more than `held_share` of `held_window` (a decaying sum) is left out of
+// the floor for `unpaced_for` too: a node spends at most about that share of its time waiting
+// for any one author, be it an honest node on a slow link or an attacker that stays just behind
+// (it cannot be told from a slow node). Its updates still count: those that arrive late are
+// fetched by the checkpoint reconciles and the merge.
 // Sans-I/O: the caller passes the view and the time. The merge's anti-entropy does not pass
 // here; it is bounded per request by the sync protocol's caps.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 
 #include "crypto/hash.hpp"
@@ -43,6 +50,15 @@ struct AdmissionOptions {
         kDefaultQuietAfter;  // an author silent this long frees its slot
     static constexpr std::chrono::minutes kDefaultUnpacedFor{10};
     std::chrono::milliseconds unpaced_for = kDefaultUnpacedFor;  // after going over its cap
+    static constexpr std::chrono::seconds kDefaultHeldWindow{60};
+    std::chrono::milliseconds held_window = kDefaultHeldWindow;  // the pacing budget's span
+    double held_share = 0.5;  // of held_window one author may keep this node waiting
+};
+
+// What pace() decided: the floor, and the author it stopped waiting for, if any.
+struct Pace {
+    std::uint64_t floor = 0;
+    std::optional<crypto::PeerId> released;
 };
 
 enum class Admit {
@@ -76,6 +92,16 @@ class UpdateAdmission {
     std::uint64_t floor(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
                         const std::function<bool(const crypto::PeerId&)>& counts) const;
 
+    // floor(), charging the pacing budget: `next_round` is the round the node would train
+    // next, and it waits while that is more than `lead` rounds past the floor. The time since
+    // the previous call (at most kMaxCharge) is charged to the author holding the floor when
+    // the node waits; one over its budget is released (left out of the floor) at once.
+    static constexpr std::chrono::seconds kMaxCharge{2};
+    Pace pace(const crypto::PeerId& self, Clock::time_point now, Clock::duration active,
+              const std::function<bool(const crypto::PeerId&)>& counts, std::uint64_t next_round,
+              std::uint64_t lead);
+
+    const AdmissionOptions& options() const noexcept { return m_options; }
     std::size_t authors() const noexcept { return m_authors.size(); }
     // Per-round counters held in total (memory is O(authors * window)).
     std::size_t counters() const noexcept;
@@ -86,7 +112,11 @@ class UpdateAdmission {
         crypto::Digest rank = kNoRank;
         std::map<std::uint64_t, std::uint32_t> per_round;  // rounds within the window only
         Clock::time_point unpaced_until{};                 // left out of floor() until then
+        double held_seconds = 0;  // waited for it, decaying with held_window (pace())
+        Clock::time_point held_at{};
     };
+    bool paces(const crypto::PeerId& self, const crypto::PeerId& id, Clock::time_point now,
+               const std::function<bool(const crypto::PeerId&)>& counts) const;
     void make_room(std::uint64_t view, Clock::time_point now, const crypto::Digest& rank);
     std::uint64_t latest(const crypto::PeerId& author) const {
         return m_progress.latest(author).value_or(0);
@@ -94,7 +124,8 @@ class UpdateAdmission {
 
     AdmissionOptions m_options;
     std::map<crypto::PeerId, Author> m_authors;
-    PacingFloor m_progress;  // each tracked author's latest round and when it last advanced
+    PacingFloor m_progress;          // each tracked author's latest round and when it last advanced
+    Clock::time_point m_paced_at{};  // the previous pace()
 };
 
 std::string_view to_string(Admit a);

@@ -624,8 +624,7 @@ void ZoEngine::step() {
     // Self-pacing, not a barrier: wait only while more than half the staleness window ahead of
     // the slowest peer heard from recently.
     const auto floor = m_floor.load();
-    const auto lead =
-        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(m_spec.zo.staleness) / 2);
+    const auto lead = pacing_lead(static_cast<std::uint64_t>(m_spec.zo.staleness));
     if (floor > 0 && r > floor + lead) {
         schedule_step(ZoEngineOptions::kPacingRecheck);
         return;

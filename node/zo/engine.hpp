@@ -2,6 +2,7 @@
 // The daemon's zeroth-order trainer. It owns the model replica, the durable update log and the
 // task, and runs on its own compute thread: LibTorch never runs on the io thread. The io thread
 // hands it received updates; it hands back the updates it made and its progress, by post().
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -147,6 +148,11 @@ class ZoEngine {
     // The slowest recently active peer's round, from the io thread. A node keeps within the
     // staleness window of it, so that fast nodes do not outrun what slow ones accept.
     void set_swarm_floor(std::uint64_t round) noexcept { m_floor = round; }
+    // A node trains round r only while r <= floor + pacing_lead: more than half the staleness
+    // window ahead of the floor, it waits.
+    static std::uint64_t pacing_lead(std::uint64_t staleness) noexcept {
+        return std::max<std::uint64_t>(1, staleness / 2);
+    }
     // The updates of the log with after < round <= through, handed to `done` on the io thread
     // (for /swarmd/sync/1.0.0 answers).
     void updates(std::uint64_t after, std::uint64_t through, UpdatesHandler done);

@@ -339,7 +339,26 @@ std::uint64_t ZoNode::pacing_floor(Clock::time_point now) const {
 }
 
 void ZoNode::update_floor() {
-    if (m_engine) m_engine->set_swarm_floor(pacing_floor(Clock::now()));
+    if (!m_engine) return;
+    const auto pace = m_admission.pace(
+        m_self, Clock::now(), kPacingActive,
+        [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; },
+        m_engine->current_round(), ZoEngine::pacing_lead(staleness()));
+    if (pace.released) {
+        m_metrics
+            .counter("swarmd_pacing_released_total",
+                     "Authors this node stopped waiting for: they held its pace too long")
+            .add();
+        category_log("train")->info(
+            "stopped waiting for peer={}: it held this node's pace for over {:.0f}% of the last "
+            "{} s (left out of pacing for {} min; its updates still count)",
+            pace.released->to_base58(), 100 * m_admission.options().held_share,
+            std::chrono::duration_cast<std::chrono::seconds>(m_admission.options().held_window)
+                .count(),
+            std::chrono::duration_cast<std::chrono::minutes>(m_admission.options().unpaced_for)
+                .count());
+    }
+    m_engine->set_swarm_floor(pace.floor);
 }
 
 void ZoNode::schedule_floor() {

@@ -1,6 +1,8 @@
 // Bounded acceptance of ZO updates against a flood of fake authors.
 #include <catch2/catch.hpp>
 
+#include <optional>
+
 #include "crypto/keys.hpp"
 #include "node/zo/admission.hpp"
 
@@ -179,4 +181,71 @@ TEST_CASE("an author that goes over its cap no longer holds the pacing floor", "
     a.admit(honest, 31, 31, now);
     CHECK(a.admit(flooder, 29, 31, now) == Admit::accept);
     CHECK(a.floor(self, now, std::chrono::seconds(5), all) == 29);
+}
+
+TEST_CASE("an author that keeps a node waiting over half the time is released from its pacing",
+          "[admission][pacing]") {
+    UpdateAdmission a({4, 1});
+    const auto self = fresh_peer(), fast = fresh_peer(), slow = fresh_peer();
+    const auto all = [](const crypto::PeerId&) { return true; };
+    const auto active = std::chrono::seconds(5);
+    const auto lead = 2;
+    auto now = Clock::now();
+    // The slow author advances a round a second; the fast one and this node would go on, so
+    // this node waits at the floor the slow one sets, every time it asks.
+    std::uint64_t slow_round = 100;
+    std::optional<double> released_after;
+    for (int tick = 1; tick <= 600 && !released_after; ++tick) {  // 100 ms ticks: 60 s
+        now += std::chrono::milliseconds(100);
+        if (tick == 1 || tick % 10 == 0) {  // one update per round each, as honest authors
+            if (tick > 1) ++slow_round;
+            a.admit(slow, slow_round, slow_round, now);
+            a.admit(fast, slow_round + 3, slow_round + 3, now);
+        }
+        const auto pace = a.pace(self, now, active, all, slow_round + lead + 1, lead);
+        if (pace.released) {
+            CHECK(*pace.released == slow);
+            CHECK(pace.floor == slow_round + 3);  // the fast author's, at once
+            released_after = tick / 10.0;
+        } else {
+            CHECK(pace.floor == slow_round);
+        }
+    }
+    // A decaying sum over 60 s passes half of it after 60 s * ln 2 of waiting: about 41.6 s.
+    REQUIRE(released_after);
+    CHECK(*released_after > 40.0);
+    CHECK(*released_after < 43.0);
+    // Left out for unpaced_for (10 min) while it keeps advancing, then it paces again.
+    now += std::chrono::minutes(9);
+    a.admit(slow, slow_round + 1, slow_round + 1, now);
+    a.admit(fast, slow_round + 4, slow_round + 4, now);
+    CHECK(a.floor(self, now, active, all) == slow_round + 4);
+    now += std::chrono::minutes(2);
+    a.admit(slow, slow_round + 2, slow_round + 2, now);
+    a.admit(fast, slow_round + 5, slow_round + 5, now);
+    CHECK(a.floor(self, now, active, all) == slow_round + 2);
+}
+
+TEST_CASE("an author that keeps a node waiting less than half the time is waited for",
+          "[admission][pacing]") {
+    UpdateAdmission a({4, 1});
+    const auto self = fresh_peer(), slow = fresh_peer();
+    const auto all = [](const crypto::PeerId&) { return true; };
+    const auto lead = 2;
+    auto now = Clock::now();
+    std::uint64_t slow_round = 100;
+    // Ten minutes of 100 ms ticks: this node waits for it in 4 ticks of every 10 (40%), and is
+    // within the lead (not waiting, nothing charged) in the others.
+    for (int tick = 1; tick <= 6000; ++tick) {
+        now += std::chrono::milliseconds(100);
+        if (tick == 1 || tick % 10 == 0) {
+            if (tick > 1) ++slow_round;
+            a.admit(slow, slow_round, slow_round, now);
+        }
+        const bool waits = tick % 10 < 4;
+        const auto pace = a.pace(self, now, std::chrono::seconds(5), all,
+                                 slow_round + lead + (waits ? 1 : 0), lead);
+        REQUIRE_FALSE(pace.released);
+        CHECK(pace.floor == slow_round);
+    }
 }
