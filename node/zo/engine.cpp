@@ -665,10 +665,41 @@ void ZoEngine::begin_merge() {
     }
     m_progress.merge_state = "waiting";
     report();
+    m_merge_synced = !m_on_merge;  // without a daemon there is nothing to wait for
+    m_grace_over = false;
     if (m_on_merge) asio::post(m_io, [handler = m_on_merge, r = m_merge_round] { handler(r); });
     m_timer.expires_after(m_options.merge_grace);
     m_timer.async_wait([this](boost::system::error_code ec) {
-        if (!ec && !m_stopping) finish_merge();
+        if (ec || m_stopping) return;
+        m_grace_over = true;
+        if (m_merge_synced) {
+            finish_merge();
+            return;
+        }
+        category_log("merge")->info(
+            "waiting up to {} s more for the merge's syncs with peers still answering",
+            std::chrono::duration_cast<std::chrono::seconds>(m_options.merge_sync_wait).count());
+        m_timer.expires_after(m_options.merge_sync_wait);
+        m_timer.async_wait([this](boost::system::error_code ec) {
+            if (ec || m_stopping || m_progress.merge_state != "waiting") return;
+            category_log("merge")->warn(
+                "merging without the syncs still running after {} s: what they bring later makes "
+                "this node merge again",
+                std::chrono::duration_cast<std::chrono::seconds>(m_options.merge_sync_wait)
+                    .count());
+            finish_merge();
+        });
+    });
+}
+
+void ZoEngine::merge_reconciled(std::uint64_t merge_round) {
+    asio::post(m_compute, [this, merge_round] {
+        if (m_stopping || !m_merging || merge_round != m_merge_round || m_merge_synced) return;
+        m_merge_synced = true;
+        if (m_grace_over && m_progress.merge_state == "waiting") {
+            m_timer.cancel();
+            finish_merge();
+        }
     });
 }
 

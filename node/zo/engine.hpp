@@ -95,6 +95,12 @@ struct ZoEngineOptions {
     std::filesystem::path dir;                                         // <data dir>/zo
     std::chrono::milliseconds round_interval = kDefaultRoundInterval;  // minimum time per round
     std::chrono::milliseconds merge_grace = kDefaultMergeGrace;        // wait for late updates
+    // After the grace, how much longer the merge waits for its syncs with every known peer
+    // (merge_reconciled()) before it merges without the ones still running: a slow link to a
+    // peer holding updates nobody else has would otherwise leave them out of some nodes'
+    // first merge (they merge again when the updates arrive, but "merged" should be final).
+    static constexpr std::chrono::milliseconds kDefaultMergeSyncWait{60'000};
+    std::chrono::milliseconds merge_sync_wait = kDefaultMergeSyncWait;
     std::uint64_t eval_every = kDefaultEvalEvery;
     // Canonical checkpoints are made at multiples of this round, once the node is far enough
     // past them (twice the staleness window) that gossip no longer adds updates to them.
@@ -163,6 +169,9 @@ class ZoEngine {
     void catch_up(CatchUp state);
     // Called on the io thread each time a merge starts, so the daemon can fetch what peers hold.
     void on_merge_started(MergeHandler handler) { m_on_merge = std::move(handler); }
+    // From the io thread: the syncs the merge at `merge_round` started are over (after the
+    // updates they fetched were handed to receive_synced()).
+    void merge_reconciled(std::uint64_t merge_round);
     // Called on the io thread when a canonical checkpoint through `through` is due: the daemon
     // fetches the peers' updates in (after, through], hands them to receive() and then calls
     // reconciled(through), so that nodes checkpoint the same update set and announce the same
@@ -256,6 +265,8 @@ class ZoEngine {
     std::atomic<std::uint64_t> m_floor{0};  // 0: no peer heard from
     std::uint64_t m_merge_round = 0;
     bool m_merging = false;
+    bool m_merge_synced = false;  // the current merge's syncs are over
+    bool m_grace_over = false;    // the current merge's grace has passed
 
     ComputeThread m_worker;
     boost::asio::io_context& m_compute = m_worker.context();

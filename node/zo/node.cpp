@@ -374,7 +374,19 @@ void ZoNode::schedule_floor() {
 // engine adds what it lacks before its grace period ends.
 void ZoNode::reconcile(std::uint64_t merge_round) {
     m_merge_round_started = merge_round;
-    for (const auto& peer : m_known_peers()) reconcile_with(peer, merge_round);
+    const auto peers = m_known_peers();
+    if (peers.empty()) {
+        if (m_engine) m_engine->merge_reconciled(merge_round);
+        return;
+    }
+    // The engine merges once the grace is over and every one of these syncs is (or after its
+    // merge_sync_wait).
+    auto left = std::make_shared<std::size_t>(peers.size());
+    for (const auto& peer : peers) {
+        reconcile_with(peer, merge_round, 0, [this, left, merge_round] {
+            if (--*left == 0 && m_engine) m_engine->merge_reconciled(merge_round);
+        });
+    }
 }
 
 // Fetches the peer's updates in (after, through] into the engine; `done` runs afterwards,

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/natlab.sh"
 lab_skip_unless_available
-rounds=${SWARMD_E2E_ROUNDS:-400}
+rounds=${SWARMD_E2E_ROUNDS:-250}
 interval=${SWARMD_E2E_INTERVAL_MS:-50}
 delay=${SWARMD_E2E_DELAY_MS:-200}
 jitter=${SWARMD_E2E_JITTER_MS:-50}

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/natlab.sh"
 lab_skip_unless_available
-rounds=${SWARMD_E2E_ROUNDS:-1600}
+rounds=${SWARMD_E2E_ROUNDS:-1200}
 interval=${SWARMD_E2E_INTERVAL_MS:-50}
 rate=${SWARMD_E2E_RATE:-1mbit}
 down=${SWARMD_E2E_DOWN_S:-20}
