@@ -89,6 +89,11 @@ std::optional<PublicKey> PeerId::public_key() const {
     return key.value();
 }
 
+bool PeerId::hashes_key() const noexcept {
+    // from_bytes admits a SHA-256 multihash only with its 32-byte digest.
+    return !m_multihash.empty() && m_multihash[0] == kSha256;
+}
+
 std::string PeerId::short_string() const {
     std::string s = to_base58();
     return s.size() > 6 ? s.substr(s.size() - 6) : s;

@@ -29,6 +29,9 @@ class PeerId {
     std::string to_cid() const;
     // The Ed25519 public key inlined in an identity multihash, if any.
     std::optional<PublicKey> public_key() const;
+    // Whether the id is the SHA-256 multihash of a key too large to inline (RSA): a peer then
+    // proves it with the key it sends in the handshake.
+    bool hashes_key() const noexcept;
     // A short form for logs: the last 6 characters of the base58 form.
     std::string short_string() const;
 

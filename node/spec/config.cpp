@@ -165,9 +165,7 @@ std::optional<FieldError> apply(NodeConfig& config, const ConfigSetting& s) {
             // Only Ed25519 ids (the key inlined) and RSA ids (a SHA-256 multihash) can prove
             // themselves to this node; a short identity multihash that holds no key (a typo
             // such as "12D3KooWnope" decodes to one) would match nobody.
-            const auto& mh = peer.value().bytes();
-            const bool sha256 = mh.size() == 34 && mh[0] == 0x12 && mh[1] == 0x20;
-            if (!sha256 && !peer.value().public_key())
+            if (!peer.value().hashes_key() && !peer.value().public_key())
                 return error(detail::show(v) +
                              " names no key a peer can prove (an Ed25519 id is 52 characters, "
                              "like 12D3KooW...; RSA ids start with Qm)");

@@ -30,6 +30,18 @@ TEST_CASE("spec Ed25519 key gives the spec peer id", "[peer_id]") {
     CHECK(hex_encode(id.bytes()).starts_with("0024080112201ed1"));
     REQUIRE(id.public_key().has_value());
     CHECK(*id.public_key() == key);
+    CHECK_FALSE(id.hashes_key());
+}
+
+TEST_CASE("an RSA-style peer id hashes its key and inlines none", "[peer_id]") {
+    // The SHA-256 form the public DHT's bootstrap peers have.
+    auto id = PeerId::parse("QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN").value();
+    CHECK(id.hashes_key());
+    CHECK_FALSE(id.public_key().has_value());
+    // A short identity multihash is a valid id but holds no key and hashes none.
+    auto keyless = PeerId::parse("12D3KooWnope").value();
+    CHECK_FALSE(keyless.hashes_key());
+    CHECK_FALSE(keyless.public_key().has_value());
 }
 
 TEST_CASE("peer ids parse from base58 and CIDv1", "[peer_id]") {
