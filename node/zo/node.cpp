@@ -332,18 +332,21 @@ void ZoNode::forget(const crypto::PeerId& author) { m_beats.erase(author); }
 // left no longer hold us back, and authors heard only through gossip never do: identities cost
 // nothing, connections do (the joiner bounds them), and each neighbour paces against its own
 // neighbours, so pacing still spreads through the swarm.
+bool ZoNode::paces_with(const crypto::PeerId& peer) const {
+    return m_host.connection_to(peer) != nullptr;
+}
+
 std::uint64_t ZoNode::pacing_floor(Clock::time_point now) const {
-    return m_admission.floor(m_self, now, kPacingActive, [this](const crypto::PeerId& peer) {
-        return m_host.connection_to(peer) != nullptr;
-    });
+    return m_admission.floor(m_self, now, kPacingActive,
+                             [this](const crypto::PeerId& peer) { return paces_with(peer); });
 }
 
 void ZoNode::update_floor() {
     if (!m_engine) return;
     const auto pace = m_admission.pace(
         m_self, Clock::now(), kPacingActive,
-        [this](const crypto::PeerId& peer) { return m_host.connection_to(peer) != nullptr; },
-        m_engine->current_round(), ZoEngine::pacing_lead(staleness()));
+        [this](const crypto::PeerId& peer) { return paces_with(peer); }, m_engine->current_round(),
+        ZoEngine::pacing_lead(staleness()));
     if (pace.released) {
         m_metrics
             .counter("swarmd_pacing_released_total",

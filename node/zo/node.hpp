@@ -90,6 +90,8 @@ class ZoNode final : public ModeNode {
     void start_join();
     std::vector<PeerBeat> join_beats() const;
     std::vector<PeerBeat> recent_trainer_beats() const;
+    // The authors that hold this node's pace: directly connected ones (node.cpp, pacing_floor).
+    bool paces_with(const crypto::PeerId& peer) const;
     std::uint64_t pacing_floor(Clock::time_point now) const;
     void reconcile(std::uint64_t merge_round);
     void reconcile_with(const crypto::PeerId& peer, std::uint64_t through, std::uint64_t after = 0,
