@@ -35,12 +35,7 @@ print(int(best))' "${lab_addr[pub2]}" "$probe") || e2e_fail "lab: pub1 cannot re
 e2e_log "lab: $delay ± $jitter ms each way, loss $loss, reordering; fastest of 3 handshakes: $rtt ms"
 
 start=$SECONDS
-lab_start node1 1 pub1 --round-interval-ms "$interval" "$(e2e_trace node1)"
-lab_wait_up 1 60
-first=$(lab_maddr 1 pub1)
-for i in 2 3 4; do lab_start "node$i" "$i" "${hosts[i - 1]}" --bootstrap "$first" --round-interval-ms "$interval" "$(e2e_trace "node$i")"
-done
-for i in 2 3 4; do lab_wait_up "$i" 60; done
+lab_start_trainers "${hosts[@]}" -- --round-interval-ms "$interval"
 
 e2e_wait_merged 600 1 2 3 4
 took=$((SECONDS - start))

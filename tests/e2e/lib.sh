@@ -216,8 +216,8 @@ for name in names:
             accepted.add((parts[2], int(parts[3]), int(parts[4])))
 want = {}
 for author, _, _ in accepted:
-    name = base58(bytes.fromhex(author))
-    want[name] = want.get(name, 0) + 1
+    peer_id = base58(bytes.fromhex(author))
+    want[peer_id] = want.get(peer_id, 0) + 1
 problems = []
 for name in names:
     manifest = json.loads((root / name / "final" / "manifest.json").read_text())

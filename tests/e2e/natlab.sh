@@ -34,7 +34,7 @@
 #
 # Functions: lab_available, lab_skip_unless_available, lab_init, lab_public, lab_home, lab_exec, lab_listen, lab_tcp_open,
 # lab_partition / lab_heal, lab_split / lab_unsplit (two groups), lab_shape (bandwidth),
-# lab_impair / lab_impair_report / lab_unimpair (delay, loss, reordering), lab_start / lab_wait_up / lab_maddr /
+# lab_impair / lab_impair_report / lab_unimpair (delay, loss, reordering), lab_start_trainers, lab_start / lab_wait_up / lab_maddr /
 # lab_status / lab_link_to (swarmd nodes: lib.sh's e2e_field and the other helpers then read them in their
 # namespace), lab_cleanup.
 #
@@ -318,6 +318,28 @@ lab_start() {
         --listen "/ip4/${lab_addr[$name]}/tcp/$((e2e_base + 2 * i))" --http "$(e2e_http "$i")" \
         run "$@" >> "$e2e_dir/$node/log" 2>&1 &
     e2e_pid[$node]=$!
+}
+
+# lab_start_trainers HOST... -- ARGS...: trainers node1, node2, ... on the lab hosts named, in
+# turn: node1 first, the others with node1 as --bootstrap; each traces its updates (lib.sh's
+# e2e_trace) and runs with ARGS. Returns once every one serves its status; lab_first is then
+# node1's address, for nodes started later.
+lab_first=""
+lab_start_trainers() {
+    local hosts=() i
+    while [[ $# -gt 0 && $1 != -- ]]; do
+        hosts+=("$1")
+        shift
+    done
+    [[ $# -gt 0 ]] && shift
+    [[ ${#hosts[@]} -gt 0 ]] || _lab_fail "lab_start_trainers: no host named"
+    lab_start node1 1 "${hosts[0]}" "$(e2e_trace node1)" "$@"
+    lab_wait_up 1 60
+    lab_first=$(lab_maddr 1 "${hosts[0]}")
+    for ((i = 2; i <= ${#hosts[@]}; i++)); do
+        lab_start "node$i" "$i" "${hosts[i - 1]}" --bootstrap "$lab_first" "$(e2e_trace "node$i")" "$@"
+    done
+    for ((i = 2; i <= ${#hosts[@]}; i++)); do lab_wait_up "$i" 60; done
 }
 
 # lab_wait_up INDEX TIMEOUT: until node INDEX answers /api/status.

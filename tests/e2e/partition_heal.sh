@@ -16,11 +16,7 @@ hosts=(pub1 pub2 pub3 pub4 pub5 pub6)
 for h in "${hosts[@]}"; do lab_public "$h"; done
 command -v iptables >/dev/null || e2e_fail "needs iptables"
 
-lab_start node1 1 pub1 --round-interval-ms "$interval"
-lab_wait_up 1 60
-first=$(lab_maddr 1 pub1)
-for i in 2 3 4 5 6; do lab_start "node$i" "$i" "${hosts[i - 1]}" --bootstrap "$first" --round-interval-ms "$interval"; done
-for i in 2 3 4 5 6; do lab_wait_up "$i" 60; done
+lab_start_trainers "${hosts[@]}" -- --round-interval-ms "$interval"
 
 e2e_wait_round 1 $((rounds / 3)) 120
 lab_split "pub1 pub2 pub3" "pub4 pub5 pub6"

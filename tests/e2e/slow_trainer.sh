@@ -23,13 +23,7 @@ hosts=(pub1 pub2 pub3 pub4)
 for h in "${hosts[@]}"; do lab_public "$h"; done
 lab_shape pub4 "$rate"
 
-lab_start node1 1 pub1 --round-interval-ms "$interval" "$(e2e_trace node1)"
-lab_wait_up 1 60
-first=$(lab_maddr 1 pub1)
-for i in 2 3 4; do
-    lab_start "node$i" "$i" "${hosts[i - 1]}" --bootstrap "$first" --round-interval-ms "$interval" "$(e2e_trace "node$i")"
-done
-for i in 2 3 4; do lab_wait_up "$i" 60; done
+lab_start_trainers "${hosts[@]}" -- --round-interval-ms "$interval"
 slow=$(e2e_field 4 peer_id)
 e2e_log "node4 ($slow) trains over a $rate link"
 

@@ -18,17 +18,13 @@ lab_init
 hosts=(pub1 pub2 pub3 pub4)
 for h in "${hosts[@]}"; do lab_public "$h"; done
 
-lab_start node1 1 pub1 --round-interval-ms "$interval"
-lab_wait_up 1 60
-first=$(lab_maddr 1 pub1)
-for i in 2 3; do lab_start "node$i" "$i" "${hosts[i - 1]}" --bootstrap "$first" --round-interval-ms "$interval"; done
-for i in 2 3; do lab_wait_up "$i" 60; done
+lab_start_trainers pub1 pub2 pub3 -- --round-interval-ms "$interval"
 
 e2e_wait_round 1 $((rounds / 2)) 300
 lab_shape pub4 "$rate"
 joined_at=$(e2e_field 1 round)
 e2e_log "node4 joins at round $joined_at over a $rate link"
-lab_start node4 4 pub4 --bootstrap "$first" --round-interval-ms "$interval" --debug merge
+lab_start node4 4 pub4 --bootstrap "$lab_first" --round-interval-ms "$interval" --debug merge
 deadline=$((SECONDS + 120))
 until grep -qs "to check the joined checkpoint" "$e2e_dir/node4/log"; do
     grep -qs "joined the swarm" "$e2e_dir/node4/log" && ! grep -q "joined from the canonical checkpoint" "$e2e_dir/node4/log" &&
